@@ -1,0 +1,69 @@
+/**
+ * Compiles ffi/shim.c with the system C compiler on first use, into a cache directory
+ * keyed by the hash of the sources, so no npm postinstall step is needed and a changed
+ * shim is rebuilt automatically. Concurrent first uses (many test processes) are safe:
+ * each compiles to a private temporary name and renames it into place atomically.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The C sources the shim is built from (their contents make the cache key). */
+export const shimSources = [join(here, "shim.c"), join(here, "ipcl_ring.h")];
+
+/** Where compiled shims live: $IPC_LAB_CACHE, else $XDG_CACHE_HOME/ipc-lab, else ~/.cache/ipc-lab. */
+export function cacheDir(): string {
+  const env = process.env;
+  if (env.IPC_LAB_CACHE) return env.IPC_LAB_CACHE;
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "ipc-lab");
+}
+
+/** The C compiler to use: $CC, else `cc`. */
+export function compilerName(): string {
+  return process.env.CC || "cc";
+}
+
+/**
+ * Compile `source` (plus extra flags) into a shared object or executable in the cache, once
+ * per content hash, and return its path. Used for the shim and for the C baselines.
+ */
+export function compileCached(opts: { name: string; sources: string[]; flags: string[]; ext: string }): string {
+  const hash = createHash("sha256");
+  for (const s of opts.sources) hash.update(readFileSync(s));
+  hash.update(opts.flags.join(" "));
+  const dir = cacheDir();
+  const out = join(dir, `${opts.name}-${hash.digest("hex").slice(0, 16)}${opts.ext}`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  const cc = compilerName();
+  const cFiles = opts.sources.filter((s) => s.endsWith(".c"));
+  const res = spawnSync(cc, [...opts.flags, "-o", tmp, ...cFiles], { encoding: "utf8" });
+  if (res.error && (res.error as NodeJS.ErrnoException).code === "ENOENT") {
+    throw new Error(
+      `ipc-lab needs a C compiler to build its native shim, and '${cc}' was not found. ` +
+        `Install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc) or set CC to its path.`,
+    );
+  }
+  if (res.status !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`ipc-lab could not compile ${cFiles.join(" ")} with '${cc}':\n${res.stderr || res.error}`);
+  }
+  renameSync(tmp, out);
+  return out;
+}
+
+/** Path of the compiled shim, building it if this version has not been built yet. */
+export function shimLibraryPath(): string {
+  return compileCached({
+    name: "shim",
+    sources: shimSources,
+    flags: ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror"],
+    ext: ".so",
+  });
+}

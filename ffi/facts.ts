@@ -1,0 +1,44 @@
+/**
+ * Constants and struct layouts as reported by the compiled shim (ipcl_facts), so that no
+ * TypeScript file hard-codes an offset or a flag value.
+ */
+import { readCString, shim } from "./runtime.ts";
+
+function parseFacts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) out[line.slice(0, eq)] = Number(line.slice(eq + 1));
+  }
+  return out;
+}
+
+const raw = parseFacts(readCString(shim.ipcl_facts()!));
+
+/** Look up a fact the shim reports; throws if the shim and this file disagree. */
+export function fact(key: string): number {
+  const v = raw[key];
+  if (v === undefined) throw new Error(`ipc-lab shim does not report '${key}' (shim and TypeScript out of step?)`);
+  return v;
+}
+
+/** Frequently used constants, resolved once. */
+export const C = {
+  O_RDONLY: fact("O_RDONLY"), O_WRONLY: fact("O_WRONLY"), O_RDWR: fact("O_RDWR"), O_ACCMODE: fact("O_ACCMODE"),
+  O_CREAT: fact("O_CREAT"), O_EXCL: fact("O_EXCL"), O_NONBLOCK: fact("O_NONBLOCK"), O_CLOEXEC: fact("O_CLOEXEC"),
+  F_GETFL: fact("F_GETFL"), F_SETFL: fact("F_SETFL"), F_GETFD: fact("F_GETFD"), F_SETFD: fact("F_SETFD"),
+  FD_CLOEXEC: fact("FD_CLOEXEC"), F_GETPIPE_SZ: fact("F_GETPIPE_SZ"), F_SETPIPE_SZ: fact("F_SETPIPE_SZ"),
+  POLLIN: fact("POLLIN"), POLLOUT: fact("POLLOUT"), POLLERR: fact("POLLERR"), POLLHUP: fact("POLLHUP"),
+  S_IFMT: fact("S_IFMT"), S_IFIFO: fact("S_IFIFO"), S_IFREG: fact("S_IFREG"),
+  PIPE_BUF: fact("PIPE_BUF"), IPCL_EOF: fact("IPCL_EOF"), IPCL_ETRUNC: fact("IPCL_ETRUNC"),
+  EAGAIN: fact("EAGAIN"), EINTR: fact("EINTR"), ENOENT: fact("ENOENT"), EEXIST: fact("EEXIST"),
+  ETIMEDOUT: fact("ETIMEDOUT"), EPIPE: fact("EPIPE"), EMSGSIZE: fact("EMSGSIZE"), ENXIO: fact("ENXIO"),
+  EINVAL: fact("EINVAL"), EBADF: fact("EBADF"), ESRCH: fact("ESRCH"), EBUSY: fact("EBUSY"), EPROTO: fact("EPROTO"),
+} as const;
+
+/** The size of a C struct and the offset of each named field, e.g. layout("stat", ["st_mode"]). */
+export function layout<F extends string>(struct: string, fields: readonly F[]): { size: number } & Record<F, number> {
+  const out = { size: fact(`sizeof.${struct}`) } as { size: number } & Record<F, number>;
+  for (const f of fields) (out as Record<string, number>)[f] = fact(`offsetof.${struct}.${f}`);
+  return out;
+}

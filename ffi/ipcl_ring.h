@@ -1,0 +1,44 @@
+/*
+ * ipcl_ring.h — the shared-memory layout of an ipc-lab duplex ring (shm:, and later
+ * memfd: and sysv-shm:). Written in C so that a C peer and the benchmark baselines use
+ * the very same layout; TypeScript learns every offset from the shim (ipcl_facts), it
+ * never hard-codes one.
+ *
+ * One object holds a header and two single-producer/single-consumer byte rings:
+ * dir[0] carries creator -> opener, dir[1] carries opener -> creator.
+ * A message in a ring is a u32 little-endian length, the payload, then padding to
+ * IPCL_RING_ALIGN bytes. Positions are free-running u32 byte counters (capacity is a
+ * power of two, so `head - tail` is the used space even across wrap-around).
+ */
+#ifndef IPCL_RING_H
+#define IPCL_RING_H
+#include <stdint.h>
+
+#define IPCL_RING_MAGIC 0x4c435049u /* "IPCL" little-endian */
+#define IPCL_RING_VERSION 1u
+#define IPCL_RING_ALIGN 8u
+
+/* One direction. head and tail sit on separate cache lines so that the producer and the
+ * consumer never write the same line. The *_waiting flags say "I am (about to be) asleep
+ * on the futex word", so the other side issues a futex wake only when someone sleeps. */
+struct ipcl_ring_dir {
+  _Alignas(64) uint32_t head;     /* bytes ever written; written by the producer only */
+  uint32_t producer_waiting;      /* producer sleeps on `tail` while the ring is full */
+  _Alignas(64) uint32_t tail;     /* bytes ever read; written by the consumer only */
+  uint32_t consumer_waiting;      /* consumer sleeps on `head` while the ring is empty */
+  _Alignas(64) uint32_t closed;   /* non-zero once either end has closed this direction */
+};
+
+struct ipcl_ring_header {
+  uint32_t magic;          /* IPCL_RING_MAGIC, stored last by the creator (release) */
+  uint32_t version;        /* IPCL_RING_VERSION */
+  uint32_t header_size;    /* sizeof(struct ipcl_ring_header): data starts here */
+  uint32_t capacity;       /* bytes per direction, a power of two */
+  uint32_t max_message;    /* largest payload a send accepts */
+  int32_t creator_pid;     /* owner: unlinks the name */
+  int32_t opener_pid;      /* the one peer that has the ring open, 0 if none */
+  uint32_t reserved;
+  struct ipcl_ring_dir dir[2];
+};
+
+#endif

@@ -1,0 +1,117 @@
+/**
+ * THE symbol table of ipc-lab: every native function the library calls, with its C
+ * prototype beside it. Written once in a runtime-neutral form; ffi/runtime.ts turns it
+ * into bun:ffi (and Deno.dlopen) declarations. Nothing else declares a native symbol.
+ *
+ * Type words: i32/u32 (int), f64 (double), usize (size_t), isize (ssize_t),
+ * ptr (a raw address: Pointer), buf (a typed array passed as its address, or null),
+ * void. Strings are passed as `buf` holding NUL-terminated bytes (see cstr()).
+ *
+ * Variadic C functions (open, mq_open, fcntl with a pointer, syscall) are called through
+ * fixed-arity shim wrappers, except fcntl(fd, cmd, int), whose int form is ABI-safe.
+ */
+
+/** A native type word used in the table. */
+export type NativeType = "i32" | "u32" | "f64" | "usize" | "isize" | "ptr" | "buf" | "void";
+
+/** One native function: argument and result types, plus whether it may run on another thread. */
+export interface NativeFn {
+  readonly args: readonly NativeType[];
+  readonly returns: NativeType;
+  /**
+   * May be called off the JS thread (Deno `nonblocking`, or from a waiter Worker):
+   * such a function must report failure as -errno, never through errno.
+   */
+  readonly blocking?: boolean;
+}
+
+/** A table of native functions, keyed by symbol name. */
+export type SymbolTable = Record<string, NativeFn>;
+
+/** Functions called straight from the C library (libc.so.6). */
+export const libcSymbols = {
+  /** int close(int fd); */
+  close: { args: ["i32"], returns: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count); */
+  read: { args: ["i32", "buf", "usize"], returns: "isize" },
+  /** ssize_t write(int fd, const void *buf, size_t count); */
+  write: { args: ["i32", "buf", "usize"], returns: "isize" },
+  /** int pipe2(int pipefd[2], int flags); */
+  pipe2: { args: ["buf", "i32"], returns: "i32" },
+  /** int mkfifo(const char *path, mode_t mode); */
+  mkfifo: { args: ["buf", "u32"], returns: "i32" },
+  /** int unlink(const char *path); */
+  unlink: { args: ["buf"], returns: "i32" },
+  /** int fcntl(int fd, int cmd, int arg);  (the int-argument form of the variadic call) */
+  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+  /** int fstat(int fd, struct stat *st); */
+  fstat: { args: ["i32", "buf"], returns: "i32" },
+  /** int stat(const char *path, struct stat *st); */
+  stat: { args: ["buf", "buf"], returns: "i32" },
+  /** int shm_open(const char *name, int oflag, mode_t mode); */
+  shm_open: { args: ["buf", "i32", "u32"], returns: "i32" },
+  /** int shm_unlink(const char *name); */
+  shm_unlink: { args: ["buf"], returns: "i32" },
+  /** int ftruncate(int fd, off_t length); */
+  ftruncate: { args: ["i32", "usize"], returns: "i32" },
+  /** int munmap(void *addr, size_t length); */
+  munmap: { args: ["ptr", "usize"], returns: "i32" },
+  /** int mq_close(mqd_t mqdes); */
+  mq_close: { args: ["i32"], returns: "i32" },
+  /** int mq_unlink(const char *name); */
+  mq_unlink: { args: ["buf"], returns: "i32" },
+  /** int kill(pid_t pid, int sig); */
+  kill: { args: ["i32", "i32"], returns: "i32" },
+  /** pid_t getpid(void); */
+  getpid: { args: [], returns: "i32" },
+  /** uid_t geteuid(void); */
+  geteuid: { args: [], returns: "u32" },
+  /** int *__errno_location(void);  (this thread's errno) */
+  __errno_location: { args: [], returns: "ptr" },
+  /** const char *strerrorname_np(int errnum);  ("EAGAIN"; glibc >= 2.32) */
+  strerrorname_np: { args: ["i32"], returns: "ptr" },
+  /** char *strerror(int errnum); */
+  strerror: { args: ["i32"], returns: "ptr" },
+} as const satisfies SymbolTable;
+
+/** Functions of ffi/shim.c (compiled on first use by ffi/build.ts). */
+export const shimSymbols = {
+  /** const char *ipcl_facts(void);  constants and struct layouts as "KEY=VALUE\n" */
+  ipcl_facts: { args: [], returns: "ptr" },
+  /** int ipcl_init(void);  ignore SIGPIPE so writers see EPIPE */
+  ipcl_init: { args: [], returns: "i32" },
+  /** int ipcl_cpus_allowed(void); */
+  ipcl_cpus_allowed: { args: [], returns: "i32" },
+  /** double ipcl_monotonic_ns(void); */
+  ipcl_monotonic_ns: { args: [], returns: "f64" },
+  /** int ipcl_open(const char *path, int flags, int mode);  fd or -errno */
+  ipcl_open: { args: ["buf", "i32", "i32"], returns: "i32" },
+  /** int ipcl_mq_open(const char *name, int oflag, int mode, long maxmsg, long msgsize); */
+  ipcl_mq_open: { args: ["buf", "i32", "i32", "isize", "isize"], returns: "i32" },
+  /** int ipcl_mq_getattr(int q, double out[4]);  flags, maxmsg, msgsize, curmsgs */
+  ipcl_mq_getattr: { args: ["i32", "buf"], returns: "i32" },
+  /** int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms); */
+  ipcl_mq_send: { args: ["i32", "buf", "usize", "u32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms); */
+  ipcl_mq_receive: { args: ["i32", "buf", "usize", "buf", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);  revents, 0, -errno */
+  ipcl_poll1: { args: ["i32", "i32", "f64", "i32"], returns: "i32", blocking: true },
+  /** int ipcl_futex_wait(uint32_t *addr, uint32_t expected, double timeout_ms); */
+  ipcl_futex_wait: { args: ["ptr", "u32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_futex_wake(uint32_t *addr, int n); */
+  ipcl_futex_wake: { args: ["ptr", "i32"], returns: "i32" },
+  /** void *ipcl_mmap_shared(int fd, size_t len, int *err); */
+  ipcl_mmap_shared: { args: ["i32", "usize", "buf"], returns: "ptr" },
+  /** int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms); */
+  ipcl_frame_write: { args: ["i32", "buf", "u32", "f64"], returns: "i32", blocking: true },
+  /** struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer); */
+  ipcl_reader_new: { args: ["i32", "usize", "i32"], returns: "ptr" },
+  /** void ipcl_reader_free(struct ipcl_reader *r); */
+  ipcl_reader_free: { args: ["ptr"], returns: "void" },
+  /** double ipcl_reader_pending(struct ipcl_reader *r);  length of an undelivered frame, or -1 */
+  ipcl_reader_pending: { args: ["ptr"], returns: "f64" },
+  /** int ipcl_reader_buffered(struct ipcl_reader *r); */
+  ipcl_reader_buffered: { args: ["ptr"], returns: "i32" },
+  /** int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms); */
+  ipcl_frame_read: { args: ["ptr", "buf", "usize", "f64"], returns: "i32", blocking: true },
+} as const satisfies SymbolTable;

@@ -1,0 +1,280 @@
+/**
+ * The Channel contract shared by every mechanism, and BaseChannel, which implements the
+ * parts that do not depend on the mechanism (argument checks, timeouts, recv() on top of
+ * recvInto(), async receive and iteration, close/dispose) on top of four primitives.
+ */
+import { C } from "../ffi/facts.ts";
+import type { PendingWait } from "../ffi/waiter.ts";
+import { IpcError, ipcError } from "./errors.ts";
+
+/** What a mechanism can do. Every channel states it honestly. */
+export interface ChannelCaps {
+  /** mechanism name, e.g. "mq", "shm", "pipe", "fifo" */
+  readonly mechanism: string;
+  /** largest message `send` accepts, in bytes */
+  readonly maxMessageSize: number;
+  /**
+   * true: both ends can send and each receives only what the other sent (a conversation).
+   * false: one direction (pipe end, FIFO) or one shared queue (mq: a process may receive
+   * its own message) — use two objects for request/response.
+   */
+  readonly duplex: boolean;
+  /** how message boundaries survive: "kernel" (one kernel message each) or "framed" (u32 LE length prefix) */
+  readonly boundaries: "kernel" | "framed";
+  /** how much can be queued before `send` blocks, in `capacityUnit`s */
+  readonly capacity: number;
+  /** unit of `capacity` */
+  readonly capacityUnit: "messages" | "bytes";
+  /** whether the mechanism can reach another host */
+  readonly crossesHosts: boolean;
+  /** whether the kernel (or the channel's protocol) tells this end when the peer has gone */
+  readonly detectsPeerExit: boolean;
+}
+
+/** Options for send/trySend. */
+export interface SendOptions {
+  /** milliseconds to wait for room (send only); omitted or Infinity: wait as long as it takes */
+  timeout?: number;
+  /** message priority where the mechanism has one (mq: 0..31, higher first) */
+  priority?: number;
+}
+
+/** Options for recv/recvInto/recvAsync. */
+export interface RecvOptions {
+  /** milliseconds to wait for a message; omitted or Infinity: wait as long as it takes */
+  timeout?: number;
+}
+
+/** A message payload: bytes, or a string sent as UTF-8. */
+export type Payload = Uint8Array | string;
+
+/**
+ * One end of an IPC mechanism, with message semantics: one send is one recv, whole and
+ * in order. Sync calls block like the C call would (with an optional timeout); try*
+ * calls never block; async calls never block the event loop.
+ */
+export interface Channel extends AsyncIterable<Uint8Array>, Disposable {
+  /** the address this channel was opened with, e.g. "mq:/jobs" */
+  readonly address: string;
+  /** what this mechanism can do */
+  readonly caps: ChannelCaps;
+  /** true once close() has been called */
+  readonly closed: boolean;
+  /** Send one message, waiting for room. Throws IpcError ETIMEDOUT after `timeout` ms. */
+  send(msg: Payload, opts?: SendOptions): void;
+  /** Send one message if there is room now; false when full. Never blocks. */
+  trySend(msg: Payload, opts?: Omit<SendOptions, "timeout">): boolean;
+  /** Receive one message (a new array). Throws IpcError ETIMEDOUT after `timeout` ms, EOF if the peer closed. */
+  recv(opts?: RecvOptions): Uint8Array;
+  /** Receive one message if one is waiting; undefined when empty. Never blocks. */
+  tryRecv(): Uint8Array | undefined;
+  /**
+   * Receive one message into `buf` and return its length: no allocation. A message larger
+   * than `buf` is not lost: IpcError EMSGSIZE says its size, and the next receive gets it.
+   */
+  recvInto(buf: Uint8Array, opts?: RecvOptions): number;
+  /** recvInto that never blocks: undefined when empty. */
+  tryRecvInto(buf: Uint8Array): number | undefined;
+  /** Receive without blocking the event loop. Rejects with ETIMEDOUT, EOF, or ECLOSED if closed meanwhile. */
+  recvAsync(opts?: RecvOptions): Promise<Uint8Array>;
+  /** Close this end (idempotent). The creator of a named object also removes the name. */
+  close(): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Milliseconds from an options object: -1 means forever. Rejects negative and NaN. */
+export function timeoutMs(opts: { timeout?: number } | undefined, op: string, address: string): number {
+  const t = opts?.timeout;
+  if (t === undefined || t === Infinity) return -1;
+  if (typeof t !== "number" || Number.isNaN(t) || t < 0) {
+    throw ipcError("EINVAL", op, address, `timeout must be a number of milliseconds >= 0, or omitted to wait forever (got ${t})`);
+  }
+  return t;
+}
+
+/** Milliseconds left before `deadline` (performance.now() based); -1 stays -1. */
+function remaining(deadline: number): number {
+  return deadline < 0 ? -1 : Math.max(0, deadline - performance.now());
+}
+
+/**
+ * Base of every channel. Subclasses implement the four primitives; everything else
+ * (checks, timeouts, allocation, async, iteration, dispose) is shared here.
+ */
+export abstract class BaseChannel implements Channel {
+  /** @inheritdoc */
+  readonly address: string;
+  /** @inheritdoc */
+  abstract readonly caps: ChannelCaps;
+  #closed = false;
+  #rx: Uint8Array | undefined;
+  #waits = new Set<PendingWait>();
+
+  protected constructor(address: string) {
+    this.address = address;
+  }
+
+  /**
+   * Send `msg` waiting at most `timeout` ms (-1 forever, 0 try). Return false when there
+   * was no room in time; throw IpcError on failure.
+   */
+  protected abstract sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean;
+  /**
+   * Receive into `buf` waiting at most `timeout` ms; return the length, or -1 when nothing
+   * arrived in time. A message larger than buf must stay receivable (throw EMSGSIZE).
+   */
+  protected abstract recvImpl(buf: Uint8Array, timeout: number): number;
+  /** Start an off-thread wait that ends when a receive may succeed (or after `timeout`). */
+  protected abstract waitReadable(timeout: number): PendingWait;
+  /** Release resources; called once. */
+  protected abstract closeImpl(): void;
+
+  /** @inheritdoc */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throw ECLOSED if this channel was closed. */
+  protected assertOpen(op: string): void {
+    if (this.#closed) throw ipcError("ECLOSED", op, this.address, `${op} on ${this.address} after close(): open the channel again`);
+  }
+
+  /** Words used in size errors, e.g. "this queue's": override for a precise noun. */
+  protected get sizeNoun(): string {
+    return `${this.caps.mechanism} channel ${this.address}'s`;
+  }
+
+  #bytes(msg: Payload, op: string): Uint8Array {
+    const bytes = typeof msg === "string" ? encoder.encode(msg) : msg;
+    if (!(bytes instanceof Uint8Array)) {
+      throw ipcError("EINVAL", op, this.address, `a message must be a Uint8Array or a string (got ${typeof msg})`);
+    }
+    const max = this.caps.maxMessageSize;
+    if (bytes.byteLength > max) {
+      throw new IpcError({
+        code: "EMSGSIZE",
+        errno: C.EMSGSIZE,
+        syscall: op,
+        address: this.address,
+        message: `message of ${bytes.byteLength} bytes exceeds ${this.sizeNoun} maximum of ${max} bytes; split it, or open with a larger maxMessageSize where the mechanism allows`,
+      });
+    }
+    return bytes;
+  }
+
+  #timedOut(op: string, ms: number): IpcError {
+    return new IpcError({
+      code: "ETIMEDOUT",
+      errno: C.ETIMEDOUT,
+      syscall: op,
+      address: this.address,
+      message: `${op} on ${this.address} timed out after ${ms} ms${op.startsWith("send") ? " (the receiver is not keeping up)" : " (no message arrived)"}`,
+    });
+  }
+
+  /** @inheritdoc */
+  send(msg: Payload, opts?: SendOptions): void {
+    this.assertOpen("send");
+    const t = timeoutMs(opts, "send", this.address);
+    if (!this.sendImpl(this.#bytes(msg, "send"), t, opts)) throw this.#timedOut("send", t);
+  }
+
+  /** @inheritdoc */
+  trySend(msg: Payload, opts?: Omit<SendOptions, "timeout">): boolean {
+    this.assertOpen("trySend");
+    return this.sendImpl(this.#bytes(msg, "trySend"), 0, opts);
+  }
+
+  /** A receive buffer of maxMessageSize bytes, kept for recv()/tryRecv(). */
+  protected rxBuffer(): Uint8Array {
+    return (this.#rx ??= new Uint8Array(this.caps.maxMessageSize));
+  }
+
+  /**
+   * Receive one message as a new array (-1 forever, 0 try); undefined when none arrived
+   * in time. Override when the mechanism knows the length before copying.
+   */
+  protected recvMessage(timeout: number): Uint8Array | undefined {
+    const buf = this.rxBuffer();
+    const n = this.recvImpl(buf, timeout);
+    return n < 0 ? undefined : buf.slice(0, n);
+  }
+
+  /** @inheritdoc */
+  recv(opts?: RecvOptions): Uint8Array {
+    this.assertOpen("recv");
+    const t = timeoutMs(opts, "recv", this.address);
+    const m = this.recvMessage(t);
+    if (m === undefined) throw this.#timedOut("recv", t);
+    return m;
+  }
+
+  /** @inheritdoc */
+  tryRecv(): Uint8Array | undefined {
+    this.assertOpen("tryRecv");
+    return this.recvMessage(0);
+  }
+
+  /** @inheritdoc */
+  recvInto(buf: Uint8Array, opts?: RecvOptions): number {
+    this.assertOpen("recvInto");
+    const t = timeoutMs(opts, "recvInto", this.address);
+    const n = this.recvImpl(buf, t);
+    if (n < 0) throw this.#timedOut("recvInto", t);
+    return n;
+  }
+
+  /** @inheritdoc */
+  tryRecvInto(buf: Uint8Array): number | undefined {
+    this.assertOpen("tryRecvInto");
+    const n = this.recvImpl(buf, 0);
+    return n < 0 ? undefined : n;
+  }
+
+  /** @inheritdoc */
+  async recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
+    this.assertOpen("recvAsync");
+    const t = timeoutMs(opts, "recvAsync", this.address);
+    const deadline = t < 0 ? -1 : performance.now() + t;
+    for (;;) {
+      const m = this.recvMessage(0);
+      if (m !== undefined) return m;
+      const left = remaining(deadline);
+      if (left === 0) throw this.#timedOut("recvAsync", t);
+      const wait = this.waitReadable(left);
+      this.#waits.add(wait);
+      try {
+        await wait.result;
+      } finally {
+        this.#waits.delete(wait);
+      }
+      this.assertOpen("recvAsync");
+    }
+  }
+
+  /** Messages until the peer closes (EOF) or this channel is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      try {
+        yield await this.recvAsync();
+      } catch (e) {
+        if (e instanceof IpcError && (e.code === "EOF" || e.code === "ECLOSED")) return;
+        throw e;
+      }
+    }
+  }
+
+  /** @inheritdoc */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#waits) w.cancel();
+    this.closeImpl();
+  }
+
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

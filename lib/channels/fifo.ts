@@ -1,0 +1,124 @@
+/**
+ * Named pipes: `fifo:/path`. A FIFO carries one direction, so a channel end is a reader
+ * or a writer: fixed by the `role` option, or by the first call (send → writer, recv →
+ * reader). Opening a FIFO blocks until the other side opens it; here that wait honours
+ * the call's timeout instead of hanging in open(2).
+ */
+import { C, layout } from "../../ffi/facts.ts";
+import { cstr, libc, shim } from "../../ffi/runtime.ts";
+import { checkPath, type Address } from "../address.ts";
+import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
+import { retryUntil } from "../wait.ts";
+import { DEFAULT_PIPE_CAPACITY, streamMax, StreamChannel } from "./stream.ts";
+
+/** Options for FIFO channels. */
+export interface FifoOptions {
+  /** create the FIFO (mkfifo) if missing; the creator removes it on close */
+  create?: boolean;
+  /** with create: fail with EEXIST if it already exists */
+  exclusive?: boolean;
+  /** permission bits for a new FIFO (default 0o600) */
+  mode?: number;
+  /** "reader" or "writer" now; default: decided by the first send/recv */
+  role?: "reader" | "writer";
+  /** with role (or for a missing FIFO): milliseconds to wait for the FIFO / the other side (default: forever for role, 0 for existence) */
+  timeout?: number;
+  /** largest message in bytes (default 1 MiB; both ends must agree) */
+  maxMessageSize?: number;
+}
+
+const statLayout = layout("stat", ["st_mode"]);
+
+/** Is `path` a FIFO? undefined when it does not exist. */
+function isFifo(path: string): boolean | undefined {
+  const st = new Uint8Array(statLayout.size);
+  if (libc.stat(cstr(path), st) !== 0) return undefined;
+  const mode = new DataView(st.buffer).getUint32(statLayout.st_mode, true);
+  return (mode & C.S_IFMT) === C.S_IFIFO;
+}
+
+/** One end of a named pipe. */
+export class FifoChannel extends StreamChannel {
+  readonly #path: string;
+  readonly #owner: boolean;
+  #role: "reader" | "writer" | undefined;
+
+  constructor(addr: Address, opts: FifoOptions) {
+    const path = checkPath(addr);
+    let owner = false;
+    if (opts.create) {
+      if (libc.mkfifo(cstr(path), opts.mode ?? 0o600) === 0) owner = true;
+      else if (opts.exclusive || isFifo(path) !== true) {
+        const exists = isFifo(path) === false;
+        throwErrno("mkfifo", addr.text, exists ? `${path} exists and is not a FIFO: choose another path or remove it` : undefined);
+      }
+    } else if (retryUntil(opts.timeout ?? 0, () => isFifo(path)) === undefined) {
+      throw errnoError(C.ENOENT, "open", addr.text, `no FIFO at ${path}: create it (create: true), or start the side that does first`);
+    }
+    if (isFifo(path) === false) throw ipcError("EINVAL", "open", addr.text, `${path} is not a FIFO`);
+    super(addr.text, { rfd: -1, wfd: -1, mechanism: "fifo", maxMessageSize: streamMax(opts.maxMessageSize, addr.text), awaitWriter: true, capacity: DEFAULT_PIPE_CAPACITY });
+    this.#path = path;
+    this.#owner = owner;
+    if (owner) closeAtExit(this);
+    if (opts.role === "reader") this.readEnd(opts.timeout ?? -1);
+    if (opts.role === "writer") this.writeEnd(opts.timeout ?? -1);
+  }
+
+  /** "reader", "writer", or undefined until the first send/recv. */
+  get role(): "reader" | "writer" | undefined {
+    return this.#role;
+  }
+
+  #claim(role: "reader" | "writer", op: string): void {
+    if (this.#role && this.#role !== role) {
+      throw ipcError("EBADF", op, this.address, `this end of ${this.address} is the ${this.#role}: a FIFO carries one direction; open a second FIFO for replies`);
+    }
+    this.#role = role;
+  }
+
+  protected override readEnd(_timeout: number): number {
+    if (this.readFd >= 0) return this.readFd;
+    this.#claim("reader", "recv");
+    // O_NONBLOCK so open(2) returns at once; reads then wait in poll() for a writer
+    const fd = checkNeg(shim.ipcl_open(cstr(this.#path), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC, 0), "open", this.address);
+    libc.fcntl(fd, C.F_SETFL, libc.fcntl(fd, C.F_GETFL, 0) & ~C.O_NONBLOCK);
+    this.setReadFd(fd);
+    return fd;
+  }
+
+  protected override writeEnd(timeout: number): number {
+    if (this.writeFd >= 0) return this.writeFd;
+    this.#claim("writer", "send");
+    // open(O_WRONLY|O_NONBLOCK) fails with ENXIO until a reader has the FIFO open
+    const path = cstr(this.#path);
+    let last = 0;
+    const fd = retryUntil(timeout, () => {
+      const r = shim.ipcl_open(path, C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC, 0);
+      if (r >= 0) return r;
+      if (r !== -C.ENXIO) checkNeg(r, "open", this.address);
+      last = r;
+      return undefined;
+    });
+    if (fd === undefined) {
+      if (timeout === 0 && last === -C.ENXIO) return -1;
+      throw errnoError(C.ETIMEDOUT, "open", this.address, `no reader opened ${this.#path} within ${timeout} ms`);
+    }
+    libc.fcntl(fd, C.F_SETFL, libc.fcntl(fd, C.F_GETFL, 0) & ~C.O_NONBLOCK);
+    this.setWriteFd(fd);
+    return fd;
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, opts: undefined | { priority?: number }): boolean {
+    if (this.writeFd < 0 && this.writeEnd(timeout) < 0) return false; // trySend: no reader yet
+    return super.sendImpl(msg, timeout, opts);
+  }
+
+  protected override closeImpl(): void {
+    super.closeImpl();
+    if (this.#owner) {
+      libc.unlink(cstr(this.#path));
+      forgetAtExit(this);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * POSIX message queues: `mq:/name`. One message is one kernel message (no header), so a
+ * C program using mq_send/mq_receive on the same name speaks the same wire format. A
+ * queue is shared: any process may send and any may receive (caps.duplex is false: use
+ * two queues for request/response).
+ */
+import { C } from "../../ffi/facts.ts";
+import { cstr, libc, shim } from "../../ffi/runtime.ts";
+import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { checkPosixName, type Address } from "../address.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
+import { mqLimits } from "../limits.ts";
+import { retryUntil } from "../wait.ts";
+
+/** Options for POSIX queues. */
+export interface MqOptions {
+  /** create the queue if missing; the creator unlinks it on close */
+  create?: boolean;
+  /** with create: fail with EEXIST if it exists already */
+  exclusive?: boolean;
+  /** permission bits for a new queue (default 0o600) */
+  mode?: number;
+  /** messages the queue holds (mq_maxmsg; default min(10, msg_max)) */
+  capacity?: number;
+  /** largest message in bytes (mq_msgsize; default min(8192, msgsize_max)) */
+  maxMessageSize?: number;
+  /** milliseconds to wait for a queue that does not exist yet (default 0) */
+  timeout?: number;
+}
+
+/** Highest priority Linux accepts (MQ_PRIO_MAX - 1). */
+export const MQ_PRIO_MAX = 32767;
+
+function limitError(addr: Address, what: string, asked: number, max: number, file: string): never {
+  throw ipcError(
+    "EINVAL",
+    "mq_open",
+    addr.text,
+    `${what} ${asked} exceeds this system's ${file.split("/").pop()} of ${max} (${file}); ask for at most ${max}, or raise it as root: sysctl fs.mqueue.${file.split("/").pop()}=${asked}`,
+  );
+}
+
+/** A POSIX message queue. */
+export class MqChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  readonly #name: string;
+  readonly #owner: boolean;
+  #q: number;
+  #priority = 0;
+  /** a received message that did not fit the caller's buffer, kept for the next receive */
+  #stash: Uint8Array | undefined;
+  readonly #prioOut = new Uint32Array(1);
+
+  constructor(addr: Address, opts: MqOptions) {
+    const name = checkPosixName(addr);
+    const limits = mqLimits();
+    const capacity = opts.capacity ?? Math.min(10, limits.msgMax);
+    const msgsize = opts.maxMessageSize ?? Math.min(8192, limits.msgsizeMax);
+    if (opts.create) {
+      if (!Number.isInteger(capacity) || capacity < 1) throw ipcError("EINVAL", "mq_open", addr.text, `capacity must be a whole number of messages >= 1 (got ${capacity})`);
+      if (!Number.isInteger(msgsize) || msgsize < 1) throw ipcError("EINVAL", "mq_open", addr.text, `maxMessageSize must be a whole number of bytes >= 1 (got ${msgsize})`);
+      if (capacity > limits.msgMax) limitError(addr, "capacity", capacity, limits.msgMax, "/proc/sys/fs/mqueue/msg_max");
+      if (msgsize > limits.msgsizeMax) limitError(addr, "maxMessageSize", msgsize, limits.msgsizeMax, "/proc/sys/fs/mqueue/msgsize_max");
+    }
+    const cname = cstr(name);
+    const flags = C.O_RDWR | C.O_CLOEXEC;
+    let owner = false;
+    let q = -1;
+    if (opts.create) {
+      q = shim.ipcl_mq_open(cname, flags | C.O_CREAT | C.O_EXCL, opts.mode ?? 0o600, capacity, msgsize);
+      if (q >= 0) owner = true;
+      else if (q !== -C.EEXIST || opts.exclusive) checkNeg(q, "mq_open", addr.text, mqHint(-q));
+    }
+    if (q < 0) {
+      let last = -C.ENOENT;
+      const got = retryUntil(opts.timeout ?? 0, () => {
+        const r = shim.ipcl_mq_open(cname, flags, 0, 0, 0);
+        if (r >= 0) return r;
+        if (r !== -C.ENOENT) checkNeg(r, "mq_open", addr.text, mqHint(-r));
+        last = r;
+        return undefined;
+      });
+      if (got === undefined) checkNeg(last, "mq_open", addr.text, `no queue ${name}: create it (create: true), or start the side that creates it first`);
+      q = got!;
+    }
+    super(addr.text);
+    this.#q = q;
+    this.#name = name;
+    this.#owner = owner;
+    const attr = new Float64Array(4);
+    checkNeg(shim.ipcl_mq_getattr(q, attr), "mq_getattr", addr.text);
+    this.caps = {
+      mechanism: "mq",
+      maxMessageSize: attr[2]!,
+      duplex: false,
+      boundaries: "kernel",
+      capacity: attr[1]!,
+      capacityUnit: "messages",
+      crossesHosts: false,
+      detectsPeerExit: false,
+    };
+    if (owner) closeAtExit(this);
+  }
+
+  /** true when this end created the queue (and will unlink it). */
+  get owner(): boolean {
+    return this.#owner;
+  }
+
+  /** Priority of the last message received. */
+  get lastPriority(): number {
+    return this.#priority;
+  }
+
+  /** Messages in the queue right now. */
+  get depth(): number {
+    const attr = new Float64Array(4);
+    checkNeg(shim.ipcl_mq_getattr(this.#q, attr), "mq_getattr", this.address);
+    return attr[3]!;
+  }
+
+  protected override get sizeNoun(): string {
+    return "this queue's";
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
+    const prio = opts?.priority ?? 0;
+    if (!Number.isInteger(prio) || prio < 0 || prio > MQ_PRIO_MAX) {
+      throw ipcError("EINVAL", "mq_send", this.address, `priority must be a whole number from 0 to ${MQ_PRIO_MAX} (got ${prio})`);
+    }
+    const r = shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, timeout);
+    if (r === 0) return true;
+    if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return false;
+    throw errnoError(-r, "mq_send", this.address);
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    const max = this.caps.maxMessageSize;
+    if (this.#stash) {
+      const m = this.#stash;
+      if (m.byteLength > buf.byteLength) throw this.#tooBig(m.byteLength, buf.byteLength);
+      buf.set(m);
+      this.#stash = undefined;
+      return m.byteLength;
+    }
+    // mq_receive needs a buffer of mq_msgsize bytes even for a short message
+    const target = buf.byteLength >= max ? buf : this.rxBuffer();
+    const r = shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, timeout);
+    if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return -1;
+    checkNeg(r, "mq_receive", this.address);
+    this.#priority = this.#prioOut[0]!;
+    if (target === buf) return r;
+    if (r > buf.byteLength) {
+      this.#stash = target.slice(0, r);
+      throw this.#tooBig(r, buf.byteLength);
+    }
+    buf.set(target.subarray(0, r));
+    return r;
+  }
+
+  #tooBig(n: number, cap: number) {
+    return errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    // on Linux a message queue descriptor is a pollable file descriptor
+    return pollAsync(this.#q, C.POLLIN, timeout);
+  }
+
+  protected override closeImpl(): void {
+    libc.mq_close(this.#q);
+    this.#q = -1;
+    if (this.#owner) {
+      libc.mq_unlink(cstr(this.#name));
+      forgetAtExit(this);
+    }
+  }
+}
+
+const mqHints: Record<string, string> = {
+  EINVAL: "the name or the attributes are invalid (see `ipc-lab info` for this system's mqueue limits)",
+  EMFILE: "RLIMIT_MSGQUEUE (bytes of queues per user) or the open-file limit is exhausted: close queues, or raise `ulimit -q` / `ulimit -n`",
+  ENOSPC: "the system-wide number of queues (/proc/sys/fs/mqueue/queues_max) is reached: remove stale queues (`ipc-lab gc`)",
+};
+
+function mqHint(errno: number): string | undefined {
+  return mqHints[errnoName(errno)];
+}

@@ -1,0 +1,126 @@
+/**
+ * Anonymous pipes. A pipe has no name, so its address is the descriptor numbers a process
+ * holds: `fd:R,W` (read fd R, write fd W), or `fd:N` for one end (its direction comes from
+ * the descriptor's access mode). spawnWithPipes() starts a child with a pipe pair at fds
+ * 3 and 4, so the child opens `fd:3,4` and the two processes hold a duplex channel.
+ */
+import { C } from "../../ffi/facts.ts";
+import { libc } from "../../ffi/runtime.ts";
+import { parseFds, type Address } from "../address.ts";
+import { throwErrno, ipcError } from "../errors.ts";
+import { pipeCapacity, streamMax, StreamChannel } from "./stream.ts";
+
+/** Options for pipes and fd channels. */
+export interface PipeOptions {
+  /** largest message, bytes (default 1 MiB; the peer must use the same or larger) */
+  maxMessageSize?: number;
+  /** ask the kernel for this pipe buffer size in bytes (F_SETPIPE_SZ; up to /proc/sys/fs/pipe-max-size) */
+  capacity?: number;
+}
+
+function newPipe(capacity: number | undefined): [number, number] {
+  const fds = new Int32Array(2);
+  if (libc.pipe2(fds, C.O_CLOEXEC) !== 0) throwErrno("pipe2");
+  if (capacity !== undefined && libc.fcntl(fds[1]!, C.F_SETPIPE_SZ, capacity) < 0) {
+    libc.close(fds[0]!);
+    libc.close(fds[1]!);
+    throwErrno("fcntl(F_SETPIPE_SZ)", undefined, "the size must not exceed /proc/sys/fs/pipe-max-size for an unprivileged user");
+  }
+  return [fds[0]!, fds[1]!];
+}
+
+/** Open `fd:N` or `fd:R,W` on descriptors this process already holds (e.g. passed by a parent). */
+export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
+  const fds = parseFds(addr);
+  for (const fd of fds) {
+    if (libc.fcntl(fd, C.F_GETFL, 0) < 0) {
+      throwErrno("fcntl", addr.text, `descriptor ${fd} is not open in this process: pass it to the child (Bun.spawn stdio[${fd}]) or check the number`);
+    }
+  }
+  let rfd: number;
+  let wfd: number;
+  if (fds.length === 2) {
+    [rfd, wfd] = fds as [number, number];
+  } else {
+    const fd = fds[0]!;
+    const mode = libc.fcntl(fd, C.F_GETFL, 0) & C.O_ACCMODE;
+    rfd = mode === C.O_WRONLY ? -1 : fd;
+    wfd = mode === C.O_RDONLY ? -1 : fd;
+  }
+  // descriptors given to us must not leak into our own children
+  for (const fd of fds) libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC);
+  return new StreamChannel(addr.text, {
+    rfd,
+    wfd,
+    mechanism: "pipe",
+    maxMessageSize: streamMax(opts.maxMessageSize, addr.text),
+    capacity: pipeCapacity(wfd >= 0 ? wfd : rfd),
+  });
+}
+
+/** Two connected duplex channels in this process (two pipes). Mostly for tests and fd passing. */
+export function pipePair(opts: PipeOptions = {}): [StreamChannel, StreamChannel] {
+  const [aRead, bWrite] = newPipe(opts.capacity);
+  const [bRead, aWrite] = newPipe(opts.capacity);
+  const max = streamMax(opts.maxMessageSize, "pipe");
+  const capacity = pipeCapacity(aWrite);
+  return [
+    new StreamChannel(`fd:${aRead},${aWrite}`, { rfd: aRead, wfd: aWrite, mechanism: "pipe", maxMessageSize: max, capacity }),
+    new StreamChannel(`fd:${bRead},${bWrite}`, { rfd: bRead, wfd: bWrite, mechanism: "pipe", maxMessageSize: max, capacity }),
+  ];
+}
+
+/** Options for spawnWithPipes. */
+export interface SpawnPipeOptions extends PipeOptions {
+  /** environment for the child (IPC_LAB_CHANNEL is added) */
+  env?: Record<string, string | undefined>;
+  /** working directory for the child */
+  cwd?: string;
+  /** the child's stdin/stdout/stderr (default "inherit") */
+  stdin?: "inherit" | "pipe" | "ignore";
+  stdout?: "inherit" | "pipe" | "ignore";
+  stderr?: "inherit" | "pipe" | "ignore";
+}
+
+/** A child process and this side's channel to it. */
+export interface PipedChild {
+  /** our end: send reaches the child's fd 3, recv reads the child's fd 4 */
+  channel: StreamChannel;
+  /** the Bun subprocess */
+  child: Bun.Subprocess;
+}
+
+/** The address a child started by spawnWithPipes opens (also in its IPC_LAB_CHANNEL). */
+export const CHILD_PIPE_ADDRESS = "fd:3,4";
+
+/**
+ * Spawn `cmd` with a duplex pipe channel: the child reads fd 3 and writes fd 4 and opens
+ * them with `open("fd:3,4")` (or `open(process.env.IPC_LAB_CHANNEL)`).
+ */
+export function spawnWithPipes(cmd: string[], opts: SpawnPipeOptions = {}): PipedChild {
+  const [childRead, parentWrite] = newPipe(opts.capacity);
+  const [parentRead, childWrite] = newPipe(opts.capacity);
+  let child: Bun.Subprocess;
+  try {
+    child = Bun.spawn(cmd, {
+      stdio: [opts.stdin ?? "inherit", opts.stdout ?? "inherit", opts.stderr ?? "inherit", childRead, childWrite],
+      env: { ...process.env, ...opts.env, IPC_LAB_CHANNEL: CHILD_PIPE_ADDRESS },
+      cwd: opts.cwd,
+    });
+  } catch (e) {
+    for (const fd of [childRead, parentWrite, parentRead, childWrite]) libc.close(fd);
+    throw ipcError("ENOENT", "spawn", CHILD_PIPE_ADDRESS, `could not start ${cmd.join(" ")}: ${(e as Error).message}`);
+  }
+  // the child holds its own copies now; keeping ours would hide its exit (no EOF/EPIPE)
+  libc.close(childRead);
+  libc.close(childWrite);
+  const max = streamMax(opts.maxMessageSize, "pipe");
+  const channel = new StreamChannel(`fd:${parentRead},${parentWrite}`, {
+    rfd: parentRead,
+    wfd: parentWrite,
+    mechanism: "pipe",
+    maxMessageSize: max,
+    capacity: pipeCapacity(parentWrite),
+  });
+  return { channel, child };
+}

@@ -1,0 +1,161 @@
+/**
+ * A message channel over byte-stream file descriptors (pipes, FIFOs): each message is a
+ * frame, a u32 little-endian length followed by the payload. Reading is buffered in the
+ * shim (one read(2) may bring many frames); writing is one writev(2) per frame.
+ */
+import { C } from "../../ffi/facts.ts";
+import { libc, shim, type Pointer } from "../../ffi/runtime.ts";
+import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { errnoError, ipcError } from "../errors.ts";
+
+/** Default largest message on a framed stream (both ends must agree; raise with maxMessageSize). */
+export const DEFAULT_STREAM_MAX = 1 << 20;
+/** Largest message a frame can describe here (the shim returns lengths as int). */
+export const STREAM_MAX_LIMIT = 0x7fffffff;
+const READ_BUFFER = 64 * 1024;
+/** Linux's default pipe buffer (16 pages); the real figure is read from the fd once open. */
+export const DEFAULT_PIPE_CAPACITY = 65536;
+
+/** How a StreamChannel is built. */
+export interface StreamInit {
+  /** read end, or -1 for a send-only channel */
+  rfd: number;
+  /** write end, or -1 for a receive-only channel */
+  wfd: number;
+  mechanism: string;
+  maxMessageSize?: number;
+  /** the FIFO read end: wait for a writer instead of reading EOF */
+  awaitWriter?: boolean;
+  /** extra caps fields */
+  capacity: number;
+}
+
+/** Check a maxMessageSize option for framed streams. */
+export function streamMax(v: number | undefined, address: string): number {
+  if (v === undefined) return DEFAULT_STREAM_MAX;
+  if (!Number.isInteger(v) || v < 0 || v > STREAM_MAX_LIMIT) {
+    throw ipcError("EINVAL", "open", address, `maxMessageSize must be an integer from 0 to ${STREAM_MAX_LIMIT} (got ${v})`);
+  }
+  return v;
+}
+
+/** The pipe buffer size of fd (F_GETPIPE_SZ), or 0 when fd is not a pipe. */
+export function pipeCapacity(fd: number): number {
+  const n = libc.fcntl(fd, C.F_GETPIPE_SZ, 0);
+  return n > 0 ? n : 0;
+}
+
+/** A framed message channel over one or two stream descriptors. */
+export class StreamChannel extends BaseChannel {
+  /** @inheritdoc (capacity is refreshed from the kernel when an end is attached) */
+  caps: ChannelCaps;
+  #rfd: number;
+  #wfd: number;
+  #reader: Pointer | null = null;
+  #awaitWriter: boolean;
+
+  constructor(address: string, init: StreamInit) {
+    super(address);
+    this.#rfd = init.rfd;
+    this.#wfd = init.wfd;
+    this.#awaitWriter = init.awaitWriter ?? false;
+    this.caps = {
+      mechanism: init.mechanism,
+      maxMessageSize: init.maxMessageSize ?? DEFAULT_STREAM_MAX,
+      duplex: init.rfd >= 0 && init.wfd >= 0,
+      boundaries: "framed",
+      capacity: init.capacity,
+      capacityUnit: "bytes",
+      crossesHosts: false,
+      detectsPeerExit: true,
+    };
+  }
+
+  /** The read descriptor (-1 if none). */
+  get readFd(): number {
+    return this.#rfd;
+  }
+
+  /** The write descriptor (-1 if none). */
+  get writeFd(): number {
+    return this.#wfd;
+  }
+
+  /** Attach a read end later (FIFO opened lazily). */
+  protected setReadFd(fd: number): void {
+    this.#rfd = fd;
+    this.caps = { ...this.caps, capacity: pipeCapacity(fd) || this.caps.capacity };
+  }
+
+  /** Attach a write end later (FIFO opened lazily). */
+  protected setWriteFd(fd: number): void {
+    this.#wfd = fd;
+    this.caps = { ...this.caps, capacity: pipeCapacity(fd) || this.caps.capacity };
+  }
+
+  /** Hook for ends opened on first use; returns the fd to use. */
+  protected writeEnd(_timeout: number): number {
+    if (this.#wfd < 0) throw ipcError("EBADF", "send", this.address, `${this.address} was opened for receiving only: it has no write end`);
+    return this.#wfd;
+  }
+
+  /** Hook for ends opened on first use; returns the fd to use. */
+  protected readEnd(_timeout: number): number {
+    if (this.#rfd < 0) throw ipcError("EBADF", "recv", this.address, `${this.address} was opened for sending only: it has no read end`);
+    return this.#rfd;
+  }
+
+  #readerFor(fd: number): Pointer {
+    if (this.#reader) return this.#reader;
+    const r = shim.ipcl_reader_new(fd, READ_BUFFER, this.#awaitWriter ? 1 : 0);
+    if (!r) throw ipcError("ENOMEM", "recv", this.address, "out of memory for a read buffer");
+    return (this.#reader = r);
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
+    const fd = this.writeEnd(timeout);
+    const r = shim.ipcl_frame_write(fd, msg, msg.byteLength, timeout);
+    if (r === 0) return true;
+    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
+    if (r === -C.EPIPE) {
+      throw errnoError(C.EPIPE, "write", this.address, "the receiving end has closed (its process exited or closed the channel)");
+    }
+    throw errnoError(-r, "write", this.address);
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    const reader = this.#readerFor(this.readEnd(timeout));
+    const r = shim.ipcl_frame_read(reader, buf, buf.byteLength, timeout);
+    if (r >= 0) return r;
+    if (r === -C.ETIMEDOUT) return -1;
+    if (r === C.IPCL_EOF) {
+      throw ipcError("EOF", "read", this.address, `the sending end of ${this.address} has closed: no more messages will come`);
+    }
+    if (r === C.IPCL_ETRUNC) {
+      throw ipcError("ETRUNC", "read", this.address, `the sending end of ${this.address} closed in the middle of a message`);
+    }
+    if (r === -C.EMSGSIZE) {
+      const n = shim.ipcl_reader_pending(reader);
+      throw errnoError(
+        C.EMSGSIZE,
+        "recv",
+        this.address,
+        `the next message has ${n} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a buffer of at least ${n} bytes, or open with maxMessageSize >= ${n}`,
+      );
+    }
+    throw errnoError(-r, "read", this.address);
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    return pollAsync(this.readEnd(timeout), C.POLLIN, timeout);
+  }
+
+  protected override closeImpl(): void {
+    if (this.#reader) shim.ipcl_reader_free(this.#reader);
+    this.#reader = null;
+    if (this.#rfd >= 0) libc.close(this.#rfd);
+    if (this.#wfd >= 0 && this.#wfd !== this.#rfd) libc.close(this.#wfd);
+    this.#rfd = this.#wfd = -1;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * IpcError: the one error type ipc-lab throws. It carries the errno name (`code`), the
+ * number, the failing call, the channel address, and a message that says what to do.
+ */
+import { errno as currentErrno, libc, readCString } from "../ffi/runtime.ts";
+
+/**
+ * Codes that are not errno names: EOF (the peer closed the stream between messages),
+ * ETRUNC (the peer vanished in the middle of a message), ECLOSED (this channel was closed).
+ */
+export type IpcErrorCode = string;
+
+/** Details for constructing an IpcError. */
+export interface IpcErrorInit {
+  /** errno name such as "EAGAIN", or one of EOF / ETRUNC / ECLOSED / EADDRESS. */
+  code: IpcErrorCode;
+  /** the errno number (0 when the condition is not an errno). */
+  errno?: number;
+  /** the C call or library operation that failed, e.g. "mq_open". */
+  syscall: string;
+  /** the channel address involved, e.g. "mq:/jobs". */
+  address?: string;
+  /** what happened and what to do, in a sentence or two. */
+  message: string;
+}
+
+/** An error from an IPC operation. `code` is stable; `message` is for people. */
+export class IpcError extends Error {
+  /** errno name ("EAGAIN") or an ipc-lab condition ("EOF", "ETRUNC", "ECLOSED", "EADDRESS"). */
+  readonly code: IpcErrorCode;
+  /** errno number, 0 when not an errno. */
+  readonly errno: number;
+  /** the failing call, e.g. "mq_open". */
+  readonly syscall: string;
+  /** the address of the channel, when there is one. */
+  readonly address: string | undefined;
+
+  constructor(init: IpcErrorInit) {
+    super(init.message);
+    this.name = "IpcError";
+    this.code = init.code;
+    this.errno = init.errno ?? 0;
+    this.syscall = init.syscall;
+    this.address = init.address;
+  }
+}
+
+/** The symbolic name of an errno value ("EAGAIN"), from the C library itself. */
+export function errnoName(n: number): string {
+  const p = libc.strerrorname_np(n);
+  return p ? readCString(p) : `E${n}`;
+}
+
+/** The C library's description of an errno value ("Resource temporarily unavailable"). */
+export function errnoText(n: number): string {
+  const p = libc.strerror(n);
+  return p ? readCString(p) : `errno ${n}`;
+}
+
+/** Default advice per errno name, used when the caller gives none. */
+const advice: Record<string, string> = {
+  ENOENT: "nothing exists at this address yet: create it (create: true) or start the side that creates it first",
+  EEXIST: "an object with this name already exists: open it without create, or remove a leftover with `ipc-lab gc`",
+  EACCES: "permission denied: check the object's owner and mode (ipc-lab creates objects with mode 0600)",
+  EPERM: "operation not permitted for this user",
+  EMFILE: "this process has too many open files: close channels you no longer use or raise `ulimit -n`",
+  ENFILE: "the system has too many open files",
+  ENOSPC: "a system limit was reached (queues, memory or names): see `ipc-lab info` for the limits",
+  ENOMEM: "out of memory for this object: ask for a smaller capacity",
+  EPIPE: "the peer has closed its end: no one will read this message",
+  EBADF: "the descriptor is not open (was the channel closed, or the fd not passed to this process?)",
+  ENAMETOOLONG: "the name is too long",
+};
+
+/** An IpcError for errno value `n` from `syscall`, with advice unless `hint` overrides it. */
+export function errnoError(n: number, syscall: string, address?: string, hint?: string): IpcError {
+  const code = errnoName(n);
+  const what = hint ?? advice[code];
+  const where = address ? ` on ${address}` : "";
+  return new IpcError({
+    code,
+    errno: n,
+    syscall,
+    address,
+    message: `${syscall}${where} failed: ${code} (${errnoText(n)})${what ? `; ${what}` : ""}`,
+  });
+}
+
+/** Throw an IpcError from the current errno (call right after a libc call returned -1). */
+export function throwErrno(syscall: string, address?: string, hint?: string): never {
+  throw errnoError(currentErrno(), syscall, address, hint);
+}
+
+/** For shim calls that return -errno: throw when r < 0, else return r. */
+export function checkNeg(r: number, syscall: string, address?: string, hint?: string): number {
+  if (r < 0) throw errnoError(-r, syscall, address, hint);
+  return r;
+}
+
+/** An IpcError that is not an errno condition. */
+export function ipcError(code: IpcErrorCode, syscall: string, address: string | undefined, message: string): IpcError {
+  return new IpcError({ code, syscall, address, message });
+}

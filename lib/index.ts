@@ -1,0 +1,13 @@
+/**
+ * ipc-lab: Linux IPC mechanisms behind one Channel interface, through the runtime's FFI.
+ * @module
+ */
+export { open, schemes, type OpenOptions } from "./open.ts";
+export type { Channel, ChannelCaps, Payload, RecvOptions, SendOptions } from "./channel.ts";
+export { IpcError, type IpcErrorCode } from "./errors.ts";
+export { parseAddress, type Address } from "./address.ts";
+export { pipePair, spawnWithPipes, CHILD_PIPE_ADDRESS, type PipedChild, type SpawnPipeOptions } from "./channels/pipe.ts";
+export { MqChannel, MQ_PRIO_MAX } from "./channels/mq.ts";
+export { FifoChannel } from "./channels/fifo.ts";
+export { RingChannel } from "./ring.ts";
+export { StreamChannel } from "./channels/stream.ts";

@@ -1,0 +1,363 @@
+/**
+ * A duplex message channel over a shared mapping laid out as ffi/ipcl_ring.h: two
+ * single-producer/single-consumer byte rings. Each side spins briefly (never when it may
+ * run on one CPU only), then sleeps on a futex; a side wakes the other only when the other
+ * has said it sleeps. The layout's offsets come from the shim, never from this file.
+ */
+import { C, fact, layout } from "../ffi/facts.ts";
+import { errno, libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
+import { futexWaitAsync, type PendingWait } from "../ffi/waiter.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "./channel.ts";
+import { errnoError, ipcError } from "./errors.ts";
+
+/** Field offsets of struct ipcl_ring_header, from the shim. */
+export const RING_HEADER = layout("ring_header", [
+  "magic", "version", "header_size", "capacity", "max_message", "creator_pid", "opener_pid", "dir",
+] as const);
+/** Field offsets of struct ipcl_ring_dir, from the shim. */
+export const RING_DIR = layout("ring_dir", ["head", "producer_waiting", "tail", "consumer_waiting", "closed"] as const);
+const MAGIC = fact("IPCL_RING_MAGIC");
+const VERSION = fact("IPCL_RING_VERSION");
+const ALIGN = fact("IPCL_RING_ALIGN");
+
+/** Smallest and largest ring capacity per direction (bytes, powers of two). */
+export const RING_MIN_CAPACITY = 4096;
+export const RING_MAX_CAPACITY = 1 << 30;
+/** Default bytes per direction and default largest message. */
+export const RING_DEFAULT_CAPACITY = 2 << 20;
+export const RING_DEFAULT_MAX = 1 << 20;
+/** How often a sleeping side checks that its peer process still exists. */
+const PEER_CHECK_MS = 100;
+/** Spin iterations before sleeping, when more than one CPU is allowed. */
+const DEFAULT_SPIN = 20000;
+
+/** Geometry of a ring object. */
+export interface RingGeometry {
+  /** bytes per direction (power of two) */
+  capacity: number;
+  /** largest payload */
+  maxMessage: number;
+}
+
+/** Total object size for a geometry. */
+export function ringObjectSize(g: RingGeometry): number {
+  return RING_HEADER.size + 2 * g.capacity;
+}
+
+/** Check (and default) capacity and maxMessageSize options. */
+export function ringGeometry(capacity: number | undefined, maxMessage: number | undefined, address: string): RingGeometry {
+  const cap = capacity ?? RING_DEFAULT_CAPACITY;
+  if (!Number.isInteger(cap) || cap < RING_MIN_CAPACITY || cap > RING_MAX_CAPACITY || (cap & (cap - 1)) !== 0) {
+    throw ipcError("EINVAL", "open", address, `capacity must be a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY} bytes (got ${cap})`);
+  }
+  const limit = cap - ALIGN;
+  const max = maxMessage ?? Math.min(RING_DEFAULT_MAX, cap / 2);
+  if (!Number.isInteger(max) || max < 0 || max > limit) {
+    throw ipcError("EINVAL", "open", address, `maxMessageSize must be from 0 to ${limit} for a ${cap}-byte ring (capacity - ${ALIGN}); raise capacity for larger messages (got ${max})`);
+  }
+  return { capacity: cap, maxMessage: max };
+}
+
+/** Word index of a header field, for Atomics on a Uint32Array over the mapping. */
+const hdr = (field: keyof typeof RING_HEADER) => RING_HEADER[field] / 4;
+const dirWord = (dir: 0 | 1, field: keyof typeof RING_DIR) => (RING_HEADER.dir + dir * RING_DIR.size + RING_DIR[field]) / 4;
+
+/** Write a fresh header (the creator, before anyone can attach). Magic goes last. */
+export function initRingHeader(base: Pointer, g: RingGeometry): void {
+  const w = new Uint32Array(nativeView(base, 0, RING_HEADER.size));
+  w.fill(0);
+  w[hdr("version")] = VERSION;
+  w[hdr("header_size")] = RING_HEADER.size;
+  w[hdr("capacity")] = g.capacity;
+  w[hdr("max_message")] = g.maxMessage;
+  w[hdr("creator_pid")] = process.pid;
+  Atomics.store(w, hdr("magic"), MAGIC);
+}
+
+/**
+ * Validate the header of an existing object of `size` bytes; return its geometry, or a
+ * sentence saying why it is not a usable ipc-lab ring.
+ */
+export function readRingHeader(base: Pointer, size: number): RingGeometry | string {
+  if (size < RING_HEADER.size) return `it is ${size} bytes, smaller than a ring header (${RING_HEADER.size})`;
+  const w = new Uint32Array(nativeView(base, 0, RING_HEADER.size));
+  const magic = Atomics.load(w, hdr("magic"));
+  if (magic !== MAGIC) return `it does not start with the ipc-lab ring magic (found 0x${magic.toString(16)})`;
+  if (w[hdr("version")] !== VERSION) return `its ring version is ${w[hdr("version")]}, this ipc-lab speaks ${VERSION}`;
+  if (w[hdr("header_size")] !== RING_HEADER.size) return `its header size ${w[hdr("header_size")]} differs from ${RING_HEADER.size}`;
+  const capacity = w[hdr("capacity")]!;
+  const maxMessage = w[hdr("max_message")]!;
+  if (capacity < RING_MIN_CAPACITY || capacity > RING_MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) return `its capacity ${capacity} is not a valid power of two`;
+  if (maxMessage > capacity - ALIGN) return `its maxMessageSize ${maxMessage} does not fit its capacity ${capacity}`;
+  if (size < ringObjectSize({ capacity, maxMessage })) return `it is ${size} bytes, too small for its capacity ${capacity}`;
+  return { capacity, maxMessage };
+}
+
+function processAlive(pid: number): boolean {
+  return pid <= 0 || libc.kill(pid, 0) === 0 || errno() !== C.ESRCH;
+}
+
+/** The mapping a RingChannel runs over, and how to let it go. */
+export interface RingMapping {
+  base: Pointer;
+  size: number;
+  /** unmap (and, for the owner, unlink): called once on close */
+  release(): void;
+}
+
+/** Tuning for a ring end. */
+export interface RingTuning {
+  /** busy-poll iterations before sleeping (default: 20000, or 0 when only one CPU is allowed) */
+  spin?: number;
+}
+
+/** One side of a duplex ring: side 0 is the creator, side 1 the opener. */
+export class RingChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  readonly #map: RingMapping;
+  readonly #side: 0 | 1;
+  readonly #w: Uint32Array;
+  readonly #mask: number;
+  readonly #maxMessage: number;
+  readonly #spin: number;
+  // tx: the direction we produce into; rx: the one we consume from
+  readonly #txData: Uint8Array;
+  readonly #txData32: Uint32Array;
+  readonly #rxData: Uint8Array;
+  readonly #rxData32: Uint32Array;
+  readonly #txHead: number; readonly #txTail: number; readonly #txConsumerWaiting: number; readonly #txProducerWaiting: number; readonly #txClosed: number;
+  readonly #rxHead: number; readonly #rxTail: number; readonly #rxConsumerWaiting: number; readonly #rxProducerWaiting: number; readonly #rxClosed: number;
+  readonly #txHeadPtr: Pointer; readonly #rxHeadPtr: Pointer; readonly #txTailPtr: Pointer; readonly #rxTailPtr: Pointer;
+  // local copies: we are the only writer of our head (tx) and tail (rx)
+  #head: number;
+  #tail: number;
+  #peerTail: number;
+  #peerHead: number;
+  #peerGone = false;
+
+  constructor(address: string, mechanism: string, map: RingMapping, side: 0 | 1, g: RingGeometry, tuning: RingTuning = {}) {
+    super(address);
+    this.#map = map;
+    this.#side = side;
+    this.#w = new Uint32Array(nativeView(map.base, 0, RING_HEADER.size));
+    this.#mask = g.capacity - 1;
+    this.#maxMessage = g.maxMessage;
+    this.#spin = tuning.spin ?? (shim.ipcl_cpus_allowed() > 1 ? DEFAULT_SPIN : 0);
+    const tx = side;
+    const rx = (1 - side) as 0 | 1;
+    const dataAt = (d: 0 | 1) => nativeView(map.base, RING_HEADER.size + d * g.capacity, g.capacity);
+    this.#txData = new Uint8Array(dataAt(tx));
+    this.#txData32 = new Uint32Array(this.#txData.buffer, this.#txData.byteOffset, g.capacity / 4);
+    this.#rxData = new Uint8Array(dataAt(rx));
+    this.#rxData32 = new Uint32Array(this.#rxData.buffer, this.#rxData.byteOffset, g.capacity / 4);
+    [this.#txHead, this.#txTail, this.#txConsumerWaiting, this.#txProducerWaiting, this.#txClosed] =
+      (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(tx, f)) as [number, number, number, number, number];
+    [this.#rxHead, this.#rxTail, this.#rxConsumerWaiting, this.#rxProducerWaiting, this.#rxClosed] =
+      (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(rx, f)) as [number, number, number, number, number];
+    this.#txHeadPtr = ptrAdd(map.base, this.#txHead * 4);
+    this.#txTailPtr = ptrAdd(map.base, this.#txTail * 4);
+    this.#rxHeadPtr = ptrAdd(map.base, this.#rxHead * 4);
+    this.#rxTailPtr = ptrAdd(map.base, this.#rxTail * 4);
+    this.#head = Atomics.load(this.#w, this.#txHead);
+    this.#peerTail = Atomics.load(this.#w, this.#txTail);
+    this.#tail = Atomics.load(this.#w, this.#rxTail);
+    this.#peerHead = Atomics.load(this.#w, this.#rxHead);
+    this.caps = {
+      mechanism,
+      maxMessageSize: g.maxMessage,
+      duplex: true,
+      boundaries: "framed",
+      capacity: g.capacity,
+      capacityUnit: "bytes",
+      crossesHosts: false,
+      detectsPeerExit: true,
+    };
+  }
+
+  /** pid of the process at the other side, 0 if none has attached yet. */
+  get peerPid(): number {
+    return Atomics.load(this.#w, this.#side === 0 ? hdr("opener_pid") : hdr("creator_pid")) | 0;
+  }
+
+  #peerDead(): boolean {
+    if (!this.#peerGone && !processAlive(this.peerPid)) this.#peerGone = true;
+    return this.#peerGone;
+  }
+
+  // ---- producer ---------------------------------------------------------------------
+
+  /** Put msg in the ring if it fits now. */
+  #push(msg: Uint8Array): boolean {
+    const w = this.#w;
+    const cap = this.#mask + 1;
+    const len = msg.byteLength;
+    const need = (len + 4 + ALIGN - 1) & ~(ALIGN - 1);
+    let head = this.#head;
+    if (((head - this.#peerTail) >>> 0) + need > cap) {
+      this.#peerTail = Atomics.load(w, this.#txTail);
+      if (((head - this.#peerTail) >>> 0) + need > cap) return false;
+    }
+    const pos = head & this.#mask;
+    this.#txData32[pos >>> 2] = len;
+    const start = pos + 4;
+    if (start + len <= cap) this.#txData.set(msg, start);
+    else {
+      const first = cap - start;
+      this.#txData.set(msg.subarray(0, first), start);
+      this.#txData.set(msg.subarray(first), 0);
+    }
+    head = (head + need) >>> 0;
+    this.#head = head;
+    Atomics.store(w, this.#txHead, head);
+    if (Atomics.load(w, this.#txConsumerWaiting) !== 0) shim.ipcl_futex_wake(this.#txHeadPtr, 1);
+    return true;
+  }
+
+  #assertReader(op: string): void {
+    if (Atomics.load(this.#w, this.#txClosed) !== 0 || this.#peerGone) {
+      throw errnoError(C.EPIPE, op, this.address, "the other side has closed the ring or its process exited: no one will read this message");
+    }
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
+    this.#assertReader("send");
+    if (this.#push(msg)) return true;
+    if (timeout === 0) return false;
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    const w = this.#w;
+    for (let i = 0; i < this.#spin; i++) if (this.#push(msg)) return true;
+    for (;;) {
+      Atomics.store(w, this.#txProducerWaiting, 1);
+      const tail = Atomics.load(w, this.#txTail);
+      if (this.#push(msg)) {
+        Atomics.store(w, this.#txProducerWaiting, 0);
+        return true;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        Atomics.store(w, this.#txProducerWaiting, 0);
+        return false;
+      }
+      const r = shim.ipcl_futex_wait(this.#txTailPtr, tail, Math.min(left, PEER_CHECK_MS));
+      Atomics.store(w, this.#txProducerWaiting, 0);
+      if (r === -C.ETIMEDOUT) this.#peerDead();
+      this.#assertReader("send");
+    }
+  }
+
+  // ---- consumer ---------------------------------------------------------------------
+
+  /** Length of the next message, or -1 when the ring is empty. */
+  #peek(): number {
+    if (this.#peerHead === this.#tail) {
+      this.#peerHead = Atomics.load(this.#w, this.#rxHead);
+      if (this.#peerHead === this.#tail) return -1;
+    }
+    const len = this.#rxData32[(this.#tail & this.#mask) >>> 2]!;
+    if (len > this.#maxMessage) {
+      throw ipcError("EPROTO", "recv", this.address, `the ring holds a message of ${len} bytes, above its maximum ${this.#maxMessage}: the shared memory was corrupted or written by something else`);
+    }
+    return len;
+  }
+
+  /** Copy the next message (of length len) into out and release its space. */
+  #take(len: number, out: Uint8Array): void {
+    const cap = this.#mask + 1;
+    const start = (this.#tail & this.#mask) + 4;
+    if (start + len <= cap) out.set(this.#rxData.subarray(start, start + len));
+    else {
+      const first = cap - start;
+      out.set(this.#rxData.subarray(start, cap));
+      out.set(this.#rxData.subarray(0, len - first), first);
+    }
+    const w = this.#w;
+    this.#tail = (this.#tail + ((len + 4 + ALIGN - 1) & ~(ALIGN - 1))) >>> 0;
+    Atomics.store(w, this.#rxTail, this.#tail);
+    if (Atomics.load(w, this.#rxProducerWaiting) !== 0) shim.ipcl_futex_wake(this.#rxTailPtr, 1);
+  }
+
+  /** EOF once the ring is drained and the peer closed or died. */
+  #checkEof(): void {
+    if (Atomics.load(this.#w, this.#rxClosed) !== 0 || this.#peerGone) {
+      // the peer may have pushed a last message before closing
+      if (Atomics.load(this.#w, this.#rxHead) !== this.#tail) return;
+      throw ipcError("EOF", "recv", this.address, `the other side of ${this.address} has closed${this.#peerGone ? " (its process exited)" : ""}: no more messages will come`);
+    }
+  }
+
+  /** Wait until a message is there; -1 on timeout, else its length. */
+  #waitLength(timeout: number): number {
+    let len = this.#peek();
+    if (len >= 0) return len;
+    this.#checkEof();
+    if (timeout === 0) return -1;
+    const w = this.#w;
+    for (let i = 0; i < this.#spin; i++) {
+      if (Atomics.load(w, this.#rxHead) !== this.#tail) return this.#peek();
+    }
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    for (;;) {
+      Atomics.store(w, this.#rxConsumerWaiting, 1);
+      len = this.#peek();
+      if (len >= 0) {
+        Atomics.store(w, this.#rxConsumerWaiting, 0);
+        return len;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        Atomics.store(w, this.#rxConsumerWaiting, 0);
+        return -1;
+      }
+      this.#checkEof();
+      const r = shim.ipcl_futex_wait(this.#rxHeadPtr, this.#tail, Math.min(left, PEER_CHECK_MS));
+      Atomics.store(w, this.#rxConsumerWaiting, 0);
+      if (r === -C.ETIMEDOUT) this.#peerDead();
+    }
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    const len = this.#waitLength(timeout);
+    if (len < 0) return -1;
+    if (len > buf.byteLength) {
+      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+    }
+    this.#take(len, buf);
+    return len;
+  }
+
+  protected override recvMessage(timeout: number): Uint8Array | undefined {
+    const len = this.#waitLength(timeout);
+    if (len < 0) return undefined;
+    const out = new Uint8Array(len);
+    this.#take(len, out);
+    return out;
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    const w = this.#w;
+    Atomics.store(w, this.#rxConsumerWaiting, 1);
+    const wait = futexWaitAsync(this.#rxHeadPtr, this.#tail, Math.min(timeout < 0 ? PEER_CHECK_MS : timeout, PEER_CHECK_MS), () =>
+      shim.ipcl_futex_wake(this.#rxHeadPtr, 1 << 30),
+    );
+    return {
+      cancel: wait.cancel,
+      result: wait.result.then((r) => {
+        if (!this.closed) {
+          Atomics.store(w, this.#rxConsumerWaiting, 0);
+          if (r === -C.ETIMEDOUT) this.#peerDead();
+        }
+        return r;
+      }),
+    };
+  }
+
+  protected override closeImpl(): void {
+    const w = this.#w;
+    Atomics.store(w, this.#txClosed, 1);
+    Atomics.store(w, this.#rxClosed, 1);
+    // wake whoever sleeps on any of the four words, so they see `closed`
+    for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
+    this.#map.release();
+  }
+}

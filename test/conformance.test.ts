@@ -1,0 +1,276 @@
+/**
+ * The conformance suite: the Channel contract, checked against every mechanism with the
+ * peer in a separate process (test/support/peer.ts). Each mechanism's entry says only how
+ * to open its two ends; every test below runs against all of them.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { open, spawnWithPipes, IpcError, type Channel } from "../lib/index.ts";
+import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
+
+const prefix = testPrefix("conf");
+const dir = privateDir("conf");
+const peerScript = join(import.meta.dir, "support", "peer.ts");
+let serial = 0;
+
+/** One side of a conversation: our channel and the peer process. */
+interface Session {
+  here: Channel;
+  peer: Bun.Subprocess<"pipe", "pipe", "inherit">;
+}
+
+/** How a mechanism is opened; the tests are the same for all. */
+interface Mechanism {
+  name: string;
+  /** start a peer with `role` and return our end (opened so that it talks to the peer) */
+  start(role: string, count?: number, max?: number): Session;
+  /** our end may both send and receive with the peer */
+  duplex: boolean;
+  /** the name that must vanish when the creator closes, and how to see it */
+  nameExists?(ch: Channel): boolean;
+}
+
+function spawnPeer(role: string, address: string, count = 0, max?: number) {
+  const args = [process.execPath, peerScript, role, address, String(count)];
+  if (max !== undefined) args.push(String(max));
+  // stdin stays open: an idle peer waits for it to close
+  return track(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+}
+
+/** A named mechanism: we create the object, the peer opens it by address. */
+function named(name: string, makeAddress: () => string, duplex: boolean, exists: (address: string) => boolean, opts = {}): Mechanism {
+  return {
+    name,
+    duplex,
+    start(role, count, max) {
+      const address = makeAddress();
+      // a FIFO end takes its direction from our first send/recv, after the peer is started
+      const here = open(address, { create: true, ...opts });
+      return { here, peer: spawnPeer(role, address, count, max) };
+    },
+    nameExists: (ch) => exists(ch.address),
+  };
+}
+
+const mechanisms: Mechanism[] = [
+  {
+    name: "pipe",
+    duplex: true,
+    start(role, count = 0, max) {
+      const args = [process.execPath, peerScript, role, "inherit", String(count)];
+      if (max !== undefined) args.push(String(max));
+      const { channel, child } = spawnWithPipes(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+      track(child);
+      return { here: channel, peer: child as Session["peer"] };
+    },
+  },
+  named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, false, (a) => existsSync(a.slice(5))),
+  named("mq", () => noteMq(`mq:/${prefix}${++serial}`), false, (a) => {
+    try {
+      open(a).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  named("shm", () => `shm:/${prefix}${++serial}`, true, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
+];
+
+async function peerReport(peer: Session["peer"]): Promise<Record<string, unknown>> {
+  const text = await new Response(peer.stdout).text();
+  await peer.exited;
+  const line = text.trim().split("\n").pop() ?? "";
+  return line ? JSON.parse(line) : { exitCode: peer.exitCode };
+}
+
+/** Wait for the peer's {"ready":true} line (it has opened its end). */
+async function peerReady(peer: Session["peer"]): Promise<void> {
+  const reader = peer.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  expect(new TextDecoder().decode(value)).toContain("ready");
+}
+
+function expectIpcError(fn: () => unknown, code: string): IpcError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(IpcError);
+    expect((e as IpcError).code).toBe(code);
+    return e as IpcError;
+  }
+  throw new Error(`expected IpcError ${code}, but nothing was thrown`);
+}
+
+/** Run body with a fresh session; always close our end and reap the peer. */
+async function withPeer(m: Mechanism, role: string, count: number, body: (s: Session) => Promise<void> | void): Promise<void> {
+  const s = m.start(role, count);
+  try {
+    await body(s);
+  } finally {
+    s.here.close();
+    s.peer.kill();
+    await s.peer.exited;
+  }
+}
+
+for (const m of mechanisms) {
+  describe(`conformance: ${m.name}`, () => {
+    test("100 000 messages from a peer process arrive whole and in order, sizes 0..max", () =>
+      withPeer(m, "send", 100_000, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        const buf = new Uint8Array(max);
+        for (let i = 0; i < 100_000; i++) {
+          const n = s.here.recvInto(buf, { timeout: 20_000 });
+          const problem = checkMessage(i, buf.subarray(0, n), max);
+          if (problem) throw new Error(problem);
+        }
+        await s.peer.exited;
+        expect(s.peer.exitCode).toBe(0);
+        // nothing more: the sender has closed (EOF where the mechanism tells), or the queue is empty
+        if (s.here.caps.detectsPeerExit) expectIpcError(() => s.here.recv({ timeout: 10_000 }), "EOF");
+        else expect(s.here.tryRecv()).toBeUndefined();
+      }));
+
+    test("20 000 messages to a peer process arrive whole and in order", () =>
+      withPeer(m, "recv", 20_000, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        const buf = new Uint8Array(max);
+        for (let i = 0; i < 20_000; i++) s.here.send(fillMessage(i, buf, sizeFor(i, max)), { timeout: 20_000 });
+        expect(await peerReport(s.peer)).toEqual({ ok: true, received: 20_000, error: "" });
+      }));
+
+    test.skipIf(!m.duplex)("a duplex channel carries round trips with a peer", () =>
+      withPeer(m, "echo", 0, (s) => {
+        const max = s.here.caps.maxMessageSize;
+        const buf = new Uint8Array(max);
+        for (let i = 0; i < 2_000; i++) {
+          s.here.send(fillMessage(i, buf, sizeFor(i, max)));
+          const problem = checkMessage(i, s.here.recv({ timeout: 10_000 }), max);
+          if (problem) throw new Error(problem);
+        }
+      }));
+
+    test("accepts exactly maxMessageSize, rejects one byte more with EMSGSIZE", () =>
+      // the peer expects messages 0 and 1 of the sequence: sizes 0 and max
+      withPeer(m, "recv", 2, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        expect(sizeFor(1, max)).toBe(max);
+        const buf = new Uint8Array(max + 1);
+        const err = expectIpcError(() => s.here.send(buf), "EMSGSIZE");
+        expect(err.message).toContain(`message of ${max + 1} bytes exceeds`);
+        expect(err.address).toBe(s.here.address);
+        expectIpcError(() => s.here.trySend(buf), "EMSGSIZE");
+        s.here.send(fillMessage(0, buf, 0), { timeout: 10_000 });
+        s.here.send(fillMessage(1, buf, max), { timeout: 10_000 });
+        expect(await peerReport(s.peer)).toEqual({ ok: true, received: 2, error: "" });
+      }));
+
+    test("recv, recvInto and recvAsync honour their timeouts; tryRecv on empty is undefined", () =>
+      withPeer(m, "idle", 0, async (s) => {
+        await peerReady(s.peer);
+        expect(s.here.tryRecv()).toBeUndefined();
+        expect(s.here.tryRecvInto(new Uint8Array(16))).toBeUndefined();
+        let t0 = performance.now();
+        expectIpcError(() => s.here.recv({ timeout: 150 }), "ETIMEDOUT");
+        let waited = performance.now() - t0;
+        expect(waited).toBeGreaterThanOrEqual(140);
+        expect(waited).toBeLessThan(10_000);
+        expectIpcError(() => s.here.recvInto(new Uint8Array(s.here.caps.maxMessageSize), { timeout: 50 }), "ETIMEDOUT");
+        t0 = performance.now();
+        const err = await s.here.recvAsync({ timeout: 150 }).catch((e) => e);
+        waited = performance.now() - t0;
+        expect(err).toBeInstanceOf(IpcError);
+        expect(err.code).toBe("ETIMEDOUT");
+        expect(waited).toBeGreaterThanOrEqual(140);
+      }));
+
+    test("trySend returns false when the channel is full, without blocking", () =>
+      withPeer(m, "idle", 0, async (s) => {
+        await peerReady(s.peer);
+        const msg = new Uint8Array(Math.min(1024, s.here.caps.maxMessageSize));
+        let sent = 0;
+        while (s.here.trySend(msg)) {
+          sent++;
+          if (sent > 10_000_000) throw new Error("trySend never reported a full channel");
+        }
+        expect(sent).toBeGreaterThan(0);
+        expect(s.here.trySend(msg)).toBeFalse();
+        const t0 = performance.now();
+        expectIpcError(() => s.here.send(msg, { timeout: 100 }), "ETIMEDOUT");
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+      }));
+
+    test("recvAsync lets timers run while it waits for a peer", () =>
+      withPeer(m, "late-send", 1, async (s) => {
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 10);
+        const msg = await s.here.recvAsync({ timeout: 10_000 }).finally(() => clearInterval(timer));
+        expect(checkMessage(0, msg, s.here.caps.maxMessageSize)).toBe("");
+        expect(ticks).toBeGreaterThanOrEqual(5); // the peer waits 300 ms before sending
+      }));
+
+    test("async iteration yields every message, and ends when the peer closes", () =>
+      withPeer(m, "send", 50, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        let i = 0;
+        if (s.here.caps.detectsPeerExit) {
+          for await (const msg of s.here) expect(checkMessage(i++, msg, max)).toBe("");
+        } else {
+          for await (const msg of s.here) {
+            expect(checkMessage(i++, msg, max)).toBe("");
+            if (i === 50) break;
+          }
+        }
+        expect(i).toBe(50);
+      }));
+
+    test("a message larger than the recvInto buffer is kept, not lost", () =>
+      withPeer(m, "send", 3, (s) => {
+        const max = s.here.caps.maxMessageSize;
+        // message 0 is empty, message 1 has the maximum size
+        expect(s.here.recvInto(new Uint8Array(0), { timeout: 10_000 })).toBe(0);
+        const err = expectIpcError(() => s.here.recvInto(new Uint8Array(2), { timeout: 10_000 }), "EMSGSIZE");
+        expect(err.message).toContain(`${max} bytes`);
+        expect(checkMessage(1, s.here.recv({ timeout: 10_000 }), max)).toBe("");
+        expect(checkMessage(2, s.here.recv({ timeout: 10_000 }), max)).toBe("");
+      }));
+
+    // POSIX queues outlive their users and tell no one when a process exits (caps.detectsPeerExit false)
+    test.skipIf(m.name === "mq")("a peer that exits without closing is seen: EOF after its last message", () =>
+      withPeer(m, "exit-after", 3, async (s) => {
+        expect(s.here.caps.detectsPeerExit).toBeTrue();
+        const max = s.here.caps.maxMessageSize;
+        for (let i = 0; i < 3; i++) expect(checkMessage(i, s.here.recv({ timeout: 10_000 }), max)).toBe("");
+        await s.peer.exited;
+        expectIpcError(() => s.here.recv({ timeout: 10_000 }), "EOF");
+      }));
+
+    test.skipIf(!m.nameExists)("closing the creator removes every name it made", () =>
+      withPeer(m, "idle", 0, async (s) => {
+        await peerReady(s.peer);
+        expect(m.nameExists!(s.here)).toBeTrue();
+        s.here.close();
+        expect(m.nameExists!(s.here)).toBeFalse();
+      }));
+
+    test("close is idempotent; use after close and bad timeouts throw typed errors", () =>
+      withPeer(m, "idle", 0, async (s) => {
+        expectIpcError(() => s.here.recv({ timeout: -1 }), "EINVAL");
+        expectIpcError(() => s.here.recv({ timeout: Number.NaN }), "EINVAL");
+        expectIpcError(() => s.here.send("x", { timeout: -5 }), "EINVAL");
+        s.here.close();
+        s.here.close();
+        expect(s.here.closed).toBeTrue();
+        expectIpcError(() => s.here.send("x"), "ECLOSED");
+        expectIpcError(() => s.here.recv(), "ECLOSED");
+        await expect(s.here.recvAsync()).rejects.toThrow(/after close/);
+      }));
+  });
+}
+
+afterAll(async () => {
+  expect(await leftovers(prefix, [dir])).toEqual([]);
+});

@@ -1,0 +1,66 @@
+/**
+ * Leak checks shared by the test files: every name a test made carries a unique prefix,
+ * and at the end nothing with that prefix may remain, nor any child process.
+ */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { open } from "../../lib/index.ts";
+import { IpcError } from "../../lib/errors.ts";
+import { cstr, libc } from "../../ffi/runtime.ts";
+
+/** A prefix unique to this test process: "ipcl-t<pid>-<file tag>-". */
+export function testPrefix(tag: string): string {
+  return `ipcl-t${process.pid}-${tag}-`;
+}
+
+/** A private temporary directory for FIFOs and sockets; removed by assertNoLeaks. */
+export function privateDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), testPrefix(tag)));
+}
+
+const children = new Set<Bun.Subprocess>();
+
+/** Spawn a process and remember it so assertNoLeaks can check it is gone. */
+export function track<T extends Bun.Subprocess>(p: T): T {
+  children.add(p);
+  return p;
+}
+
+/** Names a test used under mq: (they cannot be listed: /dev/mqueue is usually not mounted). */
+const mqNames = new Set<string>();
+
+/** Remember an mq address so assertNoLeaks can check the queue is gone. */
+export function noteMq(address: string): string {
+  mqNames.add(address);
+  return address;
+}
+
+/** Everything this test process left behind; [] when clean. Kills stray children. */
+export async function leftovers(prefix: string, dirs: string[] = []): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of children) {
+    if (p.exitCode === null && p.signalCode === null) {
+      out.push(`child process ${p.pid} still running`);
+      p.kill(9);
+      await p.exited;
+    }
+  }
+  children.clear();
+  for (const f of readdirSync("/dev/shm")) if (f.includes(prefix)) out.push(`/dev/shm/${f}`);
+  for (const a of mqNames) {
+    try {
+      open(a).close();
+      out.push(`queue ${a}`);
+      libc.mq_unlink(cstr(a.slice("mq:".length))); // report it, but leave the machine clean
+    } catch (e) {
+      if (!(e instanceof IpcError && e.code === "ENOENT")) throw e;
+    }
+  }
+  mqNames.clear();
+  for (const d of dirs) {
+    for (const f of readdirSync(d)) out.push(join(d, f));
+    rmSync(d, { recursive: true, force: true });
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * The peer process of the conformance suite. Usage:
+ *   bun test/support/peer.ts ROLE ADDRESS [COUNT] [MAX]
+ * ROLE: send (COUNT messages of the sequence, then close), recv (receive COUNT, verify,
+ * print a JSON report), echo (send back every message until EOF), idle (open and wait
+ * for stdin to close), late-send (wait 300 ms, then send), exit-after (send COUNT
+ * messages, then exit without close()).
+ * ADDRESS "inherit" uses IPC_LAB_CHANNEL (fd:3,4 from spawnWithPipes).
+ */
+import { open } from "../../lib/index.ts";
+import type { Channel } from "../../lib/index.ts";
+import { checkMessage, fillMessage, sizeFor } from "./sequence.ts";
+
+const [role, rawAddress, countArg, maxArg] = process.argv.slice(2);
+const address = rawAddress === "inherit" ? process.env.IPC_LAB_CHANNEL! : rawAddress!;
+const count = Number(countArg ?? 0);
+
+// the role matters to FIFOs only: they carry one direction
+const ch: Channel = open(address, { timeout: 10_000, role: role === "recv" || role === "idle" ? "reader" : "writer" });
+const max = Number(maxArg ?? ch.caps.maxMessageSize);
+
+function report(r: object): void {
+  process.stdout.write(JSON.stringify(r) + "\n");
+}
+
+switch (role) {
+  case "send":
+  case "late-send":
+  case "exit-after": {
+    if (role === "late-send") await Bun.sleep(300);
+    const buf = new Uint8Array(max);
+    for (let i = 0; i < count; i++) ch.send(fillMessage(i, buf, sizeFor(i, max)), { timeout: 30_000 });
+    if (role === "exit-after") process.exit(0); // no close(): the survivor must notice the exit itself
+    ch.close();
+    break;
+  }
+  case "recv": {
+    const buf = new Uint8Array(max);
+    let error = "";
+    let got = 0;
+    for (; got < count && !error; got++) {
+      const n = ch.recvInto(buf, { timeout: 30_000 });
+      error = checkMessage(got, buf.subarray(0, n), max);
+    }
+    report({ ok: !error, received: got, error });
+    ch.close();
+    break;
+  }
+  case "echo": {
+    const buf = new Uint8Array(ch.caps.maxMessageSize);
+    for (;;) {
+      let n: number;
+      try {
+        n = ch.recvInto(buf, { timeout: 30_000 });
+      } catch {
+        break; // EOF: the test closed its end
+      }
+      ch.send(buf.subarray(0, n));
+    }
+    ch.close();
+    break;
+  }
+  case "idle": {
+    report({ ready: true });
+    for await (const _ of process.stdin) {
+      // wait until the test closes our stdin
+    }
+    ch.close();
+    break;
+  }
+  default:
+    throw new Error(`unknown peer role ${role}`);
+}

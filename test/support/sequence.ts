@@ -1,0 +1,56 @@
+/**
+ * The deterministic message sequence both sides of a conformance run agree on: message i
+ * has a size from sizeFor(i, max) and contents from fillMessage(i, ...), so the receiver
+ * can check every message arrived whole, in order, and uncorrupted.
+ */
+
+/** A 32-bit mix of i (splitmix-style), for sizes that look random but repeat exactly. */
+function mix(i: number): number {
+  let x = (i + 0x9e3779b9) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/**
+ * Size of message i for a channel whose maximum is max: every size class appears — 0,
+ * max and max-1 regularly, a log-uniform spread across the whole range, and mostly small
+ * messages so 100 000 of them stay quick.
+ */
+export function sizeFor(i: number, max: number): number {
+  const r = i % 1000;
+  if (r === 0) return 0;
+  if (r === 1) return max;
+  if (r === 2) return Math.max(0, max - 1);
+  const h = mix(i);
+  if (i % 37 === 3) {
+    // log-uniform in [1, max]
+    const bits = Math.log2(max + 1);
+    return Math.min(max, Math.floor(2 ** ((h / 2 ** 32) * bits)));
+  }
+  return h % (Math.min(max, 256) + 1);
+}
+
+/** Fill buf[0..size) with message i: a u32 LE sequence number, then a pattern tied to i. */
+export function fillMessage(i: number, buf: Uint8Array, size: number): Uint8Array {
+  const m = buf.subarray(0, size);
+  const seed = mix(i) & 0xff;
+  for (let j = 0; j < size; j++) m[j] = (seed + j * 31) & 0xff;
+  if (size >= 4) new DataView(m.buffer, m.byteOffset, 4).setUint32(0, i, true);
+  return m;
+}
+
+/** Check that msg is message i; returns a description of the first problem, or "". */
+export function checkMessage(i: number, msg: Uint8Array, max: number): string {
+  const size = sizeFor(i, max);
+  if (msg.byteLength !== size) return `message ${i}: expected ${size} bytes, got ${msg.byteLength}`;
+  if (size >= 4) {
+    const seq = new DataView(msg.buffer, msg.byteOffset, 4).getUint32(0, true);
+    if (seq !== i) return `message ${i}: carries sequence number ${seq} (lost, duplicated or reordered)`;
+  }
+  const seed = mix(i) & 0xff;
+  for (let j = size >= 4 ? 4 : 0; j < size; j++) {
+    if (msg[j] !== ((seed + j * 31) & 0xff)) return `message ${i}: byte ${j} is corrupted`;
+  }
+  return "";
+}
