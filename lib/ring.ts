@@ -2,7 +2,8 @@
  * A duplex message channel over a shared mapping laid out as ffi/ipcl_ring.h: two
  * single-producer/single-consumer byte rings. Each side spins briefly (never when it may
  * run on one CPU only), then sleeps on a futex; a side wakes the other only when the other
- * has said it sleeps. The layout's offsets come from the shim, never from this file.
+ * has said it sleeps, and clears that flag as it does (one wake per sleep, not one per
+ * message). The layout's offsets come from the shim, never from this file.
  */
 import { C, fact, layout } from "../ffi/facts.ts";
 import { errno, libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
@@ -210,7 +211,10 @@ export class RingChannel extends BaseChannel {
     head = (head + need) >>> 0;
     this.#head = head;
     Atomics.store(w, this.#txHead, head);
-    if (Atomics.load(w, this.#txConsumerWaiting) !== 0) shim.ipcl_futex_wake(this.#txHeadPtr, 1);
+    // the waker clears the flag: one wake per sleep, not one per message
+    if (Atomics.load(w, this.#txConsumerWaiting) !== 0 && Atomics.exchange(w, this.#txConsumerWaiting, 0) !== 0) {
+      shim.ipcl_futex_wake(this.#txHeadPtr, 1);
+    }
     return true;
   }
 
@@ -274,7 +278,9 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     this.#tail = (this.#tail + ((len + 4 + ALIGN - 1) & ~(ALIGN - 1))) >>> 0;
     Atomics.store(w, this.#rxTail, this.#tail);
-    if (Atomics.load(w, this.#rxProducerWaiting) !== 0) shim.ipcl_futex_wake(this.#rxTailPtr, 1);
+    if (Atomics.load(w, this.#rxProducerWaiting) !== 0 && Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) {
+      shim.ipcl_futex_wake(this.#rxTailPtr, 1);
+    }
   }
 
   /** EOF once the ring is drained and the peer closed or died. */

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, spawnWithPipes, IpcError, type Channel } from "../lib/index.ts";
+import { lineReader, type LineReader } from "./support/lines.ts";
 import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 
@@ -15,10 +16,11 @@ const dir = privateDir("conf");
 const peerScript = join(import.meta.dir, "support", "peer.ts");
 let serial = 0;
 
-/** One side of a conversation: our channel and the peer process. */
+/** One side of a conversation: our channel, the peer process, and the peer's stdout lines. */
 interface Session {
   here: Channel;
   peer: Bun.Subprocess<"pipe", "pipe", "inherit">;
+  out: LineReader;
 }
 
 /** How a mechanism is opened; the tests are the same for all. */
@@ -48,7 +50,8 @@ function named(name: string, makeAddress: () => string, duplex: boolean, exists:
       const address = makeAddress();
       // a FIFO end takes its direction from our first send/recv, after the peer is started
       const here = open(address, { create: true, ...opts });
-      return { here, peer: spawnPeer(role, address, count, max) };
+      const peer = spawnPeer(role, address, count, max);
+      return { here, peer, out: lineReader(peer.stdout) };
     },
     nameExists: (ch) => exists(ch.address),
   };
@@ -62,8 +65,8 @@ const mechanisms: Mechanism[] = [
       const args = [process.execPath, peerScript, role, "inherit", String(count)];
       if (max !== undefined) args.push(String(max));
       const { channel, child } = spawnWithPipes(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-      track(child);
-      return { here: channel, peer: child as Session["peer"] };
+      const peer = track(child) as Session["peer"];
+      return { here: channel, peer, out: lineReader(peer.stdout) };
     },
   },
   named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, false, (a) => existsSync(a.slice(5))),
@@ -78,19 +81,17 @@ const mechanisms: Mechanism[] = [
   named("shm", () => `shm:/${prefix}${++serial}`, true, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
 ];
 
-async function peerReport(peer: Session["peer"]): Promise<Record<string, unknown>> {
-  const text = await new Response(peer.stdout).text();
-  await peer.exited;
+/** The peer's JSON report (its last line), after it exits. */
+async function peerReport(s: Session): Promise<Record<string, unknown>> {
+  const text = await s.out.rest();
+  await s.peer.exited;
   const line = text.trim().split("\n").pop() ?? "";
-  return line ? JSON.parse(line) : { exitCode: peer.exitCode };
+  return line ? JSON.parse(line) : { exitCode: s.peer.exitCode };
 }
 
 /** Wait for the peer's {"ready":true} line (it has opened its end). */
-async function peerReady(peer: Session["peer"]): Promise<void> {
-  const reader = peer.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  expect(new TextDecoder().decode(value)).toContain("ready");
+async function peerReady(s: Session): Promise<void> {
+  expect(JSON.parse(await s.out.line())).toEqual({ ready: true });
 }
 
 function expectIpcError(fn: () => unknown, code: string): IpcError {
@@ -139,7 +140,7 @@ for (const m of mechanisms) {
         const max = s.here.caps.maxMessageSize;
         const buf = new Uint8Array(max);
         for (let i = 0; i < 20_000; i++) s.here.send(fillMessage(i, buf, sizeFor(i, max)), { timeout: 20_000 });
-        expect(await peerReport(s.peer)).toEqual({ ok: true, received: 20_000, error: "" });
+        expect(await peerReport(s)).toEqual({ ok: true, received: 20_000, error: "" });
       }));
 
     test.skipIf(!m.duplex)("a duplex channel carries round trips with a peer", () =>
@@ -165,12 +166,12 @@ for (const m of mechanisms) {
         expectIpcError(() => s.here.trySend(buf), "EMSGSIZE");
         s.here.send(fillMessage(0, buf, 0), { timeout: 10_000 });
         s.here.send(fillMessage(1, buf, max), { timeout: 10_000 });
-        expect(await peerReport(s.peer)).toEqual({ ok: true, received: 2, error: "" });
+        expect(await peerReport(s)).toEqual({ ok: true, received: 2, error: "" });
       }));
 
     test("recv, recvInto and recvAsync honour their timeouts; tryRecv on empty is undefined", () =>
       withPeer(m, "idle", 0, async (s) => {
-        await peerReady(s.peer);
+        await peerReady(s);
         expect(s.here.tryRecv()).toBeUndefined();
         expect(s.here.tryRecvInto(new Uint8Array(16))).toBeUndefined();
         let t0 = performance.now();
@@ -189,7 +190,7 @@ for (const m of mechanisms) {
 
     test("trySend returns false when the channel is full, without blocking", () =>
       withPeer(m, "idle", 0, async (s) => {
-        await peerReady(s.peer);
+        await peerReady(s);
         const msg = new Uint8Array(Math.min(1024, s.here.caps.maxMessageSize));
         let sent = 0;
         while (s.here.trySend(msg)) {
@@ -250,7 +251,7 @@ for (const m of mechanisms) {
 
     test.skipIf(!m.nameExists)("closing the creator removes every name it made", () =>
       withPeer(m, "idle", 0, async (s) => {
-        await peerReady(s.peer);
+        await peerReady(s);
         expect(m.nameExists!(s.here)).toBeTrue();
         s.here.close();
         expect(m.nameExists!(s.here)).toBeFalse();

@@ -1,0 +1,105 @@
+/*
+ * A C program that speaks ipc-lab's documented wire formats, for the wire tests:
+ *   FIFO (byte stream): each message is a u32 little-endian length, then the payload.
+ *   POSIX queue: one message is one kernel message, no header.
+ * usage: wire_peer fifo-send PATH MSG...   (waits for PATH to exist, then writes frames)
+ *        wire_peer fifo-recv PATH N        (mkfifo PATH, read N frames, print, unlink)
+ *        wire_peer mq-send NAME MSG...     (waits for the queue to exist)
+ *        wire_peer mq-recv NAME N          (create the queue, receive N, print, unlink)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what) { perror(what); exit(1); }
+
+static void pause_ms(int ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0) { if (errno == EINTR) continue; die("write"); }
+    c += w; n -= (size_t)w;
+  }
+}
+
+static int read_all(int fd, void *p, size_t n) {
+  char *c = p;
+  while (n > 0) {
+    ssize_t r = read(fd, c, n);
+    if (r < 0) { if (errno == EINTR) continue; die("read"); }
+    if (r == 0) return 0;
+    c += r; n -= (size_t)r;
+  }
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) { fprintf(stderr, "usage: see the comment at the top of wire_peer.c\n"); return 2; }
+  const char *mode = argv[1], *name = argv[2];
+  if (!strcmp(mode, "fifo-send")) {
+    struct stat st;
+    for (int i = 0; stat(name, &st) != 0; i++) { if (i > 1000) die("waiting for fifo"); pause_ms(10); }
+    int fd = open(name, O_WRONLY); /* blocks until the reader opens */
+    if (fd < 0) die("open");
+    for (int i = 3; i < argc; i++) {
+      uint32_t len = (uint32_t)strlen(argv[i]);
+      uint8_t hdr[4] = {len, len >> 8, len >> 16, len >> 24};
+      write_all(fd, hdr, 4);
+      write_all(fd, argv[i], len);
+    }
+    close(fd);
+  } else if (!strcmp(mode, "fifo-recv")) {
+    if (mkfifo(name, 0600) != 0) die("mkfifo");
+    int fd = open(name, O_RDONLY); /* blocks until the writer opens */
+    if (fd < 0) die("open");
+    int n = atoi(argv[3]);
+    for (int i = 0; i < n; i++) {
+      uint8_t hdr[4];
+      if (!read_all(fd, hdr, 4)) { fprintf(stderr, "EOF after %d messages\n", i); return 1; }
+      uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+      char *buf = malloc(len + 1);
+      if (!read_all(fd, buf, len)) { fprintf(stderr, "EOF inside a message\n"); return 1; }
+      printf("%.*s\n", (int)len, buf);
+      free(buf);
+    }
+    close(fd);
+    unlink(name);
+  } else if (!strcmp(mode, "mq-send")) {
+    mqd_t q;
+    for (int i = 0; (q = mq_open(name, O_WRONLY)) == (mqd_t)-1; i++) { if (i > 1000) die("mq_open"); pause_ms(10); }
+    for (int i = 3; i < argc; i++) if (mq_send(q, argv[i], strlen(argv[i]), 0) != 0) die("mq_send");
+    mq_close(q);
+  } else if (!strcmp(mode, "mq-recv")) {
+    struct mq_attr attr = {.mq_maxmsg = 10, .mq_msgsize = 8192};
+    mqd_t q = mq_open(name, O_RDONLY | O_CREAT | O_EXCL, 0600, &attr);
+    if (q == (mqd_t)-1) die("mq_open");
+    printf("ready\n");
+    fflush(stdout);
+    int n = atoi(argv[3]);
+    char buf[8192];
+    for (int i = 0; i < n; i++) {
+      ssize_t len = mq_receive(q, buf, sizeof buf, NULL);
+      if (len < 0) die("mq_receive");
+      printf("%.*s\n", (int)len, buf);
+    }
+    mq_close(q);
+    mq_unlink(name);
+  } else {
+    fprintf(stderr, "unknown mode %s\n", mode);
+    return 2;
+  }
+  fflush(stdout);
+  return 0;
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""A Python program that speaks ipc-lab's documented wire formats (standard library only).
+
+FIFO (byte stream): each message is a u32 little-endian length, then the payload.
+POSIX queue: one message is one kernel message, no header (mq_* called through ctypes).
+usage: wire_peer.py fifo-send PATH MSG... | fifo-recv PATH N | mq-send NAME MSG... | mq-recv NAME N
+"""
+import ctypes
+import ctypes.util
+import os
+import struct
+import sys
+import time
+
+librt = ctypes.CDLL(ctypes.util.find_library("rt") or "librt.so.1", use_errno=True)
+librt.mq_open.restype = ctypes.c_int
+librt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+librt.mq_send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint]
+librt.mq_receive.restype = ctypes.c_ssize_t
+librt.mq_receive.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p]
+
+
+class MqAttr(ctypes.Structure):
+    _fields_ = [("mq_flags", ctypes.c_long), ("mq_maxmsg", ctypes.c_long),
+                ("mq_msgsize", ctypes.c_long), ("mq_curmsgs", ctypes.c_long),
+                ("reserved", ctypes.c_long * 4)]
+
+
+def check(r, what):
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+    return r
+
+
+def read_exact(fd, n):
+    out = b""
+    while len(out) < n:
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            return None
+        out += chunk
+    return out
+
+
+def main():
+    mode, name = sys.argv[1], sys.argv[2]
+    if mode == "fifo-send":
+        for _ in range(1000):
+            if os.path.exists(name):
+                break
+            time.sleep(0.01)
+        fd = os.open(name, os.O_WRONLY)
+        for m in sys.argv[3:]:
+            data = m.encode()
+            os.write(fd, struct.pack("<I", len(data)) + data)
+        os.close(fd)
+    elif mode == "fifo-recv":
+        os.mkfifo(name, 0o600)
+        fd = os.open(name, os.O_RDONLY)
+        for _ in range(int(sys.argv[3])):
+            hdr = read_exact(fd, 4)
+            (length,) = struct.unpack("<I", hdr)
+            print(read_exact(fd, length).decode(), flush=True)
+        os.close(fd)
+        os.unlink(name)
+    elif mode == "mq-send":
+        for _ in range(1000):
+            q = librt.mq_open(name.encode(), os.O_WRONLY, 0, None)
+            if q >= 0:
+                break
+            time.sleep(0.01)
+        check(q, "mq_open")
+        for m in sys.argv[3:]:
+            data = m.encode()
+            check(librt.mq_send(q, data, len(data), 0), "mq_send")
+        os.close(q)
+    elif mode == "mq-recv":
+        attr = MqAttr(0, 10, 8192, 0)
+        q = check(librt.mq_open(name.encode(), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600, ctypes.byref(attr)), "mq_open")
+        print("ready", flush=True)
+        buf = ctypes.create_string_buffer(8192)
+        for _ in range(int(sys.argv[3])):
+            n = check(librt.mq_receive(q, buf, 8192, None), "mq_receive")
+            print(buf.raw[:n].decode(), flush=True)
+        os.close(q)
+        check(librt.mq_unlink(name.encode()), "mq_unlink")
+    else:
+        sys.exit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()

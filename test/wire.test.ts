@@ -1,0 +1,97 @@
+/**
+ * Wire formats, checked against programs that know nothing of ipc-lab but the README: a C
+ * program and a Python program exchange messages with `ipc-lab send` / `ipc-lab recv` over
+ * a FIFO (u32 LE length + payload) and a POSIX queue (one message per kernel message).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { compileCached } from "../ffi/build.ts";
+import { lineReader } from "./support/lines.ts";
+import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+
+const prefix = testPrefix("wire");
+const dir = privateDir("wire");
+const cli = join(import.meta.dir, "..", "bin", "ipc-lab.ts");
+const peerC = join(import.meta.dir, "peers", "wire_peer.c");
+const peerPy = join(import.meta.dir, "peers", "wire_peer.py");
+const messages = ["hello", "", "ünïcödé ✓", "x".repeat(5000)];
+let serial = 0;
+
+const peers: Record<string, () => string[]> = {
+  c: () => [compileCached({ name: "wire_peer", sources: [peerC], flags: ["-O2", "-Wall", "-lrt"], ext: "" })],
+  python: () => ["python3", peerPy],
+};
+
+/** A started process with its stdout readable line by line. */
+function run(cmd: string[]) {
+  const p = track(Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
+  return Object.assign(p, { lines: lineReader(p.stdout) });
+}
+
+async function output(p: ReturnType<typeof run>): Promise<{ code: number; out: string; err: string }> {
+  const [out, err] = await Promise.all([p.lines.rest(), new Response(p.stderr).text()]);
+  return { code: await p.exited, out, err };
+}
+
+for (const [lang, peer] of Object.entries(peers)) {
+  describe(`wire format with a ${lang} peer`, () => {
+    const address = {
+      fifo: () => `fifo:${dir}/${prefix}${++serial}`,
+      mq: () => noteMq(`mq:/${prefix}${++serial}`),
+    };
+    for (const kind of ["fifo", "mq"] as const) {
+      test(`${lang} sends over ${kind}, ipc-lab recv prints every message`, async () => {
+        const addr = address[kind]();
+        const recv = run([process.execPath, cli, "recv", addr, "--count", String(messages.length), "--timeout", "20000"]);
+        const send = run([...peer(), `${kind}-send`, addr.slice(addr.indexOf(":") + 1), ...messages]);
+        const [r, s] = await Promise.all([output(recv), output(send)]);
+        expect(s).toMatchObject({ code: 0, err: "" });
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toBe(messages.map((m) => m + "\n").join(""));
+      });
+
+      test(`ipc-lab send over ${kind}, ${lang} receives every message`, async () => {
+        const addr = address[kind]();
+        const recv = run([...peer(), `${kind}-recv`, addr.slice(addr.indexOf(":") + 1), String(messages.length)]);
+        if (kind === "mq") expect(await recv.lines.line()).toBe("ready"); // the queue exists
+        const send = run([process.execPath, cli, "send", addr, ...messages, "--timeout", "20000"]);
+        const [s, r] = await Promise.all([output(send), output(recv)]);
+        expect(s).toMatchObject({ code: 0, err: "" });
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toBe(messages.map((m) => m + "\n").join(""));
+      });
+    }
+  });
+}
+
+describe("ipc-lab send / recv", () => {
+  test("--hex carries arbitrary bytes both ways", async () => {
+    const addr = noteMq(`mq:/${prefix}${++serial}`);
+    const recv = run([process.execPath, cli, "recv", addr, "--count", "2", "--hex", "--timeout", "20000"]);
+    const send = run([process.execPath, cli, "send", addr, "--hex", "00ff0a0d", "", "--timeout", "20000"]);
+    const [r, s] = await Promise.all([output(recv), output(send)]);
+    expect(s.code).toBe(0);
+    expect(r).toMatchObject({ code: 0, out: "00ff0a0d\n\n" });
+  });
+
+  test("recv exits 124 with a clear message when nothing comes in time, and removes its queue", async () => {
+    const addr = noteMq(`mq:/${prefix}${++serial}`);
+    const r = await output(run([process.execPath, cli, "recv", addr, "--timeout", "100"]));
+    expect(r.code).toBe(124);
+    expect(r.err).toContain(`no message on ${addr} within 100 ms`);
+  });
+
+  test("usage errors exit 2 and unknown schemes exit 1 with the known ones listed", async () => {
+    expect((await output(run([process.execPath, cli, "recv"]))).code).toBe(2);
+    expect((await output(run([process.execPath, cli, "recv", "mq:/x", "--count", "many"]))).code).toBe(2);
+    const bad = await output(run([process.execPath, cli, "send", "carrier-pigeon:/x", "hi"]));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("known schemes: fd:, fifo:, mq:, shm:");
+  });
+});
+
+afterAll(async () => {
+  expect(await leftovers(prefix, [dir])).toEqual([]);
+});
