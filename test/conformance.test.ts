@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, spawnWithPipes, IpcError, type Channel } from "../lib/index.ts";
+import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
 import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
@@ -92,17 +93,6 @@ async function peerReport(s: Session): Promise<Record<string, unknown>> {
 /** Wait for the peer's {"ready":true} line (it has opened its end). */
 async function peerReady(s: Session): Promise<void> {
   expect(JSON.parse(await s.out.line())).toEqual({ ready: true });
-}
-
-function expectIpcError(fn: () => unknown, code: string): IpcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpcError);
-    expect((e as IpcError).code).toBe(code);
-    return e as IpcError;
-  }
-  throw new Error(`expected IpcError ${code}, but nothing was thrown`);
 }
 
 /** Run body with a fresh session; always close our end and reap the peer. */

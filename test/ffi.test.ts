@@ -1,0 +1,61 @@
+/** The FFI layer: the shim's facts, errno naming, and the compile-on-first-use cache. */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileCached, shimLibraryPath, shimSources } from "../ffi/build.ts";
+import { C, fact, layout } from "../ffi/facts.ts";
+import { cstr, errno, libc } from "../ffi/runtime.ts";
+import { errnoName, IpcError, throwErrno } from "../lib/errors.ts";
+
+describe("ffi", () => {
+  test("constants and layouts come from the shim", () => {
+    expect(C.O_CREAT).toBe(0o100); // Linux x86-64 value, as a cross-check of the reporting
+    expect(C.EAGAIN).toBe(11);
+    const st = layout("stat", ["st_mode", "st_size"]);
+    expect(st.size).toBeGreaterThan(st.st_size);
+    expect(() => fact("NO_SUCH_FACT")).toThrow(/does not report/);
+  });
+
+  test("errno is read after a failing call and named by the C library", () => {
+    expect(libc.unlink(cstr("/nonexistent-ipcl/x"))).toBe(-1);
+    expect(errno()).toBe(C.ENOENT);
+    expect(errnoName(C.ENOENT)).toBe("ENOENT");
+    expect(errnoName(C.EMSGSIZE)).toBe("EMSGSIZE");
+  });
+
+  test("a failing call surfaces as IpcError with code, errno, syscall and advice", () => {
+    libc.unlink(cstr("/nonexistent-ipcl/x"));
+    let err: unknown;
+    try {
+      throwErrno("unlink", "fifo:/nonexistent-ipcl/x");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(IpcError);
+    expect(err).toMatchObject({ code: "ENOENT", errno: C.ENOENT, syscall: "unlink", address: "fifo:/nonexistent-ipcl/x" });
+    expect((err as IpcError).message).toContain("create it");
+  });
+
+  test("the shim is built once per source hash into the cache", () => {
+    const path = shimLibraryPath();
+    expect(existsSync(path)).toBeTrue();
+    expect(shimLibraryPath()).toBe(path);
+  });
+
+  test("a missing C compiler gives one clear error saying what to install", () => {
+    const cache = mkdtempSync(join(tmpdir(), "ipcl-t-cache-"));
+    const saved = { cc: process.env.CC, cache: process.env.IPC_LAB_CACHE };
+    process.env.CC = "/nonexistent/cc";
+    process.env.IPC_LAB_CACHE = cache;
+    try {
+      expect(() => compileCached({ name: "shim", sources: shimSources, flags: ["-shared"], ext: ".so" })).toThrow(/apt-get install gcc/);
+    } finally {
+      if (saved.cc === undefined) delete process.env.CC;
+      else process.env.CC = saved.cc;
+      if (saved.cache === undefined) delete process.env.IPC_LAB_CACHE;
+      else process.env.IPC_LAB_CACHE = saved.cache;
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});

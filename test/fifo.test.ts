@@ -1,0 +1,60 @@
+/** Named pipes: one direction per end, waiting for the peer without hanging, ownership. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { unlinkSync, writeFileSync } from "node:fs";
+import { open, FifoChannel } from "../lib/index.ts";
+import { expectIpcError } from "./support/expect-error.ts";
+import { leftovers, privateDir, testPrefix } from "./support/leaks.ts";
+
+const prefix = testPrefix("fifo");
+const dir = privateDir("fifo");
+let serial = 0;
+const fresh = () => `fifo:${dir}/${prefix}${++serial}`;
+
+describe("fifo", () => {
+  test("an end takes its direction from its first call; the other direction is refused", () => {
+    const address = fresh();
+    using reader = open(address, { create: true }) as FifoChannel;
+    using writer = open(address) as FifoChannel;
+    expect(reader.tryRecv()).toBeUndefined(); // opens the read end
+    writer.send("one way");
+    expect(new TextDecoder().decode(reader.recv({ timeout: 5000 }))).toBe("one way");
+    expect([reader.role, writer.role]).toEqual(["reader", "writer"]);
+    expect(expectIpcError(() => reader.send("back"), "EBADF").message).toContain("open a second FIFO for replies");
+    expectIpcError(() => writer.recv({ timeout: 10 }), "EBADF");
+  });
+
+  test("a writer waits for a reader only as long as its timeout; trySend without a reader is false", () => {
+    const address = fresh();
+    using w = open(address, { create: true });
+    expect(w.trySend("nobody listens")).toBeFalse();
+    const t0 = performance.now();
+    expect(expectIpcError(() => w.send("x", { timeout: 150 }), "ETIMEDOUT").message).toContain("no reader opened");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    expectIpcError(() => open(address, { role: "writer", timeout: 50 }), "ETIMEDOUT");
+  });
+
+  test("a reader waits for data, not EOF, before any writer has come", () => {
+    const address = fresh();
+    using r = open(address, { create: true, role: "reader" });
+    expectIpcError(() => r.recv({ timeout: 100 }), "ETIMEDOUT");
+  });
+
+  test("a path that exists and is not a FIFO is refused", () => {
+    const path = `${dir}/${prefix}plain`;
+    writeFileSync(path, "not a fifo");
+    try {
+      expect(expectIpcError(() => open(`fifo:${path}`, { create: true }), "EEXIST").message).toContain("is not a FIFO");
+      expectIpcError(() => open(`fifo:${path}`), "EINVAL");
+    } finally {
+      unlinkSync(path);
+    }
+  });
+
+  test("a missing FIFO fails with ENOENT and advice", () => {
+    expect(expectIpcError(() => open(fresh()), "ENOENT").message).toContain("create it");
+  });
+});
+
+afterAll(async () => {
+  expect(await leftovers(prefix, [dir])).toEqual([]);
+});

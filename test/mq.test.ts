@@ -1,0 +1,77 @@
+/** POSIX message queues: priorities, limits from /proc, ownership and waiting to open. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { open, MqChannel } from "../lib/index.ts";
+import { mqLimits } from "../lib/limits.ts";
+import { expectIpcError } from "./support/expect-error.ts";
+import { leftovers, noteMq, testPrefix, track } from "./support/leaks.ts";
+
+const prefix = testPrefix("mq");
+let serial = 0;
+const fresh = () => noteMq(`mq:/${prefix}${++serial}`);
+
+describe("mq", () => {
+  test("higher priority is received first; lastPriority tells it", () => {
+    using q = open(fresh(), { create: true }) as MqChannel;
+    q.send("low", { priority: 1 });
+    q.send("high", { priority: 20 });
+    q.send("mid", { priority: 5 });
+    expect(q.depth).toBe(3);
+    const order = [0, 1, 2].map(() => new TextDecoder().decode(q.recv()) + "@" + q.lastPriority);
+    expect(order).toEqual(["high@20", "mid@5", "low@1"]);
+  });
+
+  test("priority outside 0..32767 is refused", () => {
+    using q = open(fresh(), { create: true });
+    expectIpcError(() => q.send("x", { priority: 40_000 }), "EINVAL");
+    expectIpcError(() => q.send("x", { priority: -1 }), "EINVAL");
+  });
+
+  test("attributes above /proc/sys/fs/mqueue limits are refused with what to do", () => {
+    const lim = mqLimits();
+    const a = expectIpcError(() => open(fresh(), { create: true, capacity: lim.msgMax + 1 }), "EINVAL");
+    expect(a.message).toContain(`exceeds this system's msg_max of ${lim.msgMax}`);
+    expect(a.message).toContain("sysctl fs.mqueue.msg_max");
+    const b = expectIpcError(() => open(fresh(), { create: true, maxMessageSize: lim.msgsizeMax + 1 }), "EINVAL");
+    expect(b.message).toContain(`msgsize_max of ${lim.msgsizeMax}`);
+  });
+
+  test("capacity and maxMessageSize are applied and reported in caps", () => {
+    using q = open(fresh(), { create: true, capacity: 3, maxMessageSize: 100 });
+    expect(q.caps).toMatchObject({ mechanism: "mq", capacity: 3, maxMessageSize: 100, capacityUnit: "messages", boundaries: "kernel" });
+    for (let i = 0; i < 3; i++) expect(q.trySend("x")).toBeTrue();
+    expect(q.trySend("x")).toBeFalse();
+  });
+
+  test("exclusive create of an existing queue is EEXIST; a second creator becomes a user, not an owner", () => {
+    const address = fresh();
+    using owner = open(address, { create: true }) as MqChannel;
+    expectIpcError(() => open(address, { create: true, exclusive: true }), "EEXIST");
+    const user = open(address, { create: true }) as MqChannel;
+    expect(owner.owner).toBeTrue();
+    expect(user.owner).toBeFalse();
+    user.close(); // must not unlink the owner's queue
+    owner.send("still here");
+    expect(new TextDecoder().decode(owner.recv())).toBe("still here");
+  });
+
+  test("opening a missing queue fails at once with advice, or waits up to `timeout` for it", async () => {
+    const address = fresh();
+    const e = expectIpcError(() => open(address), "ENOENT");
+    expect(e.message).toContain("start the side that creates it first");
+    const creator = track(Bun.spawn([process.execPath, "-e", `
+      const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
+      await Bun.sleep(300);
+      const q = open(${JSON.stringify(address)}, { create: true });
+      q.send("made");
+      await Bun.sleep(3000);
+      q.close();`]));
+    using q = open(address, { timeout: 10_000 });
+    expect(new TextDecoder().decode(q.recv({ timeout: 10_000 }))).toBe("made");
+    creator.kill();
+    await creator.exited;
+  });
+});
+
+afterAll(async () => {
+  expect(await leftovers(prefix)).toEqual([]);
+});

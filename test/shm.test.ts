@@ -1,0 +1,90 @@
+/** Shared-memory rings: wrap-around, header validation, exclusivity, permissions. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { statSync, writeFileSync, unlinkSync } from "node:fs";
+import { open, RingChannel } from "../lib/index.ts";
+import { expectIpcError } from "./support/expect-error.ts";
+import { leftovers, testPrefix, track } from "./support/leaks.ts";
+import { fillMessage } from "./support/sequence.ts";
+
+const prefix = testPrefix("shm");
+let serial = 0;
+const fresh = () => `shm:/${prefix}${++serial}`;
+
+describe("shm ring", () => {
+  test("messages of every size survive wrap-around many times over (small ring, one process)", () => {
+    const address = fresh();
+    using a = open(address, { create: true, capacity: 4096 });
+    using b = open(address);
+    const max = a.caps.maxMessageSize;
+    expect(max).toBe(2048);
+    const buf = new Uint8Array(max);
+    const sizes = [0, 1, 3, 4, 5, 7, 8, 9, 1000, 2047, 2048, 13, 600];
+    for (let i = 0; i < 20_000; i++) {
+      const size = sizes[i % sizes.length]!;
+      a.send(fillMessage(i, buf, size));
+      const got = b.recv();
+      expect(got).toEqual(fillMessage(i, new Uint8Array(size), size));
+      // and the other direction
+      b.send(got);
+      expect(a.recv()).toEqual(got);
+    }
+  });
+
+  test("a ring is full at its capacity, and drains in order", () => {
+    const address = fresh();
+    using a = open(address, { create: true, capacity: 4096 });
+    using b = open(address);
+    let n = 0;
+    while (a.trySend(new Uint8Array([n & 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))) n++;
+    expect(n).toBe(4096 / 16); // 4-byte length + 12 bytes, padded to 16
+    for (let i = 0; i < n; i++) expect(b.recv()[0]).toBe(i & 0xff);
+    expect(b.tryRecv()).toBeUndefined();
+  });
+
+  test("objects are created with mode 0600 and refused if they exist (O_EXCL) when exclusive", () => {
+    const address = fresh();
+    using a = open(address, { create: true });
+    expect(statSync(`/dev/shm/${address.slice(5)}`).mode & 0o777).toBe(0o600);
+    expectIpcError(() => open(address, { create: true, exclusive: true }), "EEXIST");
+  });
+
+  test("an object that is not an ipc-lab ring is refused with EPROTO and why", () => {
+    const name = `${prefix}${++serial}`;
+    writeFileSync(`/dev/shm/${name}`, Buffer.alloc(100_000, 0x41));
+    try {
+      const e = expectIpcError(() => open(`shm:/${name}`), "EPROTO");
+      expect(e.message).toContain("not a usable ipc-lab ring: it does not start with the ipc-lab ring magic");
+      writeFileSync(`/dev/shm/${name}`, Buffer.alloc(10));
+      expect(expectIpcError(() => open(`shm:/${name}`), "EPROTO").message).toContain("smaller than a ring header");
+    } finally {
+      unlinkSync(`/dev/shm/${name}`);
+    }
+  });
+
+  test("a ring connects two processes: a third is refused with EBUSY", async () => {
+    const address = fresh();
+    using a = open(address, { create: true });
+    const peer = track(Bun.spawn([process.execPath, "-e", `
+      const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
+      const ch = open(${JSON.stringify(address)});
+      ch.send("attached");
+      await Bun.sleep(30000);`]));
+    expect(new TextDecoder().decode(a.recv({ timeout: 10_000 }))).toBe("attached");
+    expect((a as RingChannel).peerPid).toBe(peer.pid);
+    expect(expectIpcError(() => open(address), "EBUSY").message).toContain(`pid ${peer.pid}`);
+    peer.kill(9);
+    await peer.exited;
+    // the creator notices that its peer died (it never called close)
+    expectIpcError(() => a.recv({ timeout: 5_000 }), "EOF");
+  });
+
+  test("capacity and maxMessageSize are validated", () => {
+    expectIpcError(() => open(fresh(), { create: true, capacity: 5000 }), "EINVAL");
+    expectIpcError(() => open(fresh(), { create: true, capacity: 1024 }), "EINVAL");
+    expect(expectIpcError(() => open(fresh(), { create: true, capacity: 4096, maxMessageSize: 4090 }), "EINVAL").message).toContain("from 0 to 4088");
+  });
+});
+
+afterAll(async () => {
+  expect(await leftovers(prefix)).toEqual([]);
+});
