@@ -34,6 +34,15 @@ export const C = {
   EAGAIN: fact("EAGAIN"), EINTR: fact("EINTR"), ENOENT: fact("ENOENT"), EEXIST: fact("EEXIST"),
   ETIMEDOUT: fact("ETIMEDOUT"), EPIPE: fact("EPIPE"), EMSGSIZE: fact("EMSGSIZE"), ENXIO: fact("ENXIO"),
   EINVAL: fact("EINVAL"), EBADF: fact("EBADF"), ESRCH: fact("ESRCH"), EBUSY: fact("EBUSY"), EPROTO: fact("EPROTO"),
+  ENOMSG: fact("ENOMSG"), EIDRM: fact("EIDRM"), ECONNREFUSED: fact("ECONNREFUSED"), ECONNRESET: fact("ECONNRESET"),
+  EADDRINUSE: fact("EADDRINUSE"), ENOTCONN: fact("ENOTCONN"), EMFILE: fact("EMFILE"), ECANCELED: fact("ECANCELED"),
+  IPC_CREAT: fact("IPC_CREAT"), IPC_EXCL: fact("IPC_EXCL"), IPC_NOWAIT: fact("IPC_NOWAIT"),
+  AF_UNIX: fact("AF_UNIX"), AF_INET: fact("AF_INET"), AF_INET6: fact("AF_INET6"),
+  SOCK_STREAM: fact("SOCK_STREAM"), SOCK_DGRAM: fact("SOCK_DGRAM"),
+  SOL_SOCKET: fact("SOL_SOCKET"), SO_SNDBUF: fact("SO_SNDBUF"), SO_RCVBUF: fact("SO_RCVBUF"), SO_REUSEADDR: fact("SO_REUSEADDR"),
+  IPPROTO_TCP: fact("IPPROTO_TCP"), TCP_NODELAY: fact("TCP_NODELAY"),
+  LOCK_SH: fact("LOCK_SH"), LOCK_EX: fact("LOCK_EX"), LOCK_UN: fact("LOCK_UN"), O_APPEND: fact("O_APPEND"),
+  IN_MODIFY: fact("IN_MODIFY"), SIGRTMIN: fact("SIGRTMIN"), SIGRTMAX: fact("SIGRTMAX"),
 } as const;
 
 /** The size of a C struct and the offset of each named field, e.g. layout("stat", ["st_mode"]). */

@@ -64,6 +64,16 @@ export const libcSymbols = {
   kill: { args: ["i32", "i32"], returns: "i32" },
   /** pid_t getpid(void); */
   getpid: { args: [], returns: "i32" },
+  /** int eventfd(unsigned int initval, int flags); */
+  eventfd: { args: ["u32", "i32"], returns: "i32" },
+  /** int sem_close(sem_t *sem); */
+  sem_close: { args: ["ptr"], returns: "i32" },
+  /** int sem_unlink(const char *name); */
+  sem_unlink: { args: ["buf"], returns: "i32" },
+  /** int sem_destroy(sem_t *sem); */
+  sem_destroy: { args: ["ptr"], returns: "i32" },
+  /** off_t lseek(int fd, off_t offset, int whence); */
+  lseek: { args: ["i32", "isize", "i32"], returns: "isize" },
   /** uid_t geteuid(void); */
   geteuid: { args: [], returns: "u32" },
   /** int *__errno_location(void);  (this thread's errno) */
@@ -114,4 +124,89 @@ export const shimSymbols = {
   ipcl_reader_buffered: { args: ["ptr"], returns: "i32" },
   /** int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms); */
   ipcl_frame_read: { args: ["ptr", "buf", "usize", "f64"], returns: "i32", blocking: true },
+
+  /** int ipcl_memfd(const char *name);  memfd_create(name, MFD_CLOEXEC) */
+  ipcl_memfd: { args: ["buf"], returns: "i32" },
+  /** int ipcl_ftok(const char *path, int proj, int *ok); */
+  ipcl_ftok: { args: ["buf", "i32", "buf"], returns: "i32" },
+  /** int ipcl_shmget(int key, size_t size, int flags); */
+  ipcl_shmget: { args: ["i32", "usize", "i32"], returns: "i32" },
+  /** void *ipcl_shmat(int id, int *err); */
+  ipcl_shmat: { args: ["i32", "buf"], returns: "ptr" },
+  /** int ipcl_shmdt(void *addr); */
+  ipcl_shmdt: { args: ["ptr"], returns: "i32" },
+  /** double ipcl_shm_size(int id); */
+  ipcl_shm_size: { args: ["i32"], returns: "f64" },
+  /** double ipcl_shm_uid(int id); */
+  ipcl_shm_uid: { args: ["i32"], returns: "f64" },
+  /** int ipcl_ipc_rmid(int which, int id);  which: 0 shm, 1 msg, 2 sem */
+  ipcl_ipc_rmid: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_msgget(int key, int flags); */
+  ipcl_msgget: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_msg_stat(int id, double out[4]);  qnum, qbytes, lspid, lrpid */
+  ipcl_msg_stat: { args: ["i32", "buf"], returns: "i32" },
+  /** int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms); */
+  ipcl_msgsnd: { args: ["i32", "f64", "buf", "usize", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, uint32_t *cancel); */
+  ipcl_msgrcv: { args: ["i32", "buf", "usize", "f64", "buf", "f64", "buf"], returns: "i32", blocking: true },
+  /** int ipcl_semget(int key, int nsems, int flags); */
+  ipcl_semget: { args: ["i32", "i32", "i32"], returns: "i32" },
+  /** int ipcl_sem_setval(int id, int num, int value); */
+  ipcl_sem_setval: { args: ["i32", "i32", "i32"], returns: "i32" },
+  /** int ipcl_sem_getval(int id, int num); */
+  ipcl_sem_getval: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_semop1(int id, int num, int delta, int undo, double timeout_ms); */
+  ipcl_semop1: { args: ["i32", "i32", "i32", "i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_sockaddr_un(uint8_t *out, const char *path, int abstract); */
+  ipcl_sockaddr_un: { args: ["buf", "buf", "i32"], returns: "i32" },
+  /** int ipcl_sockaddr_ip(uint8_t *out, const char *host, int port); */
+  ipcl_sockaddr_ip: { args: ["buf", "buf", "i32"], returns: "i32" },
+  /** int ipcl_local_port(int fd); */
+  ipcl_local_port: { args: ["i32"], returns: "i32" },
+  /** int ipcl_socket(int domain, int type); */
+  ipcl_socket: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_socketpair(int type, int sv[2]); */
+  ipcl_socketpair: { args: ["i32", "buf"], returns: "i32" },
+  /** int ipcl_setsockopt_int(int fd, int level, int name, int value); */
+  ipcl_setsockopt_int: { args: ["i32", "i32", "i32", "i32"], returns: "i32" },
+  /** int ipcl_getsockopt_int(int fd, int level, int name); */
+  ipcl_getsockopt_int: { args: ["i32", "i32", "i32"], returns: "i32" },
+  /** int ipcl_bind_listen(int fd, const uint8_t *addr, int len, int backlog); */
+  ipcl_bind_listen: { args: ["i32", "buf", "i32", "i32"], returns: "i32" },
+  /** int ipcl_connect(int fd, const uint8_t *addr, int len, double timeout_ms); */
+  ipcl_connect: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_accept(int fd, double timeout_ms); */
+  ipcl_accept: { args: ["i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, int addr_len, double timeout_ms); */
+  ipcl_dgram_send: { args: ["i32", "buf", "usize", "buf", "i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out); */
+  ipcl_dgram_recv: { args: ["i32", "buf", "usize", "buf", "buf", "f64", "buf"], returns: "i32", blocking: true },
+  /** void *ipcl_sem_open(const char *name, int oflag, int mode, unsigned value, int *err); */
+  ipcl_sem_open: { args: ["buf", "i32", "i32", "u32", "buf"], returns: "ptr" },
+  /** int ipcl_sem_wait(void *sem, double timeout_ms); */
+  ipcl_sem_wait: { args: ["ptr", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_sem_post(void *sem); */
+  ipcl_sem_post: { args: ["ptr"], returns: "i32" },
+  /** int ipcl_sem_getvalue(void *sem); */
+  ipcl_sem_getvalue: { args: ["ptr"], returns: "i32" },
+  /** int ipcl_sem_init_shared(void *sem, unsigned value); */
+  ipcl_sem_init_shared: { args: ["ptr", "u32"], returns: "i32" },
+  /** int ipcl_signal_listen(int signo, int pipe_wfd); */
+  ipcl_signal_listen: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_signal_overflow(int signo); */
+  ipcl_signal_overflow: { args: ["i32"], returns: "i32" },
+  /** int ipcl_signal_in_use(int signo); */
+  ipcl_signal_in_use: { args: ["i32"], returns: "i32" },
+  /** int ipcl_sigqueue(int pid, int signo, const uint8_t value[8]); */
+  ipcl_sigqueue: { args: ["i32", "i32", "buf"], returns: "i32" },
+  /** int ipcl_flock(int fd, int op); */
+  ipcl_flock: { args: ["i32", "i32"], returns: "i32", blocking: true },
+  /** int ipcl_inotify_watch(const char *path, unsigned mask); */
+  ipcl_inotify_watch: { args: ["buf", "u32"], returns: "i32" },
+  /** void ipcl_drain(int fd); */
+  ipcl_drain: { args: ["i32"], returns: "void" },
+  /** int ipcl_pread(int fd, void *buf, size_t len, double offset); */
+  ipcl_pread: { args: ["i32", "buf", "usize", "f64"], returns: "i32", blocking: true },
+  /** double ipcl_fd_size(int fd); */
+  ipcl_fd_size: { args: ["i32"], returns: "f64" },
 } as const satisfies SymbolTable;

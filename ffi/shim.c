@@ -23,7 +23,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ipc.h>
+#include <semaphore.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -39,6 +51,15 @@
 /* Largest chunk written after a poll() said POLLOUT: a pipe then has at least one free
  * page, so a write of at most PIPE_BUF bytes cannot block. */
 #define IPCL_SAFE_CHUNK 4096
+
+/* What the signal handler writes to its pipe for every signal caught (see ipcl_signal_listen). */
+struct ipcl_sigrecord {
+  int32_t signo;
+  int32_t code;     /* si_code: SI_QUEUE for sigqueue, SI_USER for kill */
+  int32_t pid;      /* sender */
+  uint32_t uid;
+  uint8_t value[8]; /* sival_ptr's 8 bytes (sigqueue's payload) */
+};
 
 /* ---------- facts ---------------------------------------------------------------- */
 
@@ -82,7 +103,21 @@ const char *ipcl_facts(void) {
   /* errno values the library reacts to (names come from strerrorname_np) */
   FACT(EAGAIN); FACT(EINTR); FACT(ENOENT); FACT(EEXIST); FACT(ETIMEDOUT); FACT(EPIPE);
   FACT(EMSGSIZE); FACT(ENXIO); FACT(EINVAL); FACT(EBADF); FACT(ESRCH); FACT(EBUSY);
-  FACT(EPROTO); FACT(ECANCELED); FACT(ENOSPC); FACT(EACCES); FACT(EPERM); FACT(ENAMETOOLONG);
+  FACT(EPROTO); FACT(ECANCELED); FACT(ENOSPC); FACT(ENOMSG); FACT(EIDRM); FACT(ECONNREFUSED);
+  FACT(EINPROGRESS); FACT(ECONNRESET); FACT(EADDRINUSE); FACT(ENOTCONN); FACT(EMFILE);
+  FACT(IPC_CREAT); FACT(IPC_EXCL); FACT(IPC_NOWAIT); FACT(IPC_PRIVATE);
+  FACT(AF_UNIX); FACT(AF_INET); FACT(AF_INET6); FACT(SOCK_STREAM); FACT(SOCK_DGRAM); FACT(SOCK_CLOEXEC);
+  FACT(SOCK_NONBLOCK); FACT(MSG_DONTWAIT); FACT(MSG_NOSIGNAL); FACT(SOL_SOCKET); FACT(SO_SNDBUF); FACT(SO_RCVBUF);
+  FACT(SO_REUSEADDR); FACT(IPPROTO_TCP); FACT(TCP_NODELAY);
+  SIZE(struct sockaddr_storage, "sockaddr_storage");
+  SIZE(sem_t, "sem_t");
+  FACT(LOCK_SH); FACT(LOCK_EX); FACT(LOCK_UN); FACT(LOCK_NB); FACT(O_APPEND);
+  FACT(IN_MODIFY); FACT(IN_CLOSE_WRITE); FACT(IN_NONBLOCK); FACT(IN_CLOEXEC);
+  FACT_AS("SIGRTMIN", SIGRTMIN); FACT_AS("SIGRTMAX", SIGRTMAX); FACT(SIGUSR1); FACT(SIGUSR2);
+  SIZE(struct ipcl_sigrecord, "sigrecord");
+  OFF(struct ipcl_sigrecord, signo, "sigrecord"); OFF(struct ipcl_sigrecord, code, "sigrecord");
+  OFF(struct ipcl_sigrecord, pid, "sigrecord"); OFF(struct ipcl_sigrecord, uid, "sigrecord");
+  OFF(struct ipcl_sigrecord, value, "sigrecord"); FACT(EACCES); FACT(EPERM); FACT(ENAMETOOLONG);
   return facts_buf;
 }
 
@@ -394,4 +429,473 @@ int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double time
   if (r->start == r->end) r->start = r->end = 0;
   r->pending = UINT32_MAX;
   return (int)len;
+}
+
+/* ---------- anonymous shared memory ----------------------------------------------- */
+
+/** memfd_create(name, MFD_CLOEXEC); fd or -errno. */
+int ipcl_memfd(const char *name) {
+  int fd = memfd_create(name, MFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+/* ---------- System V: keys, shared memory, message queues, semaphores ------------- */
+
+/** ftok(3); the key, or -errno. (A key can be negative: check errno via the out flag.) */
+int ipcl_ftok(const char *path, int proj, int *ok) {
+  key_t k = ftok(path, proj);
+  *ok = k != (key_t)-1;
+  return k == (key_t)-1 ? -errno : (int)k;
+}
+
+/** shmget(2); the id or -errno. */
+int ipcl_shmget(int key, size_t size, int flags) {
+  int id = shmget((key_t)key, size, flags);
+  return id < 0 ? -errno : id;
+}
+
+/** shmat(2) read/write; the address, or NULL with *err = errno. */
+void *ipcl_shmat(int id, int *err) {
+  void *p = shmat(id, NULL, 0);
+  if (p == (void *)-1) { *err = errno; return NULL; }
+  *err = 0;
+  return p;
+}
+
+/** shmdt(2); 0 or -errno. */
+int ipcl_shmdt(void *addr) { return shmdt(addr) == 0 ? 0 : -errno; }
+
+/** Size in bytes of segment id (IPC_STAT shm_segsz), or -errno. */
+double ipcl_shm_size(int id) {
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0) return -errno;
+  return (double)ds.shm_segsz;
+}
+
+/** Owner uid of segment id, or -errno. */
+double ipcl_shm_uid(int id) {
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0) return -errno;
+  return (double)ds.shm_perm.uid;
+}
+
+/** Remove a segment, queue or semaphore set: which = 0 shm, 1 msg, 2 sem. 0 or -errno. */
+int ipcl_ipc_rmid(int which, int id) {
+  int r = which == 0 ? shmctl(id, IPC_RMID, NULL) : which == 1 ? msgctl(id, IPC_RMID, NULL) : semctl(id, 0, IPC_RMID);
+  return r == 0 ? 0 : -errno;
+}
+
+/** msgget(2); the id or -errno. */
+int ipcl_msgget(int key, int flags) {
+  int id = msgget((key_t)key, flags);
+  return id < 0 ? -errno : id;
+}
+
+/** msg_qnum, msg_qbytes, msg_lspid, msg_lrpid of queue id into out[0..3]; 0 or -errno. */
+int ipcl_msg_stat(int id, double *out) {
+  struct msqid_ds ds;
+  if (msgctl(id, IPC_STAT, &ds) != 0) return -errno;
+  out[0] = (double)ds.msg_qnum; out[1] = (double)ds.msg_qbytes;
+  out[2] = (double)ds.msg_lspid; out[3] = (double)ds.msg_lrpid;
+  return 0;
+}
+
+static void nap(int64_t *pause_ns, int64_t deadline) {
+  int64_t ns = *pause_ns;
+  if (deadline >= 0) {
+    int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+    if (left < ns) ns = left > 0 ? left : 0;
+  }
+  struct timespec ts = {0, (long)ns};
+  nanosleep(&ts, NULL);
+  if (*pause_ns < 1000000) *pause_ns *= 2; /* 50 us doubling up to ~1.6 ms */
+}
+
+/*
+ * System V queues have no descriptor to wait on and no timed calls: "forever" blocks in
+ * the kernel; a timeout polls with IPC_NOWAIT and a doubling nap (50 us .. 1.6 ms).
+ */
+
+/** msgsnd of a message of `type` (> 0); 0, -EAGAIN (try, full), -ETIMEDOUT, or -errno. */
+int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms) {
+  char stackbuf[8192 + sizeof(long)];
+  struct msgbuf_hdr { long mtype; char mtext[]; } *m =
+      len + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + len);
+  if (!m) return -ENOMEM;
+  m->mtype = (long)type;
+  if (len) memcpy(m->mtext, buf, len);
+  int64_t deadline = deadline_after(timeout_ms), pause = 50000;
+  int r;
+  for (;;) {
+    r = msgsnd(id, m, len, timeout_ms < 0 ? 0 : IPC_NOWAIT);
+    if (r == 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN || timeout_ms < 0) { r = -errno; break; }
+    if (timeout_ms == 0) { r = -EAGAIN; break; }
+    if (now_ns(CLOCK_MONOTONIC) >= deadline) { r = -ETIMEDOUT; break; }
+    nap(&pause, deadline);
+  }
+  if ((void *)m != (void *)stackbuf) free(m);
+  return r;
+}
+
+/**
+ * msgrcv of the first message whose type matches `type` (0: any; > 0: that type; < 0: the
+ * lowest type <= |type|) into buf (cap bytes). The length, or -ENOMSG/-ETIMEDOUT when none
+ * came in time, -E2BIG when the message is longer than cap (it stays queued), or -errno.
+ * *type_out gets the message type. `cancel` (may be NULL) ends a timed wait when non-zero.
+ */
+int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel) {
+  char stackbuf[8192 + sizeof(long)];
+  struct msgbuf_hdr { long mtype; char mtext[]; } *m =
+      cap + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + cap);
+  if (!m) return -ENOMEM;
+  int64_t deadline = deadline_after(timeout_ms), pause = 50000;
+  ssize_t r;
+  for (;;) {
+    r = msgrcv(id, m, cap, (long)type, timeout_ms < 0 ? 0 : IPC_NOWAIT);
+    if (r >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno != ENOMSG || timeout_ms < 0) { r = -errno; break; }
+    if (timeout_ms == 0 || (cancel && *cancel)) { r = -ENOMSG; break; }
+    if (now_ns(CLOCK_MONOTONIC) >= deadline) { r = -ETIMEDOUT; break; }
+    nap(&pause, deadline);
+  }
+  if (r >= 0) {
+    memcpy(buf, m->mtext, (size_t)r);
+    *type_out = (double)m->mtype;
+  }
+  if ((void *)m != (void *)stackbuf) free(m);
+  return (int)r;
+}
+
+/** semget(2); the id or -errno. */
+int ipcl_semget(int key, int nsems, int flags) {
+  int id = semget((key_t)key, nsems, flags);
+  return id < 0 ? -errno : id;
+}
+
+/** semctl SETVAL; 0 or -errno. */
+int ipcl_sem_setval(int id, int num, int value) {
+  union semun { int val; struct semid_ds *buf; unsigned short *array; } arg = {.val = value};
+  return semctl(id, num, SETVAL, arg) == 0 ? 0 : -errno;
+}
+
+/** semctl GETVAL; the value or -errno. */
+int ipcl_sem_getval(int id, int num) {
+  int v = semctl(id, num, GETVAL);
+  return v < 0 ? -errno : v;
+}
+
+/**
+ * semop/semtimedop of one operation `delta` on semaphore `num` (SEM_UNDO when undo);
+ * timeout 0 = IPC_NOWAIT. 0, -EAGAIN (would block), -ETIMEDOUT, or -errno.
+ */
+int ipcl_semop1(int id, int num, int delta, int undo, double timeout_ms) {
+  struct sembuf op = {.sem_num = (unsigned short)num, .sem_op = (short)delta, .sem_flg = (short)(undo ? SEM_UNDO : 0)};
+  if (timeout_ms == 0) op.sem_flg |= IPC_NOWAIT;
+  int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    int r;
+    if (timeout_ms > 0) {
+      int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+      if (left < 0) left = 0;
+      struct timespec ts = {left / 1000000000, left % 1000000000};
+      r = semtimedop(id, &op, 1, &ts);
+      if (r != 0 && errno == EAGAIN) return -ETIMEDOUT;
+    } else {
+      r = semop(id, &op, 1);
+    }
+    if (r == 0) return 0;
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+/* ---------- sockets ------------------------------------------------------------------ */
+
+/** Fill a sockaddr_un for path (abstract: leading NUL, name not NUL-terminated); length or -errno. */
+int ipcl_sockaddr_un(uint8_t *out, const char *path, int abstract) {
+  struct sockaddr_un *a = (struct sockaddr_un *)out;
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  size_t n = strlen(path);
+  if (n + 1 > sizeof a->sun_path) return -ENAMETOOLONG;
+  if (abstract) { memcpy(a->sun_path + 1, path, n); return (int)(offsetof(struct sockaddr_un, sun_path) + 1 + n); }
+  memcpy(a->sun_path, path, n);
+  return (int)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+}
+
+/** Fill a sockaddr_in/in6 for a numeric host ("127.0.0.1", "::1") and port; length or -EINVAL. */
+int ipcl_sockaddr_ip(uint8_t *out, const char *host, int port) {
+  memset(out, 0, sizeof(struct sockaddr_storage));
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET; v4->sin_port = htons((uint16_t)port);
+    return sizeof *v4;
+  }
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6; v6->sin6_port = htons((uint16_t)port);
+    return sizeof *v6;
+  }
+  return -EINVAL;
+}
+
+/** The port of a bound AF_INET/AF_INET6 socket (getsockname), or -errno. */
+int ipcl_local_port(int fd) {
+  struct sockaddr_storage ss; socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+  if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return -EINVAL;
+}
+
+/** socket(2) with SOCK_CLOEXEC; fd or -errno. */
+int ipcl_socket(int domain, int type) {
+  int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+/** socketpair(AF_UNIX, type); 0 or -errno. */
+int ipcl_socketpair(int type, int *sv) {
+  return socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) == 0 ? 0 : -errno;
+}
+
+/** setsockopt of an int option; 0 or -errno. */
+int ipcl_setsockopt_int(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+/** getsockopt of an int option; the value or -errno. */
+int ipcl_getsockopt_int(int fd, int level, int name) {
+  int v = 0; socklen_t len = sizeof v;
+  return getsockopt(fd, level, name, &v, &len) == 0 ? v : -errno;
+}
+
+/** bind(2) then, for stream sockets (backlog > 0), listen(2); 0 or -errno. */
+int ipcl_bind_listen(int fd, const uint8_t *addr, int len, int backlog) {
+  if (bind(fd, (const struct sockaddr *)addr, (socklen_t)len) != 0) return -errno;
+  if (backlog > 0 && listen(fd, backlog) != 0) return -errno;
+  return 0;
+}
+
+/** connect(2) within timeout_ms (negative: as long as the kernel takes); 0 or -errno. */
+int ipcl_connect(int fd, const uint8_t *addr, int len, double timeout_ms) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int r = connect(fd, (const struct sockaddr *)addr, (socklen_t)len);
+  if (r != 0 && (errno == EINPROGRESS || errno == EAGAIN)) {
+    int p = ipcl_poll1(fd, POLLOUT, timeout_ms, -1);
+    if (p == 0) { fcntl(fd, F_SETFL, flags); return -ETIMEDOUT; }
+    if (p < 0) { fcntl(fd, F_SETFL, flags); return p; }
+    int err = 0; socklen_t el = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    r = err ? -1 : 0;
+    errno = err;
+  }
+  int e = errno;
+  fcntl(fd, F_SETFL, flags);
+  return r == 0 ? 0 : -e;
+}
+
+/** accept4(2) within timeout_ms; the new fd (CLOEXEC, blocking) or -errno / -ETIMEDOUT. */
+int ipcl_accept(int fd, double timeout_ms) {
+  if (timeout_ms >= 0) {
+    int p = ipcl_poll1(fd, POLLIN, timeout_ms, -1);
+    if (p == 0) return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+    if (p < 0) return p;
+  }
+  for (;;) {
+    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | (timeout_ms >= 0 ? SOCK_NONBLOCK : 0));
+    if (c >= 0) {
+      if (timeout_ms >= 0) fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK);
+      return c;
+    }
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+/**
+ * Send one datagram (to addr, or to the connected peer when addr_len is 0), waiting at most
+ * timeout_ms for buffer space (0: try). 0, -EAGAIN, -ETIMEDOUT, or -errno.
+ */
+int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, int addr_len, double timeout_ms) {
+  int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    ssize_t r = sendto(fd, buf, len, MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0),
+                       addr_len ? (const struct sockaddr *)addr : NULL, (socklen_t)addr_len);
+    if (r >= 0) return 0;
+    if (errno == EINTR) continue;
+    if ((errno != EAGAIN && errno != ENOBUFS) || timeout_ms < 0) return -errno;
+    if (timeout_ms == 0) return -EAGAIN;
+    int p = ipcl_poll1(fd, POLLOUT, (double)poll_ms_left(deadline), -1);
+    if (p < 0) return p;
+    if (p == 0) return -ETIMEDOUT;
+  }
+}
+
+/**
+ * Receive one datagram into buf (cap bytes) within timeout_ms, with MSG_PEEK|MSG_TRUNC
+ * first so a datagram larger than cap stays queued (-EMSGSIZE, its size in *size_out).
+ * The sender's address goes to from/from_len (may be NULL). Length, -ETIMEDOUT/-EAGAIN, -errno.
+ */
+int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out) {
+  int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    if (timeout_ms >= 0) {
+      int p = ipcl_poll1(fd, POLLIN, (double)poll_ms_left(deadline), -1);
+      if (p < 0) return p;
+      if (p == 0) return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+    }
+    char probe;
+    ssize_t size = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
+    if (size < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return -errno;
+    }
+    if ((size_t)size > cap) { *size_out = (int)size; return -EMSGSIZE; }
+    socklen_t fl = from_len ? (socklen_t)*from_len : 0;
+    ssize_t r = recvfrom(fd, buf, cap, MSG_DONTWAIT, from ? (struct sockaddr *)from : NULL, from ? &fl : NULL);
+    if (r < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return -errno;
+    }
+    if (from_len) *from_len = (int)fl;
+    return (int)r;
+  }
+}
+
+/* ---------- POSIX semaphores --------------------------------------------------------- */
+
+/** sem_open(3) with a fixed arity; the sem_t* or NULL with *err = errno. */
+void *ipcl_sem_open(const char *name, int oflag, int mode, unsigned value, int *err) {
+  sem_t *s = oflag & O_CREAT ? sem_open(name, oflag, (mode_t)mode, value) : sem_open(name, oflag);
+  if (s == SEM_FAILED) { *err = errno; return NULL; }
+  *err = 0;
+  return s;
+}
+
+/**
+ * Wait on a semaphore (named or in shared memory): timeout 0 = sem_trywait, negative =
+ * sem_wait, else sem_clockwait on CLOCK_MONOTONIC. 0, -EAGAIN (try), -ETIMEDOUT, -errno.
+ */
+int ipcl_sem_wait(void *sem, double timeout_ms) {
+  sem_t *s = sem;
+  int r;
+  if (timeout_ms == 0) {
+    do r = sem_trywait(s); while (r != 0 && errno == EINTR);
+  } else if (timeout_ms < 0) {
+    do r = sem_wait(s); while (r != 0 && errno == EINTR);
+  } else {
+    int64_t t = now_ns(CLOCK_MONOTONIC) + (int64_t)(timeout_ms * 1e6);
+    struct timespec ts = {t / 1000000000, t % 1000000000};
+    do r = sem_clockwait(s, CLOCK_MONOTONIC, &ts); while (r != 0 && errno == EINTR);
+  }
+  return r == 0 ? 0 : -errno;
+}
+
+/** sem_post(3); 0 or -errno (EOVERFLOW at SEM_VALUE_MAX). */
+int ipcl_sem_post(void *sem) { return sem_post(sem) == 0 ? 0 : -errno; }
+
+/** sem_getvalue(3); the value or -errno. */
+int ipcl_sem_getvalue(void *sem) {
+  int v;
+  return sem_getvalue(sem, &v) == 0 ? v : -errno;
+}
+
+/** sem_init(3) a process-shared semaphore in shared memory; 0 or -errno. */
+int ipcl_sem_init_shared(void *sem, unsigned value) { return sem_init(sem, 1, value) == 0 ? 0 : -errno; }
+
+/* ---------- signals ------------------------------------------------------------------ */
+
+static volatile int signal_pipe[65];   /* per signal number: write end of its pipe, or 0 */
+static volatile uint32_t signal_overflow[65];
+
+static void on_signal(int signo, siginfo_t *si, void *ctx) {
+  (void)ctx;
+  int saved = errno;
+  struct ipcl_sigrecord rec = {.signo = signo, .code = si->si_code, .pid = si->si_pid, .uid = si->si_uid};
+  memcpy(rec.value, &si->si_value, sizeof rec.value < sizeof si->si_value ? sizeof rec.value : sizeof si->si_value);
+  int fd = signal_pipe[signo];
+  /* write(2) is async-signal-safe; a full pipe drops the record and counts it */
+  if (fd <= 0 || write(fd, &rec, sizeof rec) != (ssize_t)sizeof rec) signal_overflow[signo]++;
+  errno = saved;
+}
+
+/**
+ * Catch signo with an SA_SIGINFO handler that writes one ipcl_sigrecord per signal to
+ * pipe_wfd (non-blocking), so JS can read signals with their sender and payload.
+ * pipe_wfd < 0 restores the default action. 0 or -errno.
+ */
+int ipcl_signal_listen(int signo, int pipe_wfd) {
+  if (signo <= 0 || signo > 64) return -EINVAL;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  if (pipe_wfd < 0) {
+    sa.sa_handler = SIG_DFL;
+    signal_pipe[signo] = 0;
+  } else {
+    signal_pipe[signo] = pipe_wfd;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  }
+  return sigaction(signo, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+/** Records dropped because the pipe was full, for signo. */
+int ipcl_signal_overflow(int signo) { return signo > 0 && signo <= 64 ? (int)signal_overflow[signo] : 0; }
+
+/** Is signo currently handled by something other than SIG_DFL/SIG_IGN (the runtime's own use)? */
+int ipcl_signal_in_use(int signo) {
+  struct sigaction old;
+  if (sigaction(signo, NULL, &old) != 0) return -errno;
+  if (old.sa_flags & SA_SIGINFO) return old.sa_sigaction != on_signal;
+  return old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
+}
+
+/** sigqueue(3) with 8 payload bytes as sival_ptr; 0 or -errno (EAGAIN: RLIMIT_SIGPENDING). */
+int ipcl_sigqueue(int pid, int signo, const uint8_t *value) {
+  union sigval v;
+  memset(&v, 0, sizeof v);
+  memcpy(&v, value, sizeof v < 8 ? sizeof v : 8);
+  return sigqueue(pid, signo, v) == 0 ? 0 : -errno;
+}
+
+/* ---------- files -------------------------------------------------------------------- */
+
+/** flock(2), EINTR retried; 0 or -errno. */
+int ipcl_flock(int fd, int op) {
+  int r;
+  do r = flock(fd, op); while (r != 0 && errno == EINTR);
+  return r == 0 ? 0 : -errno;
+}
+
+/** An inotify fd watching path for `mask`; fd or -errno. */
+int ipcl_inotify_watch(const char *path, unsigned mask) {
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0) return -errno;
+  if (inotify_add_watch(fd, path, mask) < 0) { int e = errno; close(fd); return -e; }
+  return fd;
+}
+
+/** Discard queued inotify events. */
+void ipcl_drain(int fd) {
+  char buf[4096];
+  while (read(fd, buf, sizeof buf) > 0) {}
+}
+
+/** pread(2) of up to len bytes at offset; bytes read or -errno. */
+int ipcl_pread(int fd, void *buf, size_t len, double offset) {
+  ssize_t r;
+  do r = pread(fd, buf, len, (off_t)offset); while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : (int)r;
+}
+
+/** Size of the file behind fd, or -errno. */
+double ipcl_fd_size(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? (double)st.st_size : -errno;
 }

@@ -11,3 +11,5 @@ export { MqChannel, MQ_PRIO_MAX } from "./channels/mq.ts";
 export { FifoChannel } from "./channels/fifo.ts";
 export { RingChannel } from "./ring.ts";
 export { StreamChannel } from "./channels/stream.ts";
+export { createMemfdRing, spawnWithMemfd, type MemfdRing, type MemfdOptions } from "./channels/memfd.ts";
+export { spawnWith, CHANNEL_ENV, type ChildEnds, type SpawnOptions } from "./spawn.ts";

@@ -9,6 +9,8 @@ import { FifoChannel, type FifoOptions } from "./channels/fifo.ts";
 import { MqChannel, type MqOptions } from "./channels/mq.ts";
 import { openFd, type PipeOptions } from "./channels/pipe.ts";
 import { openShm, type ShmOptions } from "./channels/shm.ts";
+import { openMemfd } from "./channels/memfd.ts";
+import { openSysvShm } from "./channels/sysv-shm.ts";
 
 /** Options understood by open(); each mechanism reads the ones that apply to it. */
 export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions {
@@ -30,6 +32,8 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
   fifo: { opener: (a, o) => new FifoChannel(a, o), describe: "fifo:/path — a named pipe (mkfifo)" },
   mq: { opener: (a, o) => new MqChannel(a, o), describe: "mq:/name — a POSIX message queue" },
   shm: { opener: (a, o) => openShm(a, o), describe: "shm:/name — a POSIX shared-memory ring (/dev/shm/name)" },
+  memfd: { opener: (a, o) => openMemfd(a, o), describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor" },
+  "sysv-shm": { opener: (a, o) => openSysvShm(a, o), describe: "sysv-shm:KEY or sysv-shm:/path — a System V shared-memory ring" },
 };
 
 /**

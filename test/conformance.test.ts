@@ -6,10 +6,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { open, spawnWithPipes, IpcError, type Channel } from "../lib/index.ts";
+import { open, spawnWithMemfd, spawnWithPipes, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
-import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 
 const prefix = testPrefix("conf");
@@ -58,18 +59,36 @@ function named(name: string, makeAddress: () => string, duplex: boolean, exists:
   };
 }
 
-const mechanisms: Mechanism[] = [
-  {
-    name: "pipe",
-    duplex: true,
+type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: Bun.Subprocess };
+
+/** An anonymous mechanism: the peer inherits its descriptors (IPC_LAB_CHANNEL tells it which). */
+function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
+  return {
+    name,
+    duplex,
     start(role, count = 0, max) {
       const args = [process.execPath, peerScript, role, "inherit", String(count)];
       if (max !== undefined) args.push(String(max));
-      const { channel, child } = spawnWithPipes(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+      const { channel, child } = spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
       const peer = track(child) as Session["peer"];
       return { here: channel, peer, out: lineReader(peer.stdout) };
     },
-  },
+  };
+}
+
+function sysvExists(kind: "shm", key: number): boolean {
+  return shim.ipcl_shmget(key, 0, 0) >= 0;
+}
+
+function sysvAddress(scheme: "sysv-shm"): string {
+  const key = testKey();
+  noteProbe(`${scheme}:${key}`, () => sysvExists("shm", key), () => shim.ipcl_ipc_rmid(0, shim.ipcl_shmget(key, 0, 0)));
+  return `${scheme}:${key}`;
+}
+
+const mechanisms: Mechanism[] = [
+  inherited("pipe", spawnWithPipes, true),
+  inherited("memfd", spawnWithMemfd, true),
   named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, false, (a) => existsSync(a.slice(5))),
   named("mq", () => noteMq(`mq:/${prefix}${++serial}`), false, (a) => {
     try {
@@ -80,6 +99,7 @@ const mechanisms: Mechanism[] = [
     }
   }),
   named("shm", () => `shm:/${prefix}${++serial}`, true, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
+  named("sysv-shm", () => sysvAddress("sysv-shm"), true, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
 ];
 
 /** The peer's JSON report (its last line), after it exits. */

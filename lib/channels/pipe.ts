@@ -7,7 +7,8 @@
 import { C } from "../../ffi/facts.ts";
 import { libc } from "../../ffi/runtime.ts";
 import { parseFds, type Address } from "../address.ts";
-import { throwErrno, ipcError } from "../errors.ts";
+import { throwErrno } from "../errors.ts";
+import { spawnWith, type SpawnOptions } from "../spawn.ts";
 import { pipeCapacity, streamMax, StreamChannel } from "./stream.ts";
 
 /** Options for pipes and fd channels. */
@@ -71,16 +72,7 @@ export function pipePair(opts: PipeOptions = {}): [StreamChannel, StreamChannel]
 }
 
 /** Options for spawnWithPipes. */
-export interface SpawnPipeOptions extends PipeOptions {
-  /** environment for the child (IPC_LAB_CHANNEL is added) */
-  env?: Record<string, string | undefined>;
-  /** working directory for the child */
-  cwd?: string;
-  /** the child's stdin/stdout/stderr (default "inherit") */
-  stdin?: "inherit" | "pipe" | "ignore";
-  stdout?: "inherit" | "pipe" | "ignore";
-  stderr?: "inherit" | "pipe" | "ignore";
-}
+export interface SpawnPipeOptions extends PipeOptions, SpawnOptions {}
 
 /** A child process and this side's channel to it. */
 export interface PipedChild {
@@ -102,24 +94,17 @@ export function spawnWithPipes(cmd: string[], opts: SpawnPipeOptions = {}): Pipe
   const [parentRead, childWrite] = newPipe(opts.capacity);
   let child: Bun.Subprocess;
   try {
-    child = Bun.spawn(cmd, {
-      stdio: [opts.stdin ?? "inherit", opts.stdout ?? "inherit", opts.stderr ?? "inherit", childRead, childWrite],
-      env: { ...process.env, ...opts.env, IPC_LAB_CHANNEL: CHILD_PIPE_ADDRESS },
-      cwd: opts.cwd,
-    });
+    child = spawnWith(cmd, { fds: [childRead, childWrite], address: CHILD_PIPE_ADDRESS }, opts);
   } catch (e) {
-    for (const fd of [childRead, parentWrite, parentRead, childWrite]) libc.close(fd);
-    throw ipcError("ENOENT", "spawn", CHILD_PIPE_ADDRESS, `could not start ${cmd.join(" ")}: ${(e as Error).message}`);
+    libc.close(parentRead);
+    libc.close(parentWrite);
+    throw e;
   }
-  // the child holds its own copies now; keeping ours would hide its exit (no EOF/EPIPE)
-  libc.close(childRead);
-  libc.close(childWrite);
-  const max = streamMax(opts.maxMessageSize, "pipe");
   const channel = new StreamChannel(`fd:${parentRead},${parentWrite}`, {
     rfd: parentRead,
     wfd: parentWrite,
     mechanism: "pipe",
-    maxMessageSize: max,
+    maxMessageSize: streamMax(opts.maxMessageSize, "pipe"),
     capacity: pipeCapacity(parentWrite),
   });
   return { channel, child };

@@ -36,6 +36,20 @@ export function noteMq(address: string): string {
   return address;
 }
 
+/** Other named objects to check: a description, whether it still exists, how to remove it. */
+const probes: { what: string; exists: () => boolean; remove: () => void }[] = [];
+
+/** Check at the end that `what` is gone (and remove it if not, after reporting it). */
+export function noteProbe(what: string, exists: () => boolean, remove: () => void): void {
+  probes.push({ what, exists, remove });
+}
+
+/** A unique System V key for this test process (pid and a counter; never 0). */
+let keySerial = 0;
+export function testKey(): number {
+  return ((process.pid & 0xffff) << 12) | (++keySerial & 0xfff) | 0x40000000;
+}
+
 /** Everything this test process left behind; [] when clean. Kills stray children. */
 export async function leftovers(prefix: string, dirs: string[] = []): Promise<string[]> {
   const out: string[] = [];
@@ -58,6 +72,12 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
     }
   }
   mqNames.clear();
+  for (const p of probes.splice(0)) {
+    if (p.exists()) {
+      out.push(p.what);
+      p.remove();
+    }
+  }
   for (const d of dirs) {
     for (const f of readdirSync(d)) out.push(join(d, f));
     rmSync(d, { recursive: true, force: true });

@@ -1,0 +1,80 @@
+/**
+ * System V shared-memory rings: `sysv-shm:KEY` or `sysv-shm:/path` (ftok). The same ring as
+ * shm: over shmget/shmat instead of shm_open/mmap, for comparing the two. The creator
+ * removes the segment (IPC_RMID) on close; the kernel frees it after the last detach.
+ */
+import { C } from "../../ffi/facts.ts";
+import { shim, type Pointer } from "../../ffi/runtime.ts";
+import type { Address } from "../address.ts";
+import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { initRingHeader, RING_HEADER, RingChannel, ringGeometry, ringObjectSize } from "../ring.ts";
+import { checkRing, claimOpener, notARing } from "../ring-map.ts";
+import { sysvKey } from "../sysv.ts";
+import { retryUntil } from "../wait.ts";
+import type { ShmOptions } from "./shm.ts";
+
+const SHM = 0;
+
+function attach(id: number, address: string): Pointer {
+  const err = new Int32Array(1);
+  const p = shim.ipcl_shmat(id, err);
+  if (!p) throw errnoError(err[0]!, "shmat", address);
+  return p;
+}
+
+/** Open or create the System V ring at `sysv-shm:KEY`. */
+export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
+  const key = sysvKey(addr);
+  if (opts.create) {
+    const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text);
+    const size = ringObjectSize(g);
+    const id = shim.ipcl_shmget(key, size, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600));
+    if (id >= 0) {
+      const base = attach(id, addr.text);
+      initRingHeader(base, g);
+      const ch: RingChannel = new RingChannel(addr.text, "sysv-shm", {
+        base,
+        size,
+        release: () => {
+          shim.ipcl_shmdt(base);
+          shim.ipcl_ipc_rmid(SHM, id);
+          forgetAtExit(ch);
+        },
+      }, 0, g, opts);
+      closeAtExit(ch);
+      return ch;
+    }
+    if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "shmget", addr.text);
+  }
+  let last = -C.ENOENT;
+  let why = "";
+  const found = retryUntil(opts.timeout ?? 0, () => {
+    const id = shim.ipcl_shmget(key, 0, 0);
+    if (id < 0) {
+      if (id !== -C.ENOENT) checkNeg(id, "shmget", addr.text);
+      last = id;
+      return undefined;
+    }
+    const size = shim.ipcl_shm_size(id);
+    if (size < RING_HEADER.size) {
+      why = `it is ${size} bytes, smaller than a ring header`;
+      return undefined;
+    }
+    const base = attach(id, addr.text);
+    const r = checkRing(base, size, () => shim.ipcl_shmdt(base));
+    if ("why" in r) {
+      why = r.why;
+      return undefined;
+    }
+    return r;
+  });
+  if (!found) {
+    if (why) throw notARing(addr.text, `segment ${addr.name}`, why);
+    checkNeg(last, "shmget", addr.text, `no segment with key ${addr.name}: create it (create: true), or start the side that creates it first`);
+    throw ipcError("ENOENT", "shmget", addr.text, "not found");
+  }
+  const detach = () => shim.ipcl_shmdt(found.base);
+  claimOpener(found.base, addr.text, `segment ${addr.name}`, detach);
+  return new RingChannel(addr.text, "sysv-shm", { base: found.base, size: found.size, release: detach }, 1, found.g, opts);
+}
