@@ -40,6 +40,8 @@ export const libcSymbols = {
   pipe2: { args: ["buf", "i32"], returns: "i32" },
   /** int mkfifo(const char *path, mode_t mode); */
   mkfifo: { args: ["buf", "u32"], returns: "i32" },
+  /** int chmod(const char *path, mode_t mode); */
+  chmod: { args: ["buf", "u32"], returns: "i32" },
   /** int unlink(const char *path); */
   unlink: { args: ["buf"], returns: "i32" },
   /** int fcntl(int fd, int cmd, int arg);  (the int-argument form of the variadic call) */

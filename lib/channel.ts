@@ -29,6 +29,8 @@ export interface ChannelCaps {
   readonly crossesHosts: boolean;
   /** whether the kernel (or the channel's protocol) tells this end when the peer has gone */
   readonly detectsPeerExit: boolean;
+  /** false when messages may be lost under load (UDP); omitted means true */
+  readonly reliable?: boolean;
 }
 
 /** Options for send/trySend. */

@@ -2,7 +2,7 @@
  * ipc-lab: Linux IPC mechanisms behind one Channel interface, through the runtime's FFI.
  * @module
  */
-export { open, schemes, type OpenOptions } from "./open.ts";
+export { listen, open, schemes, type OpenOptions } from "./open.ts";
 export type { Channel, ChannelCaps, Payload, RecvOptions, SendOptions } from "./channel.ts";
 export { IpcError, type IpcErrorCode } from "./errors.ts";
 export { parseAddress, type Address } from "./address.ts";
@@ -13,3 +13,5 @@ export { RingChannel } from "./ring.ts";
 export { StreamChannel } from "./channels/stream.ts";
 export { createMemfdRing, spawnWithMemfd, type MemfdRing, type MemfdOptions } from "./channels/memfd.ts";
 export { spawnWith, CHANNEL_ENV, type ChildEnds, type SpawnOptions } from "./spawn.ts";
+export { Listener, ServerStreamChannel, socketPair, spawnWithSocketpair, type SocketOptions } from "./channels/socket.ts";
+export { DatagramChannel, type DatagramOptions } from "./channels/datagram.ts";

@@ -11,9 +11,15 @@ import { openFd, type PipeOptions } from "./channels/pipe.ts";
 import { openShm, type ShmOptions } from "./channels/shm.ts";
 import { openMemfd } from "./channels/memfd.ts";
 import { openSysvShm } from "./channels/sysv-shm.ts";
+import { connectStream, Listener, ServerStreamChannel, type SocketOptions } from "./channels/socket.ts";
+import { DatagramChannel, type DatagramOptions } from "./channels/datagram.ts";
+
+function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Channel {
+  return o.create ? new ServerStreamChannel(a, o) : connectStream(a, o);
+}
 
 /** Options understood by open(); each mechanism reads the ones that apply to it. */
-export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions {
+export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions, SocketOptions, DatagramOptions {
   /** create the named object if missing (this end then owns it and removes the name on close) */
   create?: boolean;
   /** milliseconds to wait for the object (or, for a FIFO with a role, the peer) to appear */
@@ -32,6 +38,10 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
   fifo: { opener: (a, o) => new FifoChannel(a, o), describe: "fifo:/path — a named pipe (mkfifo)" },
   mq: { opener: (a, o) => new MqChannel(a, o), describe: "mq:/name — a POSIX message queue" },
   shm: { opener: (a, o) => openShm(a, o), describe: "shm:/name — a POSIX shared-memory ring (/dev/shm/name)" },
+  unix: { opener: (a, o) => streamSocket(a, o), describe: "unix:/path or unix:@name — a unix stream socket (create: listen)" },
+  "unix-dgram": { opener: (a, o) => new DatagramChannel(a, o), describe: "unix-dgram:/path or unix-dgram:@name — a unix datagram socket" },
+  tcp: { opener: (a, o) => streamSocket(a, o), describe: "tcp:HOST:PORT — a TCP connection (create: listen; port 0 picks one)" },
+  udp: { opener: (a, o) => new DatagramChannel(a, o), describe: "udp:HOST:PORT — UDP datagrams (unreliable)" },
   memfd: { opener: (a, o) => openMemfd(a, o), describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor" },
   "sysv-shm": { opener: (a, o) => openSysvShm(a, o), describe: "sysv-shm:KEY or sysv-shm:/path — a System V shared-memory ring" },
 };
@@ -52,4 +62,16 @@ export function open(address: string, options: OpenOptions = {}): Channel {
     );
   }
   return scheme.opener(addr, options);
+}
+
+/**
+ * Listen on a stream-socket address (`unix:/path`, `unix:@name`, `tcp:HOST:PORT`) for any
+ * number of peers: `listener.accept()` returns one Channel per connection.
+ */
+export function listen(address: string, options: SocketOptions = {}): Listener {
+  const addr = parseAddress(address);
+  if (addr.scheme !== "unix" && addr.scheme !== "tcp") {
+    throw ipcError("EADDRESS", "listen", address, `listen() takes a stream socket address (unix:/path, unix:@name, tcp:HOST:PORT), not '${addr.scheme}:'`);
+  }
+  return new Listener(addr, options);
 }

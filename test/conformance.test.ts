@@ -6,12 +6,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { open, spawnWithMemfd, spawnWithPipes, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
 import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
 import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
-import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
+import { ackWindow, checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 
 const prefix = testPrefix("conf");
 const dir = privateDir("conf");
@@ -23,39 +23,81 @@ interface Session {
   here: Channel;
   peer: Bun.Subprocess<"pipe", "pipe", "inherit">;
   out: LineReader;
+  /** call after receiving each message of the peer's sequence: acknowledges when the window says so (UDP) */
+  received(size: number): void;
 }
 
-/** How a mechanism is opened; the tests are the same for all. */
-interface Mechanism {
+/** A Session around our end and the peer, pacing with acks when the mechanism needs it. */
+function session(t: Traits, here: Channel, peer: Session["peer"]): Session {
+  const ackDue = t.window ? ackWindow(t.window) : () => false;
+  return {
+    here,
+    peer,
+    out: lineReader(peer.stdout),
+    received: (size) => {
+      if (ackDue(size)) here.send(new Uint8Array(0));
+    },
+  };
+}
+
+/** What sets a mechanism apart in the suite; the tests are the same for all. */
+interface Traits {
+  /** our end may both send and receive with the peer */
+  duplex: boolean;
+  /** the kernel or protocol tells us when the peer has gone (EOF) */
+  seesPeerExit?: boolean;
+  /** a sender can fill it (trySend reaches false); UDP and files are unbounded */
+  bounded?: boolean;
+  /** datagrams: the peer first says hello so our bound socket learns where to reply */
+  hello?: boolean;
+  /** unreliable: pace bulk transfers with an acknowledgement every this many bytes */
+  window?: number;
+}
+
+/** How a mechanism is opened. */
+interface Mechanism extends Traits {
   name: string;
   /** start a peer with `role` and return our end (opened so that it talks to the peer) */
   start(role: string, count?: number, max?: number): Session;
-  /** our end may both send and receive with the peer */
-  duplex: boolean;
   /** the name that must vanish when the creator closes, and how to see it */
   nameExists?(ch: Channel): boolean;
 }
 
-function spawnPeer(role: string, address: string, count = 0, max?: number) {
+function peerEnv(t: Traits): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (t.hello) env.PEER_HELLO = "1";
+  if (t.window) env.PEER_WINDOW = String(t.window);
+  return env;
+}
+
+function spawnPeer(t: Traits, role: string, address: string, count = 0, max?: number) {
   const args = [process.execPath, peerScript, role, address, String(count)];
   if (max !== undefined) args.push(String(max));
   // stdin stays open: an idle peer waits for it to close
-  return track(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+  return track(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, ...peerEnv(t) } }));
+}
+
+/** Consume the peer's hello (datagram mechanisms), so our end knows where to reply. */
+function greet(t: Traits, here: Channel): void {
+  if (t.hello) expect(here.recv({ timeout: 10_000 }).byteLength).toBe(0);
 }
 
 /** A named mechanism: we create the object, the peer opens it by address. */
-function named(name: string, makeAddress: () => string, duplex: boolean, exists: (address: string) => boolean, opts = {}): Mechanism {
+function named(name: string, makeAddress: () => string, traits: Traits, exists?: (address: string) => boolean, opts = {}): Mechanism {
   return {
     name,
-    duplex,
+    seesPeerExit: true,
+    bounded: true,
+    ...traits,
     start(role, count, max) {
-      const address = makeAddress();
       // a FIFO end takes its direction from our first send/recv, after the peer is started
-      const here = open(address, { create: true, ...opts });
-      const peer = spawnPeer(role, address, count, max);
-      return { here, peer, out: lineReader(peer.stdout) };
+      const here = open(makeAddress(), { create: true, ...opts });
+      // the real address: tcp/udp with port 0 learn theirs when bound
+      const peer = spawnPeer(traits, role, here.address, count, max);
+      greet(traits, here);
+      return session(traits, here, peer);
     },
-    nameExists: (ch) => exists(ch.address),
+    nameExists: exists && ((ch) => exists(ch.address)),
   };
 }
 
@@ -66,12 +108,13 @@ function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
   return {
     name,
     duplex,
+    seesPeerExit: true,
+    bounded: true,
     start(role, count = 0, max) {
       const args = [process.execPath, peerScript, role, "inherit", String(count)];
       if (max !== undefined) args.push(String(max));
       const { channel, child } = spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-      const peer = track(child) as Session["peer"];
-      return { here: channel, peer, out: lineReader(peer.stdout) };
+      return session(this, channel, track(child) as Session["peer"]);
     },
   };
 }
@@ -89,8 +132,9 @@ function sysvAddress(scheme: "sysv-shm"): string {
 const mechanisms: Mechanism[] = [
   inherited("pipe", spawnWithPipes, true),
   inherited("memfd", spawnWithMemfd, true),
-  named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, false, (a) => existsSync(a.slice(5))),
-  named("mq", () => noteMq(`mq:/${prefix}${++serial}`), false, (a) => {
+  inherited("socketpair", spawnWithSocketpair, true),
+  named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, { duplex: false }, (a) => existsSync(a.slice(5))),
+  named("mq", () => noteMq(`mq:/${prefix}${++serial}`), { duplex: false, seesPeerExit: false }, (a) => {
     try {
       open(a).close();
       return true;
@@ -98,8 +142,13 @@ const mechanisms: Mechanism[] = [
       return false;
     }
   }),
-  named("shm", () => `shm:/${prefix}${++serial}`, true, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
-  named("sysv-shm", () => sysvAddress("sysv-shm"), true, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
+  named("shm", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
+  named("sysv-shm", () => sysvAddress("sysv-shm"), { duplex: true }, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
+  named("unix", () => `unix:${dir}/${prefix}${++serial}`, { duplex: true }, (a) => existsSync(a.slice(5))),
+  named("unix (abstract)", () => `unix:@${prefix}${++serial}`, { duplex: true }),
+  named("tcp", () => "tcp:127.0.0.1:0", { duplex: true }),
+  named("unix-dgram", () => `unix-dgram:${dir}/${prefix}${++serial}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
+  named("udp", () => "udp:127.0.0.1:0", { duplex: true, seesPeerExit: false, bounded: false, hello: true, window: 64 * 1024 }),
 ];
 
 /** The peer's JSON report (its last line), after it exits. */
@@ -137,11 +186,13 @@ for (const m of mechanisms) {
           const n = s.here.recvInto(buf, { timeout: 20_000 });
           const problem = checkMessage(i, buf.subarray(0, n), max);
           if (problem) throw new Error(problem);
+          s.received(n);
         }
         await s.peer.exited;
         expect(s.peer.exitCode).toBe(0);
         // nothing more: the sender has closed (EOF where the mechanism tells), or the queue is empty
-        if (s.here.caps.detectsPeerExit) expectIpcError(() => s.here.recv({ timeout: 10_000 }), "EOF");
+        expect(s.here.caps.detectsPeerExit).toBe(m.seesPeerExit!);
+        if (m.seesPeerExit) expectIpcError(() => s.here.recv({ timeout: 10_000 }), "EOF");
         else expect(s.here.tryRecv()).toBeUndefined();
       }));
 
@@ -149,7 +200,12 @@ for (const m of mechanisms) {
       withPeer(m, "recv", 20_000, async (s) => {
         const max = s.here.caps.maxMessageSize;
         const buf = new Uint8Array(max);
-        for (let i = 0; i < 20_000; i++) s.here.send(fillMessage(i, buf, sizeFor(i, max)), { timeout: 20_000 });
+        const ackDue = m.window ? ackWindow(m.window) : () => false;
+        for (let i = 0; i < 20_000; i++) {
+          const size = sizeFor(i, max);
+          s.here.send(fillMessage(i, buf, size), { timeout: 20_000 });
+          if (ackDue(size)) s.here.recv({ timeout: 20_000 });
+        }
         expect(await peerReport(s)).toEqual({ ok: true, received: 20_000, error: "" });
       }));
 
@@ -198,14 +254,20 @@ for (const m of mechanisms) {
         expect(waited).toBeGreaterThanOrEqual(140);
       }));
 
-    test("trySend returns false when the channel is full, without blocking", () =>
+    // UDP never fills (a full receiver drops datagrams): caps.capacity is Infinity there
+    test.skipIf(!m.bounded)("trySend returns false when the channel is full, without blocking", () =>
       withPeer(m, "idle", 0, async (s) => {
         await peerReady(s);
         const msg = new Uint8Array(Math.min(1024, s.here.caps.maxMessageSize));
         let sent = 0;
-        while (s.here.trySend(msg)) {
-          sent++;
-          if (sent > 10_000_000) throw new Error("trySend never reported a full channel");
+        // TCP grows its buffers as they fill: full is when trySend stays false after a pause
+        for (let quiet = 0; quiet < 3; quiet++) {
+          while (s.here.trySend(msg)) {
+            sent++;
+            quiet = 0;
+            if (sent > 10_000_000) throw new Error("trySend never reported a full channel");
+          }
+          await Bun.sleep(50);
         }
         expect(sent).toBeGreaterThan(0);
         expect(s.here.trySend(msg)).toBeFalse();
@@ -227,13 +289,11 @@ for (const m of mechanisms) {
       withPeer(m, "send", 50, async (s) => {
         const max = s.here.caps.maxMessageSize;
         let i = 0;
-        if (s.here.caps.detectsPeerExit) {
-          for await (const msg of s.here) expect(checkMessage(i++, msg, max)).toBe("");
-        } else {
-          for await (const msg of s.here) {
-            expect(checkMessage(i++, msg, max)).toBe("");
-            if (i === 50) break;
-          }
+        for await (const msg of s.here) {
+          expect(checkMessage(i++, msg, max)).toBe("");
+          s.received(msg.byteLength);
+          // without EOF (queues, datagrams) iteration would wait for more: stop at the count
+          if (!m.seesPeerExit && i === 50) break;
         }
         expect(i).toBe(50);
       }));
@@ -243,14 +303,16 @@ for (const m of mechanisms) {
         const max = s.here.caps.maxMessageSize;
         // message 0 is empty, message 1 has the maximum size
         expect(s.here.recvInto(new Uint8Array(0), { timeout: 10_000 })).toBe(0);
+        s.received(0);
         const err = expectIpcError(() => s.here.recvInto(new Uint8Array(2), { timeout: 10_000 }), "EMSGSIZE");
         expect(err.message).toContain(`${max} bytes`);
         expect(checkMessage(1, s.here.recv({ timeout: 10_000 }), max)).toBe("");
+        s.received(max);
         expect(checkMessage(2, s.here.recv({ timeout: 10_000 }), max)).toBe("");
       }));
 
-    // POSIX queues outlive their users and tell no one when a process exits (caps.detectsPeerExit false)
-    test.skipIf(m.name === "mq")("a peer that exits without closing is seen: EOF after its last message", () =>
+    // POSIX queues and datagram sockets tell no one when a process exits (caps.detectsPeerExit false)
+    test.skipIf(!m.seesPeerExit)("a peer that exits without closing is seen: EOF after its last message", () =>
       withPeer(m, "exit-after", 3, async (s) => {
         expect(s.here.caps.detectsPeerExit).toBeTrue();
         const max = s.here.caps.maxMessageSize;

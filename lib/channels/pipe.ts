@@ -4,7 +4,7 @@
  * the descriptor's access mode). spawnWithPipes() starts a child with a pipe pair at fds
  * 3 and 4, so the child opens `fd:3,4` and the two processes hold a duplex channel.
  */
-import { C } from "../../ffi/facts.ts";
+import { C, fact, layout } from "../../ffi/facts.ts";
 import { libc } from "../../ffi/runtime.ts";
 import { parseFds, type Address } from "../address.ts";
 import { throwErrno } from "../errors.ts";
@@ -30,6 +30,15 @@ function newPipe(capacity: number | undefined): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
+const statMode = layout("stat", ["st_mode"]);
+
+/** Is fd a socket (a socketpair end passed as fd:N)? */
+function isSocket(fd: number): boolean {
+  const st = new Uint8Array(statMode.size);
+  if (libc.fstat(fd, st) !== 0) return false;
+  return (new DataView(st.buffer).getUint32(statMode.st_mode, true) & C.S_IFMT) === fact("S_IFSOCK");
+}
+
 /** Open `fd:N` or `fd:R,W` on descriptors this process already holds (e.g. passed by a parent). */
 export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
   const fds = parseFds(addr);
@@ -53,7 +62,7 @@ export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
   return new StreamChannel(addr.text, {
     rfd,
     wfd,
-    mechanism: "pipe",
+    mechanism: isSocket(fds[0]!) ? "socketpair" : "pipe",
     maxMessageSize: streamMax(opts.maxMessageSize, addr.text),
     capacity: pipeCapacity(wfd >= 0 ? wfd : rfd),
   });

@@ -27,8 +27,10 @@ export interface StreamInit {
   maxMessageSize?: number;
   /** the FIFO read end: wait for a writer instead of reading EOF */
   awaitWriter?: boolean;
-  /** extra caps fields */
+  /** bytes the kernel buffers (caps.capacity) */
   capacity: number;
+  /** true for TCP */
+  crossesHosts?: boolean;
 }
 
 /** Check a maxMessageSize option for framed streams. */
@@ -67,7 +69,7 @@ export class StreamChannel extends BaseChannel {
       boundaries: "framed",
       capacity: init.capacity,
       capacityUnit: "bytes",
-      crossesHosts: false,
+      crossesHosts: init.crossesHosts ?? false,
       detectsPeerExit: true,
     };
   }
@@ -149,6 +151,17 @@ export class StreamChannel extends BaseChannel {
 
   protected override waitReadable(timeout: number): PendingWait {
     return pollAsync(this.readEnd(timeout), C.POLLIN, timeout);
+  }
+
+  /**
+   * Hand the (single, read/write) descriptor over to another owner and close this channel
+   * without closing it. Only for a channel that has read nothing yet.
+   */
+  detachFd(): number {
+    const fd = this.#rfd >= 0 ? this.#rfd : this.#wfd;
+    this.#rfd = this.#wfd = -1;
+    this.close();
+    return fd;
   }
 
   protected override closeImpl(): void {

@@ -6,10 +6,12 @@
  * for stdin to close), late-send (wait 300 ms, then send), exit-after (send COUNT
  * messages, then exit without close()).
  * ADDRESS "inherit" uses IPC_LAB_CHANNEL (fd:3,4 from spawnWithPipes).
+ * PEER_HELLO=1: first send an empty message (a datagram server learns where to reply).
+ * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  */
 import { open } from "../../lib/index.ts";
 import type { Channel } from "../../lib/index.ts";
-import { checkMessage, fillMessage, sizeFor } from "./sequence.ts";
+import { ackWindow, checkMessage, fillMessage, sizeFor } from "./sequence.ts";
 
 const [role, rawAddress, countArg, maxArg] = process.argv.slice(2);
 const address = rawAddress === "inherit" ? process.env.IPC_LAB_CHANNEL! : rawAddress!;
@@ -18,6 +20,10 @@ const count = Number(countArg ?? 0);
 // the role matters to FIFOs only: they carry one direction
 const ch: Channel = open(address, { timeout: 10_000, role: role === "recv" || role === "idle" ? "reader" : "writer" });
 const max = Number(maxArg ?? ch.caps.maxMessageSize);
+const window = Number(process.env.PEER_WINDOW ?? 0);
+const ackDue = window > 0 ? ackWindow(window) : () => false;
+const ack = new Uint8Array(0);
+if (process.env.PEER_HELLO) ch.send(ack);
 
 function report(r: object): void {
   process.stdout.write(JSON.stringify(r) + "\n");
@@ -29,7 +35,11 @@ switch (role) {
   case "exit-after": {
     if (role === "late-send") await Bun.sleep(300);
     const buf = new Uint8Array(max);
-    for (let i = 0; i < count; i++) ch.send(fillMessage(i, buf, sizeFor(i, max)), { timeout: 30_000 });
+    for (let i = 0; i < count; i++) {
+      const size = sizeFor(i, max);
+      ch.send(fillMessage(i, buf, size), { timeout: 30_000 });
+      if (ackDue(size)) ch.recv({ timeout: 30_000 });
+    }
     if (role === "exit-after") process.exit(0); // no close(): the survivor must notice the exit itself
     ch.close();
     break;
@@ -41,6 +51,7 @@ switch (role) {
     for (; got < count && !error; got++) {
       const n = ch.recvInto(buf, { timeout: 30_000 });
       error = checkMessage(got, buf.subarray(0, n), max);
+      if (ackDue(n)) ch.send(ack);
     }
     report({ ok: !error, received: got, error });
     ch.close();

@@ -54,3 +54,18 @@ export function checkMessage(i: number, msg: Uint8Array, max: number): string {
   }
   return "";
 }
+
+/**
+ * Flow control for unreliable channels (UDP): after every `window` bytes the sender waits
+ * for an acknowledgement, which the receiver sends after the same bytes. Returns a function
+ * to call after each message of size `size`; true means "an ack is due now".
+ */
+export function ackWindow(window: number): (size: number) => boolean {
+  let since = 0;
+  return (size) => {
+    since += size + 64; // count a little per message, so many empty datagrams are paced too
+    if (since < window) return false;
+    since = 0;
+    return true;
+  };
+}

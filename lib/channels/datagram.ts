@@ -1,0 +1,148 @@
+/**
+ * Datagram sockets (`unix-dgram:`, `udp:`): one message is one datagram, no header. The
+ * side that creates binds the address and replies to whoever sent last; the other side
+ * binds an anonymous address of its own (so replies can reach it) and connects.
+ * unix-dgram is reliable and ordered (a full receiver makes the sender wait); UDP is
+ * neither: caps.reliable is false, and nothing stops a fast sender overrunning a reader.
+ */
+import { C } from "../../ffi/facts.ts";
+import { cstr, libc, shim } from "../../ffi/runtime.ts";
+import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import type { Address } from "../address.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { retryUntil } from "../wait.ts";
+import { ipAddress, sockaddrBuffer, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
+
+/** Options for datagram sockets. */
+export interface DatagramOptions {
+  /** bind the address (server side) instead of connecting to it */
+  create?: boolean;
+  /** milliseconds to wait for the server socket to exist (unix-dgram connect) */
+  timeout?: number;
+  /** largest datagram (unix-dgram default 65536; udp 65507 for IPv4, 65527 for IPv6) */
+  maxMessageSize?: number;
+}
+
+const UDP_MAX_V4 = 65507;
+const UDP_MAX_V6 = 65527;
+const UNIX_DGRAM_DEFAULT = 65536;
+
+/** One datagram endpoint. */
+export class DatagramChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  readonly #fd: number;
+  readonly #path: string | undefined;
+  /** where replies go: the last sender (server side); empty when connected */
+  readonly #peer = sockaddrBuffer();
+  readonly #peerLen = new Int32Array(1);
+  readonly #fromLen = new Int32Array(1);
+  readonly #from = sockaddrBuffer();
+  readonly #size = new Int32Array(1);
+  readonly #server: boolean;
+
+  constructor(addr: Address, opts: DatagramOptions) {
+    const udp = addr.scheme === "udp";
+    const a: SocketAddress = udp ? ipAddress(addr, C.SOCK_DGRAM) : unixAddress(addr, C.SOCK_DGRAM);
+    const limit = udp ? (a.domain === C.AF_INET6 ? UDP_MAX_V6 : UDP_MAX_V4) : 1 << 20;
+    const max = opts.maxMessageSize ?? (udp ? limit : UNIX_DGRAM_DEFAULT);
+    if (!Number.isInteger(max) || max < 0 || max > limit) {
+      throw ipcError("EINVAL", "open", addr.text, `maxMessageSize must be from 0 to ${limit} for ${addr.scheme} (got ${max})`);
+    }
+    const fd = checkNeg(shim.ipcl_socket(a.domain, a.type), "socket", addr.text);
+    try {
+      // room for several maximum datagrams in flight, so the limit is the message size, not the buffer
+      shim.ipcl_setsockopt_int(fd, C.SOL_SOCKET, C.SO_SNDBUF, Math.max(4 * max, 65536));
+      shim.ipcl_setsockopt_int(fd, C.SOL_SOCKET, C.SO_RCVBUF, Math.max(4 * max, 65536));
+      if (opts.create) {
+        const r = shim.ipcl_bind_listen(fd, a.sockaddr, a.length, 0);
+        if (r < 0) throw errnoError(-r, "bind", addr.text, r === -C.EADDRINUSE ? "the address is in use (a dead owner's socket file? `ipc-lab gc`)" : undefined);
+        if (a.path) libc.chmod(cstr(a.path), 0o600);
+      } else {
+        if (!udp) {
+          // autobind to an anonymous abstract address so the server can reply
+          const anon = sockaddrBuffer();
+          anon[0] = C.AF_UNIX & 0xff;
+          anon[1] = C.AF_UNIX >> 8;
+          checkNeg(shim.ipcl_bind_listen(fd, anon, 2, 0), "bind", addr.text);
+        }
+        let last = 0;
+        const ok = retryUntil(opts.timeout ?? 0, () => {
+          const r = shim.ipcl_connect(fd, a.sockaddr, a.length, 1000);
+          if (r === 0) return true;
+          if (r !== -C.ENOENT && r !== -C.ECONNREFUSED) checkNeg(r, "connect", addr.text);
+          last = r;
+          return undefined;
+        });
+        if (!ok) throw errnoError(-last, "connect", addr.text, "no datagram socket is bound there yet: start the side that creates it first, or pass a timeout");
+      }
+    } catch (e) {
+      libc.close(fd);
+      throw e;
+    }
+    const text = opts.create && a.port === 0 ? withPort(addr.scheme, a, shim.ipcl_local_port(fd)) : addr.text;
+    super(text);
+    this.#fd = fd;
+    this.#server = !!opts.create;
+    this.#path = opts.create ? a.path : undefined;
+    this.caps = {
+      mechanism: addr.scheme,
+      maxMessageSize: max,
+      duplex: true,
+      boundaries: "kernel",
+      capacity: udp ? Infinity : shim.ipcl_getsockopt_int(fd, C.SOL_SOCKET, C.SO_RCVBUF),
+      capacityUnit: "bytes",
+      crossesHosts: udp,
+      detectsPeerExit: false,
+      reliable: !udp,
+    };
+    if (this.#path) closeAtExit(this);
+  }
+
+  /** The socket descriptor. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
+    if (this.#server && this.#peerLen[0] === 0) {
+      throw ipcError("ENOTCONN", "send", this.address, `${this.address} has not heard from a peer yet: a datagram server replies to the last sender`);
+    }
+    const r = shim.ipcl_dgram_send(this.#fd, msg, msg.byteLength, this.#server ? this.#peer : null, this.#server ? this.#peerLen[0]! : 0, timeout);
+    if (r === 0) return true;
+    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
+    if (r === -C.ECONNREFUSED) throw errnoError(C.ECONNREFUSED, "send", this.address, "the other side's socket is gone (it closed or its process exited)");
+    throw errnoError(-r, "sendto", this.address);
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    this.#fromLen[0] = this.#from.byteLength;
+    const r = shim.ipcl_dgram_recv(this.#fd, buf, buf.byteLength, this.#from, this.#fromLen, timeout, this.#size);
+    if (r >= 0) {
+      if (this.#server) {
+        this.#peer.set(this.#from);
+        this.#peerLen[0] = this.#fromLen[0]!;
+      }
+      return r;
+    }
+    if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return -1;
+    if (r === -C.EMSGSIZE) {
+      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next datagram has ${this.#size[0]} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+    }
+    throw errnoError(-r, "recvfrom", this.address);
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    return pollAsync(this.#fd, C.POLLIN, timeout);
+  }
+
+  protected override closeImpl(): void {
+    libc.close(this.#fd);
+    if (this.#path) {
+      libc.unlink(cstr(this.#path));
+      forgetAtExit(this);
+    }
+  }
+}
