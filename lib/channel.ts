@@ -37,8 +37,10 @@ export interface ChannelCaps {
 export interface SendOptions {
   /** milliseconds to wait for room (send only); omitted or Infinity: wait as long as it takes */
   timeout?: number;
-  /** message priority where the mechanism has one (mq: 0..31, higher first) */
+  /** message priority where the mechanism has one (mq: 0..32767, higher first) */
   priority?: number;
+  /** System V message type (> 0) for this message (sysv-mq; default: the channel's sendType) */
+  type?: number;
 }
 
 /** Options for recv/recvInto/recvAsync. */

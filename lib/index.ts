@@ -15,3 +15,4 @@ export { createMemfdRing, spawnWithMemfd, type MemfdRing, type MemfdOptions } fr
 export { spawnWith, CHANNEL_ENV, type ChildEnds, type SpawnOptions } from "./spawn.ts";
 export { Listener, ServerStreamChannel, socketPair, spawnWithSocketpair, type SocketOptions } from "./channels/socket.ts";
 export { DatagramChannel, type DatagramOptions } from "./channels/datagram.ts";
+export { SysvMqChannel, type SysvMqOptions } from "./channels/sysv-mq.ts";

@@ -29,3 +29,12 @@ export function mqLimits(): { msgMax: number; msgsizeMax: number; msgDefault: nu
 export function pipeMaxSize(): number {
   return procNumber("/proc/sys/fs/pipe-max-size") ?? 1 << 20;
 }
+
+/** System V message queue limits (/proc/sys/kernel/msgmax, msgmnb, msgmni). */
+export function sysvMsgLimits(): { msgmax: number; msgmnb: number; msgmni: number } {
+  return {
+    msgmax: procNumber("/proc/sys/kernel/msgmax") ?? 8192,
+    msgmnb: procNumber("/proc/sys/kernel/msgmnb") ?? 16384,
+    msgmni: procNumber("/proc/sys/kernel/msgmni") ?? 32000,
+  };
+}

@@ -119,13 +119,18 @@ function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
   };
 }
 
-function sysvExists(kind: "shm", key: number): boolean {
-  return shim.ipcl_shmget(key, 0, 0) >= 0;
+const sysvGet = { shm: (key: number) => shim.ipcl_shmget(key, 0, 0), msg: (key: number) => shim.ipcl_msgget(key, 0) };
+const sysvWhich = { shm: 0, msg: 1 };
+
+function sysvExists(kind: "shm" | "msg", key: number): boolean {
+  return sysvGet[kind](key) >= 0;
 }
 
-function sysvAddress(scheme: "sysv-shm"): string {
+/** A fresh System V address whose object must be gone at the end. */
+function sysvAddress(scheme: "sysv-shm" | "sysv-mq"): string {
   const key = testKey();
-  noteProbe(`${scheme}:${key}`, () => sysvExists("shm", key), () => shim.ipcl_ipc_rmid(0, shim.ipcl_shmget(key, 0, 0)));
+  const kind = scheme === "sysv-shm" ? "shm" : "msg";
+  noteProbe(`${scheme}:${key}`, () => sysvExists(kind, key), () => shim.ipcl_ipc_rmid(sysvWhich[kind], sysvGet[kind](key)));
   return `${scheme}:${key}`;
 }
 
@@ -144,6 +149,7 @@ const mechanisms: Mechanism[] = [
   }),
   named("shm", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
   named("sysv-shm", () => sysvAddress("sysv-shm"), { duplex: true }, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
+  named("sysv-mq", () => sysvAddress("sysv-mq"), { duplex: false, seesPeerExit: false }, (a) => sysvExists("msg", Number(a.slice("sysv-mq:".length)))),
   named("unix", () => `unix:${dir}/${prefix}${++serial}`, { duplex: true }, (a) => existsSync(a.slice(5))),
   named("unix (abstract)", () => `unix:@${prefix}${++serial}`, { duplex: true }),
   named("tcp", () => "tcp:127.0.0.1:0", { duplex: true }),

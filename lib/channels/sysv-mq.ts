@@ -1,0 +1,191 @@
+/**
+ * System V message queues: `sysv-mq:KEY` or `sysv-mq:/path` (ftok(path, 'I')). One message
+ * is one kernel message whose mtext is the payload; its mtype (send option `type`, default
+ * the channel's sendType, 1) can select
+ * what a receiver takes: type 0 the first message, N > 0 the first of type N, N < 0 the
+ * first of the lowest type <= |N|. The creator removes the queue (IPC_RMID) on close.
+ */
+import { C } from "../../ffi/facts.ts";
+import { shim } from "../../ffi/runtime.ts";
+import type { PendingWait } from "../../ffi/waiter.ts";
+import type { Address } from "../address.ts";
+import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
+import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { sysvMsgLimits } from "../limits.ts";
+import { sysvKey } from "../sysv.ts";
+import { Backoff } from "../timer-wait.ts";
+import { retryUntil } from "../wait.ts";
+
+/** Options for System V queues. */
+export interface SysvMqOptions {
+  /** create the queue if missing; the creator removes it on close */
+  create?: boolean;
+  /** with create: fail with EEXIST if it exists */
+  exclusive?: boolean;
+  /** permission bits for a new queue (default 0o600) */
+  mode?: number;
+  /** largest message (default and limit: /proc/sys/kernel/msgmax) */
+  maxMessageSize?: number;
+  /** milliseconds to wait for a queue that does not exist yet (default 0) */
+  timeout?: number;
+  /** mtype this end sends with (default 1) */
+  sendType?: number;
+  /** which messages this end receives: 0 any (default), N > 0 type N, N < 0 lowest type <= |N| */
+  receiveType?: number;
+}
+
+const MSG = 1;
+
+function checkType(t: number, what: string, address: string, allowZero: boolean): number {
+  if (!Number.isInteger(t) || (allowZero ? false : t <= 0) || Math.abs(t) > 0x7fffffff) {
+    throw ipcError("EINVAL", "msgsnd", address, `${what} must be a whole number ${allowZero ? "(0 any, N that type, -N lowest type <= N)" : "> 0"} within 32 bits (got ${t})`);
+  }
+  return t;
+}
+
+/** A System V message queue. */
+export class SysvMqChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  readonly #id: number;
+  readonly #owner: boolean;
+  readonly #sendType: number;
+  readonly #receiveType: number;
+  readonly #typeOut = new Float64Array(1);
+  #lastType = 0;
+  #stash: { data: Uint8Array; type: number } | undefined;
+  readonly #backoff = new Backoff();
+
+  constructor(addr: Address, opts: SysvMqOptions) {
+    const key = sysvKey(addr);
+    const limits = sysvMsgLimits();
+    const max = opts.maxMessageSize ?? limits.msgmax;
+    if (!Number.isInteger(max) || max < 0 || max > limits.msgmax) {
+      throw ipcError("EINVAL", "msgget", addr.text, `maxMessageSize ${max} exceeds this system's msgmax of ${limits.msgmax} (/proc/sys/kernel/msgmax); ask for at most ${limits.msgmax}, or raise it as root: sysctl kernel.msgmax=${max}`);
+    }
+    let owner = false;
+    let id = -1;
+    if (opts.create) {
+      id = shim.ipcl_msgget(key, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600));
+      if (id >= 0) owner = true;
+      else if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "msgget", addr.text);
+    }
+    if (id < 0) {
+      let last = -C.ENOENT;
+      const got = retryUntil(opts.timeout ?? 0, () => {
+        const r = shim.ipcl_msgget(key, 0);
+        if (r >= 0) return r;
+        if (r !== -C.ENOENT) checkNeg(r, "msgget", addr.text);
+        last = r;
+        return undefined;
+      });
+      if (got === undefined) checkNeg(last, "msgget", addr.text, `no queue with key ${addr.name}: create it (create: true), or start the side that creates it first`);
+      id = got!;
+    }
+    super(addr.text);
+    this.#id = id;
+    this.#owner = owner;
+    this.#sendType = checkType(opts.sendType ?? 1, "sendType", addr.text, false);
+    this.#receiveType = checkType(opts.receiveType ?? 0, "receiveType", addr.text, true);
+    const stat = new Float64Array(4);
+    checkNeg(shim.ipcl_msg_stat(id, stat), "msgctl", addr.text);
+    this.caps = {
+      mechanism: "sysv-mq",
+      maxMessageSize: max,
+      duplex: false,
+      boundaries: "kernel",
+      capacity: stat[1]!,
+      capacityUnit: "bytes",
+      crossesHosts: false,
+      detectsPeerExit: false,
+    };
+    if (owner) closeAtExit(this);
+  }
+
+  /** The queue id (msqid). */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** mtype of the last message received. */
+  get lastType(): number {
+    return this.#lastType;
+  }
+
+  /** Messages queued now (msg_qnum). */
+  get depth(): number {
+    const stat = new Float64Array(4);
+    checkNeg(shim.ipcl_msg_stat(this.#id, stat), "msgctl", this.address);
+    return stat[0]!;
+  }
+
+  protected override get sizeNoun(): string {
+    return "this queue's";
+  }
+
+  /** Receive the first message matching `type` (0 any, N that type, -N lowest <= N). */
+  recvTyped(type: number, opts?: RecvOptions): Uint8Array {
+    this.assertOpen("recv");
+    checkType(type, "type", this.address, true);
+    const t = timeoutMs(opts, "recv", this.address);
+    const buf = this.rxBuffer();
+    const n = this.#receive(buf, t, type);
+    if (n < 0) throw errnoError(C.ETIMEDOUT, "msgrcv", this.address, `no message of type ${type} within ${t} ms`);
+    return buf.slice(0, n);
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
+    const type = opts?.type === undefined ? this.#sendType : checkType(opts.type, "type", this.address, false);
+    const r = shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, timeout);
+    if (r === 0) return true;
+    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
+    if (r === -C.EIDRM || r === -C.EINVAL) throw errnoError(-r, "msgsnd", this.address, "the queue was removed (its creator closed it)");
+    throw errnoError(-r, "msgsnd", this.address);
+  }
+
+  #receive(buf: Uint8Array, timeout: number, type: number): number {
+    const max = this.caps.maxMessageSize;
+    if (this.#stash && (type === 0 || type === this.#stash.type || (type < 0 && this.#stash.type <= -type))) {
+      const { data, type: t } = this.#stash;
+      if (data.byteLength > buf.byteLength) throw this.#tooBig(data.byteLength, buf.byteLength);
+      buf.set(data);
+      this.#stash = undefined;
+      this.#lastType = t;
+      return data.byteLength;
+    }
+    const target = buf.byteLength >= max ? buf : this.rxBuffer();
+    const r = shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, timeout, null);
+    if (r === -C.ENOMSG || r === -C.ETIMEDOUT) return -1;
+    if (r === -C.EIDRM) throw errnoError(C.EIDRM, "msgrcv", this.address, "the queue was removed (its creator closed it)");
+    checkNeg(r, "msgrcv", this.address);
+    this.#backoff.reset();
+    if (target !== buf && r > buf.byteLength) {
+      this.#stash = { data: target.slice(0, r), type: this.#typeOut[0]! };
+      throw this.#tooBig(r, buf.byteLength);
+    }
+    if (target !== buf) buf.set(target.subarray(0, r));
+    this.#lastType = this.#typeOut[0]!;
+    return r;
+  }
+
+  #tooBig(n: number, cap: number) {
+    return errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    return this.#receive(buf, timeout, this.#receiveType);
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    // no descriptor to poll: re-check on a timer with back-off (50 µs .. 2 ms)
+    return this.#backoff.wait(timeout);
+  }
+
+  protected override closeImpl(): void {
+    if (this.#owner) {
+      shim.ipcl_ipc_rmid(MSG, this.#id);
+      forgetAtExit(this);
+    }
+  }
+}
