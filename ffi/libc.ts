@@ -209,6 +209,8 @@ export const shimSymbols = {
   ipcl_drain: { args: ["i32"], returns: "void" },
   /** int ipcl_pread(int fd, void *buf, size_t len, double offset); */
   ipcl_pread: { args: ["i32", "buf", "usize", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_rw8(int fd, uint8_t buf[8], int write, double timeout_ms);  eventfd I/O */
+  ipcl_rw8: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
   /** double ipcl_fd_size(int fd); */
   ipcl_fd_size: { args: ["i32"], returns: "f64" },
 } as const satisfies SymbolTable;

@@ -28,6 +28,7 @@
 #include <netinet/tcp.h>
 #include <sys/ipc.h>
 #include <semaphore.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -76,7 +77,7 @@ const char *ipcl_facts(void) {
   FACT(O_RDONLY); FACT(O_WRONLY); FACT(O_RDWR); FACT(O_ACCMODE); FACT(O_CREAT); FACT(O_EXCL);
   FACT(O_NONBLOCK); FACT(O_CLOEXEC); FACT(O_TRUNC);
   FACT(F_GETFL); FACT(F_SETFL); FACT(F_GETFD); FACT(F_SETFD); FACT(FD_CLOEXEC);
-  FACT(F_GETPIPE_SZ); FACT(F_SETPIPE_SZ);
+  FACT(F_GETPIPE_SZ); FACT(F_SETPIPE_SZ); FACT(F_DUPFD_CLOEXEC);
   FACT(PROT_READ); FACT(PROT_WRITE); FACT(MAP_SHARED);
   FACT(POLLIN); FACT(POLLOUT); FACT(POLLERR); FACT(POLLHUP); FACT(POLLNVAL);
   FACT(S_IFMT); FACT(S_IFIFO); FACT(S_IFREG); FACT(S_IFSOCK);
@@ -112,6 +113,7 @@ const char *ipcl_facts(void) {
   SIZE(struct sockaddr_storage, "sockaddr_storage");
   SIZE(sem_t, "sem_t");
   FACT(LOCK_SH); FACT(LOCK_EX); FACT(LOCK_UN); FACT(LOCK_NB); FACT(O_APPEND);
+  FACT(EFD_CLOEXEC); FACT(EFD_NONBLOCK); FACT(EFD_SEMAPHORE);
   FACT(IN_MODIFY); FACT(IN_CLOSE_WRITE); FACT(IN_NONBLOCK); FACT(IN_CLOEXEC);
   FACT_AS("SIGRTMIN", SIGRTMIN); FACT_AS("SIGRTMAX", SIGRTMAX); FACT(SIGUSR1); FACT(SIGUSR2);
   SIZE(struct ipcl_sigrecord, "sigrecord");
@@ -898,4 +900,24 @@ int ipcl_pread(int fd, void *buf, size_t len, double offset) {
 double ipcl_fd_size(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 ? (double)st.st_size : -errno;
+}
+
+/* ---------- eventfd ------------------------------------------------------------------ */
+
+/**
+ * Read (write = 0) or write (write = 1) the 8 bytes of an O_NONBLOCK eventfd within
+ * timeout_ms (0: try, negative: forever). 0, -EAGAIN (try), -ETIMEDOUT, or -errno.
+ */
+int ipcl_rw8(int fd, uint8_t *buf, int write_, double timeout_ms) {
+  int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    ssize_t r = write_ ? write(fd, buf, 8) : read(fd, buf, 8);
+    if (r == 8) return 0;
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno != EAGAIN) return -errno;
+    if (timeout_ms == 0) return -EAGAIN;
+    int p = ipcl_poll1(fd, write_ ? POLLOUT : POLLIN, deadline < 0 ? -1.0 : (double)poll_ms_left(deadline), -1);
+    if (p < 0) return p;
+    if (p == 0) return -ETIMEDOUT;
+  }
 }

@@ -19,8 +19,12 @@ export interface ChannelCaps {
    * its own message) — use two objects for request/response.
    */
   readonly duplex: boolean;
-  /** how message boundaries survive: "kernel" (one kernel message each) or "framed" (u32 LE length prefix) */
-  readonly boundaries: "kernel" | "framed";
+  /**
+   * What a message is: "kernel" (one kernel message each), "framed" (u32 LE length prefix on
+   * a byte stream), "counter" (8-byte values that add up: one recv may return several sends'
+   * sum), or "token" (no payload: each send is one recv).
+   */
+  readonly boundaries: "kernel" | "framed" | "counter" | "token";
   /** how much can be queued before `send` blocks, in `capacityUnit`s */
   readonly capacity: number;
   /** unit of `capacity` */

@@ -16,3 +16,4 @@ export { spawnWith, CHANNEL_ENV, type ChildEnds, type SpawnOptions } from "./spa
 export { Listener, ServerStreamChannel, socketPair, spawnWithSocketpair, type SocketOptions } from "./channels/socket.ts";
 export { DatagramChannel, type DatagramOptions } from "./channels/datagram.ts";
 export { SysvMqChannel, type SysvMqOptions } from "./channels/sysv-mq.ts";
+export { EventfdChannel, createEventfd, spawnWithEventfd, counterValue, readCounter, EVENTFD_MAX, type EventfdOptions } from "./channels/eventfd.ts";

@@ -6,12 +6,14 @@
  * for stdin to close), late-send (wait 300 ms, then send), exit-after (send COUNT
  * messages, then exit without close()).
  * ADDRESS "inherit" uses IPC_LAB_CHANNEL (fd:3,4 from spawnWithPipes).
+ * count-send / count-recv: for counting channels (caps.boundaries "counter" or "token"):
+ * send COUNT messages worth tokenValue(i) each / receive until their total has arrived.
  * PEER_HELLO=1: first send an empty message (a datagram server learns where to reply).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  */
 import { open } from "../../lib/index.ts";
 import type { Channel } from "../../lib/index.ts";
-import { ackWindow, checkMessage, fillMessage, sizeFor } from "./sequence.ts";
+import { ackWindow, checkMessage, fillMessage, sizeFor, countingMessage, countingTotal, countingValue } from "./sequence.ts";
 
 const [role, rawAddress, countArg, maxArg] = process.argv.slice(2);
 const address = rawAddress === "inherit" ? process.env.IPC_LAB_CHANNEL! : rawAddress!;
@@ -68,6 +70,22 @@ switch (role) {
       }
       ch.send(buf.subarray(0, n));
     }
+    ch.close();
+    break;
+  }
+  case "count-send":
+  case "late-count-send": {
+    if (role === "late-count-send") await Bun.sleep(300);
+    for (let i = 0; i < count; i++) ch.send(countingMessage(ch, i), { timeout: 30_000 });
+    report({ sent: count });
+    ch.close();
+    break;
+  }
+  case "count-recv": {
+    const want = countingTotal(ch, count);
+    let total = 0n;
+    while (total < want) total += countingValue(ch, ch.recv({ timeout: 30_000 }));
+    report({ ok: total === want, total: String(total) });
     ch.close();
     break;
   }

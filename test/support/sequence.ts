@@ -69,3 +69,27 @@ export function ackWindow(window: number): (size: number) => boolean {
     return true;
   };
 }
+
+/** The shape of a counting channel, as far as the sequence helpers need it. */
+interface Counting {
+  readonly caps: { readonly boundaries: string; readonly maxMessageSize: number };
+}
+
+/** Message i of a counting sequence: an 8-byte value (i % 7) + 1 for counters, one token otherwise. */
+export function countingMessage(ch: Counting, i: number): Uint8Array {
+  const b = new Uint8Array(ch.caps.maxMessageSize >= 8 ? 8 : 0);
+  if (b.byteLength === 8) new DataView(b.buffer).setBigUint64(0, ch.caps.boundaries === "counter" ? BigInt((i % 7) + 1) : 1n, true);
+  return b;
+}
+
+/** What a received counting message is worth: its value (8 bytes) or one token. */
+export function countingValue(_ch: Counting, msg: Uint8Array): bigint {
+  return msg.byteLength === 8 ? new DataView(msg.buffer, msg.byteOffset, 8).getBigUint64(0, true) : 1n;
+}
+
+/** The total that `count` messages of the sequence are worth. */
+export function countingTotal(ch: Counting, count: number): bigint {
+  let t = 0n;
+  for (let i = 0; i < count; i++) t += countingValue(ch, countingMessage(ch, i));
+  return t;
+}

@@ -1,0 +1,159 @@
+/**
+ * eventfd counters: `eventfd:N` (one counter, inherited as fd N) or `eventfd:R,W` (read
+ * counter R, write counter W: a duplex pair, as spawnWithEventfd makes). A message is an
+ * 8-byte unsigned little-endian value: send adds it to the counter; recv takes the whole
+ * counter (values merge: caps.boundaries "counter"), or in semaphore mode takes 1.
+ */
+import { readFileSync } from "node:fs";
+import { C, fact } from "../../ffi/facts.ts";
+import { libc, shim } from "../../ffi/runtime.ts";
+import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { parseFds, type Address } from "../address.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
+import { spawnWith, type SpawnOptions } from "../spawn.ts";
+
+/** Options for eventfd counters. */
+export interface EventfdOptions {
+  /** EFD_SEMAPHORE: each recv takes 1 instead of the whole count */
+  semaphore?: boolean;
+}
+
+/** The largest value an eventfd holds (2^64 - 2). */
+export const EVENTFD_MAX = 0xfffffffffffffffen;
+const EFD_NONBLOCK = fact("EFD_NONBLOCK");
+const EFD_CLOEXEC = fact("EFD_CLOEXEC");
+const EFD_SEMAPHORE = fact("EFD_SEMAPHORE");
+
+function newEventfd(semaphore: boolean): number {
+  const fd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0));
+  if (fd < 0) throwErrno("eventfd");
+  return fd;
+}
+
+/** An 8-byte little-endian message carrying `value`. */
+export function counterValue(value: number | bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(value), true);
+  return b;
+}
+
+/** The value of an 8-byte counter message. */
+export function readCounter(msg: Uint8Array): bigint {
+  return new DataView(msg.buffer, msg.byteOffset, 8).getBigUint64(0, true);
+}
+
+/** One or two eventfd counters. */
+export class EventfdChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  #rfd: number;
+  #wfd: number;
+
+  constructor(address: string, rfd: number, wfd: number, semaphore: boolean) {
+    super(address);
+    this.#rfd = rfd;
+    this.#wfd = wfd;
+    this.caps = {
+      mechanism: "eventfd",
+      maxMessageSize: 8,
+      duplex: rfd !== wfd,
+      boundaries: semaphore ? "token" : "counter",
+      capacity: Number(EVENTFD_MAX),
+      capacityUnit: "messages",
+      crossesHosts: false,
+      detectsPeerExit: false,
+    };
+  }
+
+  /** Add n (1 .. 2^64-2) to the counter, waiting while it would overflow. */
+  add(n: number | bigint, opts?: SendOptions): void {
+    this.send(counterValue(n), opts);
+  }
+
+  /** Take the counter (or 1 in semaphore mode), waiting while it is 0. */
+  take(opts?: { timeout?: number }): bigint {
+    return readCounter(this.recv(opts));
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
+    if (msg.byteLength !== 8 || readCounter(msg) === 0n || readCounter(msg) > EVENTFD_MAX) {
+      throw ipcError("EINVAL", "write", this.address, "an eventfd message is an 8-byte little-endian value from 1 to 2^64-2 (use add(n))");
+    }
+    const r = shim.ipcl_rw8(this.#wfd, msg, 1, timeout);
+    if (r === 0) return true;
+    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
+    throw errnoError(-r, "write", this.address);
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    if (buf.byteLength < 8) {
+      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `an eventfd value has 8 bytes and does not fit a ${buf.byteLength}-byte buffer; nothing was taken`);
+    }
+    const r = shim.ipcl_rw8(this.#rfd, buf, 0, timeout);
+    if (r === 0) return 8;
+    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return -1;
+    throw errnoError(-r, "read", this.address);
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    return pollAsync(this.#rfd, C.POLLIN, timeout);
+  }
+
+  protected override closeImpl(): void {
+    libc.close(this.#rfd);
+    if (this.#wfd !== this.#rfd) libc.close(this.#wfd);
+    this.#rfd = this.#wfd = -1;
+  }
+}
+
+/**
+ * Whether an inherited eventfd was made with EFD_SEMAPHORE: the mode belongs to the object,
+ * and Linux (>= 6.4) shows it in /proc/self/fdinfo. undefined when it does not say.
+ */
+function semaphoreMode(fd: number): boolean | undefined {
+  try {
+    const m = /^eventfd-semaphore:\s*(\d)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"));
+    return m ? m[1] === "1" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Open `eventfd:N` or `eventfd:R,W` on inherited descriptors. */
+export function openEventfd(addr: Address, opts: EventfdOptions): EventfdChannel {
+  const fds = parseFds(addr);
+  for (const fd of fds) if (libc.fcntl(fd, C.F_GETFL, 0) < 0) throwErrno("fcntl", addr.text, `descriptor ${fd} is not open in this process`);
+  const [r, w = r] = fds as [number, number?];
+  const mode = semaphoreMode(r);
+  if (mode !== undefined && opts.semaphore !== undefined && mode !== opts.semaphore) {
+    throw ipcError("EINVAL", "open", addr.text, `descriptor ${r} is ${mode ? "" : "not "}a semaphore-mode eventfd, but semaphore: ${opts.semaphore} was asked for`);
+  }
+  return new EventfdChannel(addr.text, r, w!, mode ?? opts.semaphore ?? false);
+}
+
+/** A counter in this process (hand its fd to a child through spawnWith). */
+export function createEventfd(opts: EventfdOptions = {}): EventfdChannel {
+  const fd = newEventfd(opts.semaphore ?? false);
+  return new EventfdChannel(`eventfd:${fd}`, fd, fd, opts.semaphore ?? false);
+}
+
+/**
+ * Spawn cmd with two counters, one per direction: the child opens IPC_LAB_CHANNEL =
+ * "eventfd:3,4" (reads 3, writes 4), so both sides can send and receive.
+ */
+export function spawnWithEventfd(cmd: string[], opts: EventfdOptions & SpawnOptions = {}): { channel: EventfdChannel; child: Bun.Subprocess } {
+  const semaphore = opts.semaphore ?? false;
+  const toChild = newEventfd(semaphore);
+  const toParent = newEventfd(semaphore);
+  // the child gets its own copies; ours stay open for our side
+  const childRead = checkNeg(libc.fcntl(toChild, fact("F_DUPFD_CLOEXEC"), 10), "fcntl(F_DUPFD_CLOEXEC)");
+  const childWrite = checkNeg(libc.fcntl(toParent, fact("F_DUPFD_CLOEXEC"), 10), "fcntl(F_DUPFD_CLOEXEC)");
+  const channel = new EventfdChannel(`eventfd:${toParent},${toChild}`, toParent, toChild, semaphore);
+  try {
+    return { channel, child: spawnWith(cmd, { fds: [childRead, childWrite], address: `eventfd:3,4` }, opts) };
+  } catch (e) {
+    channel.close();
+    throw e;
+  }
+}
