@@ -1,5 +1,5 @@
 /**
- * A waiter thread: performs one blocking wait at a time (poll on an fd, or a futex wait)
+ * A waiter thread: performs one blocking wait at a time (poll on an fd, a futex or a semaphore wait)
  * off the JS main thread and posts the shim's result back. Shim waits return -errno, so
  * errno never has to cross threads.
  */
@@ -13,6 +13,8 @@ self.onmessage = (ev: MessageEvent<WaitRequest>) => {
   const result =
     q.op === "poll"
       ? shim.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
-      : shim.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs);
+      : q.op === "futex"
+        ? shim.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
+        : shim.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs);
   self.postMessage({ id: q.id, result } satisfies WaitReply);
 };

@@ -10,7 +10,8 @@ import { libc, ptrToNumber, type Pointer } from "./runtime.ts";
 /** A request to a waiter thread. */
 export type WaitRequest =
   | { id: number; op: "poll"; fd: number; events: number; timeoutMs: number; cancelFd: number }
-  | { id: number; op: "futex"; address: number; expected: number; timeoutMs: number };
+  | { id: number; op: "futex"; address: number; expected: number; timeoutMs: number }
+  | { id: number; op: "sem"; address: number; timeoutMs: number };
 
 /** A waiter thread's answer: the shim's return value. */
 export interface WaitReply {
@@ -90,4 +91,13 @@ export function pollAsync(fd: number, events: number, timeoutMs: number): Pendin
  */
 export function futexWaitAsync(address: Pointer, expected: number, timeoutMs: number, wake: () => void): PendingWait {
   return run((id) => ({ id, op: "futex", address: ptrToNumber(address), expected, timeoutMs }), () => wake());
+}
+
+/**
+ * Wait off-thread on a POSIX semaphore (named, or in shared memory) for at most timeoutMs
+ * (callers use short slices: a sem_wait cannot be interrupted). Resolves to 0 when it took
+ * a token — on the caller's behalf — or -ETIMEDOUT / -errno.
+ */
+export function semWaitAsync(sem: Pointer, timeoutMs: number): PendingWait {
+  return run((id) => ({ id, op: "sem", address: ptrToNumber(sem), timeoutMs }), () => {});
 }

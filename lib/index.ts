@@ -17,3 +17,5 @@ export { Listener, ServerStreamChannel, socketPair, spawnWithSocketpair, type So
 export { DatagramChannel, type DatagramOptions } from "./channels/datagram.ts";
 export { SysvMqChannel, type SysvMqOptions } from "./channels/sysv-mq.ts";
 export { EventfdChannel, createEventfd, spawnWithEventfd, counterValue, readCounter, EVENTFD_MAX, type EventfdOptions } from "./channels/eventfd.ts";
+export { Semaphore, SysvSemaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "./semaphore.ts";
+export { SemChannel } from "./channels/sem.ts";

@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { spawnWithEventfd, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { existsSync } from "node:fs";
+import { open, spawnWithEventfd, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
 import { leftovers, privateDir, testPrefix, track } from "./support/leaks.ts";
@@ -49,7 +50,22 @@ const fillEventfd = (ch: Channel) => {
   expect(ch.trySend(max)).toBeTrue();
 };
 
-const mechanisms: CountingMechanism[] = [
+/** A named counting mechanism: we create it, the peer opens it by address. */
+function named(name: string, makeAddress: () => string, exists: (a: string) => boolean): CountingMechanism & { exists: (a: string) => boolean } {
+  return {
+    name,
+    exists,
+    start(role, count = 0) {
+      const here = open(makeAddress(), { create: true });
+      const peer = track(Bun.spawn([process.execPath, peerScript, role, here.address, String(count)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+      return { here, peer, out: lineReader(peer.stdout) };
+    },
+  };
+}
+
+let serial = 0;
+const mechanisms: (CountingMechanism & { exists?: (a: string) => boolean })[] = [
+  named("sem", () => `sem:/${prefix}${++serial}`, (a) => existsSync(`/dev/shm/sem.${a.slice(5)}`)),
   inherited("eventfd", spawnWithEventfd, { fill: fillEventfd }),
   inherited("eventfd (semaphore mode)", (cmd, o) => spawnWithEventfd(cmd, { ...o, semaphore: true }), { fill: fillEventfd }),
 ];
@@ -111,6 +127,14 @@ for (const m of mechanisms) {
         const msg = await s.here.recvAsync({ timeout: 10_000 }).finally(() => clearInterval(timer));
         expect(countingValue(s.here, msg)).toBe(countingTotal(s.here, 1));
         expect(ticks).toBeGreaterThanOrEqual(5);
+      }));
+
+    test.skipIf(!m.exists)("closing the creator removes the name", () =>
+      withPeer(m, "idle", 0, async (s) => {
+        expect(JSON.parse(await s.out.line())).toEqual({ ready: true });
+        expect(m.exists!(s.here.address)).toBeTrue();
+        s.here.close();
+        expect(m.exists!(s.here.address)).toBeFalse();
       }));
 
     test("close is idempotent; use after close throws ECLOSED", () =>

@@ -1,0 +1,64 @@
+/**
+ * A POSIX named semaphore as a token channel: `sem:/name`. send posts one unit, recv takes
+ * one; messages carry no bytes (caps.maxMessageSize 0, boundaries "token"), and every send
+ * is exactly one recv. The plain primitive is Semaphore (lib/semaphore.ts).
+ */
+import type { PendingWait } from "../../ffi/waiter.ts";
+import type { Address } from "../address.ts";
+import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
+import { ipcError } from "../errors.ts";
+import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../semaphore.ts";
+
+const empty = new Uint8Array(0);
+
+/** A semaphore carrying tokens. */
+export class SemChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps = {
+    mechanism: "sem",
+    maxMessageSize: 0,
+    duplex: false,
+    boundaries: "token",
+    capacity: SEM_VALUE_MAX,
+    capacityUnit: "messages",
+    crossesHosts: false,
+    detectsPeerExit: false,
+  };
+  /** the semaphore underneath */
+  readonly semaphore: Semaphore;
+
+  constructor(addr: Address, opts: SemaphoreOptions) {
+    super(addr.text);
+    this.semaphore = new Semaphore(addr.text, opts);
+  }
+
+  protected override sendImpl(_msg: Uint8Array, _timeout: number, _opts: SendOptions | undefined): boolean {
+    if (this.semaphore.value >= SEM_VALUE_MAX) return false; // full: sem_post would fail with EOVERFLOW
+    this.semaphore.post();
+    return true;
+  }
+
+  protected override recvImpl(_buf: Uint8Array, timeout: number): number {
+    return this.semaphore.wait({ timeout: timeout < 0 ? undefined : timeout }) ? 0 : -1;
+  }
+
+  protected override recvMessage(timeout: number): Uint8Array | undefined {
+    return this.recvImpl(empty, timeout) < 0 ? undefined : new Uint8Array(0);
+  }
+
+  /** The waiter thread takes the unit itself, so the base "wait, then try" path would lose it. */
+  override async recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
+    this.assertOpen("recvAsync");
+    const t = timeoutMs(opts, "recvAsync", this.address);
+    if (await this.semaphore.waitAsync({ timeout: t < 0 ? undefined : t })) return new Uint8Array(0);
+    throw ipcError("ETIMEDOUT", "recvAsync", this.address, `recvAsync on ${this.address} timed out after ${t} ms (no token was posted)`);
+  }
+
+  protected override waitReadable(_timeout: number): PendingWait {
+    throw new Error("unreachable: SemChannel overrides recvAsync");
+  }
+
+  protected override closeImpl(): void {
+    this.semaphore.close();
+  }
+}
