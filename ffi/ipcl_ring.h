@@ -12,11 +12,15 @@
  */
 #ifndef IPCL_RING_H
 #define IPCL_RING_H
+#include <semaphore.h>
 #include <stdint.h>
 
 #define IPCL_RING_MAGIC 0x4c435049u /* "IPCL" little-endian */
 #define IPCL_RING_VERSION 1u
 #define IPCL_RING_ALIGN 8u
+/* How a side sleeps: on a futex on the word it waits for, or on a process-shared semaphore. */
+#define IPCL_RING_WAIT_FUTEX 0u
+#define IPCL_RING_WAIT_SEMAPHORE 1u
 
 /* One direction. head and tail sit on separate cache lines so that the producer and the
  * consumer never write the same line. The *_waiting flags say "I am (about to be) asleep
@@ -27,6 +31,9 @@ struct ipcl_ring_dir {
   _Alignas(64) uint32_t tail;     /* bytes ever read; written by the consumer only */
   uint32_t consumer_waiting;      /* consumer sleeps on `head` while the ring is empty */
   _Alignas(64) uint32_t closed;   /* non-zero once either end has closed this direction */
+  /* used when wait_kind is IPCL_RING_WAIT_SEMAPHORE: posted instead of a futex wake */
+  _Alignas(64) sem_t data_ready;  /* the consumer sleeps here while the ring is empty */
+  sem_t space_ready;              /* the producer sleeps here while the ring is full */
 };
 
 struct ipcl_ring_header {
@@ -37,7 +44,7 @@ struct ipcl_ring_header {
   uint32_t max_message;    /* largest payload a send accepts */
   int32_t creator_pid;     /* owner: unlinks the name */
   int32_t opener_pid;      /* the one peer that has the ring open, 0 if none */
-  uint32_t reserved;
+  uint32_t wait_kind;      /* IPCL_RING_WAIT_FUTEX or IPCL_RING_WAIT_SEMAPHORE, set by the creator */
   struct ipcl_ring_dir dir[2];
 };
 

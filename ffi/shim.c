@@ -94,7 +94,10 @@ const char *ipcl_facts(void) {
   OFF(struct ipcl_ring_header, max_message, "ring_header");
   OFF(struct ipcl_ring_header, creator_pid, "ring_header");
   OFF(struct ipcl_ring_header, opener_pid, "ring_header");
+  OFF(struct ipcl_ring_header, wait_kind, "ring_header");
   OFF(struct ipcl_ring_header, dir, "ring_header");
+  FACT(IPCL_RING_WAIT_FUTEX); FACT(IPCL_RING_WAIT_SEMAPHORE);
+  OFF(struct ipcl_ring_dir, data_ready, "ring_dir"); OFF(struct ipcl_ring_dir, space_ready, "ring_dir");
   SIZE(struct ipcl_ring_dir, "ring_dir");
   OFF(struct ipcl_ring_dir, head, "ring_dir");
   OFF(struct ipcl_ring_dir, producer_waiting, "ring_dir");

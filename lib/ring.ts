@@ -7,16 +7,18 @@
  */
 import { C, fact, layout } from "../ffi/facts.ts";
 import { errno, libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
-import { futexWaitAsync, type PendingWait } from "../ffi/waiter.ts";
+import { futexWaitAsync, semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "./channel.ts";
 import { errnoError, ipcError } from "./errors.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
 export const RING_HEADER = layout("ring_header", [
-  "magic", "version", "header_size", "capacity", "max_message", "creator_pid", "opener_pid", "dir",
+  "magic", "version", "header_size", "capacity", "max_message", "creator_pid", "opener_pid", "wait_kind", "dir",
 ] as const);
 /** Field offsets of struct ipcl_ring_dir, from the shim. */
-export const RING_DIR = layout("ring_dir", ["head", "producer_waiting", "tail", "consumer_waiting", "closed"] as const);
+export const RING_DIR = layout("ring_dir", ["head", "producer_waiting", "tail", "consumer_waiting", "closed", "data_ready", "space_ready"] as const);
+const WAIT_FUTEX = fact("IPCL_RING_WAIT_FUTEX");
+const WAIT_SEMAPHORE = fact("IPCL_RING_WAIT_SEMAPHORE");
 const MAGIC = fact("IPCL_RING_MAGIC");
 const VERSION = fact("IPCL_RING_VERSION");
 const ALIGN = fact("IPCL_RING_ALIGN");
@@ -32,12 +34,17 @@ const PEER_CHECK_MS = 100;
 /** Spin iterations before sleeping, when more than one CPU is allowed. */
 const DEFAULT_SPIN = 20000;
 
-/** Geometry of a ring object. */
+/** How a ring side sleeps when it must wait: a futex on the shared word, or a process-shared semaphore. */
+export type RingWait = "futex" | "semaphore";
+
+/** Geometry of a ring object (and how its sides sleep). */
 export interface RingGeometry {
   /** bytes per direction (power of two) */
   capacity: number;
   /** largest payload */
   maxMessage: number;
+  /** wait strategy, chosen by the creator (default futex) */
+  wait?: RingWait;
 }
 
 /** Total object size for a geometry. */
@@ -45,8 +52,8 @@ export function ringObjectSize(g: RingGeometry): number {
   return RING_HEADER.size + 2 * g.capacity;
 }
 
-/** Check (and default) capacity and maxMessageSize options. */
-export function ringGeometry(capacity: number | undefined, maxMessage: number | undefined, address: string): RingGeometry {
+/** Check (and default) capacity, maxMessageSize and wait options. */
+export function ringGeometry(capacity: number | undefined, maxMessage: number | undefined, address: string, wait: RingWait = "futex"): RingGeometry {
   const cap = capacity ?? RING_DEFAULT_CAPACITY;
   if (!Number.isInteger(cap) || cap < RING_MIN_CAPACITY || cap > RING_MAX_CAPACITY || (cap & (cap - 1)) !== 0) {
     throw ipcError("EINVAL", "open", address, `capacity must be a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY} bytes (got ${cap})`);
@@ -56,7 +63,8 @@ export function ringGeometry(capacity: number | undefined, maxMessage: number | 
   if (!Number.isInteger(max) || max < 0 || max > limit) {
     throw ipcError("EINVAL", "open", address, `maxMessageSize must be from 0 to ${limit} for a ${cap}-byte ring (capacity - ${ALIGN}); raise capacity for larger messages (got ${max})`);
   }
-  return { capacity: cap, maxMessage: max };
+  if (wait !== "futex" && wait !== "semaphore") throw ipcError("EINVAL", "open", address, `wait must be "futex" or "semaphore" (got ${String(wait)})`);
+  return { capacity: cap, maxMessage: max, wait };
 }
 
 /** Word index of a header field, for Atomics on a Uint32Array over the mapping. */
@@ -72,6 +80,15 @@ export function initRingHeader(base: Pointer, g: RingGeometry): void {
   w[hdr("capacity")] = g.capacity;
   w[hdr("max_message")] = g.maxMessage;
   w[hdr("creator_pid")] = process.pid;
+  w[hdr("wait_kind")] = g.wait === "semaphore" ? WAIT_SEMAPHORE : WAIT_FUTEX;
+  if (g.wait === "semaphore") {
+    for (const d of [0, 1] as const) {
+      for (const f of ["data_ready", "space_ready"] as const) {
+        const r = shim.ipcl_sem_init_shared(ptrAdd(base, RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]), 0);
+        if (r < 0) throw errnoError(-r, "sem_init", undefined);
+      }
+    }
+  }
   Atomics.store(w, hdr("magic"), MAGIC);
 }
 
@@ -91,7 +108,9 @@ export function readRingHeader(base: Pointer, size: number): RingGeometry | stri
   if (capacity < RING_MIN_CAPACITY || capacity > RING_MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) return `its capacity ${capacity} is not a valid power of two`;
   if (maxMessage > capacity - ALIGN) return `its maxMessageSize ${maxMessage} does not fit its capacity ${capacity}`;
   if (size < ringObjectSize({ capacity, maxMessage })) return `it is ${size} bytes, too small for its capacity ${capacity}`;
-  return { capacity, maxMessage };
+  const kind = w[hdr("wait_kind")];
+  if (kind !== WAIT_FUTEX && kind !== WAIT_SEMAPHORE) return `its wait kind ${kind} is unknown`;
+  return { capacity, maxMessage, wait: kind === WAIT_SEMAPHORE ? "semaphore" : "futex" };
 }
 
 function processAlive(pid: number): boolean {
@@ -110,6 +129,8 @@ export interface RingMapping {
 export interface RingTuning {
   /** busy-poll iterations before sleeping (default: 20000, or 0 when only one CPU is allowed) */
   spin?: number;
+  /** creator only: sleep on a futex (default) or on process-shared semaphores in the ring */
+  wait?: RingWait;
 }
 
 /** One side of a duplex ring: side 0 is the creator, side 1 the opener. */
@@ -130,12 +151,17 @@ export class RingChannel extends BaseChannel {
   readonly #txHead: number; readonly #txTail: number; readonly #txConsumerWaiting: number; readonly #txProducerWaiting: number; readonly #txClosed: number;
   readonly #rxHead: number; readonly #rxTail: number; readonly #rxConsumerWaiting: number; readonly #rxProducerWaiting: number; readonly #rxClosed: number;
   readonly #txHeadPtr: Pointer; readonly #rxHeadPtr: Pointer; readonly #txTailPtr: Pointer; readonly #rxTailPtr: Pointer;
+  // semaphore wait strategy: where each kind of sleeper waits
+  readonly #semaphore: boolean;
+  readonly #txDataSem: Pointer; readonly #rxDataSem: Pointer; readonly #txSpaceSem: Pointer; readonly #rxSpaceSem: Pointer;
   // local copies: we are the only writer of our head (tx) and tail (rx)
   #head: number;
   #tail: number;
   #peerTail: number;
   #peerHead: number;
   #peerGone = false;
+  #asyncWaits = 0;
+  #releaseWhenIdle = false;
 
   constructor(address: string, mechanism: string, map: RingMapping, side: 0 | 1, g: RingGeometry, tuning: RingTuning = {}) {
     super(address);
@@ -160,6 +186,12 @@ export class RingChannel extends BaseChannel {
     this.#txTailPtr = ptrAdd(map.base, this.#txTail * 4);
     this.#rxHeadPtr = ptrAdd(map.base, this.#rxHead * 4);
     this.#rxTailPtr = ptrAdd(map.base, this.#rxTail * 4);
+    this.#semaphore = g.wait === "semaphore";
+    const semAt = (d: 0 | 1, f: "data_ready" | "space_ready") => ptrAdd(map.base, RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]);
+    this.#txDataSem = semAt(tx, "data_ready");
+    this.#rxDataSem = semAt(rx, "data_ready");
+    this.#txSpaceSem = semAt(tx, "space_ready");
+    this.#rxSpaceSem = semAt(rx, "space_ready");
     this.#head = Atomics.load(this.#w, this.#txHead);
     this.#peerTail = Atomics.load(this.#w, this.#txTail);
     this.#tail = Atomics.load(this.#w, this.#rxTail);
@@ -174,6 +206,35 @@ export class RingChannel extends BaseChannel {
       crossesHosts: false,
       detectsPeerExit: true,
     };
+  }
+
+  /** How this ring's sides sleep ("futex" or "semaphore"), as its creator chose. */
+  get waitStrategy(): RingWait {
+    return this.#semaphore ? "semaphore" : "futex";
+  }
+
+  // ---- sleeping and waking: a futex on the shared word, or a semaphore beside it ----
+
+  /** Wake the peer's consumer, asleep because our direction was empty. */
+  #wakeConsumer(): void {
+    if (this.#semaphore) shim.ipcl_sem_post(this.#txDataSem);
+    else shim.ipcl_futex_wake(this.#txHeadPtr, 1);
+  }
+
+  /** Wake the peer's producer, asleep because its direction was full. */
+  #wakeProducer(): void {
+    if (this.#semaphore) shim.ipcl_sem_post(this.#rxSpaceSem);
+    else shim.ipcl_futex_wake(this.#rxTailPtr, 1);
+  }
+
+  /** Sleep until our rx head moves from `tail` (or ms pass). -ETIMEDOUT on timeout. */
+  #sleepForData(tail: number, ms: number): number {
+    return this.#semaphore ? shim.ipcl_sem_wait(this.#rxDataSem, ms) : shim.ipcl_futex_wait(this.#rxHeadPtr, tail, ms);
+  }
+
+  /** Sleep until our tx tail moves from `tail` (or ms pass). -ETIMEDOUT on timeout. */
+  #sleepForSpace(tail: number, ms: number): number {
+    return this.#semaphore ? shim.ipcl_sem_wait(this.#txSpaceSem, ms) : shim.ipcl_futex_wait(this.#txTailPtr, tail, ms);
   }
 
   /** pid of the process at the other side, 0 if none has attached yet. */
@@ -213,7 +274,7 @@ export class RingChannel extends BaseChannel {
     Atomics.store(w, this.#txHead, head);
     // the waker clears the flag: one wake per sleep, not one per message
     if (Atomics.load(w, this.#txConsumerWaiting) !== 0 && Atomics.exchange(w, this.#txConsumerWaiting, 0) !== 0) {
-      shim.ipcl_futex_wake(this.#txHeadPtr, 1);
+      this.#wakeConsumer();
     }
     return true;
   }
@@ -243,7 +304,7 @@ export class RingChannel extends BaseChannel {
         Atomics.store(w, this.#txProducerWaiting, 0);
         return false;
       }
-      const r = shim.ipcl_futex_wait(this.#txTailPtr, tail, Math.min(left, PEER_CHECK_MS));
+      const r = this.#sleepForSpace(tail, Math.min(left, PEER_CHECK_MS));
       Atomics.store(w, this.#txProducerWaiting, 0);
       if (r === -C.ETIMEDOUT) this.#peerDead();
       this.#assertReader("send");
@@ -279,7 +340,7 @@ export class RingChannel extends BaseChannel {
     this.#tail = (this.#tail + ((len + 4 + ALIGN - 1) & ~(ALIGN - 1))) >>> 0;
     Atomics.store(w, this.#rxTail, this.#tail);
     if (Atomics.load(w, this.#rxProducerWaiting) !== 0 && Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) {
-      shim.ipcl_futex_wake(this.#rxTailPtr, 1);
+      this.#wakeProducer();
     }
   }
 
@@ -316,7 +377,7 @@ export class RingChannel extends BaseChannel {
         return -1;
       }
       this.#checkEof();
-      const r = shim.ipcl_futex_wait(this.#rxHeadPtr, this.#tail, Math.min(left, PEER_CHECK_MS));
+      const r = this.#sleepForData(this.#tail, Math.min(left, PEER_CHECK_MS));
       Atomics.store(w, this.#rxConsumerWaiting, 0);
       if (r === -C.ETIMEDOUT) this.#peerDead();
     }
@@ -343,12 +404,16 @@ export class RingChannel extends BaseChannel {
   protected override waitReadable(timeout: number): PendingWait {
     const w = this.#w;
     Atomics.store(w, this.#rxConsumerWaiting, 1);
-    const wait = futexWaitAsync(this.#rxHeadPtr, this.#tail, Math.min(timeout < 0 ? PEER_CHECK_MS : timeout, PEER_CHECK_MS), () =>
-      shim.ipcl_futex_wake(this.#rxHeadPtr, 1 << 30),
-    );
+    const slice = Math.min(timeout < 0 ? PEER_CHECK_MS : timeout, PEER_CHECK_MS);
+    // a semaphore wait cannot be woken early; its slice bounds how long close() defers the unmap
+    const wait = this.#semaphore
+      ? semWaitAsync(this.#rxDataSem, slice)
+      : futexWaitAsync(this.#rxHeadPtr, this.#tail, slice, () => shim.ipcl_futex_wake(this.#rxHeadPtr, 1 << 30));
+    this.#asyncWaits++;
     return {
       cancel: wait.cancel,
       result: wait.result.then((r) => {
+        if (--this.#asyncWaits === 0 && this.#releaseWhenIdle) this.#map.release();
         if (!this.closed) {
           Atomics.store(w, this.#rxConsumerWaiting, 0);
           if (r === -C.ETIMEDOUT) this.#peerDead();
@@ -362,8 +427,11 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     Atomics.store(w, this.#txClosed, 1);
     Atomics.store(w, this.#rxClosed, 1);
-    // wake whoever sleeps on any of the four words, so they see `closed`
-    for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
-    this.#map.release();
+    // wake whoever sleeps, so they see `closed`
+    if (this.#semaphore) for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p);
+    else for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
+    // a waiter thread still inside a wait on this memory: unmap once it has returned
+    if (this.#asyncWaits === 0) this.#map.release();
+    else this.#releaseWhenIdle = true;
   }
 }

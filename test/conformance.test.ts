@@ -148,6 +148,7 @@ const mechanisms: Mechanism[] = [
     }
   }),
   named("shm", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
+  named("shm (semaphore wait)", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5)), { wait: "semaphore" }),
   named("sysv-shm", () => sysvAddress("sysv-shm"), { duplex: true }, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
   named("sysv-mq", () => sysvAddress("sysv-mq"), { duplex: false, seesPeerExit: false }, (a) => sysvExists("msg", Number(a.slice("sysv-mq:".length)))),
   named("unix", () => `unix:${dir}/${prefix}${++serial}`, { duplex: true }, (a) => existsSync(a.slice(5))),

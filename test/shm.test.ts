@@ -78,6 +78,16 @@ describe("shm ring", () => {
     expectIpcError(() => a.recv({ timeout: 5_000 }), "EOF");
   });
 
+  test("the creator's wait strategy is recorded in the ring and followed by the opener", () => {
+    const address = fresh();
+    using a = open(address, { create: true, wait: "semaphore" }) as RingChannel;
+    using b = open(address) as RingChannel;
+    expect([a.waitStrategy, b.waitStrategy]).toEqual(["semaphore", "semaphore"]);
+    a.send("via semaphores");
+    expect(new TextDecoder().decode(b.recv({ timeout: 1000 }))).toBe("via semaphores");
+    expect(expectIpcError(() => open(fresh(), { create: true, wait: "spin" as "futex" }), "EINVAL").message).toContain('"futex" or "semaphore"');
+  });
+
   test("capacity and maxMessageSize are validated", () => {
     expectIpcError(() => open(fresh(), { create: true, capacity: 5000 }), "EINVAL");
     expectIpcError(() => open(fresh(), { create: true, capacity: 1024 }), "EINVAL");

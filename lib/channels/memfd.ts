@@ -28,7 +28,7 @@ export interface MemfdRing {
 
 /** Create an anonymous ring. The caller passes `fd` to the peer, which opens `memfd:N`. */
 export function createMemfdRing(opts: MemfdOptions = {}): MemfdRing {
-  const g = ringGeometry(opts.capacity, opts.maxMessageSize, "memfd:");
+  const g = ringGeometry(opts.capacity, opts.maxMessageSize, "memfd:", opts.wait);
   const fd = checkNeg(shim.ipcl_memfd(cstr("ipc-lab-ring")), "memfd_create", "memfd:");
   let mapped;
   try {

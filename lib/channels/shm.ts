@@ -35,7 +35,7 @@ export function openShm(addr: Address, opts: ShmOptions): RingChannel {
   const name = checkPosixName(addr);
   const cname = cstr(name);
   if (opts.create) {
-    const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text);
+    const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text, opts.wait);
     const fd = libc.shm_open(cname, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, opts.mode ?? 0o600);
     if (fd >= 0) return createRing(addr, name, fd, g, opts);
     if (opts.exclusive || errno() !== C.EEXIST) throwErrno("shm_open", addr.text);

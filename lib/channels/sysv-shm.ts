@@ -27,7 +27,7 @@ function attach(id: number, address: string): Pointer {
 export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
   const key = sysvKey(addr);
   if (opts.create) {
-    const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text);
+    const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text, opts.wait);
     const size = ringObjectSize(g);
     const id = shim.ipcl_shmget(key, size, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600));
     if (id >= 0) {
