@@ -63,7 +63,7 @@ export function shimLibraryPath(): string {
   return compileCached({
     name: "shim",
     sources: shimSources,
-    flags: ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror"],
+    flags: ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-pthread"],
     ext: ".so",
   });
 }

@@ -193,14 +193,20 @@ export const shimSymbols = {
   ipcl_sem_getvalue: { args: ["ptr"], returns: "i32" },
   /** int ipcl_sem_init_shared(void *sem, unsigned value); */
   ipcl_sem_init_shared: { args: ["ptr", "u32"], returns: "i32" },
-  /** int ipcl_signal_listen(int signo, int pipe_wfd); */
-  ipcl_signal_listen: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_signal_start(int signo, int wfd, int nb_wfd);  a sigwaitinfo thread + handler into a pipe */
+  ipcl_signal_start: { args: ["i32", "i32", "i32"], returns: "i32" },
+  /** int ipcl_signal_stop(int signo); */
+  ipcl_signal_stop: { args: ["i32"], returns: "i32" },
   /** int ipcl_signal_overflow(int signo); */
   ipcl_signal_overflow: { args: ["i32"], returns: "i32" },
   /** int ipcl_signal_in_use(int signo); */
   ipcl_signal_in_use: { args: ["i32"], returns: "i32" },
   /** int ipcl_sigqueue(int pid, int signo, const uint8_t value[8]); */
   ipcl_sigqueue: { args: ["i32", "i32", "buf"], returns: "i32" },
+  /** int ipcl_sigqueue_thread(int pid, int tid, int signo, const uint8_t value[8]);  rt_tgsigqueueinfo */
+  ipcl_sigqueue_thread: { args: ["i32", "i32", "i32", "buf"], returns: "i32" },
+  /** int ipcl_tgkill(int pid, int tid, int signo); */
+  ipcl_tgkill: { args: ["i32", "i32", "i32"], returns: "i32" },
   /** int ipcl_flock(int fd, int op); */
   ipcl_flock: { args: ["i32", "i32"], returns: "i32", blocking: true },
   /** int ipcl_inotify_watch(const char *path, unsigned mask); */

@@ -19,3 +19,4 @@ export { SysvMqChannel, type SysvMqOptions } from "./channels/sysv-mq.ts";
 export { EventfdChannel, createEventfd, spawnWithEventfd, counterValue, readCounter, EVENTFD_MAX, type EventfdOptions } from "./channels/eventfd.ts";
 export { Semaphore, SysvSemaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "./semaphore.ts";
 export { SemChannel } from "./channels/sem.ts";
+export { SignalChannel, signalNumber, SIGNAL_PAYLOAD_MAX, type SignalOptions } from "./channels/signal.ts";

@@ -16,6 +16,7 @@ import { DatagramChannel, type DatagramOptions } from "./channels/datagram.ts";
 import { SysvMqChannel, type SysvMqOptions } from "./channels/sysv-mq.ts";
 import { openEventfd, type EventfdOptions } from "./channels/eventfd.ts";
 import { SemChannel } from "./channels/sem.ts";
+import { SignalChannel, type SignalOptions } from "./channels/signal.ts";
 import type { SemaphoreOptions } from "./semaphore.ts";
 
 function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Channel {
@@ -23,7 +24,7 @@ function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Cha
 }
 
 /** Options understood by open(); each mechanism reads the ones that apply to it. */
-export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions, SocketOptions, DatagramOptions, SysvMqOptions, EventfdOptions, SemaphoreOptions {
+export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions, SocketOptions, DatagramOptions, SysvMqOptions, EventfdOptions, SemaphoreOptions, SignalOptions {
   /** create the named object if missing (this end then owns it and removes the name on close) */
   create?: boolean;
   /** milliseconds to wait for the object (or, for a FIFO with a role, the peer) to appear */
@@ -48,6 +49,7 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
   udp: { opener: (a, o) => new DatagramChannel(a, o), describe: "udp:HOST:PORT — UDP datagrams (unreliable)" },
   "sysv-mq": { opener: (a, o) => new SysvMqChannel(a, o), describe: "sysv-mq:KEY or sysv-mq:/path — a System V message queue" },
   sem: { opener: (a, o) => new SemChannel(a, o), describe: "sem:/name — a POSIX named semaphore carrying tokens" },
+  signal: { opener: (a, o) => new SignalChannel(a, o), describe: "signal:PID[:SIGNAL] or signal:self[:SIGNAL] — signals, realtime ones with a 7-byte payload" },
   eventfd: { opener: (a, o) => openEventfd(a, o), describe: "eventfd:N or eventfd:R,W — inherited eventfd counters" },
   memfd: { opener: (a, o) => openMemfd(a, o), describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor" },
   "sysv-shm": { opener: (a, o) => openSysvShm(a, o), describe: "sysv-shm:KEY or sysv-shm:/path — a System V shared-memory ring" },

@@ -2,13 +2,14 @@
  * The peer process of the conformance suite. Usage:
  *   bun test/support/peer.ts ROLE ADDRESS [COUNT] [MAX]
  * ROLE: send (COUNT messages of the sequence, then close), recv (receive COUNT, verify,
- * print a JSON report), echo (send back every message until EOF), idle (open and wait
- * for stdin to close), late-send (wait 300 ms, then send), exit-after (send COUNT
+ * print a JSON report), echo (send back every message until EOF), idle (open as a
+ * receiver and wait for stdin to close), quiet (open as a sender, send nothing, wait), late-send (wait 300 ms, then send), exit-after (send COUNT
  * messages, then exit without close()).
  * ADDRESS "inherit" uses IPC_LAB_CHANNEL (fd:3,4 from spawnWithPipes).
  * count-send / count-recv: for counting channels (caps.boundaries "counter" or "token"):
  * send COUNT messages worth tokenValue(i) each / receive until their total has arrived.
  * PEER_HELLO=1: first send an empty message (a datagram server learns where to reply).
+ * PEER_READY=1: print {"ready":true} once open (a receiver the test must not send to before).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  */
 import { open } from "../../lib/index.ts";
@@ -26,6 +27,7 @@ const window = Number(process.env.PEER_WINDOW ?? 0);
 const ackDue = window > 0 ? ackWindow(window) : () => false;
 const ack = new Uint8Array(0);
 if (process.env.PEER_HELLO) ch.send(ack);
+if (process.env.PEER_READY && role !== "idle" && role !== "quiet") report({ ready: true });
 
 function report(r: object): void {
   process.stdout.write(JSON.stringify(r) + "\n");
@@ -89,7 +91,8 @@ switch (role) {
     ch.close();
     break;
   }
-  case "idle": {
+  case "idle":
+  case "quiet": {
     report({ ready: true });
     for await (const _ of process.stdin) {
       // wait until the test closes our stdin
