@@ -856,9 +856,6 @@ static void on_signal(int signo, siginfo_t *si, void *ctx) {
 static void *signal_thread(void *arg) {
   int signo = (int)(intptr_t)arg;
   struct signal_listener *l = &listeners[signo];
-  char name[16];
-  snprintf(name, sizeof name, "ipcl-sig-%d", signo);
-  pthread_setname_np(pthread_self(), name);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, signo);
@@ -901,6 +898,10 @@ int ipcl_signal_start(int signo, int wfd, int nb_wfd) {
   int r = pthread_create(&l->thread, NULL, signal_thread, (void *)(intptr_t)signo);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (r != 0) return -r;
+  /* named before we return, so a sender told "ready" afterwards finds it in /proc */
+  char name[16];
+  snprintf(name, sizeof name, "ipcl-sig-%d", signo);
+  pthread_setname_np(l->thread, name);
   l->running = 1;
   return 0;
 }

@@ -20,3 +20,4 @@ export { EventfdChannel, createEventfd, spawnWithEventfd, counterValue, readCoun
 export { Semaphore, SysvSemaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "./semaphore.ts";
 export { SemChannel } from "./channels/sem.ts";
 export { SignalChannel, signalNumber, SIGNAL_PAYLOAD_MAX, type SignalOptions } from "./channels/signal.ts";
+export { CommandChannel, type PopenOptions } from "./channels/popen.ts";

@@ -17,6 +17,7 @@ import { SysvMqChannel, type SysvMqOptions } from "./channels/sysv-mq.ts";
 import { openEventfd, type EventfdOptions } from "./channels/eventfd.ts";
 import { SemChannel } from "./channels/sem.ts";
 import { SignalChannel, type SignalOptions } from "./channels/signal.ts";
+import { CommandChannel, type PopenOptions } from "./channels/popen.ts";
 import type { SemaphoreOptions } from "./semaphore.ts";
 
 function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Channel {
@@ -24,7 +25,7 @@ function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Cha
 }
 
 /** Options understood by open(); each mechanism reads the ones that apply to it. */
-export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions, SocketOptions, DatagramOptions, SysvMqOptions, EventfdOptions, SemaphoreOptions, SignalOptions {
+export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOptions, SocketOptions, DatagramOptions, SysvMqOptions, EventfdOptions, SemaphoreOptions, SignalOptions, PopenOptions {
   /** create the named object if missing (this end then owns it and removes the name on close) */
   create?: boolean;
   /** milliseconds to wait for the object (or, for a FIFO with a role, the peer) to appear */
@@ -51,6 +52,8 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
   sem: { opener: (a, o) => new SemChannel(a, o), describe: "sem:/name — a POSIX named semaphore carrying tokens" },
   signal: { opener: (a, o) => new SignalChannel(a, o), describe: "signal:PID[:SIGNAL] or signal:self[:SIGNAL] — signals, realtime ones with a 7-byte payload" },
   eventfd: { opener: (a, o) => openEventfd(a, o), describe: "eventfd:N or eventfd:R,W — inherited eventfd counters" },
+  popen: { opener: (a, o) => new CommandChannel(a, o), describe: "popen:COMMAND — /bin/sh -c COMMAND, one direction (mode r|w), framed" },
+  spawn: { opener: (a, o) => new CommandChannel(a, o), describe: "spawn:COMMAND — a child's stdin+stdout as a duplex framed channel" },
   memfd: { opener: (a, o) => openMemfd(a, o), describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor" },
   "sysv-shm": { opener: (a, o) => openSysvShm(a, o), describe: "sysv-shm:KEY or sysv-shm:/path — a System V shared-memory ring" },
 };

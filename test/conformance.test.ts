@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, IpcError, type Channel, type CommandChannel, type SpawnOptions } from "../lib/index.ts";
 import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
@@ -28,12 +28,12 @@ interface Session {
 }
 
 /** A Session around our end and the peer, pacing with acks when the mechanism needs it. */
-function session(t: Traits, here: Channel, peer: Session["peer"]): Session {
+function session(t: Traits, here: Channel, peer: Session["peer"], reports: ReadableStream<Uint8Array> = peer.stdout): Session {
   const ackDue = t.window ? ackWindow(t.window) : () => false;
   return {
     here,
     peer,
-    out: lineReader(peer.stdout),
+    out: lineReader(reports),
     received: (size) => {
       if (ackDue(size)) here.send(new Uint8Array(0));
     },
@@ -161,6 +161,29 @@ const signalMechanism: Mechanism = {
   },
 };
 
+/**
+ * Commands as peers: spawn: (duplex, the peer speaks over its stdin+stdout as fd:0,1) and
+ * popen: (one direction: type "r" when the peer sends on its stdout, "w" when it reads its
+ * stdin). The peer's reports go to its stderr.
+ */
+function commandMechanism(scheme: "spawn" | "popen"): Mechanism {
+  return {
+    name: scheme,
+    duplex: scheme === "spawn",
+    seesPeerExit: true,
+    bounded: true,
+    start(role, count = 0, max) {
+      const receives = peerReceives(role);
+      const address = scheme === "spawn" ? "fd:0,1" : receives ? "fd:0" : "fd:1";
+      // exec: the shell becomes the peer, so killing the child kills the peer
+      const cmd = ["exec", process.execPath, peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)])].join(" ");
+      const here = open(`${scheme}:${cmd}`, { type: receives ? "w" : "r", stderr: "pipe", env: { PEER_REPORT: "stderr" } }) as CommandChannel;
+      const peer = track(here.child) as unknown as Session["peer"];
+      return session(this, here, peer, here.child.stderr as ReadableStream<Uint8Array>);
+    },
+  };
+}
+
 const mechanisms: Mechanism[] = [
   inherited("pipe", spawnWithPipes, true),
   inherited("memfd", spawnWithMemfd, true),
@@ -184,6 +207,8 @@ const mechanisms: Mechanism[] = [
   named("unix-dgram", () => `unix-dgram:${dir}/${prefix}${++serial}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
   named("udp", () => "udp:127.0.0.1:0", { duplex: true, seesPeerExit: false, bounded: false, hello: true, window: 64 * 1024 }),
   signalMechanism,
+  commandMechanism("spawn"),
+  commandMechanism("popen"),
 ];
 
 /** The peer's JSON report (its last line), after it exits. */

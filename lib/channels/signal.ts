@@ -105,7 +105,8 @@ export class SignalChannel extends BaseChannel {
   #start = 0;
   #end = 0;
   #lostSeen = 0;
-  #tid = -1;
+  #tid = 0;
+  #tidCheckedAt = -Infinity;
   readonly #value = new Uint8Array(8);
   /** sender pid of the last message received */
   lastSender = 0;
@@ -164,7 +165,11 @@ export class SignalChannel extends BaseChannel {
 
   /** One attempt to deliver: 0, or -errno. */
   #deliver(v: Uint8Array): number {
-    if (this.#tid < 0) this.#tid = listenerThread(this.pid, this.signo);
+    // look for the receiver's listener thread; while it has none, look again every 100 ms
+    if (this.#tid === 0 && performance.now() - this.#tidCheckedAt > 100) {
+      this.#tid = listenerThread(this.pid, this.signo);
+      this.#tidCheckedAt = performance.now();
+    }
     const tid = this.#tid;
     if (tid > 0) {
       const r = this.#realtime ? shim.ipcl_sigqueue_thread(this.pid, tid, this.signo, v) : shim.ipcl_tgkill(this.pid, tid, this.signo);

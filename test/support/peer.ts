@@ -10,6 +10,7 @@
  * send COUNT messages worth tokenValue(i) each / receive until their total has arrived.
  * PEER_HELLO=1: first send an empty message (a datagram server learns where to reply).
  * PEER_READY=1: print {"ready":true} once open (a receiver the test must not send to before).
+ * PEER_REPORT=stderr: write reports to stderr (when stdout is the channel itself).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  */
 import { open } from "../../lib/index.ts";
@@ -30,7 +31,7 @@ if (process.env.PEER_HELLO) ch.send(ack);
 if (process.env.PEER_READY && role !== "idle" && role !== "quiet") report({ ready: true });
 
 function report(r: object): void {
-  process.stdout.write(JSON.stringify(r) + "\n");
+  (process.env.PEER_REPORT === "stderr" ? process.stderr : process.stdout).write(JSON.stringify(r) + "\n");
 }
 
 switch (role) {
@@ -94,6 +95,10 @@ switch (role) {
   case "idle":
   case "quiet": {
     report({ ready: true });
+    if (/^fd:[01]\b/.test(address)) {
+      // a command channel: stdin is the channel, or not ours to read; wait to be killed
+      await new Promise(() => setInterval(() => {}, 1 << 30));
+    }
     for await (const _ of process.stdin) {
       // wait until the test closes our stdin
     }
