@@ -21,3 +21,5 @@ export { Semaphore, SysvSemaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "
 export { SemChannel } from "./channels/sem.ts";
 export { SignalChannel, signalNumber, SIGNAL_PAYLOAD_MAX, type SignalOptions } from "./channels/signal.ts";
 export { CommandChannel, type PopenOptions } from "./channels/popen.ts";
+export { FileChannel, type FileOptions } from "./channels/file.ts";
+export { spawnWorker, workerChannelData, type WorkerOptions } from "./channels/worker.ts";

@@ -18,6 +18,8 @@ import { openEventfd, type EventfdOptions } from "./channels/eventfd.ts";
 import { SemChannel } from "./channels/sem.ts";
 import { SignalChannel, type SignalOptions } from "./channels/signal.ts";
 import { CommandChannel, type PopenOptions } from "./channels/popen.ts";
+import { FileChannel } from "./channels/file.ts";
+import { openWorker } from "./channels/worker.ts";
 import type { SemaphoreOptions } from "./semaphore.ts";
 
 function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Channel {
@@ -54,6 +56,8 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
   eventfd: { opener: (a, o) => openEventfd(a, o), describe: "eventfd:N or eventfd:R,W — inherited eventfd counters" },
   popen: { opener: (a, o) => new CommandChannel(a, o), describe: "popen:COMMAND — /bin/sh -c COMMAND, one direction (mode r|w), framed" },
   spawn: { opener: (a, o) => new CommandChannel(a, o), describe: "spawn:COMMAND — a child's stdin+stdout as a duplex framed channel" },
+  file: { opener: (a, o) => new FileChannel(a, o), describe: "file:/path — messages appended to a file under flock, read by offset" },
+  worker: { opener: (a, o) => openWorker(a, o), describe: "worker:parent — inside a Worker from spawnWorker(): a SharedArrayBuffer ring (in-process baseline)" },
   memfd: { opener: (a, o) => openMemfd(a, o), describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor" },
   "sysv-shm": { opener: (a, o) => openSysvShm(a, o), describe: "sysv-shm:KEY or sysv-shm:/path — a System V shared-memory ring" },
 };

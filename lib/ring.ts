@@ -71,9 +71,26 @@ export function ringGeometry(capacity: number | undefined, maxMessage: number | 
 const hdr = (field: keyof typeof RING_HEADER) => RING_HEADER[field] / 4;
 const dirWord = (dir: 0 | 1, field: keyof typeof RING_DIR) => (RING_HEADER.dir + dir * RING_DIR.size + RING_DIR[field]) / 4;
 
+/** The memory of a ring: native (an mmap'd or shmat'd address) or a SharedArrayBuffer (Workers). */
+export type RingMemory = Pointer | SharedArrayBuffer;
+
+function isShared(m: RingMemory): m is SharedArrayBuffer {
+  return m instanceof SharedArrayBuffer;
+}
+
+/** `length` bytes of the ring memory at `offset`, as a buffer typed arrays can view. */
+function region(m: RingMemory, offset: number, length: number): ArrayBufferLike {
+  return isShared(m) ? m : nativeView(m, offset, length);
+}
+
+/** Byte offset to add when viewing `region(m, offset, …)`: the SAB is viewed whole. */
+function regionOffset(m: RingMemory, offset: number): number {
+  return isShared(m) ? offset : 0;
+}
+
 /** Write a fresh header (the creator, before anyone can attach). Magic goes last. */
-export function initRingHeader(base: Pointer, g: RingGeometry): void {
-  const w = new Uint32Array(nativeView(base, 0, RING_HEADER.size));
+export function initRingHeader(base: RingMemory, g: RingGeometry): void {
+  const w = new Uint32Array(region(base, 0, RING_HEADER.size), 0, RING_HEADER.size / 4);
   w.fill(0);
   w[hdr("version")] = VERSION;
   w[hdr("header_size")] = RING_HEADER.size;
@@ -82,6 +99,7 @@ export function initRingHeader(base: Pointer, g: RingGeometry): void {
   w[hdr("creator_pid")] = process.pid;
   w[hdr("wait_kind")] = g.wait === "semaphore" ? WAIT_SEMAPHORE : WAIT_FUTEX;
   if (g.wait === "semaphore") {
+    if (isShared(base)) throw ipcError("EINVAL", "open", undefined, "a ring in a SharedArrayBuffer waits with Atomics, not semaphores");
     for (const d of [0, 1] as const) {
       for (const f of ["data_ready", "space_ready"] as const) {
         const r = shim.ipcl_sem_init_shared(ptrAdd(base, RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]), 0);
@@ -96,9 +114,9 @@ export function initRingHeader(base: Pointer, g: RingGeometry): void {
  * Validate the header of an existing object of `size` bytes; return its geometry, or a
  * sentence saying why it is not a usable ipc-lab ring.
  */
-export function readRingHeader(base: Pointer, size: number): RingGeometry | string {
+export function readRingHeader(base: RingMemory, size: number): RingGeometry | string {
   if (size < RING_HEADER.size) return `it is ${size} bytes, smaller than a ring header (${RING_HEADER.size})`;
-  const w = new Uint32Array(nativeView(base, 0, RING_HEADER.size));
+  const w = new Uint32Array(region(base, 0, RING_HEADER.size), 0, RING_HEADER.size / 4);
   const magic = Atomics.load(w, hdr("magic"));
   if (magic !== MAGIC) return `it does not start with the ipc-lab ring magic (found 0x${magic.toString(16)})`;
   if (w[hdr("version")] !== VERSION) return `its ring version is ${w[hdr("version")]}, this ipc-lab speaks ${VERSION}`;
@@ -119,7 +137,8 @@ function processAlive(pid: number): boolean {
 
 /** The mapping a RingChannel runs over, and how to let it go. */
 export interface RingMapping {
-  base: Pointer;
+  /** native memory (futex or semaphore waits), or a SharedArrayBuffer (Atomics.wait) */
+  base: RingMemory;
   size: number;
   /** unmap (and, for the owner, unlink): called once on close */
   release(): void;
@@ -153,6 +172,8 @@ export class RingChannel extends BaseChannel {
   readonly #txHeadPtr: Pointer; readonly #rxHeadPtr: Pointer; readonly #txTailPtr: Pointer; readonly #rxTailPtr: Pointer;
   // semaphore wait strategy: where each kind of sleeper waits
   readonly #semaphore: boolean;
+  /** the header words as Int32Array when the ring lives in a SharedArrayBuffer (Atomics.wait) */
+  readonly #atomics: Int32Array | null;
   readonly #txDataSem: Pointer; readonly #rxDataSem: Pointer; readonly #txSpaceSem: Pointer; readonly #rxSpaceSem: Pointer;
   // local copies: we are the only writer of our head (tx) and tail (rx)
   #head: number;
@@ -167,27 +188,34 @@ export class RingChannel extends BaseChannel {
     super(address);
     this.#map = map;
     this.#side = side;
-    this.#w = new Uint32Array(nativeView(map.base, 0, RING_HEADER.size));
+    const m = map.base;
+    this.#w = new Uint32Array(region(m, 0, RING_HEADER.size), 0, RING_HEADER.size / 4);
+    this.#atomics = isShared(m) ? new Int32Array(m, 0, RING_HEADER.size / 4) : null;
     this.#mask = g.capacity - 1;
     this.#maxMessage = g.maxMessage;
     this.#spin = tuning.spin ?? (shim.ipcl_cpus_allowed() > 1 ? DEFAULT_SPIN : 0);
     const tx = side;
     const rx = (1 - side) as 0 | 1;
-    const dataAt = (d: 0 | 1) => nativeView(map.base, RING_HEADER.size + d * g.capacity, g.capacity);
-    this.#txData = new Uint8Array(dataAt(tx));
+    const dataAt = (d: 0 | 1) => {
+      const at = RING_HEADER.size + d * g.capacity;
+      return new Uint8Array(region(m, at, g.capacity), regionOffset(m, at), g.capacity);
+    };
+    this.#txData = dataAt(tx);
     this.#txData32 = new Uint32Array(this.#txData.buffer, this.#txData.byteOffset, g.capacity / 4);
-    this.#rxData = new Uint8Array(dataAt(rx));
+    this.#rxData = dataAt(rx);
     this.#rxData32 = new Uint32Array(this.#rxData.buffer, this.#rxData.byteOffset, g.capacity / 4);
     [this.#txHead, this.#txTail, this.#txConsumerWaiting, this.#txProducerWaiting, this.#txClosed] =
       (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(tx, f)) as [number, number, number, number, number];
     [this.#rxHead, this.#rxTail, this.#rxConsumerWaiting, this.#rxProducerWaiting, this.#rxClosed] =
       (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(rx, f)) as [number, number, number, number, number];
-    this.#txHeadPtr = ptrAdd(map.base, this.#txHead * 4);
-    this.#txTailPtr = ptrAdd(map.base, this.#txTail * 4);
-    this.#rxHeadPtr = ptrAdd(map.base, this.#rxHead * 4);
-    this.#rxTailPtr = ptrAdd(map.base, this.#rxTail * 4);
+    // native addresses of the words and semaphores (a SharedArrayBuffer ring has none: it uses Atomics)
+    const at = (byte: number) => (isShared(m) ? (null as unknown as Pointer) : ptrAdd(m, byte));
+    this.#txHeadPtr = at(this.#txHead * 4);
+    this.#txTailPtr = at(this.#txTail * 4);
+    this.#rxHeadPtr = at(this.#rxHead * 4);
+    this.#rxTailPtr = at(this.#rxTail * 4);
     this.#semaphore = g.wait === "semaphore";
-    const semAt = (d: 0 | 1, f: "data_ready" | "space_ready") => ptrAdd(map.base, RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]);
+    const semAt = (d: 0 | 1, f: "data_ready" | "space_ready") => at(RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]);
     this.#txDataSem = semAt(tx, "data_ready");
     this.#rxDataSem = semAt(rx, "data_ready");
     this.#txSpaceSem = semAt(tx, "space_ready");
@@ -208,32 +236,36 @@ export class RingChannel extends BaseChannel {
     };
   }
 
-  /** How this ring's sides sleep ("futex" or "semaphore"), as its creator chose. */
-  get waitStrategy(): RingWait {
-    return this.#semaphore ? "semaphore" : "futex";
+  /** How this ring's sides sleep: "futex" or "semaphore" (creator's choice), or "atomics" (SharedArrayBuffer). */
+  get waitStrategy(): RingWait | "atomics" {
+    return this.#atomics ? "atomics" : this.#semaphore ? "semaphore" : "futex";
   }
 
   // ---- sleeping and waking: a futex on the shared word, or a semaphore beside it ----
 
   /** Wake the peer's consumer, asleep because our direction was empty. */
   #wakeConsumer(): void {
-    if (this.#semaphore) shim.ipcl_sem_post(this.#txDataSem);
+    if (this.#atomics) Atomics.notify(this.#atomics, this.#txHead, 1);
+    else if (this.#semaphore) shim.ipcl_sem_post(this.#txDataSem);
     else shim.ipcl_futex_wake(this.#txHeadPtr, 1);
   }
 
   /** Wake the peer's producer, asleep because its direction was full. */
   #wakeProducer(): void {
-    if (this.#semaphore) shim.ipcl_sem_post(this.#rxSpaceSem);
+    if (this.#atomics) Atomics.notify(this.#atomics, this.#rxTail, 1);
+    else if (this.#semaphore) shim.ipcl_sem_post(this.#rxSpaceSem);
     else shim.ipcl_futex_wake(this.#rxTailPtr, 1);
   }
 
   /** Sleep until our rx head moves from `tail` (or ms pass). -ETIMEDOUT on timeout. */
   #sleepForData(tail: number, ms: number): number {
+    if (this.#atomics) return Atomics.wait(this.#atomics, this.#rxHead, tail | 0, ms) === "timed-out" ? -C.ETIMEDOUT : 0;
     return this.#semaphore ? shim.ipcl_sem_wait(this.#rxDataSem, ms) : shim.ipcl_futex_wait(this.#rxHeadPtr, tail, ms);
   }
 
   /** Sleep until our tx tail moves from `tail` (or ms pass). -ETIMEDOUT on timeout. */
   #sleepForSpace(tail: number, ms: number): number {
+    if (this.#atomics) return Atomics.wait(this.#atomics, this.#txTail, tail | 0, ms) === "timed-out" ? -C.ETIMEDOUT : 0;
     return this.#semaphore ? shim.ipcl_sem_wait(this.#txSpaceSem, ms) : shim.ipcl_futex_wait(this.#txTailPtr, tail, ms);
   }
 
@@ -405,6 +437,7 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     Atomics.store(w, this.#rxConsumerWaiting, 1);
     const slice = Math.min(timeout < 0 ? PEER_CHECK_MS : timeout, PEER_CHECK_MS);
+    if (this.#atomics) return this.#waitAtomicsAsync(slice);
     // a semaphore wait cannot be woken early; its slice bounds how long close() defers the unmap
     const wait = this.#semaphore
       ? semWaitAsync(this.#rxDataSem, slice)
@@ -423,12 +456,32 @@ export class RingChannel extends BaseChannel {
     };
   }
 
+  /** Async wait on a SharedArrayBuffer ring: Atomics.waitAsync where the runtime has it. */
+  #waitAtomicsAsync(ms: number): PendingWait {
+    const w = this.#atomics!;
+    Atomics.store(this.#w, this.#rxConsumerWaiting, 1);
+    const clear = (r: number) => {
+      if (!this.closed) Atomics.store(this.#w, this.#rxConsumerWaiting, 0);
+      return r;
+    };
+    const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
+    if (waitAsync) {
+      const r = waitAsync(w, this.#rxHead, this.#tail | 0, ms);
+      const result = r.async ? (r.value as Promise<string>).then(() => clear(0)) : Promise.resolve(clear(0));
+      return { result, cancel: () => Atomics.notify(w, this.#rxHead) };
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = new Promise<number>((res) => (timer = setTimeout(() => res(clear(0)), Math.min(ms, 1))));
+    return { result, cancel: () => clearTimeout(timer) };
+  }
+
   protected override closeImpl(): void {
     const w = this.#w;
     Atomics.store(w, this.#txClosed, 1);
     Atomics.store(w, this.#rxClosed, 1);
     // wake whoever sleeps, so they see `closed`
-    if (this.#semaphore) for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p);
+    if (this.#atomics) for (const i of [this.#txHead, this.#txTail, this.#rxHead, this.#rxTail]) Atomics.notify(this.#atomics, i);
+    else if (this.#semaphore) for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p);
     else for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
     // a waiter thread still inside a wait on this memory: unmap once it has returned
     if (this.#asyncWaits === 0) this.#map.release();

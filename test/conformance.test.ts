@@ -207,6 +207,7 @@ const mechanisms: Mechanism[] = [
   named("unix-dgram", () => `unix-dgram:${dir}/${prefix}${++serial}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
   named("udp", () => "udp:127.0.0.1:0", { duplex: true, seesPeerExit: false, bounded: false, hello: true, window: 64 * 1024 }),
   signalMechanism,
+  named("file", () => `file:${dir}/${prefix}${++serial}`, { duplex: false, seesPeerExit: false, bounded: false }, (a) => existsSync(a.slice(5))),
   commandMechanism("spawn"),
   commandMechanism("popen"),
 ];

@@ -1,0 +1,161 @@
+/**
+ * A file as a channel: `file:/path`. Each send appends one frame (u32 LE length + payload)
+ * under an exclusive flock(2); each reader reads frames under a shared lock from its own
+ * offset, so every reader sees every message (a log, not a queue). A reader waits with
+ * inotify (IN_MODIFY), never by polling. The file grows without bound (caps.capacity
+ * Infinity); the creator removes it on close. The slow, universal baseline: any program
+ * that can append to and read a file can take part.
+ */
+import { C } from "../../ffi/facts.ts";
+import { cstr, libc, shim } from "../../ffi/runtime.ts";
+import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { checkPath, type Address } from "../address.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { retryUntil } from "../wait.ts";
+import { streamMax } from "./stream.ts";
+
+/** Options for file channels. */
+export interface FileOptions {
+  /** create the file (O_EXCL, mode 0600 unless `mode`); the creator removes it on close */
+  create?: boolean;
+  /** with create: fail with EEXIST if it exists */
+  exclusive?: boolean;
+  /** permission bits for a new file */
+  mode?: number;
+  /** milliseconds to wait for the file to appear (default 0) */
+  timeout?: number;
+  /** largest message (default 1 MiB) */
+  maxMessageSize?: number;
+}
+
+/** An append-only message log in a file. */
+export class FileChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  readonly #path: string;
+  readonly #owner: boolean;
+  #fd: number;
+  #watch = -1;
+  #offset = 0;
+  readonly #header = new Uint8Array(4);
+  readonly #headerView = new DataView(this.#header.buffer);
+
+  constructor(addr: Address, opts: FileOptions) {
+    const path = checkPath(addr);
+    const p = cstr(path);
+    const flags = C.O_RDWR | C.O_APPEND | C.O_CLOEXEC;
+    let fd = -1;
+    let owner = false;
+    if (opts.create) {
+      fd = shim.ipcl_open(p, flags | C.O_CREAT | C.O_EXCL, opts.mode ?? 0o600);
+      if (fd >= 0) owner = true;
+      else if (fd !== -C.EEXIST || opts.exclusive) checkNeg(fd, "open", addr.text);
+    }
+    if (fd < 0) {
+      let last = -C.ENOENT;
+      const got = retryUntil(opts.timeout ?? 0, () => {
+        const r = shim.ipcl_open(p, flags, 0);
+        if (r >= 0) return r;
+        if (r !== -C.ENOENT) checkNeg(r, "open", addr.text);
+        last = r;
+        return undefined;
+      });
+      if (got === undefined) checkNeg(last, "open", addr.text, `no file ${path}: create it (create: true), or start the side that creates it first`);
+      fd = got!;
+    }
+    super(addr.text);
+    this.#fd = fd;
+    this.#path = path;
+    this.#owner = owner;
+    this.caps = {
+      mechanism: "file",
+      maxMessageSize: streamMax(opts.maxMessageSize, addr.text),
+      duplex: false,
+      boundaries: "framed",
+      capacity: Infinity,
+      capacityUnit: "bytes",
+      crossesHosts: false,
+      detectsPeerExit: false,
+    };
+    if (owner) closeAtExit(this);
+  }
+
+  /** Where this reader is in the file (bytes). */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  #lock(op: number, what: string): void {
+    checkNeg(shim.ipcl_flock(this.#fd, op), what, this.address);
+  }
+
+  protected override sendImpl(msg: Uint8Array, _timeout: number, _opts: SendOptions | undefined): boolean {
+    // a file never fills; the lock keeps writers from interleaving and readers from half frames
+    this.#lock(C.LOCK_EX, "flock");
+    try {
+      checkNeg(shim.ipcl_frame_write(this.#fd, msg, msg.byteLength, -1), "write", this.address, "is the disk full? (`df -h`)");
+    } finally {
+      shim.ipcl_flock(this.#fd, C.LOCK_UN);
+    }
+    return true;
+  }
+
+  /** Read the frame at our offset if it is complete; its length, or -1. */
+  #readFrame(buf: Uint8Array): number {
+    this.#lock(C.LOCK_SH, "flock");
+    try {
+      if (shim.ipcl_pread(this.#fd, this.#header, 4, this.#offset) !== 4) return -1;
+      const len = this.#headerView.getUint32(0, true);
+      if (len > buf.byteLength) {
+        throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+      }
+      const n = checkNeg(shim.ipcl_pread(this.#fd, buf, len, this.#offset + 4), "pread", this.address);
+      if (n !== len) throw ipcError("ETRUNC", "pread", this.address, `${this.#path} ends inside a message (${n} of ${len} bytes): it was truncated or written without the lock`);
+      this.#offset += 4 + len;
+      return len;
+    } finally {
+      shim.ipcl_flock(this.#fd, C.LOCK_UN);
+    }
+  }
+
+  /** The inotify descriptor that wakes readers when the file is appended to. */
+  #watcher(): number {
+    if (this.#watch < 0) this.#watch = checkNeg(shim.ipcl_inotify_watch(cstr(this.#path), C.IN_MODIFY), "inotify_add_watch", this.address);
+    return this.#watch;
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    let n = this.#readFrame(buf);
+    if (n >= 0 || timeout === 0) return n;
+    const watch = this.#watcher();
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    for (;;) {
+      // the watch exists now: anything appended from here on wakes us
+      n = this.#readFrame(buf);
+      if (n >= 0) return n;
+      const left = deadline - performance.now();
+      if (left <= 0) return -1;
+      const p = checkNeg(shim.ipcl_poll1(watch, C.POLLIN, left === Infinity ? -1 : left, -1), "poll", this.address);
+      if (p === 0) return -1;
+      shim.ipcl_drain(watch);
+    }
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    const watch = this.#watcher();
+    shim.ipcl_drain(watch);
+    return pollAsync(watch, C.POLLIN, timeout);
+  }
+
+  protected override closeImpl(): void {
+    if (this.#watch >= 0) libc.close(this.#watch);
+    libc.close(this.#fd);
+    this.#fd = this.#watch = -1;
+    if (this.#owner) {
+      libc.unlink(cstr(this.#path));
+      forgetAtExit(this);
+    }
+  }
+}
