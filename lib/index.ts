@@ -23,3 +23,5 @@ export { SignalChannel, signalNumber, SIGNAL_PAYLOAD_MAX, type SignalOptions } f
 export { CommandChannel, type PopenOptions } from "./channels/popen.ts";
 export { FileChannel, type FileOptions } from "./channels/file.ts";
 export { spawnWorker, workerChannelData, type WorkerOptions } from "./channels/worker.ts";
+export { SharedMemory } from "./shared-memory.ts";
+export { remove } from "./remove.ts";

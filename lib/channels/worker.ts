@@ -30,7 +30,9 @@ export function spawnWorker(url: string | URL, opts: WorkerOptions = {}): { chan
   const sab = new SharedArrayBuffer(size);
   initRingHeader(sab, g);
   const channel = new RingChannel("worker:child", "worker", { base: sab, size, release: () => {} }, 0, g, opts);
-  const worker = new Worker(url, { workerData: { [RING_KEY]: sab, data: opts.data } });
+  // node:worker_threads wants a path or a URL object, and import.meta.url is a file:// string
+  const target = typeof url === "string" && url.startsWith("file:") ? new URL(url) : url;
+  const worker = new Worker(target, { workerData: { [RING_KEY]: sab, data: opts.data } });
   return { channel, worker };
 }
 

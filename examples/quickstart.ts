@@ -1,0 +1,21 @@
+/**
+ * The README's quick start, runnable: one process creates a queue, a child opens the same
+ * address and answers.
+ *
+ *   bun examples/quickstart.ts
+ */
+import { open } from "../lib/index.ts";
+
+if (process.argv[2] === "child") {
+  using jobs = open("mq:/ipc-lab-quickstart-jobs", { timeout: 5000 });
+  using replies = open("mq:/ipc-lab-quickstart-replies", { timeout: 5000 });
+  const job = new TextDecoder().decode(jobs.recv({ timeout: 5000 }));
+  replies.send(`done: ${job}`);
+} else {
+  using jobs = open("mq:/ipc-lab-quickstart-jobs", { create: true });
+  using replies = open("mq:/ipc-lab-quickstart-replies", { create: true });
+  const child = Bun.spawn([process.execPath, import.meta.path, "child"], { stdio: ["inherit", "inherit", "inherit"] });
+  jobs.send(new TextEncoder().encode("hello"));
+  console.log(new TextDecoder().decode(replies.recv({ timeout: 5000 })));
+  await child.exited;
+}

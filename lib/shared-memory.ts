@@ -1,0 +1,74 @@
+/**
+ * A plain shared-memory region (`shm:/name`, no ring): shm_open + mmap, for programs that
+ * want to lay out shared memory themselves. Synchronisation is the caller's business —
+ * Atomics on views of `buffer` work across processes (examples/pitfalls shows why it
+ * matters).
+ */
+import { C } from "../ffi/facts.ts";
+import { cstr, errno, libc, nativeView, type Pointer } from "../ffi/runtime.ts";
+import { checkPosixName, parseAddress } from "./address.ts";
+import { closeAtExit, forgetAtExit } from "./cleanup.ts";
+import { ipcError, throwErrno } from "./errors.ts";
+import { fdStat, mapFd } from "./ring-map.ts";
+
+/** A mapped shared-memory region. */
+export class SharedMemory implements Disposable {
+  /** the address, shm:/name */
+  readonly address: string;
+  /** size in bytes */
+  readonly size: number;
+  /** true when this handle created it (and unlinks it on close) */
+  readonly owner: boolean;
+  readonly #name: string;
+  #base: Pointer | null;
+  #buffer: ArrayBuffer | null;
+
+  /** Create (size required) or open `shm:/name`. Created with O_EXCL and mode 0600 by default. */
+  constructor(address: string, opts: { create?: boolean; size?: number; mode?: number } = {}) {
+    const addr = parseAddress(address);
+    if (addr.scheme !== "shm") throw ipcError("EADDRESS", "shm_open", address, `a shared-memory address is shm:/name (got '${address}')`);
+    const name = checkPosixName(addr);
+    const flags = C.O_RDWR | C.O_CLOEXEC | (opts.create ? C.O_CREAT | C.O_EXCL : 0);
+    const fd = libc.shm_open(cstr(name), flags, opts.mode ?? 0o600);
+    if (fd < 0) throwErrno("shm_open", address);
+    try {
+      if (opts.create) {
+        if (!Number.isInteger(opts.size) || opts.size! <= 0) throw ipcError("EINVAL", "ftruncate", address, "create needs a size in bytes > 0");
+        if (libc.ftruncate(fd, opts.size!) !== 0) throwErrno("ftruncate", address);
+      }
+      this.size = fdStat(fd, address).size;
+      this.#base = mapFd(fd, this.size, address);
+    } catch (e) {
+      if (opts.create) libc.shm_unlink(cstr(name));
+      throw e;
+    } finally {
+      libc.close(fd);
+    }
+    this.address = address;
+    this.owner = !!opts.create;
+    this.#name = name;
+    this.#buffer = nativeView(this.#base, 0, this.size);
+    if (this.owner) closeAtExit(this);
+  }
+
+  /** The memory (valid until close()). */
+  get buffer(): ArrayBuffer {
+    if (!this.#buffer) throw ipcError("ECLOSED", "buffer", this.address, `${this.address} is closed`);
+    return this.#buffer;
+  }
+
+  /** Unmap (idempotent); the creator also unlinks the name. */
+  close(): void {
+    if (!this.#base) return;
+    libc.munmap(this.#base, this.size);
+    this.#base = this.#buffer = null;
+    if (this.owner) {
+      if (libc.shm_unlink(cstr(this.#name)) !== 0 && errno() !== C.ENOENT) throwErrno("shm_unlink", this.address);
+      forgetAtExit(this);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

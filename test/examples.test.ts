@@ -1,0 +1,56 @@
+/** Every example and pitfall demo runs, exits 0 and says what it shows. */
+import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { track } from "./support/leaks.ts";
+
+const root = join(import.meta.dir, "..", "examples");
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  const p = track(Bun.spawn([process.execPath, ...args], { stdout: "pipe", stderr: "pipe" }));
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  const code = await p.exited;
+  if (code !== 0) console.error(err);
+  return { code, out };
+}
+
+describe("examples", () => {
+  for (const file of readdirSync(join(root, "pitfalls")).filter((f) => f.endsWith(".ts"))) {
+    test(`pitfalls/${file} shows the problem and the fix`, async () => {
+      const { code, out } = await run([join(root, "pitfalls", file)]);
+      expect(code).toBe(0);
+      expect(out).toContain("problem:");
+      expect(out).toContain("fix");
+    });
+  }
+
+  for (const kind of ["pipe", "socketpair", "memfd", "eventfd"]) {
+    test(`parent-child.ts ${kind}`, async () => {
+      const { code, out } = await run([join(root, "parent-child.ts"), kind]);
+      expect(code).toBe(0);
+      expect(out).toMatch(kind === "eventfd" ? /doubled it: 42/ : /got "hello from \d+"/);
+    });
+  }
+
+  test("quickstart.ts and worker.ts", async () => {
+    expect(await run([join(root, "quickstart.ts")])).toEqual({ code: 0, out: "done: hello\n" });
+    const w = await run([join(root, "worker.ts")]);
+    expect(w.code).toBe(0);
+    expect(w.out).toMatch(/worker ring round trip: [\d.]+ µs/);
+  });
+
+  for (const address of ["mq:/ipcl-example-pair", "unix:@ipcl-example-pair", "shm:/ipcl-example-pair"]) {
+    test(`reader.ts + writer.ts over ${address}`, async () => {
+      const reader = track(Bun.spawn([process.execPath, join(root, "reader.ts"), address], { stdout: "pipe" }));
+      const out = new Response(reader.stdout).text();
+      await Bun.sleep(300);
+      expect((await run([join(root, "writer.ts"), address, "2"])).code).toBe(0);
+      if (address.startsWith("mq:")) {
+        await Bun.sleep(200);
+        reader.kill("SIGINT"); // a queue has no end of stream: stop the reader like a user would
+      }
+      await reader.exited;
+      expect(await out).toMatch(/got \d+ B: hello #2 from \d+/);
+    });
+  }
+});
