@@ -9,7 +9,8 @@ import { EXIT, numberOption, parse, runCommand, toHex, UsageError } from "./args
 /** Usage text of `ipc-lab recv`. */
 export const recvUsage = `usage: ipc-lab recv ADDRESS [--count N] [--timeout MS] [--hex]
   Prints each message on its own line (UTF-8; --hex for binary-safe hex). Creates the
-  object if it does not exist and removes it on exit. Stops after --count messages
+  object if it does not exist and removes it on exit (for stream sockets: listens;
+  for signal:self: says on stderr which pid to send to). Stops after --count messages
   (exit 0), at end of stream (exit 0 without --count), or when no message comes within
   --timeout ms (exit 124).
 `;
@@ -35,6 +36,8 @@ export function recv(argv: string[]): Promise<number> {
     const timeout = numberOption(values.timeout, "timeout");
     const decoder = new TextDecoder();
     using ch = open(address, { create: true, role: "reader" });
+    // a signal sender needs our pid, and must not send before we listen
+    if (address.startsWith("signal:self")) process.stderr.write(`ipc-lab recv: listening on signal:${process.pid}${address.slice("signal:self".length)}\n`);
     let got = 0;
     while (count === undefined || got < count) {
       let msg: Uint8Array;

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { compileCached } from "../ffi/build.ts";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
+import { shim } from "../ffi/runtime.ts";
+import { C } from "../ffi/facts.ts";
 
 const prefix = testPrefix("wire");
 const dir = privateDir("wire");
@@ -33,13 +35,21 @@ async function output(p: ReturnType<typeof run>): Promise<{ code: number; out: s
   return { code: await p.exited, out, err };
 }
 
+function sysvMq(): string {
+  const key = testKey();
+  noteProbe(`sysv-mq:${key}`, () => shim.ipcl_msgget(key, 0) >= 0, () => shim.ipcl_ipc_rmid(1, shim.ipcl_msgget(key, 0)));
+  return `sysv-mq:${key}`;
+}
+
 for (const [lang, peer] of Object.entries(peers)) {
   describe(`wire format with a ${lang} peer`, () => {
     const address = {
       fifo: () => `fifo:${dir}/${prefix}${++serial}`,
       mq: () => noteMq(`mq:/${prefix}${++serial}`),
+      sysv: () => sysvMq(),
+      unix: () => `unix:${dir}/${prefix}${++serial}`,
     };
-    for (const kind of ["fifo", "mq"] as const) {
+    for (const kind of ["fifo", "mq", "sysv", "unix"] as const) {
       test(`${lang} sends over ${kind}, ipc-lab recv prints every message`, async () => {
         const addr = address[kind]();
         const recv = run([process.execPath, cli, "recv", addr, "--count", String(messages.length), "--timeout", "20000"]);
@@ -54,7 +64,7 @@ for (const [lang, peer] of Object.entries(peers)) {
       test(`ipc-lab send over ${kind}, ${lang} receives every message`, async () => {
         const addr = address[kind]();
         const recv = run([...peer(), `${kind}-recv`, addr.slice(addr.indexOf(":") + 1), String(messages.length)]);
-        if (kind === "mq") expect(await recv.lines.line()).toBe("ready"); // the queue exists
+        if (kind !== "fifo") expect(await recv.lines.line()).toBe("ready"); // the queue or socket exists
         const send = run([process.execPath, cli, "send", addr, ...messages, "--timeout", "20000"]);
         const [s, r] = await Promise.all([output(send), output(recv)]);
         expect(s).toMatchObject({ code: 0, err: "" });
@@ -63,7 +73,19 @@ for (const [lang, peer] of Object.entries(peers)) {
         expect(r.out).toBe(messages.map((m) => m + "\n").join(""));
       });
     }
+
+  test(`${lang} sends realtime signals with payloads, ipc-lab recv prints them in order`, async () => {
+    const short = ["hi", "", "abc1234", "ü"];
+    const recv = run([process.execPath, cli, "recv", "signal:self:SIGRTMIN+2", "--count", String(short.length), "--timeout", "20000"]);
+    const announce = lineReader(recv.stderr);
+    expect(await announce.line()).toBe(`ipc-lab recv: listening on signal:${recv.pid}:SIGRTMIN+2`);
+    const send = run([...peer(), "signal-send", String(recv.pid), String(C.SIGRTMIN + 2), ...short]);
+    const [s, r] = await Promise.all([output(send), recv.lines.rest()]);
+    expect(s).toMatchObject({ code: 0, err: "" });
+    expect(await recv.exited).toBe(0);
+    expect(r).toBe(short.map((m) => m + "\n").join(""));
   });
+});
 }
 
 describe("ipc-lab send / recv", () => {

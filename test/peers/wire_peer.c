@@ -6,6 +6,11 @@
  *        wire_peer fifo-recv PATH N        (mkfifo PATH, read N frames, print, unlink)
  *        wire_peer mq-send NAME MSG...     (waits for the queue to exist)
  *        wire_peer mq-recv NAME N          (create the queue, receive N, print, unlink)
+ *        wire_peer sysv-send KEY MSG...    (System V queue: mtype 1, mtext = payload)
+ *        wire_peer sysv-recv KEY N         (create the queue, receive N, print, IPC_RMID)
+ *        wire_peer unix-send PATH MSG...   (connect to a unix stream socket, write frames)
+ *        wire_peer unix-recv PATH N        (listen on PATH, accept one, read N frames, unlink)
+ *        wire_peer signal-send PID SIGNO MSG...  (sigqueue: sigval bytes 0..6 payload, byte 7 length)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/msg.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +105,76 @@ int main(int argc, char **argv) {
     }
     mq_close(q);
     mq_unlink(name);
+  } else if (!strcmp(mode, "sysv-send")) {
+    key_t key = (key_t)strtol(name, NULL, 0);
+    int id;
+    for (int i = 0; (id = msgget(key, 0)) < 0; i++) { if (i > 1000) die("msgget"); pause_ms(10); }
+    for (int i = 3; i < argc; i++) {
+      size_t len = strlen(argv[i]);
+      struct { long mtype; char mtext[8192]; } m = {.mtype = 1};
+      memcpy(m.mtext, argv[i], len);
+      if (msgsnd(id, &m, len, 0) != 0) die("msgsnd");
+    }
+  } else if (!strcmp(mode, "sysv-recv")) {
+    key_t key = (key_t)strtol(name, NULL, 0);
+    int id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+    if (id < 0) die("msgget");
+    printf("ready\n");
+    fflush(stdout);
+    int n = atoi(argv[3]);
+    for (int i = 0; i < n; i++) {
+      struct { long mtype; char mtext[8192]; } m;
+      ssize_t len = msgrcv(id, &m, sizeof m.mtext, 0, 0);
+      if (len < 0) die("msgrcv");
+      printf("%.*s\n", (int)len, m.mtext);
+    }
+    msgctl(id, IPC_RMID, NULL);
+  } else if (!strcmp(mode, "unix-send") || !strcmp(mode, "unix-recv")) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, name, sizeof a.sun_path - 1);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0) die("socket");
+    int fd = s;
+    if (!strcmp(mode, "unix-send")) {
+      for (int i = 0; connect(s, (struct sockaddr *)&a, sizeof a) != 0; i++) { if (i > 1000) die("connect"); pause_ms(10); }
+      for (int i = 3; i < argc; i++) {
+        uint32_t len = (uint32_t)strlen(argv[i]);
+        uint8_t hdr[4] = {len, len >> 8, len >> 16, len >> 24};
+        write_all(s, hdr, 4);
+        write_all(s, argv[i], len);
+      }
+    } else {
+      if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 1) != 0) die("bind/listen");
+      printf("ready\n");
+      fflush(stdout);
+      fd = accept(s, NULL, NULL);
+      if (fd < 0) die("accept");
+      int n = atoi(argv[3]);
+      for (int i = 0; i < n; i++) {
+        uint8_t hdr[4];
+        if (!read_all(fd, hdr, 4)) { fprintf(stderr, "EOF after %d messages\n", i); return 1; }
+        uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+        char *buf = malloc(len + 1);
+        if (!read_all(fd, buf, len)) { fprintf(stderr, "EOF inside a message\n"); return 1; }
+        printf("%.*s\n", (int)len, buf);
+        free(buf);
+      }
+      unlink(name);
+    }
+    close(fd);
+  } else if (!strcmp(mode, "signal-send")) {
+    pid_t pid = (pid_t)atoi(name);
+    int signo = atoi(argv[3]);
+    for (int i = 4; i < argc; i++) {
+      union sigval v;
+      uint8_t bytes[8] = {0};
+      size_t len = strlen(argv[i]);
+      if (len > 7) { fprintf(stderr, "a signal carries at most 7 bytes\n"); return 2; }
+      memcpy(bytes, argv[i], len);
+      bytes[7] = (uint8_t)len;
+      memcpy(&v, bytes, sizeof v);
+      while (sigqueue(pid, signo, v) != 0) { if (errno != EAGAIN) die("sigqueue"); pause_ms(1); }
+    }
   } else {
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;

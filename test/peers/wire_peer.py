@@ -4,10 +4,15 @@
 FIFO (byte stream): each message is a u32 little-endian length, then the payload.
 POSIX queue: one message is one kernel message, no header (mq_* called through ctypes).
 usage: wire_peer.py fifo-send PATH MSG... | fifo-recv PATH N | mq-send NAME MSG... | mq-recv NAME N
+       | sysv-send KEY MSG... | sysv-recv KEY N | unix-send PATH MSG... | unix-recv PATH N
+       | signal-send PID SIGNO MSG...
+System V queue: mtype 1, mtext = the payload. Unix stream socket: the same frames as a FIFO.
+Realtime signal: sigqueue with sigval bytes 0..6 = payload, byte 7 = its length.
 """
 import ctypes
 import ctypes.util
 import os
+import socket
 import struct
 import sys
 import time
@@ -18,6 +23,24 @@ librt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c
 librt.mq_send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint]
 librt.mq_receive.restype = ctypes.c_ssize_t
 librt.mq_receive.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p]
+
+
+libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+libc.msgget.argtypes = [ctypes.c_int, ctypes.c_int]
+libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.msgrcv.restype = ctypes.c_ssize_t
+libc.msgrcv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long, ctypes.c_int]
+libc.msgctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_uint64]  # union sigval passed as its 8 bytes
+IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
+
+
+class MsgBuf(ctypes.Structure):
+    _fields_ = [("mtype", ctypes.c_long), ("mtext", ctypes.c_char * 8192)]
+
+
+def frame(data):
+    return struct.pack("<I", len(data)) + data
 
 
 class MqAttr(ctypes.Structure):
@@ -85,6 +108,58 @@ def main():
             print(buf.raw[:n].decode(), flush=True)
         os.close(q)
         check(librt.mq_unlink(name.encode()), "mq_unlink")
+    elif mode == "sysv-send":
+        key = int(name, 0)
+        for _ in range(1000):
+            q = libc.msgget(key, 0)
+            if q >= 0:
+                break
+            time.sleep(0.01)
+        check(q, "msgget")
+        for m in sys.argv[3:]:
+            data = m.encode()
+            buf = MsgBuf(1, data)
+            check(libc.msgsnd(q, ctypes.byref(buf), len(data), 0), "msgsnd")
+    elif mode == "sysv-recv":
+        q = check(libc.msgget(int(name, 0), IPC_CREAT | IPC_EXCL | 0o600), "msgget")
+        print("ready", flush=True)
+        buf = MsgBuf()
+        for _ in range(int(sys.argv[3])):
+            n = check(libc.msgrcv(q, ctypes.byref(buf), 8192, 0, 0), "msgrcv")
+            print(buf.mtext[:n].decode(), flush=True)
+        libc.msgctl(q, IPC_RMID, None)
+    elif mode == "unix-send":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        for _ in range(1000):
+            try:
+                s.connect(name)
+                break
+            except OSError:
+                time.sleep(0.01)
+        for m in sys.argv[3:]:
+            s.sendall(frame(m.encode()))
+        s.close()
+    elif mode == "unix-recv":
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(name)
+        srv.listen(1)
+        print("ready", flush=True)
+        conn, _ = srv.accept()
+        fd = conn.fileno()
+        for _ in range(int(sys.argv[3])):
+            (length,) = struct.unpack("<I", read_exact(fd, 4))
+            print(read_exact(fd, length).decode(), flush=True)
+        conn.close()
+        os.unlink(name)
+    elif mode == "signal-send":
+        pid, signo = int(name), int(sys.argv[3])
+        for m in sys.argv[4:]:
+            data = m.encode()
+            value = int.from_bytes(data.ljust(7, b"\0") + bytes([len(data)]), "little")
+            while libc.sigqueue(pid, signo, value) != 0:
+                if ctypes.get_errno() != 11:  # EAGAIN: the receiver's queue is full
+                    check(-1, "sigqueue")
+                time.sleep(0.001)
     else:
         sys.exit(f"unknown mode {mode}")
 
