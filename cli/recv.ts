@@ -36,8 +36,9 @@ export function recv(argv: string[]): Promise<number> {
     const timeout = numberOption(values.timeout, "timeout");
     const decoder = new TextDecoder();
     using ch = open(address, { create: true, role: "reader" });
-    // a signal sender needs our pid, and must not send before we listen
-    if (address.startsWith("signal:self")) process.stderr.write(`ipc-lab recv: listening on signal:${process.pid}${address.slice("signal:self".length)}\n`);
+    // say where senders must go when the address alone does not tell (our pid, a port the kernel chose)
+    const real = address.startsWith("signal:self") ? `signal:${process.pid}${address.slice("signal:self".length)}` : ch.address;
+    if (real !== address) process.stderr.write(`ipc-lab recv: listening on ${real}\n`);
     let got = 0;
     while (count === undefined || got < count) {
       let msg: Uint8Array;
