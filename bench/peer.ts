@@ -1,32 +1,37 @@
 /**
- * The other process of a benchmark run. Usage:
- *   bun bench/peer.ts echo IN OUT        send back every message received on IN, on OUT
- *   bun bench/peer.ts sink IN OUT N      say "ready" on OUT, receive N messages on IN, then ack on OUT
- * IN/OUT "inherit" means the pipe pair passed by spawnWithPipes (fd:3,4). It stops at
- * end of stream (or after N messages).
+ * The other process of a benchmark run.
+ *   bun bench/peer.ts MODE IN OUT N
+ * MODE: echo (send back each of N messages), sink (receive N, then ack), sink-async (the
+ * same with recvAsync). IN/OUT: addresses ("inherit" = IPC_LAB_CHANNEL; the same address
+ * twice = one duplex channel). BENCH_CPU pins the process. It first sends one "ready"
+ * message, and at the end prints its cost per message as JSON on stdout.
  */
-import { open, IpcError, type Channel } from "../lib/index.ts";
+import { open, counterValue, type Channel } from "../lib/index.ts";
+import { perMessage, pinProcess, usage } from "./usage.ts";
 
-const [mode, inAddr, outAddr, countArg] = process.argv.slice(2);
+const [mode, inAddr, outAddr, nArg] = process.argv.slice(2) as [string, string, string, string];
+if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
 const resolve = (a: string) => (a === "inherit" ? process.env.IPC_LAB_CHANNEL! : a);
-const rx: Channel = open(resolve(inAddr!), { timeout: 10_000, role: "reader" });
-const tx: Channel = outAddr === inAddr ? rx : open(resolve(outAddr!), { timeout: 10_000, role: "writer" });
-const buf = new Uint8Array(rx.caps.maxMessageSize);
+const rx: Channel = open(resolve(inAddr), { timeout: 10_000, role: "reader" });
+const tx: Channel = outAddr === inAddr ? rx : open(resolve(outAddr), { timeout: 10_000, role: "writer" });
+const n = Number(nArg);
+const buf = new Uint8Array(Math.max(rx.caps.maxMessageSize, 8));
+const empty = tx.caps.boundaries === "counter" || tx.caps.boundaries === "token" && tx.caps.maxMessageSize >= 8 ? counterValue(1) : new Uint8Array(0);
 
-try {
-  if (mode === "echo") {
-    for (;;) tx.send(buf.subarray(0, rx.recvInto(buf)));
-  } else if (mode === "sink") {
-    const n = Number(countArg);
-    tx.send(buf.subarray(0, 0)); // ready: the producer starts its clock after this
-    for (let i = 0; i < n; i++) rx.recvInto(buf);
-    tx.send(buf.subarray(0, 0));
-  } else {
-    throw new Error(`unknown mode ${mode}`);
-  }
-} catch (e) {
-  if (!(e instanceof IpcError && (e.code === "EOF" || e.code === "EPIPE"))) throw e;
-} finally {
-  rx.close();
-  tx.close();
+tx.send(empty, { timeout: 10_000 }); // ready (a datagram server learns our address from it)
+const u0 = usage();
+if (mode === "echo") {
+  for (let i = 0; i < n; i++) tx.send(buf.subarray(0, rx.recvInto(buf)));
+} else if (mode === "sink") {
+  for (let i = 0; i < n; i++) rx.recvInto(buf);
+  tx.send(empty);
+} else if (mode === "sink-async") {
+  for (let i = 0; i < n; i++) await rx.recvAsync();
+  tx.send(empty);
+} else {
+  throw new Error(`unknown mode ${mode}`);
 }
+const cost = perMessage(u0, usage(), n);
+process.stdout.write(JSON.stringify(cost) + "\n");
+rx.close();
+if (tx !== rx) tx.close();

@@ -1,69 +1,124 @@
 /**
- * `npm run bench`: two processes exchange messages over each mechanism and the table shows
- * round-trip latency percentiles and one-way throughput per mechanism.
- * Options: --quick (10 000 messages instead of 100 000), --mech pipe,shm, --size BYTES.
+ * `npm run bench` / `ipc-lab bench`: every mechanism's round-trip percentiles and stream
+ * throughput, sync and async, on one CPU and across CPUs, beside C baselines and the
+ * runtimes' own IPC, in one run. See bench/README.md for the method and the JSON schema.
  */
-import { cpus, release } from "node:os";
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { benchMechanisms, type BenchPair } from "./mechanisms.ts";
-import { summarize } from "./stats.ts";
+import { runC, runtimeBaselines, cBaseline } from "./baselines.ts";
+import { benchCases, type BenchCase } from "./cases.ts";
+import { chartSvg } from "./chart.ts";
+import { roundTrips, stream, type Row } from "./measure.ts";
+import { addRatios, machineFacts, mdReport, targets, textReport } from "./report.ts";
+import type { Placement } from "./usage.ts";
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean" },
-    mech: { type: "string" },
-    size: { type: "string" },
-    count: { type: "string" },
-  },
-});
-const count = Number(values.count ?? (values.quick ? 10_000 : 100_000));
-const size = Number(values.size ?? 64);
-const wanted = values.mech?.split(",");
-const warmup = Math.min(1000, count / 10);
+/** Usage text. */
+export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
+                     [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
+                     [--impl ipc-lab,c,bun-ipc,node-net,bun-socket,worker-postmessage]
+                     [--mode sync,async] [--json FILE] [--md FILE] [--svg FILE]
+`;
 
-/** Round trips: send, wait for the echo, one sample per message. */
-function roundTrips(p: BenchPair): Float64Array {
-  const msg = new Uint8Array(size);
-  const buf = new Uint8Array(p.rx.caps.maxMessageSize);
-  for (let i = 0; i < warmup; i++) {
-    p.tx.send(msg);
-    p.rx.recvInto(buf);
+const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** Run the benchmark with CLI arguments; returns the exit code. */
+export async function bench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" }, mech: { type: "string" }, size: { type: "string" }, count: { type: "string" },
+      pattern: { type: "string" }, placement: { type: "string" }, impl: { type: "string" }, mode: { type: "string" },
+      json: { type: "string" }, md: { type: "string" }, svg: { type: "string" }, help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(benchUsage);
+    return 0;
   }
-  const samples = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const t0 = Bun.nanoseconds();
-    p.tx.send(msg);
-    p.rx.recvInto(buf);
-    samples[i] = Bun.nanoseconds() - t0;
+  const quick = !!values.quick;
+  const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
+  const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
+  const patterns = list(values.pattern) ?? ["rtt", "stream"];
+  const modes = list(values.mode) ?? ["sync", "async"];
+  const impls = list(values.impl) ?? ["ipc-lab", "c", ...runtimeBaselines.map((b) => b.impl)];
+  const mechs = list(values.mech);
+  const rttCount = Number(values.count ?? (quick ? 1000 : 3000));
+  const streamCount = (size: number) => Number(values.count ?? Math.max(200, Math.min(quick ? 5000 : 20000, Math.floor((quick ? 16 : 64) * 2 ** 20 / Math.max(size, 1)))));
+  const cases = benchCases.filter((c) => !mechs || mechs.includes(c.name));
+  const cNames = new Set(cases.map((c) => c.c).filter(Boolean) as string[]);
+  if (mechs) for (const m of mechs) if (!benchCases.some((c) => c.name === m)) throw new Error(`unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`);
+  const usable = placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2);
+
+  // the work, as a list of jobs (so the progress bar knows the total)
+  const jobs: { label: string; run: () => Promise<Row> | Row }[] = [];
+  const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: "sync" | "async", placement: Placement, size: number, why: string): Row => ({
+    impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size, count: 0, skipped: why,
+  });
+  if (impls.includes("c")) jobs.push({ label: "compile C baselines", run: () => (cBaseline(), { impl: "c", mechanism: "", pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: "(build)" }) });
+  for (const placement of usable) {
+    for (const size of sizes) {
+      for (const c of cases) {
+        if (!impls.includes("ipc-lab")) break;
+        // mechanisms whose messages are tiny (eventfd 8 B, signals 7 B, semaphores 0 B) run once, at their size
+        const tiny = c.maxSize < Math.min(...sizes);
+        if (tiny && size !== Math.min(...sizes)) continue;
+        const s = tiny ? c.maxSize : size;
+        for (const pattern of patterns as ("rtt" | "stream")[]) {
+          for (const mode of modes as ("sync" | "async")[]) {
+            const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
+            if (s > c.maxSize) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`) });
+            else if (pattern === "stream" && c.noStream) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, "values merge: round trips only") });
+            else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
+            else jobs.push({ label, run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)) });
+          }
+        }
+      }
+      if (impls.includes("c")) {
+        for (const m of cNames) {
+          for (const pattern of patterns as ("rtt" | "stream")[]) {
+            if (m === "eventfd" && (pattern === "stream" || size !== sizes[0])) continue;
+            if (m === "mq" || m === "sysv-mq") if (size > 8192) continue;
+            const s = m === "eventfd" ? 8 : size;
+            jobs.push({ label: `C ${m} ${pattern} ${s} B ${placement}`, run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement) });
+          }
+        }
+      }
+      for (const b of runtimeBaselines) {
+        if (impls.includes(b.impl) && patterns.includes("rtt")) jobs.push({ label: `${b.impl} rtt ${size} B ${placement}`, run: () => b.run(size, rttCount, placement) });
+      }
+    }
   }
-  return samples;
+
+  const rows: Row[] = [];
+  const tty = process.stderr.isTTY;
+  const started = performance.now();
+  for (const [i, job] of jobs.entries()) {
+    const pct = Math.round((i / jobs.length) * 100);
+    const bar = "█".repeat(Math.round(pct / 4)).padEnd(25, "░");
+    if (tty) process.stderr.write(`\r${bar} ${pct}% ${job.label}`.padEnd(100).slice(0, 100));
+    else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`[${pct}%] ${job.label}\n`);
+    try {
+      const row = await job.run();
+      if (row.skipped !== "(build)") rows.push(row);
+    } catch (e) {
+      const [impl, mechanism] = job.label.startsWith("C ") ? ["c", job.label.split(" ")[1]!] : ["ipc-lab", job.label.split(" ")[0]!];
+      rows.push({ impl, mechanism, pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: `failed: ${(e as Error).message.split("\n")[0]}` });
+    }
+  }
+  if (tty) process.stderr.write(`\r${" ".repeat(100)}\r`);
+  process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+
+  const header = machineFacts(quick);
+  const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
+  addRatios(rows, cOf);
+  const fdBased = new Set(benchCases.filter((c) => c.fdBased).map((c) => c.name));
+  const t = targets(rows, fdBased, cOf);
+  console.log(textReport(header, rows, t));
+  if (values.json) writeFileSync(values.json, JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
+  if (values.svg) writeFileSync(values.svg, chartSvg(header, rows));
+  if (values.md) writeFileSync(values.md, mdReport(header, rows, t, values.svg));
+  return 0;
 }
 
-/** One-way stream: count messages, then the peer's ack; returns messages per second. */
-function stream(p: BenchPair): number {
-  const msg = new Uint8Array(size);
-  p.rx.recv({ timeout: 60_000 }); // the peer is up and listening
-  const t0 = Bun.nanoseconds();
-  for (let i = 0; i < count; i++) p.tx.send(msg);
-  p.rx.recv({ timeout: 60_000 });
-  return count / ((Bun.nanoseconds() - t0) / 1e9);
-}
-
-const fmtUs = (ns: number) => (ns / 1000).toFixed(1).padStart(8);
-const rows: string[] = [];
-const header = `${"mechanism".padEnd(10)}${"p50 µs".padStart(8)}${"p99 µs".padStart(8)}${"p99.9 µs".padStart(10)}${"msg/s".padStart(12)}${"MB/s".padStart(9)}`;
-console.log(`ipc-lab demo: ${count} round trips and ${count} one-way messages of ${size} B per mechanism`);
-console.log(`${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Linux ${release()}, Bun ${Bun.version}, unpinned, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(header);
-for (const m of benchMechanisms) {
-  if (wanted && !wanted.includes(m.name)) continue;
-  const echo = m.start("echo", []);
-  const lat = summarize(roundTrips(echo));
-  await echo.close();
-  const sink = m.start("sink", [String(count)]);
-  const rate = stream(sink);
-  await sink.close();
-  const row = `${m.name.padEnd(10)}${fmtUs(lat.p50_ns)}${fmtUs(lat.p99_ns)}${fmtUs(lat.p999_ns).padStart(10)}${Math.round(rate).toLocaleString("en").padStart(12)}${((rate * size) / 1e6).toFixed(1).padStart(9)}`;
-  rows.push(row);
-  console.log(row);
-}
+if (import.meta.main) process.exitCode = await bench(process.argv.slice(2));

@@ -217,6 +217,12 @@ export const shimSymbols = {
   ipcl_pread: { args: ["i32", "buf", "usize", "f64"], returns: "i32", blocking: true },
   /** int ipcl_rw8(int fd, uint8_t buf[8], int write, double timeout_ms);  eventfd I/O */
   ipcl_rw8: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_pin_process(int cpu);  every thread to one CPU (-1: all CPUs) */
+  ipcl_pin_process: { args: ["i32"], returns: "i32" },
+  /** int ipcl_pin_thread(int cpu);  the calling thread only */
+  ipcl_pin_thread: { args: ["i32"], returns: "i32" },
+  /** void ipcl_rusage(double out[4]);  user ns, system ns, voluntary and involuntary switches */
+  ipcl_rusage: { args: ["buf"], returns: "void" },
   /** double ipcl_fd_size(int fd); */
   ipcl_fd_size: { args: ["i32"], returns: "f64" },
 } as const satisfies SymbolTable;

@@ -29,7 +29,9 @@
 #include <netinet/tcp.h>
 #include <sys/ipc.h>
 #include <semaphore.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -1020,4 +1022,51 @@ int ipcl_rw8(int fd, uint8_t *buf, int write_, double timeout_ms) {
     if (p < 0) return p;
     if (p == 0) return -ETIMEDOUT;
   }
+}
+
+/* ---------- measurement -------------------------------------------------------------- */
+
+/**
+ * Pin every thread of this process to CPU `cpu` (sched_setaffinity per task in
+ * /proc/self/task; -1 allows all CPUs again). Threads started later inherit the mask of
+ * the thread that starts them. 0 or -errno.
+ */
+int ipcl_pin_process(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0) {
+    for (int i = 0; i < CPU_SETSIZE; i++) CPU_SET(i, &set);
+  } else {
+    CPU_SET(cpu, &set);
+  }
+  int result = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return -errno;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    int tid = atoi(e->d_name);
+    if (tid <= 0) continue;
+    if (sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) result = -errno;
+  }
+  closedir(d);
+  return result;
+}
+
+/** getrusage(RUSAGE_SELF) into out: user ns, system ns, voluntary and involuntary context switches. */
+void ipcl_rusage(double *out) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  out[0] = ru.ru_utime.tv_sec * 1e9 + ru.ru_utime.tv_usec * 1e3;
+  out[1] = ru.ru_stime.tv_sec * 1e9 + ru.ru_stime.tv_usec * 1e3;
+  out[2] = (double)ru.ru_nvcsw;
+  out[3] = (double)ru.ru_nivcsw;
+}
+
+/** Pin the calling thread only to CPU `cpu` (-1: all CPUs). 0 or -errno. */
+int ipcl_pin_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0) for (int i = 0; i < CPU_SETSIZE; i++) CPU_SET(i, &set);
+  else CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
 }

@@ -436,6 +436,11 @@ export class RingChannel extends BaseChannel {
   protected override waitReadable(timeout: number): PendingWait {
     const w = this.#w;
     Atomics.store(w, this.#rxConsumerWaiting, 1);
+    // a message pushed before the flag was up brought no wake: look again now that it is
+    if (Atomics.load(w, this.#rxHead) !== this.#tail) {
+      Atomics.store(w, this.#rxConsumerWaiting, 0);
+      return { result: Promise.resolve(0), cancel: () => {} };
+    }
     const slice = Math.min(timeout < 0 ? PEER_CHECK_MS : timeout, PEER_CHECK_MS);
     if (this.#atomics) return this.#waitAtomicsAsync(slice);
     // a semaphore wait cannot be woken early; its slice bounds how long close() defers the unmap

@@ -1,0 +1,162 @@
+/**
+ * Baselines measured in the same run: small C programs (bench/c/baseline.c, compiled with
+ * cc on first use) doing the same round trip and stream, and the runtimes' own IPC —
+ * Bun.spawn ipc with process.send, node:net over a unix socket, Bun.listen/Bun.connect,
+ * and a Worker's postMessage.
+ */
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { compileCached } from "../ffi/build.ts";
+import type { Row } from "./measure.ts";
+import { summarize } from "./stats.ts";
+import { cpusFor, perMessage, pinProcess, usage, type Placement } from "./usage.ts";
+
+const here = import.meta.dir;
+
+/** Path of the compiled C baseline (built once per source hash). */
+export function cBaseline(): string {
+  return compileCached({
+    name: "baseline",
+    sources: [join(here, "c", "baseline.c"), join(here, "..", "ffi", "shim.c"), join(here, "..", "ffi", "ipcl_ring.h")],
+    flags: ["-O2", "-pthread", "-Wall"],
+    ext: "",
+  });
+}
+
+/** The C row for a mechanism, pattern, size and placement. */
+export function runC(mechanism: string, pattern: "rtt" | "stream", size: number, count: number, placement: Placement): Row {
+  const r = spawnSync(cBaseline(), [mechanism, pattern, String(size), String(count), placement], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`C baseline ${mechanism} ${pattern} failed: ${r.stderr || r.error}`);
+  return JSON.parse(r.stdout.trim()) as Row;
+}
+
+/** A runtime's own IPC, measured as round trips of `size`-byte messages. */
+export interface RuntimeBaseline {
+  impl: string;
+  mechanism: string;
+  run(size: number, count: number, placement: Placement): Promise<Row>;
+}
+
+const peer = join(here, "runtime-peer.ts");
+
+/** Time `count` round trips of `once()` after a warm-up. */
+async function timed(impl: string, mechanism: string, size: number, count: number, placement: Placement, once: () => Promise<void>): Promise<Row> {
+  const warm = Math.min(1000, Math.ceil(count / 10));
+  for (let i = 0; i < warm; i++) await once();
+  const samples = new Float64Array(count);
+  const u0 = usage();
+  for (let i = 0; i < count; i++) {
+    const t0 = Bun.nanoseconds();
+    await once();
+    samples[i] = Bun.nanoseconds() - t0;
+  }
+  const cost = perMessage(u0, usage(), count);
+  return {
+    ...summarize(samples),
+    impl, mechanism, pattern: "rtt", mode: "async", placement, size, count,
+    cpu_ns_per_msg: { parent: cost.cpu_ns_per_msg },
+    ctx_switches_per_msg: { parent: cost.ctx_switches_per_msg },
+  };
+}
+
+function env(placement: Placement): Record<string, string> {
+  const cpu = cpusFor(placement)[1];
+  return { ...(process.env as Record<string, string>), ...(cpu >= 0 ? { BENCH_CPU: String(cpu) } : {}) };
+}
+
+/** Pin ourselves for the run, and free the pin afterwards. */
+async function pinned<T>(placement: Placement, body: () => Promise<T>): Promise<T> {
+  const ours = cpusFor(placement)[0];
+  if (ours >= 0) pinProcess(ours);
+  try {
+    return await body();
+  } finally {
+    if (ours >= 0) pinProcess(-1);
+  }
+}
+
+/** Bun.spawn with ipc: process.send in the child, the ipc callback in the parent. */
+const bunIpc: RuntimeBaseline = {
+  impl: "bun-ipc", mechanism: "spawn ipc",
+  run: (size, count, placement) => pinned(placement, async () => {
+    let wake: (() => void) | undefined;
+    const child = Bun.spawn([process.execPath, peer, "ipc"], { env: env(placement), stdio: ["ignore", "inherit", "inherit"], ipc: () => wake?.() });
+    const msg = "x".repeat(size);
+    const once = () => new Promise<void>((resolve) => {
+      wake = resolve;
+      child.send(msg);
+    });
+    await once();
+    const row = await timed("bun-ipc", "spawn ipc", size, count, placement, once);
+    child.kill();
+    await child.exited;
+    return row;
+  }),
+};
+
+/** A byte-echo server in the child over a unix socket, driven by `connect`. */
+function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket"): RuntimeBaseline {
+  return {
+    impl, mechanism: "unix",
+    run: (size, count, placement) => pinned(placement, async () => {
+      const path = `/tmp/ipcl-bench-${impl}-${process.pid}.sock`;
+      const child = Bun.spawn([process.execPath, peer, serverKind, path], { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
+      await child.stdout.getReader().read(); // listening
+      let pending = 0;
+      let wake: (() => void) | undefined;
+      const onData = (n: number) => {
+        pending -= n;
+        if (pending <= 0) wake?.();
+      };
+      let write: (b: Uint8Array) => void;
+      let end: () => void;
+      if (serverKind === "node-net") {
+        const net = await import("node:net");
+        const s = net.createConnection(path);
+        await new Promise((r) => s.once("connect", r));
+        s.setNoDelay(true);
+        s.on("data", (d: Buffer) => onData(d.byteLength));
+        write = (b) => void s.write(b);
+        end = () => s.destroy();
+      } else {
+        const s = await Bun.connect({ unix: path, socket: { data: (_s, d) => onData(d.byteLength) } });
+        write = (b) => void s.write(b);
+        end = () => s.end();
+      }
+      const msg = new Uint8Array(size);
+      const once = () => new Promise<void>((resolve) => {
+        pending = size;
+        wake = resolve;
+        write(msg);
+      });
+      const row = await timed(impl, "unix", size, count, placement, once);
+      end();
+      child.kill();
+      await child.exited;
+      rmSync(path, { force: true }); // a killed server leaves its socket file
+      return row;
+    }),
+  };
+}
+
+/** A Worker's postMessage (structured clone), the in-process runtime baseline. */
+const workerPost: RuntimeBaseline = {
+  impl: "worker-postmessage", mechanism: "worker",
+  run: (size, count, placement) => pinned(placement, async () => {
+    const w = new Worker(join(here, "runtime-worker.ts"));
+    let wake: (() => void) | undefined;
+    w.onmessage = () => wake?.();
+    const msg = new Uint8Array(size);
+    const once = () => new Promise<void>((resolve) => {
+      wake = resolve;
+      w.postMessage(msg);
+    });
+    const row = await timed("worker-postmessage", "worker", size, count, placement, once);
+    w.terminate();
+    return row;
+  }),
+};
+
+/** Every runtime baseline. */
+export const runtimeBaselines: RuntimeBaseline[] = [bunIpc, socketBaseline("node-net", "node-net"), socketBaseline("bun-socket", "bun-socket"), workerPost];

@@ -1,0 +1,277 @@
+/*
+ * C baselines for `ipc-lab bench`: the same round trip and stream as the TypeScript
+ * harness, per mechanism, with the peer as a forked child. Byte streams use the shim's own
+ * framing (linked in), the shm ring the layout of ffi/ipcl_ring.h, so a ratio to this row
+ * measures what JavaScript and FFI add, nothing else.
+ *
+ * usage: baseline MECH PATTERN SIZE COUNT PLACEMENT
+ *   MECH: pipe unix tcp mq sysv-mq shm eventfd    PATTERN: rtt stream
+ *   PLACEMENT: same-cpu cross-cpu unpinned
+ * prints one JSON object (see bench/README.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../ffi/ipcl_ring.h"
+
+/* from ffi/shim.c */
+struct ipcl_reader;
+struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer);
+int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms);
+int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms);
+
+static void die(const char *what) { perror(what); exit(2); }
+static int64_t now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+/* ---- one endpoint of a conversation ---- */
+struct end {
+  int rfd, wfd;                 /* streams, eventfd */
+  struct ipcl_reader *reader;
+  mqd_t mq_in, mq_out;          /* POSIX queues */
+  int msqid; long in_type, out_type; /* System V: one queue, a type per direction */
+  struct ipcl_ring_header *ring; int side; uint8_t *data[2]; /* shm ring */
+};
+static const char *mech;
+static uint8_t *scratch;
+
+/* ---- the shm ring, as lib/ring.ts does it: spin, then futex; wake only a sleeper ---- */
+static long futex(uint32_t *a, int op, uint32_t v) { return syscall(SYS_futex, a, op, v, NULL, NULL, 0); }
+#define LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
+#define XCHG(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)
+static int spin = 20000;
+
+static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
+  struct ipcl_ring_dir *d = &e->ring->dir[e->side];
+  uint32_t cap = e->ring->capacity, need = (len + 4 + 7) & ~7u, head = d->head;
+  for (int i = 0;; i++) {
+    uint32_t tail = LOAD(&d->tail);
+    if (head - tail + need <= cap) break;
+    if (i < spin) continue;
+    STORE(&d->producer_waiting, 1);
+    if (head - LOAD(&d->tail) + need <= cap) { STORE(&d->producer_waiting, 0); break; }
+    futex(&d->tail, FUTEX_WAIT, tail);
+    STORE(&d->producer_waiting, 0);
+  }
+  uint8_t *data = e->data[e->side];
+  uint32_t pos = head & (cap - 1);
+  memcpy(data + pos, &len, 4);
+  uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
+  memcpy(data + start, msg, first);
+  memcpy(data, msg + first, len - first);
+  STORE(&d->head, head + need);
+  if (LOAD(&d->consumer_waiting) && XCHG(&d->consumer_waiting, 0)) futex(&d->head, FUTEX_WAKE, 1);
+}
+
+static uint32_t ring_recv(struct end *e, uint8_t *out) {
+  struct ipcl_ring_dir *d = &e->ring->dir[1 - e->side];
+  uint32_t cap = e->ring->capacity, tail = d->tail;
+  for (int i = 0;; i++) {
+    if (LOAD(&d->head) != tail) break;
+    if (i < spin) continue;
+    STORE(&d->consumer_waiting, 1);
+    if (LOAD(&d->head) != tail) { STORE(&d->consumer_waiting, 0); break; }
+    futex(&d->head, FUTEX_WAIT, tail);
+    STORE(&d->consumer_waiting, 0);
+  }
+  uint8_t *data = e->data[1 - e->side];
+  uint32_t pos = tail & (cap - 1), len;
+  memcpy(&len, data + pos, 4);
+  uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
+  memcpy(out, data + start, first);
+  memcpy(out + first, data, len - first);
+  STORE(&d->tail, tail + ((len + 4 + 7) & ~7u));
+  if (LOAD(&d->producer_waiting) && XCHG(&d->producer_waiting, 0)) futex(&d->tail, FUTEX_WAKE, 1);
+  return len;
+}
+
+/* ---- send / receive one message on any mechanism ---- */
+static void send_msg(struct end *e, const uint8_t *msg, uint32_t len) {
+  if (!strcmp(mech, "mq")) { if (mq_send(e->mq_out, (const char *)msg, len, 0) != 0) die("mq_send"); }
+  else if (!strcmp(mech, "sysv-mq")) {
+    long *m = (long *)scratch; m[0] = e->out_type; memcpy(m + 1, msg, len);
+    if (msgsnd(e->msqid, m, len, 0) != 0) die("msgsnd");
+  } else if (!strcmp(mech, "shm")) ring_send(e, msg, len);
+  else if (!strcmp(mech, "eventfd")) { uint64_t v = 1; if (write(e->wfd, &v, 8) != 8) die("write"); }
+  else if (ipcl_frame_write(e->wfd, msg, len, -1) != 0) die("frame_write");
+}
+
+static uint32_t recv_msg(struct end *e, uint8_t *out, size_t cap) {
+  if (!strcmp(mech, "mq")) { ssize_t r = mq_receive(e->mq_in, (char *)out, cap, NULL); if (r < 0) die("mq_receive"); return (uint32_t)r; }
+  if (!strcmp(mech, "sysv-mq")) {
+    long *m = (long *)scratch;
+    ssize_t r = msgrcv(e->msqid, m, cap, e->in_type, 0);
+    if (r < 0) die("msgrcv");
+    memcpy(out, m + 1, (size_t)r);
+    return (uint32_t)r;
+  }
+  if (!strcmp(mech, "shm")) return ring_recv(e, out);
+  if (!strcmp(mech, "eventfd")) { uint64_t v; if (read(e->rfd, &v, 8) != 8) die("read"); return 8; }
+  int r = ipcl_frame_read(e->reader, out, cap, -1);
+  if (r < 0) { fprintf(stderr, "frame_read: %d\n", r); exit(2); }
+  return (uint32_t)r;
+}
+
+/* ---- setup: both endpoints before fork ---- */
+static void make_ends(struct end *parent, struct end *child, size_t size) {
+  memset(parent, 0, sizeof *parent);
+  memset(child, 0, sizeof *child);
+  if (!strcmp(mech, "pipe") || !strcmp(mech, "eventfd")) {
+    int a[2], b[2];
+    if (!strcmp(mech, "pipe")) { if (pipe(a) || pipe(b)) die("pipe"); }
+    else { a[0] = a[1] = eventfd(0, 0); b[0] = b[1] = eventfd(0, 0); }
+    parent->wfd = a[1]; child->rfd = a[0]; child->wfd = b[1]; parent->rfd = b[0];
+  } else if (!strcmp(mech, "unix")) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) die("socketpair");
+    parent->rfd = parent->wfd = sv[0]; child->rfd = child->wfd = sv[1];
+  } else if (!strcmp(mech, "tcp")) {
+    int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) || getsockname(l, (struct sockaddr *)&a, &al)) die("listen");
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&a, sizeof a)) die("connect");
+    int s = accept(l, NULL, NULL);
+    close(l);
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    parent->rfd = parent->wfd = s; child->rfd = child->wfd = c;
+  } else if (!strcmp(mech, "mq")) {
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "/ipcl-c-%d-a", getpid());
+    snprintf(n2, sizeof n2, "/ipcl-c-%d-b", getpid());
+    struct mq_attr at = {.mq_maxmsg = 10, .mq_msgsize = size > 8192 ? 8192 : (long)(size ? size : 1)};
+    mqd_t a = mq_open(n1, O_RDWR | O_CREAT | O_EXCL, 0600, &at), b = mq_open(n2, O_RDWR | O_CREAT | O_EXCL, 0600, &at);
+    if (a == (mqd_t)-1 || b == (mqd_t)-1) die("mq_open");
+    mq_unlink(n1); mq_unlink(n2); /* both sides hold descriptors: the names can go now */
+    parent->mq_out = child->mq_in = a; child->mq_out = parent->mq_in = b;
+  } else if (!strcmp(mech, "sysv-mq")) {
+    int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (id < 0) die("msgget");
+    parent->msqid = child->msqid = id;
+    parent->out_type = child->in_type = 1; child->out_type = parent->in_type = 2;
+  } else if (!strcmp(mech, "shm")) {
+    uint32_t cap = 2u << 20;
+    while (cap < 4 * (size + 8)) cap <<= 1;
+    size_t total = sizeof(struct ipcl_ring_header) + 2 * (size_t)cap;
+    struct ipcl_ring_header *h = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED) die("mmap");
+    h->capacity = cap; h->header_size = sizeof *h;
+    uint8_t *base = (uint8_t *)h + sizeof *h;
+    parent->ring = child->ring = h;
+    parent->data[0] = child->data[0] = base; parent->data[1] = child->data[1] = base + cap;
+    parent->side = 0; child->side = 1;
+  } else {
+    fprintf(stderr, "unknown mechanism %s\n", mech);
+    exit(2);
+  }
+}
+
+static void pin(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s);
+  if (sched_setaffinity(0, sizeof s, &s)) die("sched_setaffinity");
+}
+
+static int cmp(const void *a, const void *b) { int64_t x = *(const int64_t *)a, y = *(const int64_t *)b; return (x > y) - (x < y); }
+
+int main(int argc, char **argv) {
+  if (argc != 6) { fprintf(stderr, "usage: baseline MECH rtt|stream SIZE COUNT same-cpu|cross-cpu|unpinned\n"); return 2; }
+  mech = argv[1];
+  const char *pattern = argv[2], *placement = argv[5];
+  size_t size = strtoul(argv[3], NULL, 10);
+  long count = atol(argv[4]);
+  int pcpu = -1, ccpu = -1;
+  if (!strcmp(placement, "same-cpu")) pcpu = ccpu = 0;
+  else if (!strcmp(placement, "cross-cpu")) { pcpu = 0; ccpu = 1; }
+  if (pcpu == ccpu && pcpu >= 0) spin = 0; /* never spin when sharing one CPU */
+  if (!strcmp(mech, "eventfd")) {
+    size = 8;
+    if (!strcmp(pattern, "stream")) { fprintf(stderr, "eventfd values merge: it has round trips, not a stream\n"); return 2; }
+  }
+  size_t cap = size + 64;
+  scratch = malloc(cap + 16);
+  uint8_t *msg = calloc(1, cap), *buf = malloc(cap);
+  struct end parent, child;
+  make_ends(&parent, &child, size);
+  if (parent.rfd > 0 && strcmp(mech, "eventfd")) parent.reader = ipcl_reader_new(parent.rfd, 65536, 0);
+  if (child.rfd > 0 && strcmp(mech, "eventfd")) child.reader = ipcl_reader_new(child.rfd, 65536, 0);
+  long warm = count / 10 < 1000 ? count / 10 : 1000;
+  int stream = !strcmp(pattern, "stream");
+  pid_t pid = fork();
+  if (pid == 0) {
+    pin(ccpu);
+    if (stream) {
+      send_msg(&child, msg, 0); /* ready */
+      for (long i = 0; i < count; i++) recv_msg(&child, buf, cap);
+      send_msg(&child, msg, 0); /* done */
+    } else {
+      for (long i = 0; i < warm + count; i++) send_msg(&child, buf, recv_msg(&child, buf, cap));
+    }
+    _exit(0);
+  }
+  pin(pcpu);
+  struct rusage r0, r1, rc;
+  int64_t *samples = malloc(sizeof *samples * (count ? count : 1));
+  double elapsed = 0;
+  if (stream) {
+    recv_msg(&parent, buf, cap);
+    getrusage(RUSAGE_SELF, &r0);
+    int64_t t0 = now();
+    for (long i = 0; i < count; i++) send_msg(&parent, msg, (uint32_t)size);
+    recv_msg(&parent, buf, cap);
+    elapsed = (double)(now() - t0);
+  } else {
+    for (long i = 0; i < warm; i++) { send_msg(&parent, msg, (uint32_t)size); recv_msg(&parent, buf, cap); }
+    getrusage(RUSAGE_SELF, &r0);
+    for (long i = 0; i < count; i++) {
+      int64_t t0 = now();
+      send_msg(&parent, msg, (uint32_t)size);
+      recv_msg(&parent, buf, cap);
+      samples[i] = now() - t0;
+    }
+  }
+  getrusage(RUSAGE_SELF, &r1);
+  int status;
+  wait4(pid, &status, 0, &rc);
+  if (!strcmp(mech, "sysv-mq")) msgctl(parent.msqid, IPC_RMID, NULL);
+  double cpu_parent = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1e9 + (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e3 +
+                      (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e9 + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e3;
+  double cpu_child = rc.ru_utime.tv_sec * 1e9 + rc.ru_utime.tv_usec * 1e3 + rc.ru_stime.tv_sec * 1e9 + rc.ru_stime.tv_usec * 1e3;
+  double csw_parent = (double)(r1.ru_nvcsw - r0.ru_nvcsw + r1.ru_nivcsw - r0.ru_nivcsw);
+  double csw_child = (double)(rc.ru_nvcsw + rc.ru_nivcsw);
+  printf("{\"impl\":\"c\",\"mechanism\":\"%s\",\"pattern\":\"%s\",\"mode\":\"sync\",\"placement\":\"%s\",\"size\":%zu,\"count\":%ld", mech, pattern, placement, size, count);
+  if (stream) {
+    printf(",\"msgs_per_s\":%.1f,\"bytes_per_s\":%.1f", count / (elapsed / 1e9), count * (double)size / (elapsed / 1e9));
+  } else {
+    qsort(samples, count, sizeof *samples, cmp);
+    double sum = 0;
+    for (long i = 0; i < count; i++) sum += samples[i];
+#define AT(q) samples[(long)((q) * count + 0.999999) - 1 < 0 ? 0 : (long)((q) * count + 0.999999) - 1]
+    printf(",\"p50_ns\":%ld,\"p90_ns\":%ld,\"p99_ns\":%ld,\"p999_ns\":%ld,\"max_ns\":%ld,\"mean_ns\":%.1f",
+           (long)AT(0.5), (long)AT(0.9), (long)AT(0.99), (long)AT(0.999), (long)samples[count - 1], sum / count);
+  }
+  printf(",\"cpu_ns_per_msg\":{\"parent\":%.1f,\"peer\":%.1f},\"ctx_switches_per_msg\":{\"parent\":%.4f,\"peer\":%.4f}}\n",
+         cpu_parent / count, cpu_child / count, csw_parent / count, csw_child / count);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}

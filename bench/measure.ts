@@ -1,0 +1,101 @@
+/**
+ * The two measurements: round trips (one sample per message, nanosecond clock) and a
+ * one-way stream (messages per second from the peer's "ready" to its final ack), for
+ * ipc-lab channels, sync or async, with both sides placed on CPUs.
+ */
+import { counterValue } from "../lib/index.ts";
+import type { BenchCase } from "./cases.ts";
+import { summarize, type LatencySummary } from "./stats.ts";
+import { cpusFor, perMessage, pinProcess, usage, type Placement } from "./usage.ts";
+
+/** One row of results (the JSON schema in bench/README.md). */
+export interface Row extends Partial<LatencySummary> {
+  impl: string;
+  mechanism: string;
+  pattern: "rtt" | "stream";
+  mode: "sync" | "async";
+  placement: Placement;
+  size: number;
+  count: number;
+  msgs_per_s?: number;
+  bytes_per_s?: number;
+  cpu_ns_per_msg?: { parent: number; peer?: number };
+  ctx_switches_per_msg?: { parent: number; peer?: number };
+  /** this row's figure over the C baseline's (same mechanism, pattern, size, placement): > 1 is slower */
+  ratio_to_c?: number;
+  /** why a combination was not measured */
+  skipped?: string;
+}
+
+/** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */
+function payload(c: BenchCase, size: number): Uint8Array {
+  return c.name === "eventfd" ? counterValue(1) : new Uint8Array(size);
+}
+
+/** Round trips: warm-up, then `count` timed ones. */
+export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async"): Promise<Row> {
+  const warm = Math.min(1000, Math.ceil(count / 10));
+  const pair = await c.start("echo", warm + count, placement);
+  const [ours] = cpusFor(placement);
+  if (ours >= 0) pinProcess(ours);
+  try {
+    const msg = payload(c, size);
+    const buf = new Uint8Array(Math.max(pair.rx.caps.maxMessageSize, 8));
+    const samples = new Float64Array(count);
+    for (let i = 0; i < warm; i++) {
+      pair.tx.send(msg);
+      pair.rx.recvInto(buf);
+    }
+    const u0 = usage();
+    if (mode === "sync") {
+      for (let i = 0; i < count; i++) {
+        const t0 = Bun.nanoseconds();
+        pair.tx.send(msg);
+        pair.rx.recvInto(buf);
+        samples[i] = Bun.nanoseconds() - t0;
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const t0 = Bun.nanoseconds();
+        pair.tx.send(msg);
+        await pair.rx.recvAsync();
+        samples[i] = Bun.nanoseconds() - t0;
+      }
+    }
+    const ours2 = perMessage(u0, usage(), count);
+    const peer = await pair.finish();
+    return {
+      ...summarize(samples),
+      impl: "ipc-lab", mechanism: c.name, pattern: "rtt", mode, placement, size: msg.byteLength, count,
+      cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
+      ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
+    };
+  } finally {
+    if (ours >= 0) pinProcess(-1);
+  }
+}
+
+/** A one-way stream of `count` messages to a consuming peer (sync or async consumer). */
+export async function stream(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async"): Promise<Row> {
+  const pair = await c.start(mode === "sync" ? "sink" : "sink-async", count, placement);
+  const [ours] = cpusFor(placement);
+  if (ours >= 0) pinProcess(ours);
+  try {
+    const msg = payload(c, size);
+    const u0 = usage();
+    const t0 = Bun.nanoseconds();
+    for (let i = 0; i < count; i++) pair.tx.send(msg);
+    pair.rx.recv({ timeout: 120_000 }); // the peer's ack: everything arrived
+    const seconds = (Bun.nanoseconds() - t0) / 1e9;
+    const ours2 = perMessage(u0, usage(), count);
+    const peer = await pair.finish();
+    return {
+      impl: "ipc-lab", mechanism: c.name, pattern: "stream", mode, placement, size: msg.byteLength, count,
+      msgs_per_s: count / seconds, bytes_per_s: (count * msg.byteLength) / seconds,
+      cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
+      ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
+    };
+  } finally {
+    if (ours >= 0) pinProcess(-1);
+  }
+}

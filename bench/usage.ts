@@ -1,0 +1,44 @@
+/**
+ * Measuring what a side spends: CPU time and context switches (getrusage), and pinning
+ * a process or thread to a CPU (sched_setaffinity).
+ */
+import { shim } from "../ffi/runtime.ts";
+
+/** A getrusage(RUSAGE_SELF) reading. */
+export interface Usage {
+  cpuNs: number;
+  switches: number;
+}
+
+const cells = new Float64Array(4);
+
+/** Read this process's CPU time (user + system) and context switches (voluntary + involuntary). */
+export function usage(): Usage {
+  shim.ipcl_rusage(cells);
+  return { cpuNs: cells[0]! + cells[1]!, switches: cells[2]! + cells[3]! };
+}
+
+/** Per-message cost between two readings. */
+export function perMessage(a: Usage, b: Usage, messages: number): { cpu_ns_per_msg: number; ctx_switches_per_msg: number } {
+  return { cpu_ns_per_msg: (b.cpuNs - a.cpuNs) / messages, ctx_switches_per_msg: (b.switches - a.switches) / messages };
+}
+
+/** Where the two sides run. */
+export type Placement = "same-cpu" | "cross-cpu" | "unpinned";
+
+/** The CPUs for (us, peer) under a placement; -1 = not pinned. */
+export function cpusFor(p: Placement): [number, number] {
+  return p === "same-cpu" ? [0, 0] : p === "cross-cpu" ? [0, 1] : [-1, -1];
+}
+
+/** Pin this whole process (every thread) to cpu; -1 frees it again. */
+export function pinProcess(cpu: number): void {
+  const r = shim.ipcl_pin_process(cpu);
+  if (r < 0) throw new Error(`sched_setaffinity(${cpu}) failed: errno ${-r}`);
+}
+
+/** Pin the calling thread to cpu. */
+export function pinThread(cpu: number): void {
+  const r = shim.ipcl_pin_thread(cpu);
+  if (r < 0) throw new Error(`sched_setaffinity(${cpu}) failed: errno ${-r}`);
+}

@@ -1,0 +1,25 @@
+/**
+ * The Worker side of the in-process baseline: like bench/peer.ts, over `worker:parent`.
+ */
+import { parentPort } from "node:worker_threads";
+import { open, workerChannelData } from "../lib/index.ts";
+import { perMessage, pinThread, usage } from "./usage.ts";
+
+const { mode, n, cpu } = workerChannelData() as { mode: string; n: number; cpu: number };
+if (cpu >= 0) pinThread(cpu);
+const ch = open("worker:parent");
+const buf = new Uint8Array(ch.caps.maxMessageSize);
+const empty = new Uint8Array(0);
+ch.send(empty); // ready
+const u0 = usage();
+if (mode === "echo") for (let i = 0; i < n; i++) ch.send(buf.subarray(0, ch.recvInto(buf)));
+else if (mode === "sink") {
+  for (let i = 0; i < n; i++) ch.recvInto(buf);
+  ch.send(empty);
+} else {
+  for (let i = 0; i < n; i++) await ch.recvAsync();
+  ch.send(empty);
+}
+// getrusage is per process here: the figure covers both threads (said in bench/README.md)
+parentPort!.postMessage(perMessage(u0, usage(), n));
+ch.close();
