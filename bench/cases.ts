@@ -21,7 +21,10 @@ export interface PeerCost {
 export interface BenchPair {
   tx: Channel;
   rx: Channel;
+  /** end a completed run: the peer reports and exits */
   finish(): Promise<PeerCost | undefined>;
+  /** end a failed run: stop the peer and close everything */
+  abort(): Promise<void>;
 }
 
 /** One mechanism as the benchmark sees it. */
@@ -32,12 +35,12 @@ export interface BenchCase {
   c?: string;
   /** largest message (sizes above are skipped, and said so) */
   maxSize: number;
-  /** values merge (eventfd): round trips only */
-  noStream?: boolean;
+  /** why this mechanism has no stream measurement (eventfd values merge; UDP loses what a slow reader misses) */
+  noStream?: string;
   /** the async path waits on a descriptor (the ≤ 1.3× async target applies) */
   fdBased?: boolean;
-  /** start the peer in `mode` for n messages; resolves once it is ready */
-  start(mode: string, n: number, placement: Placement): Promise<BenchPair>;
+  /** start the peer in `mode` for n messages (after `warm` warm-up ones); resolves once it is ready */
+  start(mode: string, n: number, placement: Placement, warm?: number): Promise<BenchPair>;
 }
 
 const tag = `ipcl-bench-${process.pid}`;
@@ -50,14 +53,22 @@ function peerEnv(placement: Placement): Record<string, string> {
 }
 
 /** Wait for the peer's ready message, then hand over the pair. */
-async function ready(tx: Channel, rx: Channel, finish: () => Promise<PeerCost | undefined>): Promise<BenchPair> {
+async function ready(tx: Channel, rx: Channel, peer: { kill(): void; exited: Promise<number> } | { terminate(): Promise<number> }, finish: () => Promise<PeerCost | undefined>): Promise<BenchPair> {
+  const abort = async () => {
+    if ("kill" in peer) {
+      peer.kill();
+      await peer.exited;
+    } else await peer.terminate();
+    tx.close();
+    rx.close();
+  };
   try {
     rx.recv({ timeout: 20_000 });
   } catch (e) {
-    await finish().catch(() => undefined);
+    await abort();
     throw e;
   }
-  return { tx, rx, finish };
+  return { tx, rx, finish, abort };
 }
 
 /** Read the peer's JSON cost line and reap it. */
@@ -68,8 +79,8 @@ async function costOf(peer: Bun.Subprocess<"ignore", "pipe", "inherit">): Promis
   return code === 0 && line ? (JSON.parse(line) as PeerCost) : undefined;
 }
 
-function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, placement: Placement) {
-  return Bun.spawn([process.execPath, peerScript, mode, inAddr, outAddr, String(n)], {
+function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, placement: Placement, warm = 0) {
+  return Bun.spawn([process.execPath, peerScript, mode, inAddr, outAddr, String(n), String(warm)], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...peerEnv(placement) },
   });
@@ -79,10 +90,10 @@ function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, pla
 function duplex(name: string, c: string | undefined, maxSize: number, address: () => string, opts: object = {}, fdBased = false): BenchCase {
   return {
     name, c, maxSize, fdBased,
-    async start(mode, n, placement) {
+    async start(mode, n, placement, warm) {
       const ch = open(address(), { create: true, ...opts });
-      const peer = spawnPeer(mode, ch.address, ch.address, n, placement);
-      return ready(ch, ch, async () => {
+      const peer = spawnPeer(mode, ch.address, ch.address, n, placement, warm);
+      return ready(ch, ch, peer, async () => {
         ch.close();
         return costOf(peer);
       });
@@ -94,12 +105,12 @@ function duplex(name: string, c: string | undefined, maxSize: number, address: (
 function oneWay(name: string, c: string | undefined, maxSize: number, address: () => string, fdBased = false): BenchCase {
   return {
     name, c, maxSize, fdBased,
-    async start(mode, n, placement) {
+    async start(mode, n, placement, warm) {
       const toPeer = open(address(), { create: true });
       // our read end opens now (a FIFO reader never blocks), so the peer's writer can open
       const fromPeer = open(address(), { create: true, role: "reader" });
-      const peer = spawnPeer(mode, toPeer.address, fromPeer.address, n, placement);
-      return ready(toPeer, fromPeer, async () => {
+      const peer = spawnPeer(mode, toPeer.address, fromPeer.address, n, placement, warm);
+      return ready(toPeer, fromPeer, peer, async () => {
         const cost = await costOf(peer);
         toPeer.close();
         fromPeer.close();
@@ -113,15 +124,15 @@ function oneWay(name: string, c: string | undefined, maxSize: number, address: (
 type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: Bun.Subprocess };
 
 /** A mechanism handed to the child as descriptors (IPC_LAB_CHANNEL). */
-function inherited(name: string, c: string | undefined, maxSize: number, spawn: Spawner, fdBased = false, noStream = false): BenchCase {
+function inherited(name: string, c: string | undefined, maxSize: number, spawn: Spawner, fdBased = false, noStream?: string): BenchCase {
   return {
     name, c, maxSize, fdBased, noStream,
-    async start(mode, n, placement) {
-      const { channel, child } = spawn([process.execPath, peerScript, mode, "inherit", "inherit", String(n)], {
+    async start(mode, n, placement, warm = 0) {
+      const { channel, child } = spawn([process.execPath, peerScript, mode, "inherit", "inherit", String(n), String(warm)], {
         stdout: "pipe",
         env: peerEnv(placement),
       });
-      return ready(channel, channel, async () => {
+      return ready(channel, channel, child, async () => {
         const cost = await costOf(child as Bun.Subprocess<"ignore", "pipe", "inherit">);
         channel.close();
         return cost;
@@ -133,11 +144,11 @@ function inherited(name: string, c: string | undefined, maxSize: number, spawn: 
 /** Realtime signals: each side listens on its own pid. */
 const signalCase: BenchCase = {
   name: "signal", maxSize: 7,
-  async start(mode, n, placement) {
+  async start(mode, n, placement, warm) {
     const rx = open("signal:self:SIGRTMIN+8");
-    const peer = spawnPeer(mode, "signal:self:SIGRTMIN+9", `signal:${process.pid}:SIGRTMIN+8`, n, placement);
+    const peer = spawnPeer(mode, "signal:self:SIGRTMIN+9", `signal:${process.pid}:SIGRTMIN+8`, n, placement, warm);
     const tx = open(`signal:${peer.pid}:SIGRTMIN+9`);
-    return ready(tx, rx, async () => {
+    return ready(tx, rx, peer, async () => {
       const cost = await costOf(peer);
       tx.close();
       rx.close();
@@ -149,11 +160,14 @@ const signalCase: BenchCase = {
 /** The in-process baseline: a Worker thread over a SharedArrayBuffer ring. */
 const workerCase: BenchCase = {
   name: "worker", maxSize: 1 << 20,
-  async start(mode, n, placement) {
-    const { channel, worker } = spawnWorker(workerScript, { data: { mode, n, cpu: cpusFor(placement)[1] } });
+  async start(mode, n, placement, warm = 0) {
+    const { channel, worker } = spawnWorker(workerScript, { data: { mode, n, warm, cpu: cpusFor(placement)[1] } });
     const done = new Promise<PeerCost | undefined>((resolve) => worker.once("message", (m: PeerCost) => resolve(m)));
-    return ready(channel, channel, async () => {
-      const cost = await Promise.race([done, Bun.sleep(20_000).then(() => undefined)]);
+    return ready(channel, channel, worker, async () => {
+      let expire!: (v: undefined) => void;
+      const timeout = new Promise<undefined>((resolve) => (expire = resolve));
+      const timer = setTimeout(() => expire(undefined), 20_000);
+      const cost = await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
       channel.close();
       await worker.terminate();
       return cost;
@@ -169,14 +183,14 @@ export const benchCases: BenchCase[] = [
   duplex("unix", "unix", MiB, () => `unix:@${fresh()}`, {}, true),
   duplex("tcp", "tcp", MiB, () => "tcp:127.0.0.1:0", {}, true),
   duplex("unix-dgram", undefined, 65536, () => `unix-dgram:@${fresh()}`, {}, true),
-  duplex("udp", undefined, 32768, () => "udp:127.0.0.1:0", {}, true),
+  { ...duplex("udp", undefined, 32768, () => "udp:127.0.0.1:0", {}, true), noStream: "unreliable: datagrams a slow reader misses are lost, so a stream would measure loss; round trips only" },
   oneWay("mq", "mq", 8192, () => `mq:/${fresh()}`, true),
   oneWay("sysv-mq", "sysv-mq", 8192, () => `sysv-mq:${0x4000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff)}`),
   duplex("shm", "shm", MiB, () => `shm:/${fresh()}`),
   duplex("shm (semaphore)", "shm", MiB, () => `shm:/${fresh()}`, { wait: "semaphore" }),
   duplex("sysv-shm", "shm", MiB, () => `sysv-shm:${0x5000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff)}`),
   inherited("memfd", "shm", MiB, spawnWithMemfd),
-  inherited("eventfd", "eventfd", 8, spawnWithEventfd, true, true),
+  inherited("eventfd", "eventfd", 8, spawnWithEventfd, true, "values merge: round trips only"),
   oneWay("sem", undefined, 0, () => `sem:/${fresh()}`),
   signalCase,
   oneWay("file", undefined, MiB, () => `file:${join(tmpdir(), fresh())}`, true),

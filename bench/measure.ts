@@ -38,6 +38,7 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
   const pair = await c.start("echo", warm + count, placement);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinProcess(ours);
+  let done = false;
   try {
     const msg = payload(c, size);
     const buf = new Uint8Array(Math.max(pair.rx.caps.maxMessageSize, 8));
@@ -64,6 +65,7 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
     }
     const ours2 = perMessage(u0, usage(), count);
     const peer = await pair.finish();
+    done = true;
     return {
       ...summarize(samples),
       impl: "ipc-lab", mechanism: c.name, pattern: "rtt", mode, placement, size: msg.byteLength, count,
@@ -72,23 +74,32 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
     };
   } finally {
     if (ours >= 0) pinProcess(-1);
+    if (!done) await pair.abort(); // a failed run must not leave its peer behind
   }
 }
 
-/** A one-way stream of `count` messages to a consuming peer (sync or async consumer). */
+/**
+ * A one-way stream of `count` messages to a consuming peer (sync or async consumer), after
+ * a warm-up stream of its own (so both sides run compiled code when the clock starts).
+ */
 export async function stream(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async"): Promise<Row> {
-  const pair = await c.start(mode === "sync" ? "sink" : "sink-async", count, placement);
+  const warm = Math.min(20_000, Math.ceil(count / 5));
+  const pair = await c.start(mode === "sync" ? "sink" : "sink-async", count, placement, warm);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinProcess(ours);
+  let done = false;
   try {
     const msg = payload(c, size);
+    for (let i = 0; i < warm; i++) pair.tx.send(msg);
+    pair.rx.recv({ timeout: 20_000 }); // warm-up done
     const u0 = usage();
     const t0 = Bun.nanoseconds();
     for (let i = 0; i < count; i++) pair.tx.send(msg);
-    pair.rx.recv({ timeout: 120_000 }); // the peer's ack: everything arrived
+    pair.rx.recv({ timeout: 20_000 }); // the peer's ack: everything arrived
     const seconds = (Bun.nanoseconds() - t0) / 1e9;
     const ours2 = perMessage(u0, usage(), count);
     const peer = await pair.finish();
+    done = true;
     return {
       impl: "ipc-lab", mechanism: c.name, pattern: "stream", mode, placement, size: msg.byteLength, count,
       msgs_per_s: count / seconds, bytes_per_s: (count * msg.byteLength) / seconds,
@@ -97,5 +108,6 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
     };
   } finally {
     if (ours >= 0) pinProcess(-1);
+    if (!done) await pair.abort(); // a failed run must not leave its peer behind
   }
 }

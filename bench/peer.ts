@@ -1,31 +1,38 @@
 /**
  * The other process of a benchmark run.
  *   bun bench/peer.ts MODE IN OUT N
- * MODE: echo (send back each of N messages), sink (receive N, then ack), sink-async (the
- * same with recvAsync). IN/OUT: addresses ("inherit" = IPC_LAB_CHANNEL; the same address
+ * MODE: echo (send back each of N messages), sink (receive W warm-up messages and ack,
+ * then N and ack), sink-async (the same with recvAsync). IN/OUT: addresses ("inherit" = IPC_LAB_CHANNEL; the same address
  * twice = one duplex channel). BENCH_CPU pins the process. It first sends one "ready"
  * message, and at the end prints its cost per message as JSON on stdout.
  */
 import { open, counterValue, type Channel } from "../lib/index.ts";
 import { perMessage, pinProcess, usage } from "./usage.ts";
 
-const [mode, inAddr, outAddr, nArg] = process.argv.slice(2) as [string, string, string, string];
+const [mode, inAddr, outAddr, nArg, warmArg] = process.argv.slice(2) as [string, string, string, string, string?];
 if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
 const resolve = (a: string) => (a === "inherit" ? process.env.IPC_LAB_CHANNEL! : a);
 const rx: Channel = open(resolve(inAddr), { timeout: 10_000, role: "reader" });
 const tx: Channel = outAddr === inAddr ? rx : open(resolve(outAddr), { timeout: 10_000, role: "writer" });
 const n = Number(nArg);
+const warm = Number(warmArg ?? 0);
 const buf = new Uint8Array(Math.max(rx.caps.maxMessageSize, 8));
 const empty = tx.caps.boundaries === "counter" || tx.caps.boundaries === "token" && tx.caps.maxMessageSize >= 8 ? counterValue(1) : new Uint8Array(0);
 
 tx.send(empty, { timeout: 10_000 }); // ready (a datagram server learns our address from it)
-const u0 = usage();
+let u0 = usage();
 if (mode === "echo") {
   for (let i = 0; i < n; i++) tx.send(buf.subarray(0, rx.recvInto(buf)));
 } else if (mode === "sink") {
+  for (let i = 0; i < warm; i++) rx.recvInto(buf);
+  tx.send(empty);
+  u0 = usage();
   for (let i = 0; i < n; i++) rx.recvInto(buf);
   tx.send(empty);
 } else if (mode === "sink-async") {
+  for (let i = 0; i < warm; i++) await rx.recvAsync();
+  tx.send(empty);
+  u0 = usage();
   for (let i = 0; i < n; i++) await rx.recvAsync();
   tx.send(empty);
 } else {

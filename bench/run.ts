@@ -44,7 +44,7 @@ export async function bench(argv: string[]): Promise<number> {
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...runtimeBaselines.map((b) => b.impl)];
   const mechs = list(values.mech);
   const rttCount = Number(values.count ?? (quick ? 1000 : 3000));
-  const streamCount = (size: number) => Number(values.count ?? Math.max(200, Math.min(quick ? 5000 : 20000, Math.floor((quick ? 16 : 64) * 2 ** 20 / Math.max(size, 1)))));
+  const streamCount = (size: number) => Number(values.count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1)))));
   const cases = benchCases.filter((c) => !mechs || mechs.includes(c.name));
   const cNames = new Set(cases.map((c) => c.c).filter(Boolean) as string[]);
   if (mechs) for (const m of mechs) if (!benchCases.some((c) => c.name === m)) throw new Error(`unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`);
@@ -68,7 +68,7 @@ export async function bench(argv: string[]): Promise<number> {
           for (const mode of modes as ("sync" | "async")[]) {
             const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
             if (s > c.maxSize) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`) });
-            else if (pattern === "stream" && c.noStream) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, "values merge: round trips only") });
+            else if (pattern === "stream" && c.noStream) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
             else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
             else jobs.push({ label, run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)) });
           }

@@ -5,18 +5,24 @@ import { parentPort } from "node:worker_threads";
 import { open, workerChannelData } from "../lib/index.ts";
 import { perMessage, pinThread, usage } from "./usage.ts";
 
-const { mode, n, cpu } = workerChannelData() as { mode: string; n: number; cpu: number };
+const { mode, n, warm, cpu } = workerChannelData() as { mode: string; n: number; warm: number; cpu: number };
 if (cpu >= 0) pinThread(cpu);
 const ch = open("worker:parent");
 const buf = new Uint8Array(ch.caps.maxMessageSize);
 const empty = new Uint8Array(0);
 ch.send(empty); // ready
-const u0 = usage();
+let u0 = usage();
 if (mode === "echo") for (let i = 0; i < n; i++) ch.send(buf.subarray(0, ch.recvInto(buf)));
 else if (mode === "sink") {
+  for (let i = 0; i < warm; i++) ch.recvInto(buf);
+  ch.send(empty);
+  u0 = usage();
   for (let i = 0; i < n; i++) ch.recvInto(buf);
   ch.send(empty);
 } else {
+  for (let i = 0; i < warm; i++) await ch.recvAsync();
+  ch.send(empty);
+  u0 = usage();
   for (let i = 0; i < n; i++) await ch.recvAsync();
   ch.send(empty);
 }

@@ -221,6 +221,8 @@ export const shimSymbols = {
   ipcl_pin_process: { args: ["i32"], returns: "i32" },
   /** int ipcl_pin_thread(int cpu);  the calling thread only */
   ipcl_pin_thread: { args: ["i32"], returns: "i32" },
+  /** int ipcl_shares_single_cpu(int pid);  1 when we and pid may only run on the same one CPU */
+  ipcl_shares_single_cpu: { args: ["i32"], returns: "i32" },
   /** void ipcl_rusage(double out[4]);  user ns, system ns, voluntary and involuntary switches */
   ipcl_rusage: { args: ["buf"], returns: "void" },
   /** double ipcl_fd_size(int fd); */

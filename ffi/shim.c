@@ -1070,3 +1070,16 @@ int ipcl_pin_thread(int cpu) {
   else CPU_SET(cpu, &set);
   return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
 }
+
+/**
+ * Would spinning be pathological? 1 when this thread and process `pid` may only run on
+ * one and the same CPU (or the machine has a single CPU): a spinner would then keep the
+ * very process it waits for off the CPU. 0 otherwise, -errno if pid's mask is unreadable.
+ */
+int ipcl_shares_single_cpu(int pid) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) <= 1) return 1;
+  cpu_set_t ours, theirs;
+  if (sched_getaffinity(0, sizeof ours, &ours) != 0) return -errno;
+  if (sched_getaffinity(pid, sizeof theirs, &theirs) != 0) return -errno;
+  return CPU_COUNT(&ours) == 1 && CPU_EQUAL(&ours, &theirs);
+}

@@ -161,7 +161,9 @@ export class RingChannel extends BaseChannel {
   readonly #w: Uint32Array;
   readonly #mask: number;
   readonly #maxMessage: number;
-  readonly #spin: number;
+  /** spin iterations before sleeping; decided once the peer is known (see #spinBudget) */
+  #spin: number;
+  readonly #spinFixed: boolean;
   // tx: the direction we produce into; rx: the one we consume from
   readonly #txData: Uint8Array;
   readonly #txData32: Uint32Array;
@@ -193,7 +195,8 @@ export class RingChannel extends BaseChannel {
     this.#atomics = isShared(m) ? new Int32Array(m, 0, RING_HEADER.size / 4) : null;
     this.#mask = g.capacity - 1;
     this.#maxMessage = g.maxMessage;
-    this.#spin = tuning.spin ?? (shim.ipcl_cpus_allowed() > 1 ? DEFAULT_SPIN : 0);
+    this.#spinFixed = tuning.spin !== undefined;
+    this.#spin = tuning.spin ?? -1;
     const tx = side;
     const rx = (1 - side) as 0 | 1;
     const dataAt = (d: 0 | 1) => {
@@ -269,6 +272,30 @@ export class RingChannel extends BaseChannel {
     return this.#semaphore ? shim.ipcl_sem_wait(this.#txSpaceSem, ms) : shim.ipcl_futex_wait(this.#txTailPtr, tail, ms);
   }
 
+  /**
+   * How long to spin before sleeping. Spinning pays off when the peer runs on another CPU,
+   * and is pathological when both sides may only run on the same single CPU (the spinner
+   * keeps its peer off it): decided from both affinity masks once the peer is known, and
+   * looked at again every 1024 waits (a process may pin itself after opening).
+   */
+  #spinBudget(): number {
+    if (this.#spinFixed) return this.#spin;
+    const peer = this.peerPid;
+    if ((++this.#spinChecks & 1023) === 0) this.#spinPeer = 0; // masks can change: look again now and then
+    if (peer > 0 && peer !== this.#spinPeer) {
+      this.#spinPeer = peer;
+      this.#spin = shim.ipcl_shares_single_cpu(peer) === 1 ? 0 : DEFAULT_SPIN;
+    }
+    return this.#spin < 0 ? 0 : this.#spin;
+  }
+  #spinPeer = 0;
+  #spinChecks = 0;
+
+  /** Re-read both CPU masks before the next wait (call after pinning either process). */
+  refreshSpin(): void {
+    this.#spinPeer = 0;
+  }
+
   /** pid of the process at the other side, 0 if none has attached yet. */
   get peerPid(): number {
     return Atomics.load(this.#w, this.#side === 0 ? hdr("opener_pid") : hdr("creator_pid")) | 0;
@@ -323,7 +350,7 @@ export class RingChannel extends BaseChannel {
     if (timeout === 0) return false;
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     const w = this.#w;
-    for (let i = 0; i < this.#spin; i++) if (this.#push(msg)) return true;
+    for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (this.#push(msg)) return true;
     for (;;) {
       Atomics.store(w, this.#txProducerWaiting, 1);
       const tail = Atomics.load(w, this.#txTail);
@@ -392,7 +419,7 @@ export class RingChannel extends BaseChannel {
     this.#checkEof();
     if (timeout === 0) return -1;
     const w = this.#w;
-    for (let i = 0; i < this.#spin; i++) {
+    for (let i = 0, spin = this.#spinBudget(); i < spin; i++) {
       if (Atomics.load(w, this.#rxHead) !== this.#tail) return this.#peek();
     }
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
