@@ -39,6 +39,8 @@ export interface BenchCase {
   noStream?: string;
   /** the async path waits on a descriptor (the ≤ 1.3× async target applies) */
   fdBased?: boolean;
+  /** the peer is a thread of this process: pin only our thread, never the whole process */
+  inProcess?: boolean;
   /** start the peer in `mode` for n messages (after `warm` warm-up ones); resolves once it is ready */
   start(mode: string, n: number, placement: Placement, warm?: number): Promise<BenchPair>;
 }
@@ -159,7 +161,7 @@ const signalCase: BenchCase = {
 
 /** The in-process baseline: a Worker thread over a SharedArrayBuffer ring. */
 const workerCase: BenchCase = {
-  name: "worker", maxSize: 1 << 20,
+  name: "worker", maxSize: 1 << 20, inProcess: true,
   async start(mode, n, placement, warm = 0) {
     const { channel, worker } = spawnWorker(workerScript, { data: { mode, n, warm, cpu: cpusFor(placement)[1] } });
     const done = new Promise<PeerCost | undefined>((resolve) => worker.once("message", (m: PeerCost) => resolve(m)));

@@ -54,7 +54,8 @@ export function chartSvg(h: Header, rows: Row[]): string {
   out.push(`<rect x="${right - 220}" y="${top + 2}" width="10" height="8" fill="#1f77b4"/><text x="${right - 206}" y="${top + 10}" font-size="10">pinned to different CPUs</text>`);
   out.push(`<rect x="${right - 220}" y="${top + 14}" width="10" height="8" fill="#9ecae1"/><text x="${right - 206}" y="${top + 22}" font-size="10">both on one CPU</text>`);
   // panel 2: throughput vs size
-  const stream = rows.filter((r) => r.pattern === "stream" && r.mode === "sync" && r.impl === "ipc-lab" && r.placement === "cross-cpu" && !r.skipped && r.size > 0);
+  // mechanisms with tiny messages (signals, eventfd) have no curve to draw
+  const stream = rows.filter((r) => r.pattern === "stream" && r.mode === "sync" && r.impl === "ipc-lab" && r.placement === "cross-cpu" && !r.skipped && r.size >= 64);
   const mechs = [...new Set(stream.map((r) => r.mechanism))];
   const sizes = [...new Set(stream.map((r) => r.size))].sort((a, b) => a - b);
   const t2 = h1 + 40, l2 = 90, r2 = W - 200, b2 = t2 + 300;
@@ -76,4 +77,13 @@ export function chartSvg(h: Header, rows: Row[]): string {
   });
   const height = b2 + 40;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${out.join("\n")}\n</svg>\n`;
+}
+
+// `bun bench/chart.ts RESULTS.json CHART.svg`: draw a chart from saved results (e.g. merged ones)
+if (import.meta.main) {
+  const [input, output] = process.argv.slice(2);
+  if (!input || !output) throw new Error("usage: bun bench/chart.ts RESULTS.json CHART.svg");
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const data = JSON.parse(readFileSync(input, "utf8")) as { header: Header; rows: Row[] };
+  writeFileSync(output, chartSvg(data.header, data.rows));
 }

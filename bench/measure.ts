@@ -6,7 +6,13 @@
 import { counterValue } from "../lib/index.ts";
 import type { BenchCase } from "./cases.ts";
 import { summarize, type LatencySummary } from "./stats.ts";
-import { cpusFor, perMessage, pinProcess, usage, type Placement } from "./usage.ts";
+import { cpusFor, perMessage, pinProcess, pinThread, usage, type Placement } from "./usage.ts";
+
+/** Pin our side: the whole process, or only this thread when the peer is a thread of ours. */
+function pinUs(c: BenchCase, cpu: number): void {
+  if (c.inProcess) pinThread(cpu);
+  else pinProcess(cpu);
+}
 
 /** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
@@ -37,7 +43,7 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
   const warm = Math.min(1000, Math.ceil(count / 10));
   const pair = await c.start("echo", warm + count, placement);
   const [ours] = cpusFor(placement);
-  if (ours >= 0) pinProcess(ours);
+  if (ours >= 0) pinUs(c, ours);
   let done = false;
   try {
     const msg = payload(c, size);
@@ -73,7 +79,7 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
     };
   } finally {
-    if (ours >= 0) pinProcess(-1);
+    if (ours >= 0) pinUs(c, -1);
     if (!done) await pair.abort(); // a failed run must not leave its peer behind
   }
 }
@@ -86,7 +92,7 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
   const warm = Math.min(20_000, Math.ceil(count / 5));
   const pair = await c.start(mode === "sync" ? "sink" : "sink-async", count, placement, warm);
   const [ours] = cpusFor(placement);
-  if (ours >= 0) pinProcess(ours);
+  if (ours >= 0) pinUs(c, ours);
   let done = false;
   try {
     const msg = payload(c, size);
@@ -107,7 +113,7 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
     };
   } finally {
-    if (ours >= 0) pinProcess(-1);
+    if (ours >= 0) pinUs(c, -1);
     if (!done) await pair.abort(); // a failed run must not leave its peer behind
   }
 }

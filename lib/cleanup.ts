@@ -3,6 +3,7 @@
  * (which would otherwise skip 'exit' handlers). SIGKILL cannot be caught: names left by a
  * killed owner are what `ipc-lab gc` is for.
  */
+import { register, unregister } from "./registry.ts";
 
 /** Something that must be closed before the process goes. */
 export interface Closable {
@@ -40,13 +41,18 @@ function install(): void {
   }
 }
 
-/** Close `c` when the process exits or is told to stop. */
-export function closeAtExit(c: Closable): void {
+/**
+ * Close `c` when the process exits or is told to stop; with `address`, also record it in
+ * the registry (lib/registry.ts) so `ipc-lab gc` can find it should this process be killed.
+ */
+export function closeAtExit(c: Closable, address?: string): void {
   install();
   live.add(c);
+  if (address) register(address);
 }
 
-/** Forget `c` (it has been closed). */
-export function forgetAtExit(c: Closable): void {
+/** Forget `c` (it has been closed, its name removed). */
+export function forgetAtExit(c: Closable, address?: string): void {
   live.delete(c);
+  if (address) unregister(address);
 }

@@ -8,6 +8,7 @@ import { cstr, errno, libc, shim } from "../ffi/runtime.ts";
 import { checkPath, checkPosixName, parseAddress } from "./address.ts";
 import { errnoError, ipcError } from "./errors.ts";
 import { sysvKey } from "./sysv.ts";
+import { unregister } from "./registry.ts";
 
 /** ipcl_ipc_rmid's `which` per System V scheme. */
 const sysvKinds = { "sysv-shm": { which: 0 }, "sysv-mq": { which: 1 }, "sysv-sem": { which: 2 } } as const;
@@ -18,9 +19,10 @@ function sysvId(scheme: string, key: number): number {
   return shim.ipcl_semget(key, 0, 0);
 }
 
-/** Remove the object at `address`; true if it existed. Throws IpcError for other failures. */
+/** Remove the object at `address` (and its registry record); true if it existed. Throws IpcError for other failures. */
 export function remove(address: string): boolean {
   const addr = parseAddress(address);
+  unregister(address);
   const done = (r: number, call: string): boolean => {
     if (r === 0) return true;
     const e = errno();

@@ -70,7 +70,7 @@ export class Semaphore implements Disposable {
     this.owner = owner;
     this.#name = name;
     this.#sem = sem;
-    if (owner) closeAtExit(this);
+    if (owner) closeAtExit(this, this.address);
   }
 
   #handle(op: string): Pointer {
@@ -149,7 +149,7 @@ export class Semaphore implements Disposable {
     this.#closeWhenIdle = true;
     if (this.owner) {
       libc.sem_unlink(cstr(this.#name));
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
     // a waiter thread may be inside sem_wait on this handle: unmap only once it returns
     if (this.#pending === 0) {
@@ -207,7 +207,7 @@ export class SysvSemaphore implements Disposable {
     this.id = id;
     this.owner = owner;
     this.#undo = opts.undo ?? true;
-    if (owner) closeAtExit(this);
+    if (owner) closeAtExit(this, this.address);
   }
 
   #op(delta: number, timeout: number, op: string): boolean {
@@ -244,7 +244,7 @@ export class SysvSemaphore implements Disposable {
     this.#closed = true;
     if (this.owner) {
       shim.ipcl_ipc_rmid(2, this.id);
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 

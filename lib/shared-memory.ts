@@ -48,7 +48,7 @@ export class SharedMemory implements Disposable {
     this.owner = !!opts.create;
     this.#name = name;
     this.#buffer = nativeView(this.#base, 0, this.size);
-    if (this.owner) closeAtExit(this);
+    if (this.owner) closeAtExit(this, this.address);
   }
 
   /** The memory (valid until close()). */
@@ -64,7 +64,7 @@ export class SharedMemory implements Disposable {
     this.#base = this.#buffer = null;
     if (this.owner) {
       if (libc.shm_unlink(cstr(this.#name)) !== 0 && errno() !== C.ENOENT) throwErrno("shm_unlink", this.address);
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 

@@ -98,7 +98,7 @@ export class DatagramChannel extends BaseChannel {
       detectsPeerExit: false,
       reliable: !udp,
     };
-    if (this.#path) closeAtExit(this);
+    if (this.#path) closeAtExit(this, this.address);
   }
 
   /** The socket descriptor. */
@@ -142,7 +142,7 @@ export class DatagramChannel extends BaseChannel {
     libc.close(this.#fd);
     if (this.#path) {
       libc.unlink(cstr(this.#path));
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 }

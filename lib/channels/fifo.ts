@@ -60,7 +60,7 @@ export class FifoChannel extends StreamChannel {
     super(addr.text, { rfd: -1, wfd: -1, mechanism: "fifo", maxMessageSize: streamMax(opts.maxMessageSize, addr.text), awaitWriter: true, capacity: DEFAULT_PIPE_CAPACITY });
     this.#path = path;
     this.#owner = owner;
-    if (owner) closeAtExit(this);
+    if (owner) closeAtExit(this, this.address);
     if (opts.role === "reader") this.readEnd(opts.timeout ?? -1);
     if (opts.role === "writer") this.writeEnd(opts.timeout ?? -1);
   }
@@ -118,7 +118,7 @@ export class FifoChannel extends StreamChannel {
     super.closeImpl();
     if (this.#owner) {
       libc.unlink(cstr(this.#path));
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 }

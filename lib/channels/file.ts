@@ -79,7 +79,7 @@ export class FileChannel extends BaseChannel {
       crossesHosts: false,
       detectsPeerExit: false,
     };
-    if (owner) closeAtExit(this);
+    if (owner) closeAtExit(this, this.address);
   }
 
   /** Where this reader is in the file (bytes). */
@@ -157,7 +157,7 @@ export class FileChannel extends BaseChannel {
     this.#fd = this.#watch = -1;
     if (this.#owner) {
       libc.unlink(cstr(this.#path));
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 }

@@ -102,7 +102,7 @@ export class MqChannel extends BaseChannel {
       crossesHosts: false,
       detectsPeerExit: false,
     };
-    if (owner) closeAtExit(this);
+    if (owner) closeAtExit(this, this.address);
   }
 
   /** true when this end created the queue (and will unlink it). */
@@ -175,7 +175,7 @@ export class MqChannel extends BaseChannel {
     this.#q = -1;
     if (this.#owner) {
       libc.mq_unlink(cstr(this.#name));
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 }

@@ -60,10 +60,10 @@ function createRing(addr: Address, name: string, fd: number, g: RingGeometry, op
     release: () => {
       libc.munmap(base, size);
       libc.shm_unlink(cstr(name));
-      forgetAtExit(ch);
+      forgetAtExit(ch, addr.text);
     },
   }, 0, g, opts);
-  closeAtExit(ch);
+  closeAtExit(ch, addr.text);
   return ch;
 }
 

@@ -95,7 +95,7 @@ export class Listener implements Disposable {
     this.#a = a;
     this.#opts = opts;
     this.address = a.port === 0 ? withPort(addr.scheme, a, shim.ipcl_local_port(fd)) : addr.text;
-    closeAtExit(this);
+    closeAtExit(this, this.address);
   }
 
   /** The listening descriptor. */
@@ -121,7 +121,7 @@ export class Listener implements Disposable {
     libc.close(this.#fd);
     this.#fd = -1;
     if (this.#a.path) libc.unlink(cstr(this.#a.path));
-    forgetAtExit(this);
+    forgetAtExit(this, this.address);
   }
 
   [Symbol.dispose](): void {

@@ -100,7 +100,7 @@ export class SysvMqChannel extends BaseChannel {
       crossesHosts: false,
       detectsPeerExit: false,
     };
-    if (owner) closeAtExit(this);
+    if (owner) closeAtExit(this, this.address);
   }
 
   /** The queue id (msqid). */
@@ -185,7 +185,7 @@ export class SysvMqChannel extends BaseChannel {
   protected override closeImpl(): void {
     if (this.#owner) {
       shim.ipcl_ipc_rmid(MSG, this.#id);
-      forgetAtExit(this);
+      forgetAtExit(this, this.address);
     }
   }
 }

@@ -39,10 +39,10 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
         release: () => {
           shim.ipcl_shmdt(base);
           shim.ipcl_ipc_rmid(SHM, id);
-          forgetAtExit(ch);
+          forgetAtExit(ch, addr.text);
         },
       }, 0, g, opts);
-      closeAtExit(ch);
+      closeAtExit(ch, addr.text);
       return ch;
     }
     if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "shmget", addr.text);

@@ -1,0 +1,79 @@
+/**
+ * `ipc-lab info`: the limits that matter per mechanism on this machine, and which
+ * mechanisms work here (each is tried for real with a throwaway object).
+ */
+import { readFileSync, statfsSync } from "node:fs";
+import { cpus } from "node:os";
+import { open } from "../lib/open.ts";
+import { mqLimits, pipeMaxSize, procNumber, sysvMsgLimits } from "../lib/limits.ts";
+import { EXIT, parse, runCommand } from "./args.ts";
+
+/** Usage text. */
+export const infoUsage = `usage: ipc-lab info [--json]   limits per mechanism on this machine, and which mechanisms work here\n`;
+
+function limit(name: string): string {
+  const m = new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, "m").exec(readFileSync("/proc/self/limits", "utf8"));
+  return m ? `${m[1]} (hard ${m[2]})` : "unknown";
+}
+
+/** Try each named mechanism with a throwaway object: "ok" or why not. */
+function probe(): Record<string, string> {
+  const tag = `ipcl-info-${process.pid}`;
+  const tries: Record<string, string> = {
+    mq: `mq:/${tag}`, "sysv-mq": `sysv-mq:${0x7000000 + (process.pid & 0xffffff)}`, shm: `shm:/${tag}`,
+    "sysv-shm": `sysv-shm:${0x7100000 + (process.pid & 0xffffff)}`, sem: `sem:/${tag}`, fifo: `fifo:/tmp/${tag}.fifo`,
+    unix: `unix:@${tag}`, "unix-dgram": `unix-dgram:@${tag}`, tcp: "tcp:127.0.0.1:0", udp: "udp:127.0.0.1:0",
+    signal: "signal:self:SIGRTMIN+1", file: `file:/tmp/${tag}.log`,
+  };
+  const out: Record<string, string> = {};
+  for (const [name, address] of Object.entries(tries)) {
+    try {
+      open(address, { create: true, exclusive: true, capacity: name === "shm" || name === "sysv-shm" ? 4096 : undefined }).close();
+      out[name] = "ok";
+    } catch (e) {
+      out[name] = (e as Error).message;
+    }
+  }
+  return out;
+}
+
+/** `ipc-lab info`. */
+export function info(argv: string[]): Promise<number> {
+  return runCommand("info", infoUsage, () => {
+    const { values } = parse(argv, { json: { type: "boolean" } });
+    const mq = mqLimits();
+    const sysv = sysvMsgLimits();
+    const shm = statfsSync("/dev/shm");
+    const facts = {
+      cpus: cpus().length,
+      pipe: { default_bytes: 65536, max_bytes: pipeMaxSize() },
+      mq: { msg_max: mq.msgMax, msgsize_max: mq.msgsizeMax, queues_max: mq.queuesMax, rlimit_msgqueue: limit("Max msgqueue size") },
+      sysv_mq: { msgmax: sysv.msgmax, msgmnb: sysv.msgmnb, msgmni: sysv.msgmni },
+      sysv_shm: { shmmax: procNumber("/proc/sys/kernel/shmmax"), shmmni: procNumber("/proc/sys/kernel/shmmni") },
+      signals: { rlimit_sigpending: limit("Max pending signals") },
+      dev_shm: { size_bytes: shm.blocks * shm.bsize, free_bytes: shm.bavail * shm.bsize },
+      open_files: limit("Max open files"),
+      works_here: probe(),
+    };
+    if (values.json) {
+      process.stdout.write(JSON.stringify(facts, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    process.stdout.write(
+      [
+        `CPUs: ${facts.cpus}`,
+        `pipe / fifo:  buffer 64 KiB by default, up to ${mb(facts.pipe.max_bytes)} (/proc/sys/fs/pipe-max-size)`,
+        `mq:           msg_max ${mq.msgMax}, msgsize_max ${mq.msgsizeMax}, queues_max ${mq.queuesMax}, RLIMIT_MSGQUEUE ${facts.mq.rlimit_msgqueue}`,
+        `sysv-mq:      msgmax ${sysv.msgmax}, msgmnb ${sysv.msgmnb}, msgmni ${sysv.msgmni}`,
+        `sysv-shm:     shmmax ${facts.sysv_shm.shmmax}, shmmni ${facts.sysv_shm.shmmni}`,
+        `signals:      RLIMIT_SIGPENDING ${facts.signals.rlimit_sigpending}`,
+        `/dev/shm:     ${mb(facts.dev_shm.size_bytes)}, ${mb(facts.dev_shm.free_bytes)} free`,
+        `open files:   ${facts.open_files}`,
+        "works here:",
+        ...Object.entries(facts.works_here).map(([k, v]) => `  ${k.padEnd(11)} ${v}`),
+      ].join("\n") + "\n",
+    );
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,52 @@
+/** The benchmark pipeline: a small real run writes JSON (per the schema), Markdown and SVG. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { summarize } from "../bench/stats.ts";
+import { leftovers, privateDir, testPrefix, track } from "./support/leaks.ts";
+
+const prefix = testPrefix("bench");
+const dir = privateDir("bench");
+const cli = join(import.meta.dir, "..", "bin", "ipc-lab.ts");
+
+describe("bench", () => {
+  test("percentiles are nearest-rank over the sorted samples", () => {
+    const s = summarize(Float64Array.from({ length: 1000 }, (_, i) => 1000 - i));
+    expect(s).toMatchObject({ count: 1000, p50_ns: 500, p90_ns: 900, p99_ns: 990, p999_ns: 999, max_ns: 1000, mean_ns: 500.5 });
+  });
+
+  test("a small run measures ipc-lab and C side by side and writes JSON, Markdown and SVG", async () => {
+    const [json, md, svg] = ["r.json", "r.md", "r.svg"].map((f) => join(dir, f)) as [string, string, string];
+    const p = track(Bun.spawn([process.execPath, cli, "bench", "--mech", "pipe,shm", "--size", "64", "--placement", "cross-cpu",
+      "--impl", "ipc-lab,c", "--mode", "sync", "--count", "300", "--json", json, "--md", md, "--svg", svg], { stdout: "pipe", stderr: "pipe" }));
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out).toContain("Round trips");
+    expect(out).toContain("Targets:");
+    const data = JSON.parse(readFileSync(json, "utf8"));
+    expect(data.header).toMatchObject({ cores: expect.any(Number), kernel: expect.stringContaining("Linux"), bun: Bun.version });
+    const rows = data.rows as Record<string, unknown>[];
+    for (const impl of ["ipc-lab", "c"]) {
+      for (const mechanism of ["pipe", "shm"]) {
+        const rtt = rows.find((r) => r.impl === impl && r.mechanism === mechanism && r.pattern === "rtt");
+        expect(rtt).toMatchObject({ mode: "sync", placement: "cross-cpu", size: 64, count: 300 });
+        for (const k of ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns"]) expect(rtt![k]).toBeGreaterThan(0);
+        const stream = rows.find((r) => r.impl === impl && r.mechanism === mechanism && r.pattern === "stream");
+        expect(stream!.msgs_per_s).toBeGreaterThan(0);
+        // C prints its figures to 0.1: compare relatively
+        expect(Math.abs((stream!.bytes_per_s as number) / ((stream!.msgs_per_s as number) * 64) - 1)).toBeLessThan(1e-6);
+        expect(rtt!.cpu_ns_per_msg).toMatchObject({ parent: expect.any(Number) });
+        expect(rtt!.ctx_switches_per_msg).toMatchObject({ parent: expect.any(Number) });
+      }
+    }
+    expect(rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "pipe" && r.pattern === "rtt")!.ratio_to_c).toBeGreaterThan(0);
+    expect(data.targets.some((t: { target: string }) => t.target.startsWith("pipe sync round trip"))).toBeTrue();
+    expect(readFileSync(md, "utf8")).toContain("## Round trips");
+    expect(readFileSync(svg, "utf8")).toStartWith("<svg");
+    for (const f of [json, md, svg]) rmSync(f);
+  }, 60_000);
+});
+
+afterAll(async () => {
+  expect(await leftovers(prefix, [dir])).toEqual([]);
+});
