@@ -17,7 +17,8 @@ function fmtNs(ns: number): string {
 
 /** The chart as an SVG document. */
 export function chartSvg(h: Header, rows: Row[]): string {
-  const rtt = rows.filter((r) => r.pattern === "rtt" && r.mode === "sync" && !r.skipped && r.impl !== "c");
+  // ipc-lab and C in their sync form; the runtimes' own IPC is async by nature
+  const rtt = rows.filter((r) => r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c");
   const size = Math.min(...rtt.filter((r) => r.size >= 64).map((r) => r.size), 64);
   const labels = [...new Set(rtt.filter((r) => r.size === size || (r.size < 64 && r.impl === "ipc-lab")).map((r) => `${r.impl === "ipc-lab" ? "" : `${r.impl} `}${r.mechanism}`))];
   const rowOf = (label: string, placement: string) =>
