@@ -10,7 +10,8 @@
  *        wire_peer sysv-recv KEY N         (create the queue, receive N, print, IPC_RMID)
  *        wire_peer unix-send PATH MSG...   (connect to a unix stream socket, write frames)
  *        wire_peer unix-recv PATH N        (listen on PATH, accept one, read N frames, unlink)
- *        wire_peer signal-send PID SIGNO MSG...  (sigqueue: sigval bytes 0..6 payload, byte 7 length)
+ *        wire_peer signal-send PID SIGNO MSG...  (sigval bytes 0..6 payload, byte 7 length, queued
+ *                                           to the receiver's thread "ipcl-sig-SIGNO" to keep the order)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +24,34 @@
 #include <sys/msg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 static void die(const char *what) { perror(what); exit(1); }
+
+/* The receiver's listener thread for signo (/proc/PID/task/TID/comm == "ipcl-sig-SIGNO"), or 0. */
+static int listener_tid(int pid, int signo) {
+  char path[320], want[16], comm[32];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  snprintf(want, sizeof want, "ipcl-sig-%d", signo);
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  struct dirent *e;
+  int tid = 0;
+  while (!tid && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%s/comm", pid, e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    if (fgets(comm, sizeof comm, f)) { comm[strcspn(comm, "\n")] = 0; if (!strcmp(comm, want)) tid = atoi(e->d_name); }
+    fclose(f);
+  }
+  closedir(d);
+  return tid;
+}
 
 static void pause_ms(int ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -173,7 +197,15 @@ int main(int argc, char **argv) {
       memcpy(bytes, argv[i], len);
       bytes[7] = (uint8_t)len;
       memcpy(&v, bytes, sizeof v);
-      while (sigqueue(pid, signo, v) != 0) { if (errno != EAGAIN) die("sigqueue"); pause_ms(1); }
+      int tid = listener_tid(pid, signo);
+      siginfo_t info;
+      memset(&info, 0, sizeof info);
+      info.si_signo = signo; info.si_code = SI_QUEUE; info.si_pid = getpid(); info.si_uid = getuid(); info.si_value = v;
+      /* to the listener thread: in order; without one, a plain (process-directed) sigqueue */
+      while ((tid ? syscall(SYS_rt_tgsigqueueinfo, pid, tid, signo, &info) : sigqueue(pid, signo, v)) != 0) {
+        if (errno != EAGAIN) die("sigqueue");
+        pause_ms(1);
+      }
     }
   } else {
     fprintf(stderr, "unknown mode %s\n", mode);

@@ -7,7 +7,8 @@ usage: wire_peer.py fifo-send PATH MSG... | fifo-recv PATH N | mq-send NAME MSG.
        | sysv-send KEY MSG... | sysv-recv KEY N | unix-send PATH MSG... | unix-recv PATH N
        | signal-send PID SIGNO MSG...
 System V queue: mtype 1, mtext = the payload. Unix stream socket: the same frames as a FIFO.
-Realtime signal: sigqueue with sigval bytes 0..6 = payload, byte 7 = its length.
+Realtime signal: sigval bytes 0..6 = payload, byte 7 = its length, queued (rt_tgsigqueueinfo,
+si_code SI_QUEUE) to the receiver's thread named ipcl-sig-SIGNO, which keeps them in order.
 """
 import ctypes
 import ctypes.util
@@ -31,7 +32,26 @@ libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c
 libc.msgrcv.restype = ctypes.c_ssize_t
 libc.msgrcv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long, ctypes.c_int]
 libc.msgctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_uint64]  # union sigval passed as its 8 bytes
+libc.syscall.restype = ctypes.c_long
+SYS_rt_tgsigqueueinfo = 297  # x86-64
+SI_QUEUE = -1
+
+
+def listener_tid(pid, signo):
+    """The receiver's thread named ipcl-sig-SIGNO, or None."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() == f"ipcl-sig-{signo}":
+                    return int(tid)
+        except OSError:
+            pass
+    return None
+
+
+def siginfo(signo, value):
+    """A siginfo_t (128 bytes) as sigqueue(3) fills it: SI_QUEUE, our pid and uid, the value."""
+    return struct.pack("<iiiiiIQ", signo, 0, SI_QUEUE, 0, os.getpid(), os.getuid(), value).ljust(128, b"\0")
 IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
 
 
@@ -153,12 +173,16 @@ def main():
         os.unlink(name)
     elif mode == "signal-send":
         pid, signo = int(name), int(sys.argv[3])
+        tid = listener_tid(pid, signo)
+        if tid is None:
+            sys.exit(f"process {pid} has no ipcl-sig-{signo} thread: is it receiving signal:self:{signo}?")
         for m in sys.argv[4:]:
             data = m.encode()
             value = int.from_bytes(data.ljust(7, b"\0") + bytes([len(data)]), "little")
-            while libc.sigqueue(pid, signo, value) != 0:
+            info = ctypes.create_string_buffer(siginfo(signo, value), 128)
+            while libc.syscall(SYS_rt_tgsigqueueinfo, pid, tid, signo, info) != 0:
                 if ctypes.get_errno() != 11:  # EAGAIN: the receiver's queue is full
-                    check(-1, "sigqueue")
+                    check(-1, "rt_tgsigqueueinfo")
                 time.sleep(0.001)
     else:
         sys.exit(f"unknown mode {mode}")
