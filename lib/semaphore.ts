@@ -11,7 +11,7 @@ import { timeoutMs } from "./channel.ts";
 import { closeAtExit, forgetAtExit } from "./cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "./errors.ts";
 import { sysvKey } from "./sysv.ts";
-import { retryUntil } from "./wait.ts";
+import { openWhenPresent, retryUntil } from "./wait.ts";
 
 /** Options for opening a semaphore. */
 export interface SemaphoreOptions {
@@ -191,18 +191,7 @@ export class SysvSemaphore implements Disposable {
         checkNeg(shim.ipcl_sem_setval(id, 0, checkValue(opts.value ?? 0, address)), "semctl(SETVAL)", address);
       } else if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "semget", address);
     }
-    if (id < 0) {
-      let last = -C.ENOENT;
-      const got = retryUntil(opts.timeout ?? 0, () => {
-        const r = shim.ipcl_semget(key, 1, 0);
-        if (r >= 0) return r;
-        if (r !== -C.ENOENT) checkNeg(r, "semget", address);
-        last = r;
-        return undefined;
-      });
-      if (got === undefined) checkNeg(last, "semget", address, `no semaphore with key ${addr.name}: create it first`);
-      id = got!;
-    }
+    if (id < 0) id = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_semget(key, 1, 0), "semget", address, `no semaphore with key ${addr.name}`);
     this.address = address;
     this.id = id;
     this.owner = owner;

@@ -1,6 +1,8 @@
 /**
  * Small helpers for waiting on the JS thread in sync calls (which block like C would).
  */
+import { C } from "../ffi/facts.ts";
+import { errnoError } from "./errors.ts";
 
 /** Sleep the thread for `ms` milliseconds (sync). */
 export function sleepSync(ms: number): void {
@@ -23,4 +25,20 @@ export function retryUntil<T>(timeout: number, attempt: () => T | undefined): T 
     sleepSync(Math.min(pause, left));
     pause = Math.min(pause * 2, 50);
   }
+}
+
+/**
+ * Open something that may not exist yet: call `attempt` (a descriptor or id >= 0, or
+ * -errno) until it succeeds or `timeout` ms pass, retrying only on ENOENT. Any other error
+ * throws at once; running out of time throws ENOENT saying what is missing (`missing`).
+ */
+export function openWhenPresent(timeout: number, attempt: () => number, syscall: string, address: string, missing: string, hint?: (errno: number) => string | undefined): number {
+  const got = retryUntil(timeout, () => {
+    const r = attempt();
+    if (r >= 0) return r;
+    if (r !== -C.ENOENT) throw errnoError(-r, syscall, address, hint?.(-r));
+    return undefined;
+  });
+  if (got === undefined) throw errnoError(C.ENOENT, syscall, address, `${missing}: create it (create: true), or start the side that creates it first`);
+  return got;
 }

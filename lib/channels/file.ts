@@ -13,7 +13,7 @@ import { checkPath, type Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { retryUntil } from "../wait.ts";
+import { openWhenPresent } from "../wait.ts";
 import { streamMax } from "./stream.ts";
 
 /** Options for file channels. */
@@ -53,18 +53,7 @@ export class FileChannel extends BaseChannel {
       if (fd >= 0) owner = true;
       else if (fd !== -C.EEXIST || opts.exclusive) checkNeg(fd, "open", addr.text);
     }
-    if (fd < 0) {
-      let last = -C.ENOENT;
-      const got = retryUntil(opts.timeout ?? 0, () => {
-        const r = shim.ipcl_open(p, flags, 0);
-        if (r >= 0) return r;
-        if (r !== -C.ENOENT) checkNeg(r, "open", addr.text);
-        last = r;
-        return undefined;
-      });
-      if (got === undefined) checkNeg(last, "open", addr.text, `no file ${path}: create it (create: true), or start the side that creates it first`);
-      fd = got!;
-    }
+    if (fd < 0) fd = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_open(p, flags, 0), "open", addr.text, `no file ${path}`);
     super(addr.text);
     this.#fd = fd;
     this.#path = path;

@@ -12,7 +12,7 @@ import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
 import { mqLimits } from "../limits.ts";
-import { retryUntil } from "../wait.ts";
+import { openWhenPresent } from "../wait.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {
@@ -74,18 +74,7 @@ export class MqChannel extends BaseChannel {
       if (q >= 0) owner = true;
       else if (q !== -C.EEXIST || opts.exclusive) checkNeg(q, "mq_open", addr.text, mqHint(-q));
     }
-    if (q < 0) {
-      let last = -C.ENOENT;
-      const got = retryUntil(opts.timeout ?? 0, () => {
-        const r = shim.ipcl_mq_open(cname, flags, 0, 0, 0);
-        if (r >= 0) return r;
-        if (r !== -C.ENOENT) checkNeg(r, "mq_open", addr.text, mqHint(-r));
-        last = r;
-        return undefined;
-      });
-      if (got === undefined) checkNeg(last, "mq_open", addr.text, `no queue ${name}: create it (create: true), or start the side that creates it first`);
-      q = got!;
-    }
+    if (q < 0) q = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_mq_open(cname, flags, 0, 0, 0), "mq_open", addr.text, `no queue ${name}`, mqHint);
     super(addr.text);
     this.#q = q;
     this.#name = name;

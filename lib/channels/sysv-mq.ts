@@ -15,7 +15,7 @@ import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvMsgLimits } from "../limits.ts";
 import { sysvKey } from "../sysv.ts";
 import { Backoff } from "../timer-wait.ts";
-import { retryUntil } from "../wait.ts";
+import { openWhenPresent } from "../wait.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {
@@ -71,18 +71,7 @@ export class SysvMqChannel extends BaseChannel {
       if (id >= 0) owner = true;
       else if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "msgget", addr.text);
     }
-    if (id < 0) {
-      let last = -C.ENOENT;
-      const got = retryUntil(opts.timeout ?? 0, () => {
-        const r = shim.ipcl_msgget(key, 0);
-        if (r >= 0) return r;
-        if (r !== -C.ENOENT) checkNeg(r, "msgget", addr.text);
-        last = r;
-        return undefined;
-      });
-      if (got === undefined) checkNeg(last, "msgget", addr.text, `no queue with key ${addr.name}: create it (create: true), or start the side that creates it first`);
-      id = got!;
-    }
+    if (id < 0) id = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_msgget(key, 0), "msgget", addr.text, `no queue with key ${addr.name}`);
     super(addr.text);
     this.#id = id;
     this.#owner = owner;
