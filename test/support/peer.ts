@@ -11,13 +11,16 @@
  * PEER_HELLO=1: first send an empty message (a datagram server learns where to reply).
  * PEER_READY=1: print {"ready":true} once open (a receiver the test must not send to before).
  * PEER_REPORT=stderr: write reports to stderr (when stdout is the channel itself).
+ * PEER_CPU=N: pin this process to CPU N first (the soak's one-CPU runs).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  */
+import { shim } from "../../ffi/runtime.ts";
 import { open } from "../../lib/index.ts";
 import type { Channel } from "../../lib/index.ts";
 import { ackWindow, checkMessage, fillMessage, sizeFor, countingMessage, countingTotal, countingValue } from "./sequence.ts";
 
 const [role, rawAddress, countArg, maxArg] = process.argv.slice(2);
+if (process.env.PEER_CPU) shim.ipcl_pin_process(Number(process.env.PEER_CPU));
 const address = rawAddress === "inherit" ? process.env.IPC_LAB_CHANNEL! : rawAddress!;
 const count = Number(countArg ?? 0);
 

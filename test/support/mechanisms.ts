@@ -1,0 +1,213 @@
+/**
+ * How each mechanism is opened for a two-process test: our end, the peer process
+ * (test/support/peer.ts) and what sets the mechanism apart. Shared by the conformance suite
+ * and the soak (test/soak.ts), so both run against exactly the same list.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
+import { shim } from "../../ffi/runtime.ts";
+import { lineReader, type LineReader } from "./lines.ts";
+import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
+import { ackWindow } from "./sequence.ts";
+
+/** The name prefix of every object made through this list (checked for leaks at the end). */
+export const prefix = testPrefix("conf");
+/** The private directory for FIFOs, sockets and files. */
+export const dir = privateDir("conf");
+const peerScript = join(import.meta.dir, "peer.ts");
+let serial = 0;
+
+/** One side of a conversation: our channel, the peer process, and the peer's stdout lines. */
+export interface Session {
+  here: Channel;
+  peer: Bun.Subprocess<"pipe", "pipe", "inherit">;
+  out: LineReader;
+  /** call after receiving each message of the peer's sequence: acknowledges when the window says so (UDP) */
+  received(size: number): void;
+}
+
+/** A Session around our end and the peer, pacing with acks when the mechanism needs it. */
+export function session(t: Traits, here: Channel, peer: Session["peer"], reports: ReadableStream<Uint8Array> = peer.stdout): Session {
+  const ackDue = t.window ? ackWindow(t.window) : () => false;
+  return {
+    here,
+    peer,
+    out: lineReader(reports),
+    received: (size) => {
+      if (ackDue(size)) here.send(new Uint8Array(0));
+    },
+  };
+}
+
+/** What sets a mechanism apart in the suite; the tests are the same for all. */
+export interface Traits {
+  /** our end may both send and receive with the peer */
+  duplex: boolean;
+  /** the kernel or protocol tells us when the peer has gone (EOF) */
+  seesPeerExit?: boolean;
+  /** a sender can fill it (trySend reaches false); UDP and files are unbounded */
+  bounded?: boolean;
+  /** datagrams: the peer first says hello so our bound socket learns where to reply */
+  hello?: boolean;
+  /** unreliable: pace bulk transfers with an acknowledgement every this many bytes */
+  window?: number;
+}
+
+/** How a mechanism is opened. */
+export interface Mechanism extends Traits {
+  name: string;
+  /** start a peer with `role` and return our end (opened so that it talks to the peer) */
+  start(role: string, count?: number, max?: number): Session | Promise<Session>;
+  /** the name that must vanish when the creator closes, and how to see it */
+  nameExists?(ch: Channel): boolean;
+}
+
+function peerEnv(t: Traits): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (t.hello) env.PEER_HELLO = "1";
+  if (t.window) env.PEER_WINDOW = String(t.window);
+  return env;
+}
+
+function spawnPeer(t: Traits, role: string, address: string, count = 0, max?: number) {
+  const args = [process.execPath, peerScript, role, address, String(count)];
+  if (max !== undefined) args.push(String(max));
+  // stdin stays open: an idle peer waits for it to close
+  return track(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, ...peerEnv(t) } }));
+}
+
+/** Consume the peer's hello (datagram mechanisms), so our end knows where to reply. */
+function greet(t: Traits, here: Channel): void {
+  if (t.hello && here.recv({ timeout: 10_000 }).byteLength !== 0) throw new Error("the peer's hello should be an empty datagram");
+}
+
+/** A named mechanism: we create the object, the peer opens it by address. */
+function named(name: string, makeAddress: () => string, traits: Traits, exists?: (address: string) => boolean, opts = {}): Mechanism {
+  return {
+    name,
+    seesPeerExit: true,
+    bounded: true,
+    ...traits,
+    start(role, count, max) {
+      // a FIFO end takes its direction from our first send/recv, after the peer is started
+      const here = open(makeAddress(), { create: true, ...opts });
+      // the real address: tcp/udp with port 0 learn theirs when bound
+      const peer = spawnPeer(traits, role, here.address, count, max);
+      greet(traits, here);
+      return session(traits, here, peer);
+    },
+    nameExists: exists && ((ch) => exists(ch.address)),
+  };
+}
+
+type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: Bun.Subprocess };
+
+/** An anonymous mechanism: the peer inherits its descriptors (IPC_LAB_CHANNEL tells it which). */
+function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
+  return {
+    name,
+    duplex,
+    seesPeerExit: true,
+    bounded: true,
+    start(role, count = 0, max) {
+      const args = [process.execPath, peerScript, role, "inherit", String(count)];
+      if (max !== undefined) args.push(String(max));
+      const { channel, child } = spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+      return session(this, channel, track(child) as Session["peer"]);
+    },
+  };
+}
+
+const sysvGet = { shm: (key: number) => shim.ipcl_shmget(key, 0, 0), msg: (key: number) => shim.ipcl_msgget(key, 0) };
+const sysvWhich = { shm: 0, msg: 1 };
+
+function sysvExists(kind: "shm" | "msg", key: number): boolean {
+  return sysvGet[kind](key) >= 0;
+}
+
+/** A fresh System V address whose object must be gone at the end. */
+function sysvAddress(scheme: "sysv-shm" | "sysv-mq"): string {
+  const key = testKey();
+  const kind = scheme === "sysv-shm" ? "shm" : "msg";
+  noteProbe(`${scheme}:${key}`, () => sysvExists(kind, key), () => shim.ipcl_ipc_rmid(sysvWhich[kind], sysvGet[kind](key)));
+  return `${scheme}:${key}`;
+}
+
+/** Roles in which the peer receives (so it must be listening before we send). */
+export const peerReceives = (role: string) => role === "recv" || role === "idle" || role === "echo";
+
+/**
+ * Realtime signals: whoever receives listens on its own pid (signal:self:SIG); the sender
+ * addresses that pid. When the peer receives we learn its pid once it says it is ready.
+ */
+const signalMechanism: Mechanism = {
+  name: "signal (realtime, sigqueue)",
+  duplex: false,
+  seesPeerExit: false,
+  bounded: true,
+  async start(role, count = 0, max) {
+    const sig = "SIGRTMIN+3";
+    const args = (address: string) => [process.execPath, peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)])];
+    if (!peerReceives(role)) {
+      const here = open(`signal:self:${sig}`);
+      const peer = track(Bun.spawn(args(`signal:${process.pid}:${sig}`), { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+      return session(this, here, peer);
+    }
+    const peer = track(Bun.spawn(args(`signal:self:${sig}`), { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, PEER_READY: "1" } }));
+    const s = session(this, open(`signal:${peer.pid}:${sig}`), peer);
+    if (role !== "idle" && (await s.out.line()) !== JSON.stringify({ ready: true })) throw new Error("the signal peer did not say it was ready");
+    return s;
+  },
+};
+
+/**
+ * Commands as peers: spawn: (duplex, the peer speaks over its stdin+stdout as fd:0,1) and
+ * popen: (one direction: type "r" when the peer sends on its stdout, "w" when it reads its
+ * stdin). The peer's reports go to its stderr.
+ */
+function commandMechanism(scheme: "spawn" | "popen"): Mechanism {
+  return {
+    name: scheme,
+    duplex: scheme === "spawn",
+    seesPeerExit: true,
+    bounded: true,
+    start(role, count = 0, max) {
+      const receives = peerReceives(role);
+      const address = scheme === "spawn" ? "fd:0,1" : receives ? "fd:0" : "fd:1";
+      // exec: the shell becomes the peer, so killing the child kills the peer
+      const cmd = ["exec", process.execPath, peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)])].join(" ");
+      const here = open(`${scheme}:${cmd}`, { type: receives ? "w" : "r", stderr: "pipe", env: { PEER_REPORT: "stderr" } }) as CommandChannel;
+      const peer = track(here.child) as unknown as Session["peer"];
+      return session(this, here, peer, here.child.stderr as ReadableStream<Uint8Array>);
+    },
+  };
+}
+
+export const mechanisms: Mechanism[] = [
+  inherited("pipe", spawnWithPipes, true),
+  inherited("memfd", spawnWithMemfd, true),
+  inherited("socketpair", spawnWithSocketpair, true),
+  named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, { duplex: false }, (a) => existsSync(a.slice(5))),
+  named("mq", () => noteMq(`mq:/${prefix}${++serial}`), { duplex: false, seesPeerExit: false }, (a) => {
+    try {
+      open(a).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  named("shm", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
+  named("shm (semaphore wait)", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5)), { wait: "semaphore" }),
+  named("sysv-shm", () => sysvAddress("sysv-shm"), { duplex: true }, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
+  named("sysv-mq", () => sysvAddress("sysv-mq"), { duplex: false, seesPeerExit: false }, (a) => sysvExists("msg", Number(a.slice("sysv-mq:".length)))),
+  named("unix", () => `unix:${dir}/${prefix}${++serial}`, { duplex: true }, (a) => existsSync(a.slice(5))),
+  named("unix (abstract)", () => `unix:@${prefix}${++serial}`, { duplex: true }),
+  named("tcp", () => "tcp:127.0.0.1:0", { duplex: true }),
+  named("unix-dgram", () => `unix-dgram:${dir}/${prefix}${++serial}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
+  named("udp", () => "udp:127.0.0.1:0", { duplex: true, seesPeerExit: false, bounded: false, hello: true, window: 64 * 1024 }),
+  signalMechanism,
+  named("file", () => `file:${dir}/${prefix}${++serial}`, { duplex: false, seesPeerExit: false, bounded: false }, (a) => existsSync(a.slice(5))),
+  commandMechanism("spawn"),
+  commandMechanism("popen"),
+];
