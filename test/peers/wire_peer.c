@@ -78,6 +78,20 @@ static int read_all(int fd, void *p, size_t n) {
   return 1;
 }
 
+/* Read n frames (u32 LE length + payload) from fd and print each as a line; 0, or 1 on EOF. */
+static int print_frames(int fd, int n) {
+  for (int i = 0; i < n; i++) {
+    uint8_t hdr[4];
+    if (!read_all(fd, hdr, 4)) { fprintf(stderr, "EOF after %d messages\n", i); return 1; }
+    uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+    char *buf = malloc(len + 1);
+    if (!read_all(fd, buf, len)) { fprintf(stderr, "EOF inside a message\n"); return 1; }
+    printf("%.*s\n", (int)len, buf);
+    free(buf);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: see the comment at the top of wire_peer.c\n"); return 2; }
   const char *mode = argv[1], *name = argv[2];
@@ -97,16 +111,7 @@ int main(int argc, char **argv) {
     if (mkfifo(name, 0600) != 0) die("mkfifo");
     int fd = open(name, O_RDONLY); /* blocks until the writer opens */
     if (fd < 0) die("open");
-    int n = atoi(argv[3]);
-    for (int i = 0; i < n; i++) {
-      uint8_t hdr[4];
-      if (!read_all(fd, hdr, 4)) { fprintf(stderr, "EOF after %d messages\n", i); return 1; }
-      uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
-      char *buf = malloc(len + 1);
-      if (!read_all(fd, buf, len)) { fprintf(stderr, "EOF inside a message\n"); return 1; }
-      printf("%.*s\n", (int)len, buf);
-      free(buf);
-    }
+    if (print_frames(fd, atoi(argv[3])) != 0) return 1;
     close(fd);
     unlink(name);
   } else if (!strcmp(mode, "mq-send")) {
@@ -173,16 +178,7 @@ int main(int argc, char **argv) {
       fflush(stdout);
       fd = accept(s, NULL, NULL);
       if (fd < 0) die("accept");
-      int n = atoi(argv[3]);
-      for (int i = 0; i < n; i++) {
-        uint8_t hdr[4];
-        if (!read_all(fd, hdr, 4)) { fprintf(stderr, "EOF after %d messages\n", i); return 1; }
-        uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
-        char *buf = malloc(len + 1);
-        if (!read_all(fd, buf, len)) { fprintf(stderr, "EOF inside a message\n"); return 1; }
-        printf("%.*s\n", (int)len, buf);
-        free(buf);
-      }
+      if (print_frames(fd, atoi(argv[3])) != 0) return 1;
       unlink(name);
     }
     close(fd);
