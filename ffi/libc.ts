@@ -72,10 +72,6 @@ export const libcSymbols = {
   sem_close: { args: ["ptr"], returns: "i32" },
   /** int sem_unlink(const char *name); */
   sem_unlink: { args: ["buf"], returns: "i32" },
-  /** int sem_destroy(sem_t *sem); */
-  sem_destroy: { args: ["ptr"], returns: "i32" },
-  /** off_t lseek(int fd, off_t offset, int whence); */
-  lseek: { args: ["i32", "isize", "i32"], returns: "isize" },
   /** uid_t geteuid(void); */
   geteuid: { args: [], returns: "u32" },
   /** int *__errno_location(void);  (this thread's errno) */
@@ -94,8 +90,6 @@ export const shimSymbols = {
   ipcl_init: { args: [], returns: "i32" },
   /** int ipcl_cpus_allowed(void); */
   ipcl_cpus_allowed: { args: [], returns: "i32" },
-  /** double ipcl_monotonic_ns(void); */
-  ipcl_monotonic_ns: { args: [], returns: "f64" },
   /** int ipcl_open(const char *path, int flags, int mode);  fd or -errno */
   ipcl_open: { args: ["buf", "i32", "i32"], returns: "i32" },
   /** int ipcl_mq_open(const char *name, int oflag, int mode, long maxmsg, long msgsize); */
@@ -122,8 +116,6 @@ export const shimSymbols = {
   ipcl_reader_free: { args: ["ptr"], returns: "void" },
   /** double ipcl_reader_pending(struct ipcl_reader *r);  length of an undelivered frame, or -1 */
   ipcl_reader_pending: { args: ["ptr"], returns: "f64" },
-  /** int ipcl_reader_buffered(struct ipcl_reader *r); */
-  ipcl_reader_buffered: { args: ["ptr"], returns: "i32" },
   /** int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms); */
   ipcl_frame_read: { args: ["ptr", "buf", "usize", "f64"], returns: "i32", blocking: true },
 
@@ -139,8 +131,6 @@ export const shimSymbols = {
   ipcl_shmdt: { args: ["ptr"], returns: "i32" },
   /** double ipcl_shm_size(int id); */
   ipcl_shm_size: { args: ["i32"], returns: "f64" },
-  /** double ipcl_shm_uid(int id); */
-  ipcl_shm_uid: { args: ["i32"], returns: "f64" },
   /** int ipcl_ipc_rmid(int which, int id);  which: 0 shm, 1 msg, 2 sem */
   ipcl_ipc_rmid: { args: ["i32", "i32"], returns: "i32" },
   /** int ipcl_msgget(int key, int flags); */

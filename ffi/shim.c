@@ -138,9 +138,6 @@ static int64_t now_ns(int clock) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/** Monotonic clock in nanoseconds (as a double: exact up to 104 days of uptime). */
-double ipcl_monotonic_ns(void) { return (double)now_ns(CLOCK_MONOTONIC); }
-
 /* deadline in CLOCK_MONOTONIC ns, or -1 for "forever" */
 static int64_t deadline_after(double timeout_ms) {
   if (timeout_ms < 0) return -1;
@@ -283,9 +280,6 @@ void *ipcl_mmap_shared(int fd, size_t len, int *err) {
   return p;
 }
 
-/** Copy n bytes between a JS buffer and raw memory (used where a view cannot be made). */
-void ipcl_memcpy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
-
 /* ---------- framed byte streams -------------------------------------------------- */
 /* Wire format: u32 little-endian payload length, then the payload. */
 
@@ -364,9 +358,6 @@ void ipcl_reader_free(struct ipcl_reader *r) { free(r); }
 
 /** Length of the frame that did not fit the last caller's buffer, or -1. */
 double ipcl_reader_pending(struct ipcl_reader *r) { return r->pending == UINT32_MAX ? -1 : (double)r->pending; }
-
-/** Bytes buffered but not yet returned (a complete frame may be among them). */
-int ipcl_reader_buffered(struct ipcl_reader *r) { return (int)(r->end - r->start); }
 
 /* Fill the buffer with at least `need` bytes. 0, -ETIMEDOUT, IPCL_EOF/IPCL_ETRUNC, -errno. */
 static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_frame) {
@@ -479,13 +470,6 @@ double ipcl_shm_size(int id) {
   struct shmid_ds ds;
   if (shmctl(id, IPC_STAT, &ds) != 0) return -errno;
   return (double)ds.shm_segsz;
-}
-
-/** Owner uid of segment id, or -errno. */
-double ipcl_shm_uid(int id) {
-  struct shmid_ds ds;
-  if (shmctl(id, IPC_STAT, &ds) != 0) return -errno;
-  return (double)ds.shm_perm.uid;
 }
 
 /** Remove a segment, queue or semaphore set: which = 0 shm, 1 msg, 2 sem. 0 or -errno. */

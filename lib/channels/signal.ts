@@ -186,16 +186,19 @@ export class SignalChannel extends BaseChannel {
     v.fill(0);
     v.set(msg);
     v[7] = msg.byteLength;
-    // no blocking form exists: while the receiver's queue is full (EAGAIN), retry with back-off
-    const ok = retryUntil(timeout, () => {
-      const r = this.#deliver(v);
-      if (r === 0) return true;
-      if (r !== -C.EAGAIN) {
-        throw errnoError(-r, this.#realtime ? "sigqueue" : "kill", this.address, r === -C.ESRCH ? `process ${this.pid} does not exist (it exited?)` : undefined);
-      }
-      return undefined;
-    });
-    return ok === true;
+    // no blocking form exists: while the receiver's queue is full (EAGAIN), retry with
+    // back-off — but the usual case, delivered at the first try, costs one call and no closure
+    const first = this.#attempt(v);
+    if (first !== undefined || timeout === 0) return first === true;
+    return retryUntil(timeout, () => this.#attempt(v)) === true;
+  }
+
+  /** One delivery: true, undefined while the receiver's queue is full, or throws. */
+  #attempt(v: Uint8Array): true | undefined {
+    const r = this.#deliver(v);
+    if (r === 0) return true;
+    if (r === -C.EAGAIN) return undefined;
+    throw errnoError(-r, this.#realtime ? "sigqueue" : "kill", this.address, r === -C.ESRCH ? `process ${this.pid} does not exist (it exited?)` : undefined);
   }
 
   #receiving(op: string): void {
