@@ -1,6 +1,6 @@
 /** Signals: merging of standard signals, queueing of realtime ones, safety rules. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { open, SignalChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
@@ -9,12 +9,16 @@ import { leftovers, testPrefix, track } from "./support/leaks.ts";
 const prefix = testPrefix("sig");
 const lib = JSON.stringify(import.meta.dir + "/../lib/index.ts");
 
-/** Stop process pid and wait until the kernel says it is stopped (SIGSTOP is asynchronous). */
+/**
+ * Stop process pid and wait until every one of its threads is stopped: SIGSTOP is
+ * asynchronous per thread, and the main thread can show "T" while the signal listener
+ * thread still runs and takes a signal.
+ */
 async function stop(p: Bun.Subprocess): Promise<void> {
   p.kill("SIGSTOP");
+  const state = (tid: string) => readFileSync(`/proc/${p.pid}/task/${tid}/stat`, "utf8").split(") ")[1]?.[0];
   for (let i = 0; i < 500; i++) {
-    const state = readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1]?.[0];
-    if (state === "T") return;
+    if (readdirSync(`/proc/${p.pid}/task`).every((t) => state(t) === "T")) return;
     await Bun.sleep(2);
   }
   throw new Error(`process ${p.pid} did not stop`);

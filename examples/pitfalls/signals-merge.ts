@@ -2,7 +2,7 @@
  * Pitfall: standard signals merge — 1000 SIGUSR2 sent while the receiver cannot run arrive
  * as one. Fix: realtime signals (SIGRTMIN+N) queue, each with a payload.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const lib = JSON.stringify(new URL("../../lib/index.ts", import.meta.url).pathname);
 async function count(sig: string): Promise<number> {
@@ -17,7 +17,9 @@ async function count(sig: string): Promise<number> {
   const reader = child.stdout.getReader();
   await reader.read(); // ready
   child.kill("SIGSTOP");
-  while (!/\) T/.test(readFileSync(`/proc/${child.pid}/stat`, "utf8"))) await Bun.sleep(1);
+  // SIGSTOP stops each thread in its own time: wait until all of them are stopped
+  const stopped = () => readdirSync(`/proc/${child.pid}/task`).every((t) => /\) T/.test(readFileSync(`/proc/${child.pid}/task/${t}/stat`, "utf8")));
+  while (!stopped()) await Bun.sleep(1);
   const { open } = await import("../../lib/index.ts");
   using tx = open(`signal:${child.pid}:${sig}`);
   for (let i = 0; i < 1000; i++) tx.send(new Uint8Array(tx.caps.maxMessageSize ? 1 : 0));
