@@ -11,6 +11,7 @@ import { open, spawnWithEventfd, IpcError, type Channel, type SpawnOptions } fro
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
 import { leftovers, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { withPeer } from "./support/with-peer.ts";
 import { countingMessage, countingTotal, countingValue } from "./support/sequence.ts";
 
 const prefix = testPrefix("count");
@@ -70,16 +71,6 @@ const mechanisms: (CountingMechanism & { exists?: (a: string) => boolean })[] = 
   inherited("eventfd (semaphore mode)", (cmd, o) => spawnWithEventfd(cmd, { ...o, semaphore: true }), { fill: fillEventfd }),
 ];
 
-async function withPeer(m: CountingMechanism, role: string, count: number, body: (s: Session) => Promise<void> | void) {
-  const s = m.start(role, count);
-  try {
-    await body(s);
-  } finally {
-    s.here.close();
-    s.peer.kill();
-    await s.peer.exited;
-  }
-}
 
 for (const m of mechanisms) {
   describe(`counting conformance: ${m.name}`, () => {

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { IpcError } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { leftovers } from "./support/leaks.ts";
-import { dir, mechanisms, prefix, type Mechanism, type Session } from "./support/mechanisms.ts";
+import { dir, mechanisms, prefix, type Session } from "./support/mechanisms.ts";
+import { withPeer } from "./support/with-peer.ts";
 import { ackWindow, checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 
 /** The peer's JSON report (its last line), after it exits. */
@@ -24,17 +25,6 @@ async function peerReady(s: Session): Promise<void> {
   expect(JSON.parse(await s.out.line())).toEqual({ ready: true });
 }
 
-/** Run body with a fresh session; always close our end and reap the peer. */
-async function withPeer(m: Mechanism, role: string, count: number, body: (s: Session) => Promise<void> | void): Promise<void> {
-  const s = await m.start(role, count);
-  try {
-    await body(s);
-  } finally {
-    s.here.close();
-    s.peer.kill();
-    await s.peer.exited;
-  }
-}
 
 for (const m of mechanisms) {
   describe(`conformance: ${m.name}`, () => {
