@@ -3,12 +3,14 @@
  * and start the peer process. Duplex mechanisms use one object; one-way mechanisms (FIFO,
  * queues, semaphores, signals, files) one object per direction.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { open, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWorker, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { scriptCommand, spawnProcess, type ChildProcess } from "../ffi/process.ts";
 import { cpusFor, type Placement } from "./usage.ts";
 
-const peerScript = join(import.meta.dir, "peer.ts");
+const peerScript = join(dirname(fileURLToPath(import.meta.url)), "peer.ts");
 const workerScript = new URL("./worker-peer.ts", import.meta.url);
 
 /** The peer's own cost per message, as it reports it. */
@@ -74,7 +76,7 @@ async function ready(tx: Channel, rx: Channel, peer: { kill(): void; exited: Pro
 }
 
 /** Read the peer's JSON cost line and reap it. */
-async function costOf(peer: Bun.Subprocess<"ignore", "pipe", "inherit">): Promise<PeerCost | undefined> {
+async function costOf(peer: ChildProcess): Promise<PeerCost | undefined> {
   const text = await new Response(peer.stdout).text();
   const code = await peer.exited;
   const line = text.trim().split("\n").pop();
@@ -82,7 +84,7 @@ async function costOf(peer: Bun.Subprocess<"ignore", "pipe", "inherit">): Promis
 }
 
 function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, placement: Placement, warm = 0) {
-  return Bun.spawn([process.execPath, peerScript, mode, inAddr, outAddr, String(n), String(warm)], {
+  return spawnProcess(scriptCommand(peerScript, [mode, inAddr, outAddr, String(n), String(warm)]), {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...peerEnv(placement) },
   });
@@ -123,19 +125,19 @@ function oneWay(name: string, c: string | undefined, maxSize: number, address: (
 }
 
 /** A spawn helper of lib/ (spawnWithPipes, spawnWithMemfd, ...). */
-type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: Bun.Subprocess };
+type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: ChildProcess };
 
 /** A mechanism handed to the child as descriptors (IPC_LAB_CHANNEL). */
 function inherited(name: string, c: string | undefined, maxSize: number, spawn: Spawner, fdBased = false, noStream?: string): BenchCase {
   return {
     name, c, maxSize, fdBased, noStream,
     async start(mode, n, placement, warm = 0) {
-      const { channel, child } = spawn([process.execPath, peerScript, mode, "inherit", "inherit", String(n), String(warm)], {
+      const { channel, child } = spawn(scriptCommand(peerScript, [mode, "inherit", "inherit", String(n), String(warm)]), {
         stdout: "pipe",
         env: peerEnv(placement),
       });
       return ready(channel, channel, child, async () => {
-        const cost = await costOf(child as Bun.Subprocess<"ignore", "pipe", "inherit">);
+        const cost = await costOf(child);
         channel.close();
         return cost;
       });

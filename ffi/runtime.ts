@@ -17,10 +17,21 @@ export type Bound<T extends SymbolTable> = {
   readonly [K in keyof T]: (...args: ArgsOf<T[K]["args"]>) => RetOf<T[K]["returns"]>;
 };
 
+/** The async (off-thread) form of a table's `blocking` symbols: each call returns a Promise. */
+export type BoundAsync<T extends SymbolTable> = {
+  readonly [K in keyof T as T[K]["blocking"] extends true ? K : never]: (...args: ArgsOf<T[K]["args"]>) => Promise<RetOf<T[K]["returns"]>>;
+};
+
 /** The adapter each runtime provides. */
 interface RuntimeFfi {
   readonly name: "bun" | "deno";
   open<T extends SymbolTable>(path: string, table: T): Bound<T>;
+  /**
+   * The table's `blocking` symbols as calls that run on a runtime thread and return a
+   * Promise (Deno `nonblocking`), or undefined where the runtime has none (Bun: waits go
+   * to a waiter Worker instead, ffi/waiter.ts).
+   */
+  openAsync<T extends SymbolTable>(path: string, table: T): BoundAsync<T> | undefined;
   /** An ArrayBuffer aliasing `length` bytes of native memory at p + offset. */
   view(p: Pointer, offset: number, length: number): ArrayBuffer;
   /** Read a NUL-terminated string at p. */
@@ -49,6 +60,7 @@ async function loadBun(): Promise<RuntimeFfi> {
       // bun:ffi's declaration types are keyed to literal FFIType names; ours are checked above.
       return ffi.dlopen(path, decl as never).symbols as unknown as Bound<T>;
     },
+    openAsync: () => undefined,
     view: (p, offset, length) => ffi.toArrayBuffer(toNum(p) as never, offset, length),
     cstring: (p) => new ffi.CString(toNum(p) as never).toString(),
     add: (p, n) => (toNum(p) + n) as unknown as Pointer,
@@ -57,9 +69,60 @@ async function loadBun(): Promise<RuntimeFfi> {
   };
 }
 
+/** The part of Deno's FFI API used here (declared locally: the project type-checks against bun-types). */
+interface DenoFfi {
+  dlopen(path: string, symbols: Record<string, { parameters: string[]; result: string; nonblocking?: boolean }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
+  UnsafePointer: { create(v: bigint): unknown; value(p: unknown): bigint; offset(p: unknown, n: number): unknown };
+  UnsafePointerView: { getArrayBuffer(p: unknown, length: number, offset?: number): ArrayBuffer; getCString(p: unknown): string };
+}
+
+function loadDeno(D: DenoFfi): RuntimeFfi {
+  const word: Record<NativeType, string> = {
+    i32: "i32", u32: "u32", f64: "f64", usize: "usize", isize: "isize", ptr: "pointer", buf: "buffer", void: "void",
+  };
+  const declare = (table: SymbolTable, nonblocking: boolean) => {
+    const decl: Record<string, { parameters: string[]; result: string; nonblocking?: boolean }> = {};
+    for (const [k, fn] of Object.entries(table)) {
+      if (nonblocking && !fn.blocking) continue;
+      decl[k] = { parameters: fn.args.map((a) => word[a]), result: word[fn.returns], nonblocking };
+    }
+    return decl;
+  };
+  // Deno returns 64-bit integers as BigInt; lib/ works in numbers (sizes here stay far below 2^53)
+  const wide = (t: NativeType) => t === "usize" || t === "isize";
+  return {
+    name: "deno",
+    open<T extends SymbolTable>(path: string, table: T): Bound<T> {
+      const { symbols } = D.dlopen(path, declare(table, false));
+      const out: Record<string, unknown> = {};
+      for (const [k, fn] of Object.entries(table)) {
+        const f = symbols[k]!;
+        out[k] = wide(fn.returns) ? (...a: unknown[]) => Number(f(...a)) : f;
+      }
+      return out as Bound<T>;
+    },
+    openAsync<T extends SymbolTable>(path: string, table: T): BoundAsync<T> {
+      const { symbols } = D.dlopen(path, declare(table, true));
+      const out: Record<string, unknown> = {};
+      for (const [k, fn] of Object.entries(table)) {
+        const f = symbols[k];
+        if (f) out[k] = wide(fn.returns) ? async (...a: unknown[]) => Number(await f(...a)) : f;
+      }
+      return out as BoundAsync<T>;
+    },
+    view: (p, offset, length) => D.UnsafePointerView.getArrayBuffer(p, length, offset),
+    cstring: (p) => D.UnsafePointerView.getCString(p),
+    add: (p, n) => D.UnsafePointer.offset(p, n) as Pointer,
+    address: (p) => Number(D.UnsafePointer.value(p)),
+    fromAddress: (n) => D.UnsafePointer.create(BigInt(n)) as Pointer,
+  };
+}
+
 async function loadRuntime(): Promise<RuntimeFfi> {
-  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") return loadBun();
-  throw new Error("ipc-lab runs on Bun (and, per its roadmap, Deno); this runtime has no supported FFI.");
+  const g = globalThis as { Bun?: unknown; Deno?: DenoFfi };
+  if (g.Bun !== undefined) return loadBun();
+  if (g.Deno !== undefined) return loadDeno(g.Deno);
+  throw new Error("ipc-lab runs on Bun or Deno (it calls libc through their FFI); this runtime has neither.");
 }
 
 const rt = await loadRuntime();
@@ -70,6 +133,11 @@ export const runtimeName = rt.name;
 export const libc: Bound<typeof libcSymbols> = rt.open("libc.so.6", libcSymbols);
 /** Shim functions, typed from the table. */
 export const shim: Bound<typeof shimSymbols> = rt.open(shimLibraryPath(), shimSymbols);
+/**
+ * The shim's blocking functions as Promise-returning calls on a runtime thread (Deno), or
+ * undefined (Bun, where ffi/waiter.ts uses a waiter Worker). They return -errno.
+ */
+export const shimAsync: BoundAsync<typeof shimSymbols> | undefined = rt.openAsync(shimLibraryPath(), shimSymbols);
 
 /** An ArrayBuffer aliasing native memory (mmap'd regions): Atomics work on views of it. */
 export const nativeView = rt.view;

@@ -1,11 +1,13 @@
 /**
- * Asynchronous waits that never block the event loop: each pending wait runs on a pooled
- * Worker thread that calls the shim's blocking poll/futex wait (DESIGN: +10-15 µs per
- * wait on Bun). A pending wait keeps the process alive like a pending socket read does;
- * idle waiter threads do not, so a finished program exits.
+ * Asynchronous waits that never block the event loop: each pending wait runs off the JS
+ * thread and calls the shim's blocking poll/futex/semaphore wait — on Bun in a pooled
+ * Worker (DESIGN: +10-15 µs per wait), on Deno as an FFI call declared `nonblocking`
+ * (+~20 µs). A pending wait keeps the process alive like a pending socket read does;
+ * closing the channel cancels it (a byte on the cancel pipe for poll, a futex wake), and
+ * idle waiters hold nothing, so a finished program exits.
  */
 import { fact } from "./facts.ts";
-import { libc, ptrToNumber, type Pointer } from "./runtime.ts";
+import { libc, ptrFromNumber, ptrToNumber, shimAsync, type Pointer } from "./runtime.ts";
 
 /** A request to a waiter thread. */
 export type WaitRequest =
@@ -27,48 +29,84 @@ export interface PendingWait {
   cancel(): void;
 }
 
-interface WaiterThread {
-  worker: Worker;
-  /** pipe whose read end is in every poll of this thread: a byte written to it cancels the wait */
+/** Where one wait runs: a waiter Worker (Bun) or a runtime thread via a nonblocking FFI call (Deno). */
+interface WaitSlot {
+  /** run the request; resolves to the shim's result */
+  exec(q: WaitRequest): Promise<number>;
+  /** pipe whose read end is in every poll made from this slot: a byte written to it cancels the wait */
   cancelRead: number;
   cancelWrite: number;
 }
 
 const ECANCELED = fact("ECANCELED");
-const idle: WaiterThread[] = [];
-const pending = new Map<number, (r: number) => void>();
+const idle: WaitSlot[] = [];
 let nextId = 1;
 const oneByte = new Uint8Array([1]);
 const drainBuf = new Uint8Array(16);
 
-function spawnThread(): WaiterThread {
+function cancelPipe(): [number, number] {
   const fds = new Int32Array(2);
-  if (libc.pipe2(fds, fact("O_CLOEXEC")) !== 0) throw new Error("ipc-lab: cannot create a pipe for a waiter thread");
+  if (libc.pipe2(fds, fact("O_CLOEXEC")) !== 0) throw new Error("ipc-lab: cannot create a pipe for an asynchronous wait");
+  return [fds[0]!, fds[1]!];
+}
+
+/** Deno: the shim's wait functions declared `nonblocking`, each call on a runtime thread. */
+function nonblockingSlot(calls: NonNullable<typeof shimAsync>): WaitSlot {
+  const [cancelRead, cancelWrite] = cancelPipe();
+  return {
+    cancelRead,
+    cancelWrite,
+    exec: (q) =>
+      q.op === "poll"
+        ? calls.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
+        : q.op === "futex"
+          ? calls.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
+          : calls.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs),
+  };
+}
+
+/**
+ * Bun: a Worker thread doing one blocking wait at a time. It is ref'd only while a wait is
+ * pending, so idle waiter threads never keep a finished program alive.
+ */
+function workerSlot(): WaitSlot {
+  const [cancelRead, cancelWrite] = cancelPipe();
   const worker = new Worker(new URL("./waiter-worker.ts", import.meta.url).href);
-  const t: WaiterThread = { worker, cancelRead: fds[0]!, cancelWrite: fds[1]! };
+  worker.unref();
+  const pending = new Map<number, (r: number) => void>();
   worker.onmessage = (ev: MessageEvent<WaitReply>) => {
     const { id, result } = ev.data;
-    // a cancelled poll leaves a byte in the cancel pipe: empty it before reuse
-    if (result === -ECANCELED) libc.read(t.cancelRead, drainBuf, drainBuf.length);
-    t.worker.unref();
-    idle.push(t);
+    worker.unref();
     const resolve = pending.get(id);
     pending.delete(id);
     resolve?.(result);
   };
-  return t;
+  return {
+    cancelRead,
+    cancelWrite,
+    exec(q) {
+      worker.ref();
+      const result = new Promise<number>((resolve) => pending.set(q.id, resolve));
+      worker.postMessage(q);
+      return result;
+    },
+  };
 }
 
-function run(request: (id: number, t: WaiterThread) => WaitRequest, cancel: (t: WaiterThread) => void): PendingWait {
-  const t = idle.pop() ?? spawnThread();
-  t.worker.ref();
-  const id = nextId++;
-  const result = new Promise<number>((resolve) => pending.set(id, resolve));
-  t.worker.postMessage(request(id, t));
+function run(request: (id: number, slot: WaitSlot) => WaitRequest, cancel: (slot: WaitSlot) => void): PendingWait {
+  const slot = idle.pop() ?? (shimAsync ? nonblockingSlot(shimAsync) : workerSlot());
+  let done = false;
+  const result = slot.exec(request(nextId++, slot)).then((r) => {
+    done = true;
+    // a cancelled poll leaves a byte in the cancel pipe: empty it before reuse
+    if (r === -ECANCELED) libc.read(slot.cancelRead, drainBuf, drainBuf.length);
+    idle.push(slot);
+    return r;
+  });
   return {
     result,
     cancel: () => {
-      if (pending.has(id)) cancel(t);
+      if (!done) cancel(slot);
     },
   };
 }

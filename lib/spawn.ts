@@ -1,9 +1,10 @@
 /**
  * Starting a child process that inherits IPC descriptors: the fds go to the child as
- * 3, 4, ... (Bun.spawn stdio), the address it should open goes in IPC_LAB_CHANNEL, and the
+ * 3, 4, ... (ffi/process.ts, on Bun and Deno alike), the address it should open goes in IPC_LAB_CHANNEL, and the
  * parent then closes the ends only the child needs (keeping them would hide the child's
  * exit: no EOF, no EPIPE).
  */
+import { spawnProcess, type ChildProcess } from "../ffi/process.ts";
 import { libc } from "../ffi/runtime.ts";
 import { ipcError } from "./errors.ts";
 
@@ -31,9 +32,9 @@ export interface SpawnOptions {
 export const CHANNEL_ENV = "IPC_LAB_CHANNEL";
 
 /** Spawn cmd with ends.fds at 3.. and close our copies of them afterwards (also on failure). */
-export function spawnWith(cmd: string[], ends: ChildEnds, opts: SpawnOptions = {}): Bun.Subprocess<"pipe" | "inherit" | "ignore", "pipe" | "inherit" | "ignore", "pipe" | "inherit" | "ignore"> {
+export function spawnWith(cmd: string[], ends: ChildEnds, opts: SpawnOptions = {}): ChildProcess {
   try {
-    return Bun.spawn(cmd, {
+    return spawnProcess(cmd, {
       stdio: [opts.stdin ?? "inherit", opts.stdout ?? "inherit", opts.stderr ?? "inherit", ...ends.fds],
       env: { ...process.env, ...opts.env, [CHANNEL_ENV]: ends.address },
       cwd: opts.cwd,

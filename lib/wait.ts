@@ -2,12 +2,10 @@
  * Small helpers for waiting on the JS thread in sync calls (which block like C would).
  */
 import { C } from "../ffi/facts.ts";
+import { sleepSync } from "../ffi/process.ts";
 import { errnoError } from "./errors.ts";
 
-/** Sleep the thread for `ms` milliseconds (sync). */
-export function sleepSync(ms: number): void {
-  Bun.sleepSync(ms);
-}
+export { sleepSync };
 
 /**
  * Retry `attempt` until it returns a value other than undefined or `timeout` ms pass

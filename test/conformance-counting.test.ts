@@ -4,23 +4,26 @@
  * total sent is the total received, across processes, plus the same contract checks on
  * timeouts, try-calls, async waits, close and cleanup as test/conformance.test.ts.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnProcess, type ChildProcess } from "../ffi/process.ts";
 import { existsSync } from "node:fs";
 import { open, spawnWithEventfd, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader, type LineReader } from "./support/lines.ts";
 import { leftovers, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { peerCommand } from "./support/runtimes.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { countingMessage, countingTotal, countingValue } from "./support/sequence.ts";
 
 const prefix = testPrefix("count");
 const dir = privateDir("count");
-const peerScript = join(import.meta.dir, "support", "peer.ts");
+const peerScript = join(dirname(fileURLToPath(import.meta.url)), "support", "peer.ts");
 
 interface Session {
   here: Channel;
-  peer: Bun.Subprocess<"pipe", "pipe", "inherit">;
+  peer: ChildProcess;
   out: LineReader;
 }
 
@@ -31,15 +34,15 @@ interface CountingMechanism {
   fill?(ch: Channel): void;
 }
 
-type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: Bun.Subprocess };
+type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: ChildProcess };
 
 function inherited(name: string, spawn: Spawner, extra: Partial<CountingMechanism> = {}): CountingMechanism {
   return {
     name,
     start(role, count = 0) {
-      const { channel, child } = spawn([process.execPath, peerScript, role, "inherit", String(count)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-      const peer = track(child) as Session["peer"];
-      return { here: channel, peer, out: lineReader(peer.stdout) };
+      const { channel, child } = spawn(peerCommand(peerScript, role, "inherit", String(count)), { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+      const peer = track(child);
+      return { here: channel, peer, out: lineReader(peer.stdout!) };
     },
     ...extra,
   };
@@ -58,8 +61,8 @@ function named(name: string, makeAddress: () => string, exists: (a: string) => b
     exists,
     start(role, count = 0) {
       const here = open(makeAddress(), { create: true });
-      const peer = track(Bun.spawn([process.execPath, peerScript, role, here.address, String(count)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
-      return { here, peer, out: lineReader(peer.stdout) };
+      const peer = track(spawnProcess(peerCommand(peerScript, role, here.address, String(count)), { stdio: ["pipe", "pipe", "inherit"] }));
+      return { here, peer, out: lineReader(peer.stdout!) };
     },
   };
 }

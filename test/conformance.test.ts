@@ -4,7 +4,8 @@
  * (test/support/mechanisms.ts) says only how to open its two ends; every test below runs
  * against all of them.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { IpcError } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { leftovers } from "./support/leaks.ts";
@@ -117,7 +118,7 @@ for (const m of mechanisms) {
             quiet = 0;
             if (sent > 10_000_000) throw new Error("trySend never reported a full channel");
           }
-          await Bun.sleep(50);
+          await sleep(50);
         }
         expect(sent).toBeGreaterThan(0);
         expect(s.here.trySend(msg)).toBeFalse();

@@ -76,7 +76,7 @@ describe("signal storm", () => {
         const { spawnWithPipes } = await import("../lib/index.ts");
         const s = spawnWithPipes(cmd("inherit"), { env, stdout: "pipe" });
         here = s.channel;
-        peer = track(s.child) as Bun.Subprocess<"ignore", "pipe", "inherit">;
+        peer = track(s.child) as unknown as Bun.Subprocess<"ignore", "pipe", "inherit">;
       } else {
         here = open(address, { create: true });
         peer = track(Bun.spawn(cmd(address), { env, stdout: "pipe" }));

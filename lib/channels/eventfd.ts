@@ -4,6 +4,7 @@
  * 8-byte unsigned little-endian value: send adds it to the counter; recv takes the whole
  * counter (values merge: caps.boundaries "counter"), or in semaphore mode takes 1.
  */
+import type { ChildProcess } from "../../ffi/process.ts";
 import { readFileSync } from "node:fs";
 import { C, fact } from "../../ffi/facts.ts";
 import { libc, shim } from "../../ffi/runtime.ts";
@@ -142,7 +143,7 @@ export function createEventfd(opts: EventfdOptions = {}): EventfdChannel {
  * Spawn cmd with two counters, one per direction: the child opens IPC_LAB_CHANNEL =
  * "eventfd:3,4" (reads 3, writes 4), so both sides can send and receive.
  */
-export function spawnWithEventfd(cmd: string[], opts: EventfdOptions & SpawnOptions = {}): { channel: EventfdChannel; child: Bun.Subprocess } {
+export function spawnWithEventfd(cmd: string[], opts: EventfdOptions & SpawnOptions = {}): { channel: EventfdChannel; child: ChildProcess } {
   const semaphore = opts.semaphore ?? false;
   const toChild = newEventfd(semaphore);
   const toParent = newEventfd(semaphore);

@@ -3,6 +3,7 @@
  * Nothing is named, so nothing can leak. The creator (side 0) makes the ring; the child
  * opens `memfd:3` (the fd number it inherited) and becomes side 1.
  */
+import type { ChildProcess } from "../../ffi/process.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { parseFds, type Address } from "../address.ts";
 import { checkNeg } from "../errors.ts";
@@ -54,7 +55,7 @@ export function openMemfd(addr: Address, opts: RingTuning): RingChannel {
 }
 
 /** Spawn cmd with a fresh memfd ring as its fd 3 (it opens IPC_LAB_CHANNEL = "memfd:3"). */
-export function spawnWithMemfd(cmd: string[], opts: MemfdOptions & SpawnOptions = {}): { channel: RingChannel; child: Bun.Subprocess } {
+export function spawnWithMemfd(cmd: string[], opts: MemfdOptions & SpawnOptions = {}): { channel: RingChannel; child: ChildProcess } {
   const { channel, fd } = createMemfdRing(opts);
   try {
     return { channel, child: spawnWith(cmd, { fds: [fd], address: "memfd:3" }, opts) };

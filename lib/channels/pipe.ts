@@ -4,6 +4,7 @@
  * the descriptor's access mode). spawnWithPipes() starts a child with a pipe pair at fds
  * 3 and 4, so the child opens `fd:3,4` and the two processes hold a duplex channel.
  */
+import type { ChildProcess } from "../../ffi/process.ts";
 import { C, fact, layout } from "../../ffi/facts.ts";
 import { libc } from "../../ffi/runtime.ts";
 import { parseFds, type Address } from "../address.ts";
@@ -44,7 +45,7 @@ export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
   const fds = parseFds(addr);
   for (const fd of fds) {
     if (libc.fcntl(fd, C.F_GETFL, 0) < 0) {
-      throwErrno("fcntl", addr.text, `descriptor ${fd} is not open in this process: pass it to the child (Bun.spawn stdio[${fd}]) or check the number`);
+      throwErrno("fcntl", addr.text, `descriptor ${fd} is not open in this process: pass it to the child (spawnWith ends, or stdio[${fd}] of the runtime's spawn) or check the number`);
     }
   }
   let rfd: number;
@@ -87,8 +88,8 @@ export interface SpawnPipeOptions extends PipeOptions, SpawnOptions {}
 export interface PipedChild {
   /** our end: send reaches the child's fd 3, recv reads the child's fd 4 */
   channel: StreamChannel;
-  /** the Bun subprocess */
-  child: Bun.Subprocess;
+  /** the child process */
+  child: ChildProcess;
 }
 
 /** The address a child started by spawnWithPipes opens (also in its IPC_LAB_CHANNEL). */
@@ -101,7 +102,7 @@ export const CHILD_PIPE_ADDRESS = "fd:3,4";
 export function spawnWithPipes(cmd: string[], opts: SpawnPipeOptions = {}): PipedChild {
   const [childRead, parentWrite] = newPipe(opts.capacity);
   const [parentRead, childWrite] = newPipe(opts.capacity);
-  let child: Bun.Subprocess;
+  let child: ChildProcess;
   try {
     child = spawnWith(cmd, { fds: [childRead, childWrite], address: CHILD_PIPE_ADDRESS }, opts);
   } catch (e) {

@@ -8,8 +8,8 @@
  * payload), so the command is an ipc-lab program (`open("fd:0,1")` for spawn:, `fd:1` or
  * `fd:0` for popen:), or any C/Python program that frames its output the same way.
  */
-import { constants } from "node:os";
 import { C } from "../../ffi/facts.ts";
+import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
 import { libc } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
 import { ipcError, throwErrno } from "../errors.ts";
@@ -38,7 +38,7 @@ function pipe(): [number, number] {
 /** A channel to a command's stdin and/or stdout. */
 export class CommandChannel extends StreamChannel {
   /** the child process */
-  readonly child: Bun.Subprocess;
+  readonly child: ChildProcess;
   /** the command's exit status once it has ended: its exit code, or 128 + signal number */
   readonly exitStatus: Promise<number>;
 
@@ -52,12 +52,10 @@ export class CommandChannel extends StreamChannel {
     const writes = duplex || mode === "w";
     const [outR, outW] = reads ? pipe() : [-1, -1]; // the command's stdout -> us
     const [inR, inW] = writes ? pipe() : [-1, -1]; // us -> the command's stdin
-    let child: Bun.Subprocess;
+    let child: ChildProcess;
     try {
-      child = Bun.spawn(["/bin/sh", "-c", command], {
-        stdin: writes ? inR : "ignore",
-        stdout: reads ? outW : "inherit",
-        stderr: opts.stderr ?? "inherit",
+      child = spawnProcess(["/bin/sh", "-c", command], {
+        stdio: [writes ? inR : "ignore", reads ? outW : "inherit", opts.stderr ?? "inherit"],
         env: { ...process.env, ...opts.env },
         cwd: opts.cwd,
       });
@@ -76,7 +74,7 @@ export class CommandChannel extends StreamChannel {
       capacity: pipeCapacity(inW >= 0 ? inW : outR),
     });
     this.child = child;
-    this.exitStatus = child.exited.then(() => child.exitCode ?? 128 + (child.signalCode ? (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0) : 0));
+    this.exitStatus = child.exited;
   }
 
   /** Close our end(s), wait for the command to end, and return its exit status (pclose(3)). */

@@ -5,6 +5,7 @@
  * a Listener that accepts many. Without create, open() connects, retrying until `timeout`
  * while nobody listens yet. socketPair()/spawnWithSocketpair() make an anonymous pair.
  */
+import type { ChildProcess } from "../../ffi/process.ts";
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
@@ -195,7 +196,7 @@ export function socketPair(opts: { maxMessageSize?: number } = {}): [StreamChann
 }
 
 /** Spawn cmd with one end of a unix socketpair as its fd 3 (it opens IPC_LAB_CHANNEL = "fd:3"). */
-export function spawnWithSocketpair(cmd: string[], opts: SpawnOptions & { maxMessageSize?: number } = {}): { channel: StreamChannel; child: Bun.Subprocess } {
+export function spawnWithSocketpair(cmd: string[], opts: SpawnOptions & { maxMessageSize?: number } = {}): { channel: StreamChannel; child: ChildProcess } {
   const sv = new Int32Array(2);
   checkNeg(shim.ipcl_socketpair(C.SOCK_STREAM, sv), "socketpair");
   const channel = new StreamChannel(`fd:${sv[0]}`, { rfd: sv[0]!, wfd: sv[0]!, mechanism: "socketpair", maxMessageSize: streamMax(opts.maxMessageSize, "socketpair"), capacity: sendBuffer(sv[0]!) });

@@ -1,7 +1,7 @@
 /**
  * expectIpcError: assert that fn throws an IpcError with the given code, and return it.
  */
-import { expect } from "bun:test";
+import { expect } from "./harness.ts";
 import { IpcError } from "../../lib/errors.ts";
 
 /** Run fn, expect an IpcError with `code`, return it for further checks. */

@@ -19,10 +19,19 @@ export function privateDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), testPrefix(tag)));
 }
 
-const children = new Set<Bun.Subprocess>();
+/** What leak checks need of a child process (Bun.Subprocess and ipc-lab's ChildProcess both fit). */
+interface Tracked {
+  readonly pid: number;
+  readonly exitCode: number | null;
+  readonly signalCode: string | number | null;
+  readonly exited: Promise<unknown>;
+  kill(signal?: number): void;
+}
+
+const children = new Set<Tracked>();
 
 /** Spawn a process and remember it so assertNoLeaks can check it is gone. */
-export function track<T extends Bun.Subprocess>(p: T): T {
+export function track<T extends Tracked>(p: T): T {
   children.add(p);
   return p;
 }

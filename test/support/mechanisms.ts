@@ -4,31 +4,34 @@
  * and the soak (test/soak.ts), so both run against exactly the same list.
  */
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
 import { open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
 import { shim } from "../../ffi/runtime.ts";
 import { lineReader, type LineReader } from "./lines.ts";
 import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
+import { peerCommand } from "./runtimes.ts";
 import { ackWindow } from "./sequence.ts";
 
 /** The name prefix of every object made through this list (checked for leaks at the end). */
 export const prefix = testPrefix("conf");
 /** The private directory for FIFOs, sockets and files. */
 export const dir = privateDir("conf");
-const peerScript = join(import.meta.dir, "peer.ts");
+const peerScript = join(dirname(fileURLToPath(import.meta.url)), "peer.ts");
 let serial = 0;
 
 /** One side of a conversation: our channel, the peer process, and the peer's stdout lines. */
 export interface Session {
   here: Channel;
-  peer: Bun.Subprocess<"pipe", "pipe", "inherit">;
+  peer: ChildProcess;
   out: LineReader;
   /** call after receiving each message of the peer's sequence: acknowledges when the window says so (UDP) */
   received(size: number): void;
 }
 
 /** A Session around our end and the peer, pacing with acks when the mechanism needs it. */
-export function session(t: Traits, here: Channel, peer: Session["peer"], reports: ReadableStream<Uint8Array> = peer.stdout): Session {
+export function session(t: Traits, here: Channel, peer: Session["peer"], reports: ReadableStream<Uint8Array> = peer.stdout!): Session {
   const ackDue = t.window ? ackWindow(t.window) : () => false;
   return {
     here,
@@ -71,10 +74,10 @@ function peerEnv(t: Traits): Record<string, string> {
 }
 
 function spawnPeer(t: Traits, role: string, address: string, count = 0, max?: number) {
-  const args = [process.execPath, peerScript, role, address, String(count)];
+  const args = peerCommand(peerScript, role, address, String(count));
   if (max !== undefined) args.push(String(max));
   // stdin stays open: an idle peer waits for it to close
-  return track(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, ...peerEnv(t) } }));
+  return track(spawnProcess(args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...peerEnv(t) } }));
 }
 
 /** Consume the peer's hello (datagram mechanisms), so our end knows where to reply. */
@@ -101,7 +104,7 @@ function named(name: string, makeAddress: () => string, traits: Traits, exists?:
   };
 }
 
-type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: Bun.Subprocess };
+type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: ChildProcess };
 
 /** An anonymous mechanism: the peer inherits its descriptors (IPC_LAB_CHANNEL tells it which). */
 function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
@@ -111,10 +114,10 @@ function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
     seesPeerExit: true,
     bounded: true,
     start(role, count = 0, max) {
-      const args = [process.execPath, peerScript, role, "inherit", String(count)];
+      const args = peerCommand(peerScript, role, "inherit", String(count));
       if (max !== undefined) args.push(String(max));
       const { channel, child } = spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-      return session(this, channel, track(child) as Session["peer"]);
+      return session(this, channel, track(child));
     },
   };
 }
@@ -148,13 +151,13 @@ const signalMechanism: Mechanism = {
   bounded: true,
   async start(role, count = 0, max) {
     const sig = "SIGRTMIN+3";
-    const args = (address: string) => [process.execPath, peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)])];
+    const args = (address: string) => peerCommand(peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)]));
     if (!peerReceives(role)) {
       const here = open(`signal:self:${sig}`);
-      const peer = track(Bun.spawn(args(`signal:${process.pid}:${sig}`), { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+      const peer = track(spawnProcess(args(`signal:${process.pid}:${sig}`), { stdio: ["pipe", "pipe", "inherit"] }));
       return session(this, here, peer);
     }
-    const peer = track(Bun.spawn(args(`signal:self:${sig}`), { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, PEER_READY: "1" } }));
+    const peer = track(spawnProcess(args(`signal:self:${sig}`), { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PEER_READY: "1" } }));
     const s = session(this, open(`signal:${peer.pid}:${sig}`), peer);
     if (role !== "idle" && (await s.out.line()) !== JSON.stringify({ ready: true })) throw new Error("the signal peer did not say it was ready");
     return s;
@@ -176,10 +179,9 @@ function commandMechanism(scheme: "spawn" | "popen"): Mechanism {
       const receives = peerReceives(role);
       const address = scheme === "spawn" ? "fd:0,1" : receives ? "fd:0" : "fd:1";
       // exec: the shell becomes the peer, so killing the child kills the peer
-      const cmd = ["exec", process.execPath, peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)])].join(" ");
+      const cmd = ["exec", ...peerCommand(peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)]))].join(" ");
       const here = open(`${scheme}:${cmd}`, { type: receives ? "w" : "r", stderr: "pipe", env: { PEER_REPORT: "stderr" } }) as CommandChannel;
-      const peer = track(here.child) as unknown as Session["peer"];
-      return session(this, here, peer, here.child.stderr as ReadableStream<Uint8Array>);
+      return session(this, here, track(here.child), here.child.stderr!);
     },
   };
 }

@@ -14,6 +14,7 @@
  * PEER_CPU=N: pin this process to CPU N first (the soak's one-CPU runs).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { shim } from "../../ffi/runtime.ts";
 import { open } from "../../lib/index.ts";
 import type { Channel } from "../../lib/index.ts";
@@ -41,7 +42,7 @@ switch (role) {
   case "send":
   case "late-send":
   case "exit-after": {
-    if (role === "late-send") await Bun.sleep(300);
+    if (role === "late-send") await sleep(300);
     const buf = new Uint8Array(max);
     for (let i = 0; i < count; i++) {
       const size = sizeFor(i, max);
@@ -81,7 +82,7 @@ switch (role) {
   }
   case "count-send":
   case "late-count-send": {
-    if (role === "late-count-send") await Bun.sleep(300);
+    if (role === "late-count-send") await sleep(300);
     for (let i = 0; i < count; i++) ch.send(countingMessage(ch, i), { timeout: 30_000 });
     report({ sent: count });
     ch.close();
