@@ -5,77 +5,14 @@
  * timeouts, try-calls, async waits, close and cleanup as test/conformance.test.ts.
  */
 import { afterAll, describe, expect, test } from "./support/harness.ts";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { spawnProcess, type ChildProcess } from "../ffi/process.ts";
-import { existsSync } from "node:fs";
-import { open, spawnWithEventfd, IpcError, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { IpcError } from "../lib/index.ts";
+import { countingDir, countingMechanisms, countingPrefix } from "./support/counting.ts";
 import { expectIpcError } from "./support/expect-error.ts";
-import { lineReader, type LineReader } from "./support/lines.ts";
-import { leftovers, privateDir, testPrefix, track } from "./support/leaks.ts";
-import { peerCommand } from "./support/runtimes.ts";
+import { leftovers } from "./support/leaks.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { countingMessage, countingTotal, countingValue } from "./support/sequence.ts";
 
-const prefix = testPrefix("count");
-const dir = privateDir("count");
-const peerScript = join(dirname(fileURLToPath(import.meta.url)), "support", "peer.ts");
-
-interface Session {
-  here: Channel;
-  peer: ChildProcess;
-  out: LineReader;
-}
-
-interface CountingMechanism {
-  name: string;
-  start(role: string, count?: number): Session;
-  /** a full channel can be reached with trySend (eventfd: at 2^64-2) */
-  fill?(ch: Channel): void;
-}
-
-type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child: ChildProcess };
-
-function inherited(name: string, spawn: Spawner, extra: Partial<CountingMechanism> = {}): CountingMechanism {
-  return {
-    name,
-    start(role, count = 0) {
-      const { channel, child } = spawn(peerCommand(peerScript, role, "inherit", String(count)), { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-      const peer = track(child);
-      return { here: channel, peer, out: lineReader(peer.stdout!) };
-    },
-    ...extra,
-  };
-}
-
-const fillEventfd = (ch: Channel) => {
-  const max = new Uint8Array(8);
-  new DataView(max.buffer).setBigUint64(0, 0xfffffffffffffffen, true);
-  expect(ch.trySend(max)).toBeTrue();
-};
-
-/** A named counting mechanism: we create it, the peer opens it by address. */
-function named(name: string, makeAddress: () => string, exists: (a: string) => boolean): CountingMechanism & { exists: (a: string) => boolean } {
-  return {
-    name,
-    exists,
-    start(role, count = 0) {
-      const here = open(makeAddress(), { create: true });
-      const peer = track(spawnProcess(peerCommand(peerScript, role, here.address, String(count)), { stdio: ["pipe", "pipe", "inherit"] }));
-      return { here, peer, out: lineReader(peer.stdout!) };
-    },
-  };
-}
-
-let serial = 0;
-const mechanisms: (CountingMechanism & { exists?: (a: string) => boolean })[] = [
-  named("sem", () => `sem:/${prefix}${++serial}`, (a) => existsSync(`/dev/shm/sem.${a.slice(5)}`)),
-  inherited("eventfd", spawnWithEventfd, { fill: fillEventfd }),
-  inherited("eventfd (semaphore mode)", (cmd, o) => spawnWithEventfd(cmd, { ...o, semaphore: true }), { fill: fillEventfd }),
-];
-
-
-for (const m of mechanisms) {
+for (const m of countingMechanisms) {
   describe(`counting conformance: ${m.name}`, () => {
     test("everything 20 000 sends carry from a peer process arrives: totals match exactly", () =>
       withPeer(m, "count-send", 20_000, async (s) => {
@@ -142,5 +79,5 @@ for (const m of mechanisms) {
 }
 
 afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
+  expect(await leftovers(countingPrefix, [countingDir])).toEqual([]);
 });

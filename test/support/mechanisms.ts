@@ -3,7 +3,7 @@
  * (test/support/peer.ts) and what sets the mechanism apart. Shared by the conformance suite
  * and the soak (test/soak.ts), so both run against exactly the same list.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
@@ -20,6 +20,12 @@ export const prefix = testPrefix("conf");
 export const dir = privateDir("conf");
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), "peer.ts");
 let serial = 0;
+
+/** A fresh path in the private directory (made again if a suite's leak check removed it). */
+function inDir(): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return `${dir}/${prefix}${++serial}`;
+}
 
 /** One side of a conversation: our channel, the peer process, and the peer's stdout lines. */
 export interface Session {
@@ -190,7 +196,7 @@ export const mechanisms: Mechanism[] = [
   inherited("pipe", spawnWithPipes, true),
   inherited("memfd", spawnWithMemfd, true),
   inherited("socketpair", spawnWithSocketpair, true),
-  named("fifo", () => `fifo:${dir}/${prefix}${++serial}`, { duplex: false }, (a) => existsSync(a.slice(5))),
+  named("fifo", () => `fifo:${inDir()}`, { duplex: false }, (a) => existsSync(a.slice(5))),
   named("mq", () => noteMq(`mq:/${prefix}${++serial}`), { duplex: false, seesPeerExit: false }, (a) => {
     try {
       open(a).close();
@@ -203,13 +209,13 @@ export const mechanisms: Mechanism[] = [
   named("shm (semaphore wait)", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5)), { wait: "semaphore" }),
   named("sysv-shm", () => sysvAddress("sysv-shm"), { duplex: true }, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
   named("sysv-mq", () => sysvAddress("sysv-mq"), { duplex: false, seesPeerExit: false }, (a) => sysvExists("msg", Number(a.slice("sysv-mq:".length)))),
-  named("unix", () => `unix:${dir}/${prefix}${++serial}`, { duplex: true }, (a) => existsSync(a.slice(5))),
+  named("unix", () => `unix:${inDir()}`, { duplex: true }, (a) => existsSync(a.slice(5))),
   named("unix (abstract)", () => `unix:@${prefix}${++serial}`, { duplex: true }),
   named("tcp", () => "tcp:127.0.0.1:0", { duplex: true }),
-  named("unix-dgram", () => `unix-dgram:${dir}/${prefix}${++serial}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
+  named("unix-dgram", () => `unix-dgram:${inDir()}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
   named("udp", () => "udp:127.0.0.1:0", { duplex: true, seesPeerExit: false, bounded: false, hello: true, window: 64 * 1024 }),
   signalMechanism,
-  named("file", () => `file:${dir}/${prefix}${++serial}`, { duplex: false, seesPeerExit: false, bounded: false }, (a) => existsSync(a.slice(5))),
+  named("file", () => `file:${inDir()}`, { duplex: false, seesPeerExit: false, bounded: false }, (a) => existsSync(a.slice(5))),
   commandMechanism("spawn"),
   commandMechanism("popen"),
 ];
