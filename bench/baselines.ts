@@ -1,18 +1,21 @@
 /**
  * Baselines measured in the same run: small C programs (bench/c/baseline.c, compiled with
  * cc on first use) doing the same round trip and stream, and the runtimes' own IPC —
- * Bun.spawn ipc with process.send, node:net over a unix socket, Bun.listen/Bun.connect,
- * and a Worker's postMessage.
+ * node:net over a unix socket and a Worker's postMessage on both runtimes; Bun.spawn ipc
+ * with process.send and Bun.listen/Bun.connect on Bun; Deno.listen/Deno.connect on Deno.
  */
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { compileCached } from "../ffi/build.ts";
+import { nanoseconds, runtime, scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
+import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
 import { cpusFor, perMessage, pinProcess, usage, type Placement } from "./usage.ts";
 
-const here = import.meta.dir;
+const here = dirname(fileURLToPath(import.meta.url));
 
 /** Path of the compiled C baseline (built once per source hash). */
 export function cBaseline(): string {
@@ -34,6 +37,8 @@ export function runC(mechanism: string, pattern: "rtt" | "stream", size: number,
 /** A runtime's own IPC, measured as round trips of `size`-byte messages. */
 export interface RuntimeBaseline {
   impl: string;
+  /** the runtime it belongs to (absent: both) */
+  only?: RuntimeName;
   mechanism: string;
   run(size: number, count: number, placement: Placement): Promise<Row>;
 }
@@ -47,9 +52,9 @@ async function timed(impl: string, mechanism: string, size: number, count: numbe
   const samples = new Float64Array(count);
   const u0 = usage();
   for (let i = 0; i < count; i++) {
-    const t0 = Bun.nanoseconds();
+    const t0 = nanoseconds();
     await once();
-    samples[i] = Bun.nanoseconds() - t0;
+    samples[i] = nanoseconds() - t0;
   }
   const cost = perMessage(u0, usage(), count);
   return {
@@ -78,7 +83,7 @@ async function pinned<T>(placement: Placement, body: () => Promise<T>): Promise<
 
 /** Bun.spawn with ipc: process.send in the child, the ipc callback in the parent. */
 const bunIpc: RuntimeBaseline = {
-  impl: "bun-ipc", mechanism: "spawn ipc",
+  impl: "bun-ipc", mechanism: "spawn ipc", only: "bun",
   run: (size, count, placement) => pinned(placement, async () => {
     let wake: (() => void) | undefined;
     const child = Bun.spawn([process.execPath, peer, "ipc"], { env: env(placement), stdio: ["ignore", "inherit", "inherit"], ipc: () => wake?.() });
@@ -96,13 +101,15 @@ const bunIpc: RuntimeBaseline = {
 };
 
 /** A byte-echo server in the child over a unix socket, driven by `connect`. */
-function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket"): RuntimeBaseline {
+function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket" | "deno-unix", only?: RuntimeName): RuntimeBaseline {
   return {
-    impl, mechanism: "unix",
+    impl, mechanism: "unix", only,
     run: (size, count, placement) => pinned(placement, async () => {
       const path = `/tmp/ipcl-bench-${impl}-${process.pid}.sock`;
-      const child = Bun.spawn([process.execPath, peer, serverKind, path], { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
-      await child.stdout.getReader().read(); // listening
+      const child = spawnProcess(scriptCommand(peer, [serverKind, path]), { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
+      const listening = child.stdout!.getReader();
+      await listening.read();
+      listening.releaseLock();
       let pending = 0;
       let wake: (() => void) | undefined;
       const onData = (n: number) => {
@@ -119,6 +126,10 @@ function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket"): Ru
         s.on("data", (d: Buffer) => onData(d.byteLength));
         write = (b) => void s.write(b);
         end = () => s.destroy();
+      } else if (serverKind === "deno-unix") {
+        const s = await denoConnect(path, onData);
+        write = s.write;
+        end = s.close;
       } else {
         const s = await Bun.connect({ unix: path, socket: { data: (_s, d) => onData(d.byteLength) } });
         write = (b) => void s.write(b);
@@ -144,7 +155,7 @@ function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket"): Ru
 const workerPost: RuntimeBaseline = {
   impl: "worker-postmessage", mechanism: "worker",
   run: (size, count, placement) => pinned(placement, async () => {
-    const w = new Worker(join(here, "runtime-worker.ts"));
+    const w = new Worker(new URL("./runtime-worker.ts", import.meta.url).href, { type: "module" });
     let wake: (() => void) | undefined;
     w.onmessage = () => wake?.();
     const msg = new Uint8Array(size);
@@ -158,5 +169,11 @@ const workerPost: RuntimeBaseline = {
   }),
 };
 
-/** Every runtime baseline. */
-export const runtimeBaselines: RuntimeBaseline[] = [bunIpc, socketBaseline("node-net", "node-net"), socketBaseline("bun-socket", "bun-socket"), workerPost];
+/** Every runtime baseline of the runtime running the benchmark. */
+export const runtimeBaselines: RuntimeBaseline[] = [
+  bunIpc,
+  socketBaseline("node-net", "node-net"),
+  socketBaseline("bun-socket", "bun-socket", "bun"),
+  socketBaseline("deno-socket", "deno-unix", "deno"),
+  workerPost,
+].filter((b) => !b.only || b.only === runtime);

@@ -3,6 +3,7 @@
  * p99 whiskers and the C baseline marked; (2) stream throughput against message size.
  * Plain SVG, no dependency.
  */
+import { DENO_IMPL } from "./report.ts";
 import type { Row } from "./measure.ts";
 import type { Header } from "./report.ts";
 
@@ -18,7 +19,7 @@ function fmtNs(ns: number): string {
 /** The chart as an SVG document. */
 export function chartSvg(h: Header, rows: Row[]): string {
   // ipc-lab and C in their sync form; the runtimes' own IPC is async by nature
-  const rtt = rows.filter((r) => r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c");
+  const rtt = rows.filter((r) => r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c" && r.impl !== DENO_IMPL);
   const size = Math.min(...rtt.filter((r) => r.size >= 64).map((r) => r.size), 64);
   const labels = [...new Set(rtt.filter((r) => r.size === size || (r.size < 64 && r.impl === "ipc-lab")).map((r) => `${r.impl === "ipc-lab" ? "" : `${r.impl} `}${r.mechanism}`))];
   const rowOf = (label: string, placement: string) =>
@@ -31,7 +32,7 @@ export function chartSvg(h: Header, rows: Row[]): string {
   const h1 = top + labels.length * band + 40;
   const out: string[] = [];
   out.push(`<text x="${W / 2}" y="24" font-size="17" text-anchor="middle" font-weight="bold">ipc-lab: round trip and throughput per mechanism</text>`);
-  out.push(`<text x="${W / 2}" y="44" font-size="11" text-anchor="middle" fill="#555">${esc(`${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · Bun ${h.bun}`)}</text>`);
+  out.push(`<text x="${W / 2}" y="44" font-size="11" text-anchor="middle" fill="#555">${esc(`${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · ${h.runtime ?? "bun"} ${h.runtime === "deno" ? h.deno : `Bun ${h.bun}`}`)}</text>`);
   out.push(`<text x="${left}" y="${top - 8}" font-size="13" font-weight="bold">Round trip p50 (bar) to p99 (whisker), ${size} B — log scale; ◆ = C baseline</text>`);
   for (let d = log10(lo); d <= log10(hi); d++) {
     const gx = x(10 ** d);

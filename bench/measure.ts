@@ -3,6 +3,7 @@
  * one-way stream (messages per second from the peer's "ready" to its final ack), for
  * ipc-lab channels, sync or async, with both sides placed on CPUs.
  */
+import { nanoseconds } from "../ffi/process.ts";
 import { counterValue } from "../lib/index.ts";
 import type { BenchCase } from "./cases.ts";
 import { summarize, type LatencySummary } from "./stats.ts";
@@ -56,17 +57,17 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
     const u0 = usage();
     if (mode === "sync") {
       for (let i = 0; i < count; i++) {
-        const t0 = Bun.nanoseconds();
+        const t0 = nanoseconds();
         pair.tx.send(msg);
         pair.rx.recvInto(buf);
-        samples[i] = Bun.nanoseconds() - t0;
+        samples[i] = nanoseconds() - t0;
       }
     } else {
       for (let i = 0; i < count; i++) {
-        const t0 = Bun.nanoseconds();
+        const t0 = nanoseconds();
         pair.tx.send(msg);
         await pair.rx.recvAsync();
-        samples[i] = Bun.nanoseconds() - t0;
+        samples[i] = nanoseconds() - t0;
       }
     }
     const ours2 = perMessage(u0, usage(), count);
@@ -99,10 +100,10 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
     for (let i = 0; i < warm; i++) pair.tx.send(msg);
     pair.rx.recv({ timeout: 20_000 }); // warm-up done
     const u0 = usage();
-    const t0 = Bun.nanoseconds();
+    const t0 = nanoseconds();
     for (let i = 0; i < count; i++) pair.tx.send(msg);
     pair.rx.recv({ timeout: 20_000 }); // the peer's ack: everything arrived
-    const seconds = (Bun.nanoseconds() - t0) / 1e9;
+    const seconds = (nanoseconds() - t0) / 1e9;
     const ours2 = perMessage(u0, usage(), count);
     const peer = await pair.finish();
     done = true;

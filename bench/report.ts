@@ -5,7 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { cpus, release } from "node:os";
 import { readFileSync } from "node:fs";
+import { runtime, runtimeBinary, type RuntimeName } from "../ffi/process.ts";
 import type { Row } from "./measure.ts";
+
+/** The impl name of ipc-lab rows measured under Deno by a benchmark running on Bun. */
+export const DENO_IMPL = "ipc-lab (deno)";
 
 /** Facts about the machine and the run (the JSON header). */
 export interface Header {
@@ -13,7 +17,9 @@ export interface Header {
   cores: number;
   cpu_model: string;
   kernel: string;
-  bun: string;
+  /** the runtime that ran the benchmark (its "ipc-lab" rows) */
+  runtime: RuntimeName;
+  bun?: string;
   node: string;
   deno?: string;
   cc: string;
@@ -29,9 +35,10 @@ export function machineFacts(quick: boolean): Header {
     cores: cpus().length,
     cpu_model: model.trim(),
     kernel: `Linux ${release()}`,
-    bun: Bun.version,
+    runtime,
+    bun: process.versions.bun ?? version(runtimeBinary("bun"), ["--version"]),
     node: process.versions.node,
-    deno: version("deno", ["--version"]),
+    deno: process.versions.deno ? `deno ${process.versions.deno}` : version(runtimeBinary("deno"), ["--version"]),
     cc: version(process.env.CC || "cc", ["--version"]) ?? "unknown",
     quick,
   };
@@ -67,7 +74,7 @@ function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
       ? ["mechanism", "impl", "mode", "placement", "size", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "vs C", "cpu ns/msg", "csw/msg"]
       : ["mechanism", "impl", "mode", "placement", "size", "msg/s", "bytes/s", "vs C", "cpu ns/msg", "csw/msg"];
   const body = rows
-    .filter((r) => r.pattern === pattern && !r.skipped)
+    .filter((r) => r.pattern === pattern && !r.skipped && r.impl !== DENO_IMPL)
     .map((r) =>
       pattern === "rtt"
         ? [r.mechanism, r.impl, r.mode, r.placement, String(r.size), us(r.p50_ns), us(r.p90_ns), us(r.p99_ns), us(r.p999_ns), us(r.max_ns), ratio(r), cost(r), csw(r)]
@@ -129,7 +136,26 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
 }
 
 function headerLine(h: Header): string {
-  return `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · Bun ${h.bun}${h.deno ? ` · ${h.deno}` : ""} · ${h.cc}${h.quick ? " · --quick" : ""}`;
+  return `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · run on ${h.runtime ?? "bun"} · Bun ${h.bun ?? "-"}${h.deno ? ` · ${h.deno}` : ""} · ${h.cc}${h.quick ? " · --quick" : ""}`;
+}
+
+/**
+ * Bun against Deno, per mechanism: the same sync measurement of the same channel code,
+ * once per runtime, in the same run. "Deno/Bun" > 1: Deno takes longer (rtt) or moves
+ * fewer messages (stream).
+ */
+function runtimeRows(rows: Row[]): string[][] {
+  const head = ["mechanism", "pattern", "placement", "size", "Bun", "Deno", "Deno/Bun"];
+  const body: string[][] = [];
+  for (const d of rows.filter((r) => r.impl === DENO_IMPL && !r.skipped)) {
+    const b = rows.find((r) => r.impl === "ipc-lab" && !r.skipped && r.mode === d.mode && r.mechanism === d.mechanism && r.pattern === d.pattern && r.placement === d.placement && r.size === d.size);
+    if (!b) continue;
+    const rtt = d.pattern === "rtt";
+    const fig = (r: Row) => (rtt ? `${us(r.p50_ns)} µs` : `${num(r.msgs_per_s)} msg/s`);
+    const x = rtt ? d.p50_ns! / b.p50_ns! : b.msgs_per_s! / d.msgs_per_s!;
+    body.push([d.mechanism, rtt ? "rtt p50" : "stream", d.placement, String(d.size), fig(b), fig(d), `${x.toFixed(2)}×`]);
+  }
+  return body.length ? [head, ...body] : [];
 }
 
 function skips(rows: Row[]): string[] {
@@ -140,6 +166,8 @@ function skips(rows: Row[]): string[] {
 export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   const lines = [`ipc-lab bench — ${headerLine(h)}`, "", "Round trips (ping-pong; cpu and context switches per message: ours/peer's):", textTable(tableRows(rows, "rtt")), ""];
   if (rows.some((r) => r.pattern === "stream")) lines.push("One-way stream:", textTable(tableRows(rows, "stream")), "");
+  const vs = runtimeRows(rows);
+  if (vs.length) lines.push("Bun vs Deno (same channels, sync, same run):", textTable(vs), "");
   lines.push("Targets:", ...t.map((x) => `  ${x.met ? "met   " : "MISSED"} ${x.target}: ${x.measured}${x.gap ? ` — ${x.gap}` : ""}`));
   const s = skips(rows);
   if (s.length) lines.push("", `Not measured (${s.length}):`, ...s.map((x) => `  ${x}`));
@@ -152,6 +180,8 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
   if (svg) parts.push(`![latency and throughput](${svg})`, "");
   parts.push("## Round trips", "", mdTable(tableRows(rows, "rtt")), "");
   if (rows.some((r) => r.pattern === "stream")) parts.push("## One-way stream", "", mdTable(tableRows(rows, "stream")), "");
+  const vs = runtimeRows(rows);
+  if (vs.length) parts.push("## Bun vs Deno", "", "The same channel code, sync, measured once per runtime in this run; Deno/Bun > 1: Deno is slower.", "", mdTable(vs), "");
   parts.push("## Targets", "", "| target | measured | |", "|---|---|---|", ...t.map((x) => `| ${x.target} | ${x.measured} | ${x.met ? "met" : `**missed**${x.gap ? `: ${x.gap}` : ""}`} |`));
   const s = skips(rows);
   if (s.length) parts.push("", "## Not measured", "", ...s.map((x) => `- ${x}`));

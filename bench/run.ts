@@ -3,20 +3,23 @@
  * throughput, sync and async, on one CPU and across CPUs, beside C baselines and the
  * runtimes' own IPC, in one run. See bench/README.md for the method and the JSON schema.
  */
-import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { parseArgs } from "node:util";
 import { runC, runtimeBaselines, cBaseline } from "./baselines.ts";
 import { benchCases, type BenchCase } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { roundTrips, stream, type Row } from "./measure.ts";
-import { addRatios, machineFacts, mdReport, targets, textReport } from "./report.ts";
+import { addRatios, DENO_IMPL, machineFacts, mdReport, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 
 /** Usage text. */
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
-                     [--impl ipc-lab,c,bun-ipc,node-net,bun-socket,worker-postmessage]
+                     [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
                      [--mode sync,async] [--json FILE] [--md FILE] [--svg FILE]
 `;
 
@@ -41,7 +44,8 @@ export async function bench(argv: string[]): Promise<number> {
   const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
   const patterns = list(values.pattern) ?? ["rtt", "stream"];
   const modes = list(values.mode) ?? ["sync", "async"];
-  const impls = list(values.impl) ?? ["ipc-lab", "c", ...runtimeBaselines.map((b) => b.impl)];
+  // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
+  const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
   const mechs = list(values.mech);
   const rttCount = Number(values.count ?? (quick ? 1000 : 3000));
   const streamCount = (size: number) => Number(values.count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1)))));
@@ -51,7 +55,7 @@ export async function bench(argv: string[]): Promise<number> {
   const usable = placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2);
 
   // the work, as a list of jobs (so the progress bar knows the total)
-  const jobs: { label: string; run: () => Promise<Row> | Row }[] = [];
+  const jobs: { label: string; run: () => Promise<Row | Row[]> | Row }[] = [];
   const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: "sync" | "async", placement: Placement, size: number, why: string): Row => ({
     impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size, count: 0, skipped: why,
   });
@@ -90,6 +94,13 @@ export async function bench(argv: string[]): Promise<number> {
     }
   }
 
+  if (impls.includes("deno") && impls.includes("ipc-lab") && runtime === "bun") {
+    const args = ["--impl", "ipc-lab", "--mode", "sync", "--size", String(sizes[0]), "--placement", usable.join(","), "--pattern", patterns.join(",")];
+    if (mechs) args.push("--mech", mechs.join(","));
+    if (values.count) args.push("--count", values.count);
+    jobs.push({ label: `the same ipc-lab rows under Deno (sync, ${sizes[0]} B)`, run: () => underDeno(args, quick) });
+  }
+
   const rows: Row[] = [];
   const tty = process.stderr.isTTY;
   const started = performance.now();
@@ -99,8 +110,8 @@ export async function bench(argv: string[]): Promise<number> {
     if (tty) process.stderr.write(`\r${bar} ${pct}% ${job.label}`.padEnd(100).slice(0, 100));
     else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`[${pct}%] ${job.label}\n`);
     try {
-      const row = await job.run();
-      if (row.skipped !== "(build)") rows.push(row);
+      const got = await job.run();
+      for (const row of Array.isArray(got) ? got : [got]) if (row.skipped !== "(build)") rows.push(row);
     } catch (e) {
       const [impl, mechanism] = job.label.startsWith("C ") ? ["c", job.label.split(" ")[1]!] : ["ipc-lab", job.label.split(" ")[0]!];
       rows.push({ impl, mechanism, pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: `failed: ${(e as Error).message.split("\n")[0]}` });
@@ -119,6 +130,24 @@ export async function bench(argv: string[]): Promise<number> {
   if (values.svg) writeFileSync(values.svg, chartSvg(header, rows));
   if (values.md) writeFileSync(values.md, mdReport(header, rows, t, values.svg));
   return 0;
+}
+
+/**
+ * Run this benchmark under Deno with `args` and return its ipc-lab rows, renamed to
+ * DENO_IMPL so that they sit beside Bun's in one report.
+ */
+async function underDeno(args: string[], quick: boolean): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), "ipcl-bench-deno-"));
+  try {
+    const json = join(dir, "rows.json");
+    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--json", json], "deno"), { stdio: ["ignore", "ignore", "pipe"] });
+    const errors = await new Response(child.stderr).text();
+    if ((await child.exited) !== 0) throw new Error(`the Deno run failed: ${errors.trim().split("\n").pop()}`);
+    const { rows } = JSON.parse(readFileSync(json, "utf8")) as { rows: Row[] };
+    return rows.filter((r) => r.impl === "ipc-lab").map((r) => ({ ...r, impl: DENO_IMPL, ratio_to_c: undefined }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.main) process.exitCode = await bench(process.argv.slice(2));

@@ -1,6 +1,7 @@
 /**
  * The child of the runtime-IPC baselines: `ipc` echoes process.send messages; `node-net`
- * and `bun-socket` echo bytes on a unix socket at PATH (printing "listening" when ready).
+ * `bun-socket` and `deno-unix` echo bytes on a unix socket at PATH (printing "listening"
+ * when ready).
  * BENCH_CPU pins it.
  */
 import { pinProcess } from "./usage.ts";
@@ -17,6 +18,11 @@ if (kind === "ipc") {
     s.on("close", () => server.close());
   });
   server.listen(path!, () => console.log("listening"));
+} else if (kind === "deno-unix") {
+  const { unlinkSync } = await import("node:fs");
+  const { denoEchoServer } = await import("./deno-net.ts");
+  await denoEchoServer(path!, () => console.log("listening"));
+  unlinkSync(path!);
 } else if (kind === "bun-socket") {
   const { unlinkSync } = await import("node:fs");
   Bun.listen({ unix: path!, socket: { data: (s, d) => void s.write(d), close: () => process.exit(0) } });

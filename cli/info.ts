@@ -2,6 +2,7 @@
  * `ipc-lab info`: the limits that matter per mechanism on this machine, and which
  * mechanisms work here (each is tried for real with a throwaway object).
  */
+import { runtime } from "../ffi/process.ts";
 import { readFileSync, statfsSync } from "node:fs";
 import { cpus } from "node:os";
 import { open } from "../lib/open.ts";
@@ -45,6 +46,7 @@ export function info(argv: string[]): Promise<number> {
     const sysv = sysvMsgLimits();
     const shm = statfsSync("/dev/shm");
     const facts = {
+      runtime: `${runtime} ${process.versions.bun ?? process.versions.deno ?? ""}`.trim(),
       cpus: cpus().length,
       pipe: { default_bytes: 65536, max_bytes: pipeMaxSize() },
       mq: { msg_max: mq.msgMax, msgsize_max: mq.msgsizeMax, queues_max: mq.queuesMax, rlimit_msgqueue: limit("Max msgqueue size") },
@@ -62,6 +64,7 @@ export function info(argv: string[]): Promise<number> {
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
     process.stdout.write(
       [
+        `runtime:      ${facts.runtime}`,
         `CPUs: ${facts.cpus}`,
         `pipe / fifo:  buffer 64 KiB by default, up to ${mb(facts.pipe.max_bytes)} (/proc/sys/fs/pipe-max-size)`,
         `mq:           msg_max ${mq.msgMax}, msgsize_max ${mq.msgsizeMax}, queues_max ${mq.queuesMax}, RLIMIT_MSGQUEUE ${facts.mq.rlimit_msgqueue}`,

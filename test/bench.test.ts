@@ -24,7 +24,7 @@ describe("bench", () => {
     expect(out).toContain("Round trips");
     expect(out).toContain("Targets:");
     const data = JSON.parse(readFileSync(json, "utf8"));
-    expect(data.header).toMatchObject({ cores: expect.any(Number), kernel: expect.stringContaining("Linux"), bun: Bun.version });
+    expect(data.header).toMatchObject({ cores: expect.any(Number), kernel: expect.stringContaining("Linux"), runtime: "bun", bun: Bun.version });
     const rows = data.rows as Record<string, unknown>[];
     for (const impl of ["ipc-lab", "c"]) {
       for (const mechanism of ["pipe", "shm"]) {
@@ -44,6 +44,40 @@ describe("bench", () => {
     expect(readFileSync(md, "utf8")).toContain("## Round trips");
     expect(readFileSync(svg, "utf8")).toStartWith("<svg");
     for (const f of [json, md, svg]) rmSync(f);
+  }, 60_000);
+
+  test("the same run under Deno sits beside Bun's, per mechanism (--impl deno)", async () => {
+    const json = join(dir, "vs.json");
+    const p = track(Bun.spawn([process.execPath, cli, "bench", "--mech", "pipe,shm", "--size", "64", "--placement", "cross-cpu",
+      "--impl", "ipc-lab,deno", "--mode", "sync", "--count", "300", "--json", json], { stdout: "pipe", stderr: "pipe" }));
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out).toMatch(/Bun vs Deno[^\n]*\n.*Deno\/Bun/);
+    const data = JSON.parse(readFileSync(json, "utf8"));
+    expect(data.header).toMatchObject({ runtime: "bun", deno: expect.stringContaining("deno 2") });
+    const rows = data.rows as Record<string, unknown>[];
+    for (const mechanism of ["pipe", "shm"]) {
+      for (const pattern of ["rtt", "stream"]) {
+        const d = rows.find((r) => r.impl === "ipc-lab (deno)" && r.mechanism === mechanism && r.pattern === pattern && !r.skipped);
+        expect(d).toMatchObject({ mode: "sync", placement: "cross-cpu", size: 64 });
+        expect((pattern === "rtt" ? d!.p50_ns : d!.msgs_per_s) as number).toBeGreaterThan(0);
+      }
+    }
+    rmSync(json);
+  }, 60_000);
+
+  test("the benchmark runs under Deno itself, with Deno's own socket as a baseline", async () => {
+    const json = join(dir, "deno.json");
+    const p = track(Bun.spawn([process.execPath, cli, "--runtime", "deno", "bench", "--mech", "shm", "--size", "64", "--placement", "cross-cpu",
+      "--impl", "ipc-lab,deno-socket", "--mode", "sync,async", "--pattern", "rtt", "--count", "300", "--json", json], { stdout: "pipe", stderr: "pipe" }));
+    await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    const data = JSON.parse(readFileSync(json, "utf8"));
+    expect(data.header).toMatchObject({ runtime: "deno" });
+    const rows = data.rows as Record<string, unknown>[];
+    for (const mode of ["sync", "async"]) expect(rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.mode === mode)!.p50_ns as number).toBeGreaterThan(0);
+    expect(rows.find((r) => r.impl === "deno-socket")!.p50_ns as number).toBeGreaterThan(0);
+    rmSync(json);
   }, 60_000);
 });
 

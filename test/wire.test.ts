@@ -41,6 +41,27 @@ function sysvMq(): string {
   return `sysv-mq:${key}`;
 }
 
+describe("the CLI on both runtimes", () => {
+  for (const kind of ["mq", "shm", "unix"] as const) {
+    test(`ipc-lab send on Bun, ipc-lab --runtime deno recv, over ${kind}`, async () => {
+      const addr = kind === "mq" ? noteMq(`mq:/${prefix}${++serial}`) : kind === "shm" ? `shm:/${prefix}${++serial}` : `unix:${dir}/${prefix}${++serial}`;
+      const recv = run([process.execPath, cli, "--runtime", "deno", "recv", addr, "--count", String(messages.length), "--timeout", "20000"]);
+      const send = run([process.execPath, cli, "send", addr, ...messages, "--timeout", "20000"]);
+      const [s, r] = await Promise.all([output(send), output(recv)]);
+      expect(s).toMatchObject({ code: 0, err: "" });
+      expect(r).toMatchObject({ code: 0, err: "" });
+      expect(r.out).toBe(messages.map((m) => m + "\n").join(""));
+    });
+  }
+
+  test("ipc-lab --runtime deno info reports Deno; an unknown runtime is refused", async () => {
+    expect((await output(run([process.execPath, cli, "--runtime", "deno", "info"]))).out).toMatch(/^runtime:\s+deno \d/m);
+    const bad = await output(run([process.execPath, cli, "--runtime", "perl", "info"]));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--runtime must be bun or deno");
+  });
+});
+
 for (const [lang, peer] of Object.entries(peers)) {
   describe(`wire format with a ${lang} peer`, () => {
     const address = {

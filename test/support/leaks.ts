@@ -2,7 +2,7 @@
  * Leak checks shared by the test files: every name a test made carries a unique prefix,
  * and at the end nothing with that prefix may remain, nor any child process.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "../../lib/index.ts";
@@ -88,6 +88,7 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
     }
   }
   for (const d of dirs) {
+    if (!existsSync(d)) continue; // another suite sharing the directory checked it first
     for (const f of readdirSync(d)) out.push(join(d, f));
     rmSync(d, { recursive: true, force: true });
   }
