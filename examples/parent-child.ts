@@ -3,8 +3,10 @@
  * it as a descriptor. KIND is pipe, socketpair, memfd or eventfd.
  *
  *   bun examples/parent-child.ts memfd
+ *   deno run -A examples/parent-child.ts memfd
  */
-import { open, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, readCounter, counterValue } from "../lib/index.ts";
+import { fileURLToPath } from "node:url";
+import { scriptCommand, open, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, readCounter, counterValue } from "../lib/index.ts";
 
 if (process.env.IPC_LAB_CHANNEL) {
   // the child: its channel is the address the parent put in IPC_LAB_CHANNEL
@@ -19,7 +21,7 @@ const kind = process.argv[2] ?? "pipe";
 const spawners = { pipe: spawnWithPipes, socketpair: spawnWithSocketpair, memfd: spawnWithMemfd, eventfd: spawnWithEventfd };
 const spawn = spawners[kind as keyof typeof spawners];
 if (!spawn) throw new Error(`KIND must be one of ${Object.keys(spawners).join(", ")}`);
-const { channel, child } = spawn([process.execPath, import.meta.path]);
+const { channel, child } = spawn(scriptCommand(fileURLToPath(import.meta.url)));
 if (kind === "eventfd") {
   channel.send(counterValue(21));
   console.log(`eventfd: sent 21, the child doubled it: ${readCounter(channel.recv({ timeout: 5000 }))}`);

@@ -3,8 +3,10 @@
  * address and answers.
  *
  *   bun examples/quickstart.ts
+ *   deno run -A examples/quickstart.ts
  */
-import { open } from "../lib/index.ts";
+import { fileURLToPath } from "node:url";
+import { open, scriptCommand, spawnProcess } from "../lib/index.ts";
 
 if (process.argv[2] === "child") {
   using jobs = open("mq:/ipc-lab-quickstart-jobs", { timeout: 5000 });
@@ -14,7 +16,8 @@ if (process.argv[2] === "child") {
 } else {
   using jobs = open("mq:/ipc-lab-quickstart-jobs", { create: true });
   using replies = open("mq:/ipc-lab-quickstart-replies", { create: true });
-  const child = Bun.spawn([process.execPath, import.meta.path, "child"], { stdio: ["inherit", "inherit", "inherit"] });
+  // the child runs this file on the same runtime (bun FILE, or deno run -A FILE)
+  const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), ["child"]));
   jobs.send(new TextEncoder().encode("hello"));
   console.log(new TextDecoder().decode(replies.recv({ timeout: 5000 })));
   await child.exited;

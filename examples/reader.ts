@@ -4,6 +4,7 @@
  * terminal with the same address. See examples/README.md for each mechanism's address.
  *
  *   bun examples/reader.ts mq:/demo
+ *   deno run -A examples/reader.ts mq:/demo
  */
 import { open } from "../lib/index.ts";
 

@@ -3,6 +3,7 @@
  * ring (Atomics.wait). Prints the round-trip time, for comparison with the IPC mechanisms.
  *
  *   bun examples/worker.ts
+ *   deno run -A examples/worker.ts
  */
 import { isMainThread } from "node:worker_threads";
 import { open, spawnWorker } from "../lib/index.ts";

@@ -3,7 +3,9 @@
  * for the reader to have created it), one per second.
  *
  *   bun examples/writer.ts mq:/demo [COUNT]
+ *   deno run -A examples/writer.ts mq:/demo [COUNT]     (either end may run on either runtime)
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { open } from "../lib/index.ts";
 
 const address = process.argv[2] ?? "mq:/ipc-lab-demo";
@@ -15,5 +17,5 @@ for (let i = 1; i <= count; i++) {
   const text = `hello #${i} from ${process.pid}`;
   ch.send(new TextEncoder().encode(text).subarray(0, max), { timeout: 10_000 });
   console.log(`sent: ${text.slice(0, max)}`);
-  await Bun.sleep(1000);
+  await sleep(1000);
 }

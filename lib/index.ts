@@ -25,3 +25,4 @@ export { FileChannel, type FileOptions } from "./channels/file.ts";
 export { spawnWorker, workerChannelData, type WorkerOptions } from "./channels/worker.ts";
 export { SharedMemory } from "./shared-memory.ts";
 export { remove } from "./remove.ts";
+export { runtime, scriptCommand, spawnProcess, DENO_PERMISSIONS, type ChildProcess, type ProcessOptions, type RuntimeName, type StdioSpec } from "../ffi/process.ts";

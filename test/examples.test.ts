@@ -2,12 +2,14 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
 import { track } from "./support/leaks.ts";
 
 const root = join(import.meta.dir, "..", "examples");
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const p = track(Bun.spawn([process.execPath, ...args], { stdout: "pipe", stderr: "pipe" }));
+async function run(args: string[], on: RuntimeName = "bun"): Promise<{ code: number; out: string }> {
+  const [file, ...rest] = args;
+  const p = track(spawnProcess(scriptCommand(file!, rest, on), { stdio: ["ignore", "pipe", "pipe"] }));
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   const code = await p.exited;
   if (code !== 0) console.error(err);
@@ -37,6 +39,32 @@ describe("examples", () => {
     const w = await run([join(root, "worker.ts")]);
     expect(w.code).toBe(0);
     expect(w.out).toMatch(/worker ring round trip: [\d.]+ µs/);
+  });
+
+  describe("the same scripts on Deno", () => {
+    for (const kind of ["pipe", "memfd", "eventfd"]) {
+      test(`deno run -A parent-child.ts ${kind}`, async () => {
+        const { code, out } = await run([join(root, "parent-child.ts"), kind], "deno");
+        expect(code).toBe(0);
+        expect(out).toMatch(kind === "eventfd" ? /doubled it: 42/ : /got "hello from \d+"/);
+      });
+    }
+
+    test("deno run -A quickstart.ts and worker.ts", async () => {
+      expect(await run([join(root, "quickstart.ts")], "deno")).toEqual({ code: 0, out: "done: hello\n" });
+      const w = await run([join(root, "worker.ts")], "deno");
+      expect(w.code).toBe(0);
+      expect(w.out).toMatch(/worker ring round trip: [\d.]+ µs/);
+    });
+
+    test("reader.ts on Deno, writer.ts on Bun, over shm:", async () => {
+      const address = "shm:/ipcl-example-cross";
+      const reader = track(spawnProcess(scriptCommand(join(root, "reader.ts"), [address], "deno"), { stdio: ["ignore", "pipe", "inherit"] }));
+      const out = new Response(reader.stdout).text();
+      expect((await run([join(root, "writer.ts"), address, "2"])).code).toBe(0);
+      await reader.exited;
+      expect(await out).toMatch(/got \d+ B: hello #2 from \d+/);
+    });
   });
 
   for (const address of ["mq:/ipcl-example-pair", "unix:@ipcl-example-pair", "shm:/ipcl-example-pair"]) {
