@@ -301,6 +301,15 @@ export class RingChannel extends BaseChannel {
     return Atomics.load(this.#w, this.#side === 0 ? hdr("opener_pid") : hdr("creator_pid")) | 0;
   }
 
+  /**
+   * Record `pid` as the opener before it has opened the ring — a spawn helper knows its
+   * child's pid at once — so that the child's death is noticed even if it dies before
+   * attaching. Only the creator's side, and only while the slot is empty.
+   */
+  expectPeer(pid: number): void {
+    if (this.#side === 0) Atomics.compareExchange(this.#w, hdr("opener_pid"), 0, pid);
+  }
+
   #peerDead(): boolean {
     if (!this.#peerGone && !processAlive(this.peerPid)) this.#peerGone = true;
     return this.#peerGone;

@@ -58,7 +58,9 @@ export function openMemfd(addr: Address, opts: RingTuning): RingChannel {
 export function spawnWithMemfd(cmd: string[], opts: MemfdOptions & SpawnOptions = {}): { channel: RingChannel; child: ChildProcess } {
   const { channel, fd } = createMemfdRing(opts);
   try {
-    return { channel, child: spawnWith(cmd, { fds: [fd], address: "memfd:3" }, opts) };
+    const child = spawnWith(cmd, { fds: [fd], address: "memfd:3" }, opts);
+    channel.expectPeer(child.pid);
+    return { channel, child };
   } catch (e) {
     channel.close();
     throw e;

@@ -1,0 +1,109 @@
+/**
+ * A peer SIGKILLed mid-stream, usually mid-message (messages of the maximum size, larger
+ * than a pipe's or socket's buffer, so the peer dies inside a frame): the survivor's
+ * blocking recv/send must end with a clear IpcError and never hang. Where the kernel or
+ * the ring tells (streams, sockets, rings: caps.detectsPeerExit) it is EOF, ETRUNC or
+ * EPIPE/ECONNRESET without any timeout; a datagram sender hears ECONNREFUSED and a signal
+ * sender ESRCH; elsewhere (queues, files) the survivor's own timeout ends the wait with
+ * ETIMEDOUT — owner-pid detection for queues and semaphores is not built yet. Every wait
+ * here is bounded.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { IpcError } from "../lib/index.ts";
+import { leftovers } from "./support/leaks.ts";
+import { dir, mechanisms, prefix, type Mechanism, type Session } from "./support/mechanisms.ts";
+import { withPeer } from "./support/with-peer.ts";
+import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
+
+/** Run `op` until it throws; return the IpcError (anything else fails the test). */
+function untilError(op: () => unknown, limit = 1_000_000): IpcError {
+  for (let i = 0; i < limit; i++) {
+    try {
+      op();
+    } catch (e) {
+      if (e instanceof IpcError) return e;
+      throw e;
+    }
+  }
+  throw new Error(`no error after ${limit} operations`);
+}
+
+const BOUND = 1_000;
+
+/** What a sender sees once its receiver is dead. */
+function expectedSendErrors(m: Mechanism): string[] {
+  if (m.seesPeerExit) return ["EPIPE", "ECONNRESET"]; // TCP resets a connection closed with unread data
+  if (m.hello) return ["ECONNREFUSED"]; // a connected datagram socket hears of the closed peer
+  if (m.name.startsWith("signal")) return ["ESRCH"]; // the addressed process no longer exists
+  return ["ETIMEDOUT"]; // queues: nothing tells; the sender's own timeout ends the wait
+}
+
+/**
+ * Start a receiving peer and wait until it has opened its end (PEER_READY): a peer that
+ * dies before it ever attached cannot be told from one that is slow to start.
+ */
+function attachedReceiver(m: Mechanism) {
+  return {
+    async start(role: string, count?: number): Promise<Session> {
+      process.env.PEER_READY = "1";
+      let s: Session;
+      try {
+        s = await m.start(role, count);
+      } finally {
+        delete process.env.PEER_READY;
+      }
+      // the signal mechanism reads the ready line itself
+      if (!m.name.startsWith("signal")) expect(JSON.parse(await s.out.line())).toEqual({ ready: true });
+      return s;
+    },
+  };
+} // ms: the survivor's timeout where nothing tells it of the death
+
+for (const m of mechanisms) {
+  describe(`peer death: ${m.name}`, () => {
+    test("a peer killed while sending: recv ends with EOF/ETRUNC (or its timeout), all it got intact", () =>
+      withPeer(m, "send", 1_000_000, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        const buf = new Uint8Array(max);
+        for (let i = 0; i < 3; i++) {
+          const n = s.here.recvInto(buf, { timeout: 20_000 });
+          s.received(n);
+        }
+        s.peer.kill(9);
+        expect(await s.peer.exited).toBe(128 + 9);
+        const t0 = performance.now();
+        let i = 3;
+        const err = untilError(() => {
+          const msg = s.here.recv({ timeout: m.seesPeerExit ? undefined : BOUND });
+          const problem = checkMessage(i++, msg, max);
+          if (problem) throw new Error(problem);
+          s.received(msg.byteLength);
+        });
+        if (m.seesPeerExit) expect(["EOF", "ETRUNC"]).toContain(err.code);
+        else expect(err.code).toBe("ETIMEDOUT");
+        expect(err.address).toBe(s.here.address);
+        expect(performance.now() - t0).toBeLessThan(BOUND * 4);
+      }));
+
+    // unbounded channels (UDP, an append-only file) never make a sender wait: nothing to end
+    test.skipIf(!m.bounded)("a peer killed while receiving: send ends with EPIPE (or its timeout)", () =>
+      withPeer(attachedReceiver(m), "recv", 1_000_000, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        const buf = new Uint8Array(max);
+        let i = 0;
+        // the peer checks the sequence: sizes 0..max, so the kill often lands mid-message
+        const sendOne = () => s.here.send(fillMessage(i, buf, sizeFor(i++, max)), { timeout: m.seesPeerExit ? undefined : BOUND });
+        for (let k = 0; k < 3; k++) sendOne();
+        s.peer.kill(9);
+        expect(await s.peer.exited).toBe(128 + 9);
+        const t0 = performance.now();
+        const err = untilError(sendOne);
+        expect(expectedSendErrors(m)).toContain(err.code);
+        expect(performance.now() - t0).toBeLessThan(BOUND * 4);
+      }));
+  });
+}
+
+afterAll(async () => {
+  expect(await leftovers(prefix, [dir])).toEqual([]);
+});
