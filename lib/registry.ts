@@ -42,6 +42,17 @@ export function register(address: string): void {
   }
 }
 
+/** The pid of the process that registered `address`, or undefined when none did (or it is unreadable). */
+export function ownerOf(address: string): number | undefined {
+  if (nameless(address)) return undefined;
+  try {
+    const pid = (JSON.parse(readFileSync(fileOf(address), "utf8")) as { pid?: unknown }).pid;
+    return typeof pid === "number" && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Forget `address` (its owner removed it). */
 export function unregister(address: string): void {
   if (nameless(address)) return;

@@ -3,9 +3,10 @@
  * ring someone else created, and claiming the single opener slot. Shared by every
  * mechanism whose channel is a RingChannel.
  */
-import { C, layout } from "../ffi/facts.ts";
-import { errno, libc, nativeView, shim, type Pointer } from "../ffi/runtime.ts";
+import { layout } from "../ffi/facts.ts";
+import { libc, nativeView, shim, type Pointer } from "../ffi/runtime.ts";
 import { errnoError, ipcError, throwErrno } from "./errors.ts";
+import { processAlive } from "./owner-watch.ts";
 import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./ring.ts";
 
 const statLayout = layout("stat", ["st_size", "st_uid"]);
@@ -73,7 +74,7 @@ export function claimOpener(base: Pointer, address: string, name: string, unmap:
   const slot = RING_HEADER.opener_pid / 4;
   const prev = Atomics.compareExchange(words, slot, 0, process.pid);
   if (prev === 0 || prev === process.pid) return;
-  if (libc.kill(prev, 0) === 0 || errno() !== C.ESRCH) {
+  if (processAlive(prev)) {
     unmap();
     throw ipcError("EBUSY", "open", address, `${name} already has its peer (pid ${prev}); a ring connects exactly two processes: create another ring`);
   }

@@ -6,10 +6,11 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C, fact, layout } from "../ffi/facts.ts";
-import { errno, libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
+import { libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
 import { futexWaitAsync, semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "./channel.ts";
 import { errnoError, ipcError } from "./errors.ts";
+import { PEER_CHECK_MS, processAlive } from "./owner-watch.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
 export const RING_HEADER = layout("ring_header", [
@@ -30,7 +31,6 @@ export const RING_MAX_CAPACITY = 1 << 30;
 export const RING_DEFAULT_CAPACITY = 2 << 20;
 export const RING_DEFAULT_MAX = 1 << 20;
 /** How often a sleeping side checks that its peer process still exists. */
-const PEER_CHECK_MS = 100;
 /** Spin iterations before sleeping, when more than one CPU is allowed. */
 const DEFAULT_SPIN = 20000;
 
@@ -129,10 +129,6 @@ export function readRingHeader(base: RingMemory, size: number): RingGeometry | s
   const kind = w[hdr("wait_kind")];
   if (kind !== WAIT_FUTEX && kind !== WAIT_SEMAPHORE) return `its wait kind ${kind} is unknown`;
   return { capacity, maxMessage, wait: kind === WAIT_SEMAPHORE ? "semaphore" : "futex" };
-}
-
-function processAlive(pid: number): boolean {
-  return pid <= 0 || libc.kill(pid, 0) === 0 || errno() !== C.ESRCH;
 }
 
 /** The mapping a RingChannel runs over, and how to let it go. */

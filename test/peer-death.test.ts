@@ -4,9 +4,10 @@
  * blocking recv/send must end with a clear IpcError and never hang. Where the kernel or
  * the ring tells (streams, sockets, rings: caps.detectsPeerExit) it is EOF, ETRUNC or
  * EPIPE/ECONNRESET without any timeout; a datagram sender hears ECONNREFUSED and a signal
- * sender ESRCH; elsewhere (queues, files) the survivor's own timeout ends the wait with
- * ETIMEDOUT — owner-pid detection for queues and semaphores is not built yet. Every wait
- * here is bounded.
+ * sender ESRCH. Here the test process creates every named object and the peer opens it:
+ * a creator cannot tell that an opener of a queue or a file died, so its own timeout ends
+ * the wait with ETIMEDOUT (the other way round, see owner-death.test.ts). Every wait here
+ * is bounded.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { IpcError } from "../lib/index.ts";
@@ -35,7 +36,7 @@ function expectedSendErrors(m: Mechanism): string[] {
   if (m.seesPeerExit) return ["EPIPE", "ECONNRESET"]; // TCP resets a connection closed with unread data
   if (m.hello) return ["ECONNREFUSED"]; // a connected datagram socket hears of the closed peer
   if (m.name.startsWith("signal")) return ["ESRCH"]; // the addressed process no longer exists
-  return ["ETIMEDOUT"]; // queues: nothing tells; the sender's own timeout ends the wait
+  return ["ETIMEDOUT"]; // queues: nothing tells the creator; its own timeout ends the wait
 }
 
 /**

@@ -13,6 +13,7 @@ import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
 import { mqLimits } from "../limits.ts";
 import { openWhenPresent } from "../wait.ts";
+import { OwnerWatch } from "../owner-watch.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {
@@ -48,6 +49,8 @@ export class MqChannel extends BaseChannel {
   readonly caps: ChannelCaps;
   readonly #name: string;
   readonly #owner: boolean;
+  /** an opener's watch on the creator, whose death ends waits that nothing else would end */
+  readonly #creator: OwnerWatch | undefined;
   #q: number;
   #priority = 0;
   /** a received message that did not fit the caller's buffer, kept for the next receive */
@@ -79,6 +82,7 @@ export class MqChannel extends BaseChannel {
     this.#q = q;
     this.#name = name;
     this.#owner = owner;
+    this.#creator = owner ? undefined : OwnerWatch.forOpener(this.address);
     const attr = new Float64Array(4);
     checkNeg(shim.ipcl_mq_getattr(q, attr), "mq_getattr", addr.text);
     this.caps = {
@@ -120,7 +124,9 @@ export class MqChannel extends BaseChannel {
     if (!Number.isInteger(prio) || prio < 0 || prio > MQ_PRIO_MAX) {
       throw ipcError("EINVAL", "mq_send", this.address, `priority must be a whole number from 0 to ${MQ_PRIO_MAX} (got ${prio})`);
     }
-    const r = shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, timeout);
+    const send = (ms: number) => shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, ms);
+    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, idle, send) : send(timeout);
+    if (r === "gone") throw ipcError("EPIPE", "mq_send", this.address, this.#creator!.sendMessage(this.address));
     if (r === 0) return true;
     if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return false;
     throw errnoError(-r, "mq_send", this.address);
@@ -137,8 +143,12 @@ export class MqChannel extends BaseChannel {
     }
     // mq_receive needs a buffer of mq_msgsize bytes even for a short message
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
-    const r = shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, timeout);
-    if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return -1;
+    const receive = (ms: number) => shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, ms);
+    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, idle, receive) : receive(timeout);
+    if (r === "gone" || (idle(r) && timeout === 0 && this.#creator?.gone())) {
+      throw ipcError("EOF", "mq_receive", this.address, this.#creator!.recvMessage(this.address));
+    }
+    if (idle(r)) return -1;
     checkNeg(r, "mq_receive", this.address);
     this.#priority = this.#prioOut[0]!;
     if (target === buf) return r;
@@ -156,7 +166,7 @@ export class MqChannel extends BaseChannel {
 
   protected override waitReadable(timeout: number): PendingWait {
     // on Linux a message queue descriptor is a pollable file descriptor
-    return pollAsync(this.#q, C.POLLIN, timeout);
+    return pollAsync(this.#q, C.POLLIN, this.#creator ? this.#creator.slice(timeout) : timeout);
   }
 
   protected override closeImpl(): void {
@@ -168,6 +178,9 @@ export class MqChannel extends BaseChannel {
     }
   }
 }
+
+/** A queue call that found nothing to do (empty, full, or out of time). */
+const idle = (r: number) => r === -C.ETIMEDOUT || r === -C.EAGAIN;
 
 const mqHints: Record<string, string> = {
   EINVAL: "the name or the attributes are invalid (see `ipc-lab info` for this system's mqueue limits)",

@@ -6,8 +6,9 @@
 import type { PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
-import { ipcError } from "../errors.ts";
+import { ipcError, type IpcError } from "../errors.ts";
 import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../semaphore.ts";
+import { OwnerWatch } from "../owner-watch.ts";
 
 const empty = new Uint8Array(0);
 
@@ -26,10 +27,17 @@ export class SemChannel extends BaseChannel {
   };
   /** the semaphore underneath */
   readonly semaphore: Semaphore;
+  /** an opener's watch on the creator, whose death ends waits that nothing else would end */
+  readonly #creator: OwnerWatch | undefined;
 
   constructor(addr: Address, opts: SemaphoreOptions) {
     super(addr.text);
     this.semaphore = new Semaphore(addr.text, opts);
+    this.#creator = this.semaphore.owner ? undefined : OwnerWatch.forOpener(this.address);
+  }
+
+  #creatorGone(op: string): IpcError {
+    return ipcError("EOF", op, this.address, `the creator of ${this.address} (pid ${this.#creator!.pid}) has exited and no token is left: no more will come`);
   }
 
   protected override sendImpl(_msg: Uint8Array, _timeout: number, _opts: SendOptions | undefined): boolean {
@@ -39,7 +47,10 @@ export class SemChannel extends BaseChannel {
   }
 
   protected override recvImpl(_buf: Uint8Array, timeout: number): number {
-    return this.semaphore.wait({ timeout: timeout < 0 ? undefined : timeout }) ? 0 : -1;
+    const take = (ms: number) => (this.semaphore.wait({ timeout: ms < 0 ? undefined : ms }) ? 0 : -1);
+    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, (x) => x < 0, take) : take(timeout);
+    if (r === "gone" || (r < 0 && timeout === 0 && this.#creator?.gone())) throw this.#creatorGone("sem_wait");
+    return r;
   }
 
   protected override recvMessage(timeout: number): Uint8Array | undefined {
@@ -50,7 +61,14 @@ export class SemChannel extends BaseChannel {
   override async recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
     this.assertOpen("recvAsync");
     const t = timeoutMs(opts, "recvAsync", this.address);
-    if (await this.semaphore.waitAsync({ timeout: t < 0 ? undefined : t })) return new Uint8Array(0);
+    const deadline = t < 0 ? Infinity : performance.now() + t;
+    for (;;) {
+      const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+      const slice = this.#creator ? this.#creator.slice(left) : left;
+      if (await this.semaphore.waitAsync({ timeout: slice < 0 ? undefined : slice })) return new Uint8Array(0);
+      if (this.#creator?.gone()) throw this.#creatorGone("sem_wait");
+      if (performance.now() >= deadline) break;
+    }
     throw ipcError("ETIMEDOUT", "recvAsync", this.address, `recvAsync on ${this.address} timed out after ${t} ms (no token was posted)`);
   }
 

@@ -16,6 +16,7 @@ import { sysvMsgLimits } from "../limits.ts";
 import { sysvKey } from "../sysv.ts";
 import { Backoff } from "../timer-wait.ts";
 import { openWhenPresent } from "../wait.ts";
+import { OwnerWatch } from "../owner-watch.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {
@@ -50,6 +51,8 @@ export class SysvMqChannel extends BaseChannel {
   readonly caps: ChannelCaps;
   readonly #id: number;
   readonly #owner: boolean;
+  /** an opener's watch on the creator, whose death ends waits that nothing else would end */
+  readonly #creator: OwnerWatch | undefined;
   readonly #sendType: number;
   readonly #receiveType: number;
   readonly #typeOut = new Float64Array(1);
@@ -75,6 +78,7 @@ export class SysvMqChannel extends BaseChannel {
     super(addr.text);
     this.#id = id;
     this.#owner = owner;
+    this.#creator = owner ? undefined : OwnerWatch.forOpener(this.address);
     this.#sendType = checkType(opts.sendType ?? 1, "sendType", addr.text, false);
     this.#receiveType = checkType(opts.receiveType ?? 0, "receiveType", addr.text, true);
     const stat = new Float64Array(4);
@@ -126,7 +130,9 @@ export class SysvMqChannel extends BaseChannel {
 
   protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
     const type = opts?.type === undefined ? this.#sendType : checkType(opts.type, "type", this.address, false);
-    const r = shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, timeout);
+    const send = (ms: number) => shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, ms);
+    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, (x) => x === -C.EAGAIN || x === -C.ETIMEDOUT, send) : send(timeout);
+    if (r === "gone") throw ipcError("EPIPE", "msgsnd", this.address, this.#creator!.sendMessage(this.address));
     if (r === 0) return true;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
     if (r === -C.EIDRM || r === -C.EINVAL) throw errnoError(-r, "msgsnd", this.address, "the queue was removed (its creator closed it)");
@@ -144,8 +150,13 @@ export class SysvMqChannel extends BaseChannel {
       return data.byteLength;
     }
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
-    const r = shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, timeout, null);
-    if (r === -C.ENOMSG || r === -C.ETIMEDOUT) return -1;
+    const idle = (x: number) => x === -C.ENOMSG || x === -C.ETIMEDOUT;
+    const receive = (ms: number) => shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, ms, null);
+    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, idle, receive) : receive(timeout);
+    if (r === "gone" || (idle(r) && timeout === 0 && this.#creator?.gone())) {
+      throw ipcError("EOF", "msgrcv", this.address, this.#creator!.recvMessage(this.address));
+    }
+    if (idle(r)) return -1;
     if (r === -C.EIDRM) throw errnoError(C.EIDRM, "msgrcv", this.address, "the queue was removed (its creator closed it)");
     checkNeg(r, "msgrcv", this.address);
     this.#backoff.reset();

@@ -1,0 +1,103 @@
+/**
+ * The creator of a queue or semaphore is SIGKILLed while another process uses it. The
+ * kernel says nothing, so the opener watches the creator's pid (from the registry of owned
+ * names): what was queued still arrives, then a waiting recv ends with EOF and a send into
+ * a full queue with EPIPE — with no timeout given, yet never hanging (each test is bounded).
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { IpcError, open, remove, type Channel } from "../lib/index.ts";
+import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { leftovers, noteMq, testKey, testPrefix, track } from "./support/leaks.ts";
+import { lineReader } from "./support/lines.ts";
+
+const prefix = testPrefix("owner");
+const script = join(dirname(fileURLToPath(import.meta.url)), "support", "owner.ts");
+let serial = 0;
+
+const kinds: { name: string; address: () => string; queue: boolean }[] = [
+  { name: "mq", address: () => noteMq(`mq:/${prefix}${++serial}`), queue: true },
+  { name: "sysv-mq", address: () => `sysv-mq:${testKey()}`, queue: true },
+  { name: "sem", address: () => `sem:/${prefix}${++serial}`, queue: false },
+];
+
+/** Start a creator of `address` that queues `n` messages, and open it here. */
+async function withCreator(address: string, n: number, body: (ch: Channel, kill: () => Promise<void>) => Promise<void>): Promise<void> {
+  const creator = track(spawnProcess(scriptCommand(script, [address, String(n)]), { stdio: ["ignore", "pipe", "inherit"] }));
+  const ch = open(address, { timeout: 10_000 });
+  try {
+    expect(await lineReader(creator.stdout!).line()).toBe("ready");
+    await body(ch, async () => {
+      creator.kill(9);
+      expect(await creator.exited).toBe(128 + 9);
+    });
+  } finally {
+    ch.close();
+    creator.kill(9);
+    await creator.exited;
+    remove(address); // what a killed creator leaves, as `ipc-lab gc` would
+  }
+}
+
+/** The error `op` ends with, and how long it took (ms). */
+async function failure(op: () => unknown): Promise<{ err: IpcError; ms: number }> {
+  const t0 = performance.now();
+  try {
+    await op();
+  } catch (e) {
+    if (!(e instanceof IpcError)) throw e;
+    return { err: e, ms: performance.now() - t0 };
+  }
+  throw new Error("expected an IpcError");
+}
+
+describe("a creator that dies", () => {
+  for (const k of kinds) {
+    test(`${k.name}: what was queued arrives, then recv (no timeout) ends with EOF`, () =>
+      withCreator(k.address(), 2, async (ch, kill) => {
+        await kill();
+        for (let i = 0; i < 2; i++) {
+          const m = ch.recv();
+          if (k.queue) expect(new TextDecoder().decode(m)).toBe(`message ${i}`);
+        }
+        const { err, ms } = await failure(() => ch.recv());
+        expect(err.code).toBe("EOF");
+        expect(err.message).toContain("has exited");
+        expect(ms).toBeLessThan(5_000);
+      }));
+
+    test(`${k.name}: a pending recvAsync ends with EOF`, () =>
+      withCreator(k.address(), 0, async (ch, kill) => {
+        const pending = failure(() => ch.recvAsync());
+        await kill();
+        const { err, ms } = await pending;
+        expect(err.code).toBe("EOF");
+        expect(ms).toBeLessThan(5_000);
+      }));
+
+    test.skipIf(!k.queue)(`${k.name}: send into a full queue (no timeout) ends with EPIPE`, () =>
+      withCreator(k.address(), 0, async (ch, kill) => {
+        while (ch.trySend("x".repeat(64)));
+        await kill();
+        const { err, ms } = await failure(() => ch.send("one more"));
+        expect(err.code).toBe("EPIPE");
+        expect(err.message).toContain("no one will take this message");
+        expect(ms).toBeLessThan(5_000);
+      }));
+  }
+
+  test("the creator itself is never watched: its own empty queue just times out", () => {
+    const address = noteMq(`mq:/${prefix}${++serial}`);
+    const ch = open(address, { create: true });
+    try {
+      expect(() => ch.recv({ timeout: 150 })).toThrow(/timed out/);
+    } finally {
+      ch.close();
+    }
+  });
+});
+
+afterAll(async () => {
+  expect(await leftovers(prefix)).toEqual([]);
+});
