@@ -9,6 +9,7 @@ import { checkPath, checkPosixName, parseAddress } from "./address.ts";
 import { errnoError, ipcError } from "./errors.ts";
 import { sysvKey } from "./sysv.ts";
 import { unregister } from "./registry.ts";
+import { unixSocketPath } from "./channels/socket-address.ts";
 
 /** ipcl_ipc_rmid's `which` per System V scheme. */
 const sysvKinds = { "sysv-shm": { which: 0 }, "sysv-mq": { which: 1 }, "sysv-sem": { which: 2 } } as const;
@@ -42,7 +43,7 @@ export function remove(address: string): boolean {
     case "unix":
     case "unix-dgram":
       if (addr.name.startsWith("@")) return false; // abstract names vanish with their socket
-      return done(libc.unlink(cstr(checkPath(addr))), "unlink");
+      return done(libc.unlink(cstr(unixSocketPath(addr))), "unlink");
     case "sysv-shm":
     case "sysv-mq":
     case "sysv-sem": {

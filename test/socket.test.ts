@@ -1,7 +1,7 @@
 /** Sockets: listeners with many peers, addresses, ports, permissions, datagram limits. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
-import { listen, open, socketPair } from "../lib/index.ts";
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { listen, open, remove, socketPair } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { leftovers, privateDir, testPrefix } from "./support/leaks.ts";
 
@@ -101,6 +101,60 @@ describe("datagram sockets", () => {
   });
 });
 
+describe("unix socket names without a '/' live in a private directory", () => {
+  /** Run body with IPC_LAB_SOCKETS pointing at `at` (restored afterwards: files share the process). */
+  function withSocketDir(at: string, body: () => void | Promise<void>) {
+    const saved = process.env.IPC_LAB_SOCKETS;
+    process.env.IPC_LAB_SOCKETS = at;
+    return Promise.resolve()
+      .then(body)
+      .finally(() => {
+        if (saved === undefined) delete process.env.IPC_LAB_SOCKETS;
+        else process.env.IPC_LAB_SOCKETS = saved;
+      });
+  }
+
+  test("unix:NAME is made in a fresh 0700 directory, reached by a peer process, removed on close", () =>
+    withSocketDir(`${dir}/sockets`, async () => {
+      const name = `${prefix}private`;
+      const server = listen(`unix:${name}`);
+      expect(statSync(`${dir}/sockets`).mode & 0o777).toBe(0o700);
+      expect(statSync(`${dir}/sockets/${name}`).isSocket()).toBeTrue();
+      const peer = Bun.spawn([process.execPath, "-e", `
+        const { open } = await import(${JSON.stringify(new URL("../lib/index.ts", import.meta.url).href)});
+        const c = open("unix:${name}", { timeout: 5000 });
+        c.send("from a peer");
+        c.close();`], { env: { ...process.env }, stdout: "inherit", stderr: "inherit" });
+      const conn = server.accept({ timeout: 5000 })!;
+      expect(text(conn.recv({ timeout: 5000 }))).toBe("from a peer");
+      expect(await peer.exited).toBe(0);
+      conn.close();
+      server.close();
+      expect(existsSync(`${dir}/sockets/${name}`)).toBeFalse();
+    }));
+
+  test("a socket directory others can enter, or another user owns, is refused with EACCES and what to do", () =>
+    withSocketDir(`${dir}/open-to-all`, () => {
+      mkdirSync(`${dir}/open-to-all`);
+      chmodSync(`${dir}/open-to-all`, 0o777);
+      const err = expectIpcError(() => listen(`unix:${prefix}refused`), "EACCES");
+      expect(err.message).toContain("is not a private directory of this user");
+      expect(err.message).toContain("IPC_LAB_SOCKETS");
+      rmSync(`${dir}/open-to-all`, { recursive: true });
+    }));
+
+  test("remove('unix:NAME') unlinks the socket in the private directory (what gc does for a killed owner)", () =>
+    withSocketDir(`${dir}/sockets`, () => {
+      const path = `${dir}/sockets/${prefix}stale`;
+      const server = listen(`unix:${prefix}stale`);
+      expect(existsSync(path)).toBeTrue();
+      expect(remove(`unix:${prefix}stale`)).toBeTrue();
+      expect(existsSync(path)).toBeFalse();
+      server.close();
+    }));
+});
+
 afterAll(async () => {
+  rmSync(`${dir}/sockets`, { recursive: true, force: true });
   expect(await leftovers(prefix, [dir])).toEqual([]);
 });

@@ -3,8 +3,10 @@
  * `udp:HOST:PORT` (HOST numeric IPv4, `[IPv6]`, or `localhost`), built into a sockaddr
  * by the shim (TypeScript never lays one out).
  */
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { C, fact } from "../../ffi/facts.ts";
-import { cstr, shim } from "../../ffi/runtime.ts";
+import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { checkPath, type Address } from "../address.ts";
 import { errnoError, ipcError } from "../errors.ts";
 
@@ -33,11 +35,41 @@ function bad(addr: Address, why: string): never {
   throw ipcError("EADDRESS", "parseAddress", addr.text, `invalid address '${addr.text}': ${why}`);
 }
 
+/**
+ * The directory where unix sockets named without a '/' live: $IPC_LAB_SOCKETS, else
+ * $XDG_RUNTIME_DIR/ipc-lab-sockets, else /tmp/ipc-lab-sockets-UID. Made mode 0700 on first
+ * use; a directory that another user owns or others may enter is refused, since whoever
+ * controls it could put their own socket where ours should be.
+ */
+export function privateSocketDir(address: string): string {
+  const env = process.env;
+  const dir = env.IPC_LAB_SOCKETS || (env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "ipc-lab-sockets") : `/tmp/ipc-lab-sockets-${libc.geteuid()}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw errnoError(fact("EACCES"), "mkdir", address, `cannot create the private socket directory ${dir}: ${(e as Error).message}`);
+  }
+  const st = statSync(dir);
+  if (!st.isDirectory() || st.uid !== libc.geteuid() || (st.mode & 0o077) !== 0) {
+    throw errnoError(fact("EACCES"), "open", address, `${dir} is not a private directory of this user (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): remove it, or set IPC_LAB_SOCKETS to a directory only you can use`);
+  }
+  return dir;
+}
+
+/**
+ * The filesystem path of a unix socket address: as written when it has a '/'
+ * (`unix:/tmp/s`, `unix:./s`), else the name inside privateSocketDir() (`unix:jobs`).
+ */
+export function unixSocketPath(addr: Address): string {
+  const p = checkPath(addr);
+  return p.includes("/") ? p : join(privateSocketDir(addr.text), p);
+}
+
 /** Parse a unix / unix-dgram address. */
 export function unixAddress(addr: Address, type: number): SocketAddress {
   const sockaddr = sockaddrBuffer();
   const abstract = addr.name.startsWith("@");
-  const name = abstract ? addr.name.slice(1) : checkPath(addr);
+  const name = abstract ? addr.name.slice(1) : unixSocketPath(addr);
   if (abstract && (name.length === 0 || name.includes("\0"))) bad(addr, "an abstract name after '@' must be non-empty, without NUL");
   const length = shim.ipcl_sockaddr_un(sockaddr, cstr(name), abstract ? 1 : 0);
   if (length < 0) throw errnoError(-length, "sockaddr_un", addr.text, "a unix socket path holds at most 107 bytes: use a shorter path or an @abstract name");

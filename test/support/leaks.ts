@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "../../lib/index.ts";
 import { IpcError } from "../../lib/errors.ts";
+import { entries, unregister } from "../../lib/registry.ts";
 import { cstr, libc } from "../../ffi/runtime.ts";
 
 /** A prefix unique to this test process: "ipcl-t<pid>-<file tag>-". */
@@ -86,6 +87,12 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
       out.push(p.what);
       p.remove();
     }
+  }
+  // the registry of owned names: a name this test owned must have been unregistered
+  for (const e of entries()) {
+    if (!e.address.includes(prefix)) continue;
+    out.push(`registry entry ${e.address}`);
+    unregister(e.address);
   }
   for (const d of dirs) {
     if (!existsSync(d)) continue; // another suite sharing the directory checked it first
