@@ -3,14 +3,24 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { shim } from "../ffi/runtime.ts";
+import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
 
 const prefix = testPrefix("names");
 const dir = privateDir("names");
 const registry = join(dir, "registry");
 const cli = join(import.meta.dir, "..", "bin", "ipc-lab.ts");
 const lib = JSON.stringify(join(import.meta.dir, "..", "lib", "index.ts"));
-const env = { ...process.env, IPC_LAB_REGISTRY: registry };
+const sockets = join(dir, "sockets");
+const env = { ...process.env, IPC_LAB_REGISTRY: registry, IPC_LAB_SOCKETS: sockets };
+
+/** A System V key whose object must be gone at the end (reported and removed if not). */
+function sysvKey(kind: "shm" | "msg"): number {
+  const key = testKey();
+  const get = () => (kind === "shm" ? shim.ipcl_shmget(key, 0, 0) : shim.ipcl_msgget(key, 0));
+  noteProbe(`sysv ${kind} ${key}`, () => get() >= 0, () => shim.ipcl_ipc_rmid(kind === "shm" ? 0 : 1, get()));
+  return key;
+}
 
 async function cliRun(...args: string[]) {
   const p = track(Bun.spawn([process.execPath, cli, ...args], { env, stdout: "pipe", stderr: "pipe" }));
@@ -20,7 +30,13 @@ async function cliRun(...args: string[]) {
 
 describe("ls and gc", () => {
   test("a killed owner's names are listed as DEAD and removed by gc; a live owner's are kept", async () => {
-    const dead = [`shm:/${prefix}dead`, noteMq(`mq:/${prefix}dead`), `sem:/${prefix}dead`, `fifo:${dir}/${prefix}dead`];
+    const shmKey = sysvKey("shm");
+    const msgKey = sysvKey("msg");
+    const dead = [
+      `shm:/${prefix}dead`, noteMq(`mq:/${prefix}dead`), `sem:/${prefix}dead`, `fifo:${dir}/${prefix}dead`,
+      `unix:${dir}/${prefix}dead.sock`, `unix-dgram:${dir}/${prefix}dead.dgram`, `unix:${prefix}private`,
+      `sysv-shm:${shmKey}`, `sysv-mq:${msgKey}`,
+    ];
     const killed = track(Bun.spawn([process.execPath, "-e", `
       const { open, Semaphore } = await import(${lib});
       for (const a of ${JSON.stringify(dead)}) a.startsWith("sem:") ? new Semaphore(a, { create: true }) : open(a, { create: true });
@@ -48,6 +64,11 @@ describe("ls and gc", () => {
     expect(existsSync(`/dev/shm/${prefix}dead`)).toBeFalse();
     expect(existsSync(`/dev/shm/sem.${prefix}dead`)).toBeFalse();
     expect(existsSync(`${dir}/${prefix}dead`)).toBeFalse();
+    expect(existsSync(`${dir}/${prefix}dead.sock`)).toBeFalse();
+    expect(existsSync(`${dir}/${prefix}dead.dgram`)).toBeFalse();
+    expect(existsSync(`${sockets}/${prefix}private`)).toBeFalse();
+    expect(shim.ipcl_shmget(shmKey, 0, 0)).toBeLessThan(0);
+    expect(shim.ipcl_msgget(msgKey, 0)).toBeLessThan(0);
     expect(existsSync(`/dev/shm/${prefix}live`)).toBeTrue(); // its owner lives
     expect((await cliRun("gc")).out).toContain("nothing to collect");
 
@@ -60,5 +81,6 @@ describe("ls and gc", () => {
 
 afterAll(async () => {
   rmSync(registry, { recursive: true, force: true });
+  rmSync(sockets, { recursive: true, force: true });
   expect(await leftovers(prefix, [dir])).toEqual([]);
 });
