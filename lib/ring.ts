@@ -146,6 +146,11 @@ export interface RingTuning {
   spin?: number;
   /** creator only: sleep on a futex (default) or on process-shared semaphores in the ring */
   wait?: RingWait;
+  /**
+   * how often a sleeping side wakes to see whether its peer still exists, in ms (default
+   * 100): lower notices a dead peer sooner, higher wakes less often
+   */
+  peerCheckMs?: number;
 }
 
 /** One side of a duplex ring: side 0 is the creator, side 1 the opener. */
@@ -160,6 +165,8 @@ export class RingChannel extends BaseChannel {
   /** spin iterations before sleeping; decided once the peer is known (see #spinBudget) */
   #spin: number;
   readonly #spinFixed: boolean;
+  /** how often a sleeping side looks at its peer (RingTuning.peerCheckMs) */
+  readonly #peerCheckMs: number;
   // tx: the direction we produce into; rx: the one we consume from
   readonly #txData: Uint8Array;
   readonly #txData32: Uint32Array;
@@ -193,6 +200,9 @@ export class RingChannel extends BaseChannel {
     this.#maxMessage = g.maxMessage;
     this.#spinFixed = tuning.spin !== undefined;
     this.#spin = tuning.spin ?? -1;
+    const check = tuning.peerCheckMs ?? PEER_CHECK_MS;
+    if (!(check >= 1 && check <= 2 ** 31 - 1)) throw ipcError("EINVAL", "open", address, `peerCheckMs must be from 1 to 2^31-1 ms (got ${check})`);
+    this.#peerCheckMs = check;
     const tx = side;
     const rx = (1 - side) as 0 | 1;
     const dataAt = (d: 0 | 1) => {
@@ -368,7 +378,7 @@ export class RingChannel extends BaseChannel {
         Atomics.store(w, this.#txProducerWaiting, 0);
         return false;
       }
-      const r = this.#sleepForSpace(tail, Math.min(left, PEER_CHECK_MS));
+      const r = this.#sleepForSpace(tail, Math.min(left, this.#peerCheckMs));
       Atomics.store(w, this.#txProducerWaiting, 0);
       if (r === -C.ETIMEDOUT) this.#peerDead();
       this.#assertReader("send");
@@ -403,8 +413,13 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     this.#tail = (this.#tail + ((len + 4 + ALIGN - 1) & ~(ALIGN - 1))) >>> 0;
     Atomics.store(w, this.#rxTail, this.#tail);
-    if (Atomics.load(w, this.#rxProducerWaiting) !== 0 && Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) {
-      this.#wakeProducer();
+    if (Atomics.load(w, this.#rxProducerWaiting) !== 0) {
+      // A semaphore counts posts: one per wait, so the flag is taken down with it. A futex
+      // (or Atomics) wake is not counted and the producer may already have seen this tail
+      // and still lack room for a large message: the flag stays up, and every take wakes it
+      // until it has room (it takes the flag down itself).
+      if (!this.#semaphore) this.#wakeProducer();
+      else if (Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) this.#wakeProducer();
     }
   }
 
@@ -441,7 +456,7 @@ export class RingChannel extends BaseChannel {
         return -1;
       }
       this.#checkEof();
-      const r = this.#sleepForData(this.#tail, Math.min(left, PEER_CHECK_MS));
+      const r = this.#sleepForData(this.#tail, Math.min(left, this.#peerCheckMs));
       Atomics.store(w, this.#rxConsumerWaiting, 0);
       if (r === -C.ETIMEDOUT) this.#peerDead();
     }
@@ -473,7 +488,7 @@ export class RingChannel extends BaseChannel {
       Atomics.store(w, this.#rxConsumerWaiting, 0);
       return { result: Promise.resolve(0), cancel: () => {} };
     }
-    const slice = Math.min(timeout < 0 ? PEER_CHECK_MS : timeout, PEER_CHECK_MS);
+    const slice = Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs);
     if (this.#atomics) return this.#waitAtomicsAsync(slice);
     // a semaphore wait cannot be woken early; its slice bounds how long close() defers the unmap
     const wait = this.#semaphore

@@ -1,10 +1,14 @@
 /** Shared-memory rings: wrap-around, header validation, exclusivity, permissions. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync, writeFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { open, RingChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { leftovers, testPrefix, track } from "./support/leaks.ts";
-import { fillMessage } from "./support/sequence.ts";
+import { checkMessage, fillMessage } from "./support/sequence.ts";
+import { scriptCommand, spawnProcess } from "../ffi/process.ts";
+
+const peerScript = join(import.meta.dir, "support", "peer.ts");
 
 const prefix = testPrefix("shm");
 let serial = 0;
@@ -93,6 +97,32 @@ describe("shm ring", () => {
     expectIpcError(() => open(fresh(), { create: true, capacity: 1024 }), "EINVAL");
     expect(expectIpcError(() => open(fresh(), { create: true, capacity: 4096, maxMessageSize: 4090 }), "EINVAL").message).toContain("from 0 to 4088");
   });
+});
+
+describe("ring wake-ups", () => {
+  // A producer blocked on a large message saw the consumer's newest tail, still lacked
+  // room, and slept; the consumer had already spent its one wake on that tail, so later
+  // takes woke no one and the producer slept until its next peer check. With peer checks
+  // ten minutes apart, such a lost wake-up shows as a recv that times out.
+  for (const wait of ["futex", "semaphore"] as const) {
+    test(`no wake-up is lost (${wait}): 100 000 messages of random sizes, peer checks 10 minutes apart`, async () => {
+      // no spinning: every wait sleeps, so wake-ups are exercised on every full or empty ring
+      const opts = { create: true, wait, peerCheckMs: 600_000, spin: 0, capacity: 1 << 16, maxMessageSize: 1 << 14 };
+      using ch = open(fresh(), opts);
+      const peer = track(spawnProcess(scriptCommand(peerScript, ["send", ch.address, "100000"]), {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, PEER_OPEN_OPTS: JSON.stringify({ peerCheckMs: 600_000, spin: 0 }) },
+      }));
+      const max = ch.caps.maxMessageSize;
+      const buf = new Uint8Array(max);
+      for (let i = 0; i < 100_000; i++) {
+        const n = ch.recvInto(buf, { timeout: 20_000 });
+        const problem = checkMessage(i, buf.subarray(0, n), max);
+        if (problem) throw new Error(problem);
+      }
+      expect(await peer.exited).toBe(0);
+    }, 60_000);
+  }
 });
 
 afterAll(async () => {

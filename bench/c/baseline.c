@@ -100,7 +100,9 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   memcpy(out, data + start, first);
   memcpy(out + first, data, len - first);
   STORE(&d->tail, tail + ((len + 4 + 7) & ~7u));
-  if (LOAD(&d->producer_waiting) && XCHG(&d->producer_waiting, 0)) futex(&d->tail, FUTEX_WAKE, 1);
+  /* the flag stays up until the producer has room (it may have seen this tail already and
+     still lack room for a large message): every take wakes it, as lib/ring.ts does */
+  if (LOAD(&d->producer_waiting)) futex(&d->tail, FUTEX_WAKE, 1);
   return len;
 }
 

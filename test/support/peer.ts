@@ -13,6 +13,7 @@
  * PEER_REPORT=stderr: write reports to stderr (when stdout is the channel itself).
  * PEER_CPU=N: pin this process to CPU N first (the soak's one-CPU runs).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
+ * PEER_OPEN_OPTS=JSON: more options for open() (e.g. {"peerCheckMs":600000}).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { shim } from "../../ffi/runtime.ts";
@@ -26,7 +27,8 @@ const address = rawAddress === "inherit" ? process.env.IPC_LAB_CHANNEL! : rawAdd
 const count = Number(countArg ?? 0);
 
 // the role matters to FIFOs only: they carry one direction
-const ch: Channel = open(address, { timeout: 10_000, role: role === "recv" || role === "idle" ? "reader" : "writer" });
+const extra = JSON.parse(process.env.PEER_OPEN_OPTS ?? "{}") as Record<string, unknown>;
+const ch: Channel = open(address, { timeout: 10_000, role: role === "recv" || role === "idle" ? "reader" : "writer", ...extra });
 const max = Number(maxArg ?? ch.caps.maxMessageSize);
 const window = Number(process.env.PEER_WINDOW ?? 0);
 const ackDue = window > 0 ? ackWindow(window) : () => false;
