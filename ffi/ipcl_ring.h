@@ -27,7 +27,7 @@
  * on the futex word", so the other side issues a futex wake only when someone sleeps. */
 struct ipcl_ring_dir {
   _Alignas(64) uint32_t head;     /* bytes ever written; written by the producer only */
-  uint32_t producer_waiting;      /* producer sleeps on `tail` while the ring is full */
+  uint32_t producer_waiting;      /* bytes the producer waits for (0: none); it sleeps on `tail` */
   _Alignas(64) uint32_t tail;     /* bytes ever read; written by the consumer only */
   uint32_t consumer_waiting;      /* consumer sleeps on `head` while the ring is empty */
   _Alignas(64) uint32_t closed;   /* non-zero once either end has closed this direction */

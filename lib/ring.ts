@@ -366,8 +366,10 @@ export class RingChannel extends BaseChannel {
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     const w = this.#w;
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (this.#push(msg)) return true;
+    // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
+    const need = (msg.byteLength + 4 + ALIGN - 1) & ~(ALIGN - 1);
     for (;;) {
-      Atomics.store(w, this.#txProducerWaiting, 1);
+      Atomics.store(w, this.#txProducerWaiting, need);
       const tail = Atomics.load(w, this.#txTail);
       if (this.#push(msg)) {
         Atomics.store(w, this.#txProducerWaiting, 0);
@@ -413,13 +415,13 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     this.#tail = (this.#tail + ((len + 4 + ALIGN - 1) & ~(ALIGN - 1))) >>> 0;
     Atomics.store(w, this.#rxTail, this.#tail);
-    if (Atomics.load(w, this.#rxProducerWaiting) !== 0) {
-      // A semaphore counts posts: one per wait, so the flag is taken down with it. A futex
-      // (or Atomics) wake is not counted and the producer may already have seen this tail
-      // and still lack room for a large message: the flag stays up, and every take wakes it
-      // until it has room (it takes the flag down itself).
-      if (!this.#semaphore) this.#wakeProducer();
-      else if (Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) this.#wakeProducer();
+    const need = Atomics.load(w, this.#rxProducerWaiting);
+    if (need !== 0) {
+      // Wake the producer once its message fits, not before: a wake spent on a tail it has
+      // already seen (still short of room) would leave it asleep while the ring drains. It
+      // sees the same head and this tail, so it agrees that the message fits.
+      const free = this.#mask + 1 - ((Atomics.load(w, this.#rxHead) - this.#tail) >>> 0);
+      if (free >= need && Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) this.#wakeProducer();
     }
   }
 

@@ -67,7 +67,7 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
     uint32_t tail = LOAD(&d->tail);
     if (head - tail + need <= cap) break;
     if (i < spin) continue;
-    STORE(&d->producer_waiting, 1);
+    STORE(&d->producer_waiting, need);
     if (head - LOAD(&d->tail) + need <= cap) { STORE(&d->producer_waiting, 0); break; }
     futex(&d->tail, FUTEX_WAIT, tail);
     STORE(&d->producer_waiting, 0);
@@ -99,10 +99,11 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
   memcpy(out, data + start, first);
   memcpy(out + first, data, len - first);
-  STORE(&d->tail, tail + ((len + 4 + 7) & ~7u));
-  /* the flag stays up until the producer has room (it may have seen this tail already and
-     still lack room for a large message): every take wakes it, as lib/ring.ts does */
-  if (LOAD(&d->producer_waiting)) futex(&d->tail, FUTEX_WAKE, 1);
+  uint32_t newtail = tail + ((len + 4 + 7) & ~7u);
+  STORE(&d->tail, newtail);
+  /* the flag holds the bytes the producer waits for: wake it once they fit (as lib/ring.ts) */
+  uint32_t want = LOAD(&d->producer_waiting);
+  if (want && cap - (LOAD(&d->head) - newtail) >= want && XCHG(&d->producer_waiting, 0)) futex(&d->tail, FUTEX_WAKE, 1);
   return len;
 }
 

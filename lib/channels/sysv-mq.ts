@@ -131,7 +131,7 @@ export class SysvMqChannel extends BaseChannel {
   protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
     const type = opts?.type === undefined ? this.#sendType : checkType(opts.type, "type", this.address, false);
     const send = (ms: number) => shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, ms);
-    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, (x) => x === -C.EAGAIN || x === -C.ETIMEDOUT, send) : send(timeout);
+    const r = this.#watched(timeout) ? this.#creator!.sliced(timeout, (x) => x === -C.EAGAIN || x === -C.ETIMEDOUT, send) : send(timeout);
     if (r === "gone") throw ipcError("EPIPE", "msgsnd", this.address, this.#creator!.sendMessage(this.address));
     if (r === 0) return true;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
@@ -152,7 +152,7 @@ export class SysvMqChannel extends BaseChannel {
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
     const idle = (x: number) => x === -C.ENOMSG || x === -C.ETIMEDOUT;
     const receive = (ms: number) => shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, ms, null);
-    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, idle, receive) : receive(timeout);
+    const r = this.#watched(timeout) ? this.#creator!.sliced(timeout, idle, receive) : receive(timeout);
     if (r === "gone" || (idle(r) && timeout === 0 && this.#creator?.gone())) {
       throw ipcError("EOF", "msgrcv", this.address, this.#creator!.recvMessage(this.address));
     }
@@ -167,6 +167,15 @@ export class SysvMqChannel extends BaseChannel {
     if (target !== buf) buf.set(target.subarray(0, r));
     this.#lastType = this.#typeOut[0]!;
     return r;
+  }
+
+  /**
+   * Whether a wait of `timeout` ms looks at the creator. System V calls cannot wait in the
+   * kernel for a limited time: a wait without a limit blocks in msgrcv/msgsnd (woken at
+   * once by the peer) and cannot look; a limited one polls with growing naps and can.
+   */
+  #watched(timeout: number): boolean {
+    return this.#creator !== undefined && timeout > 0;
   }
 
   #tooBig(n: number, cap: number) {
