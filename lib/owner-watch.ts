@@ -6,41 +6,51 @@
  * gone, a receive with nothing left to take ends with EOF and a send into a full queue
  * with EPIPE, instead of waiting for ever.
  */
-import { C } from "../ffi/facts.ts";
-import { errno, libc } from "../ffi/runtime.ts";
-import { ownerOf } from "./registry.ts";
+import { alive, ownerOf } from "./registry.ts";
 
 /** How often a waiting side looks at its peer or owner (ms). */
 export const PEER_CHECK_MS = 100;
 
 /** Whether process `pid` exists (pid <= 0: unknown, taken as alive). */
 export function processAlive(pid: number): boolean {
-  return pid <= 0 || libc.kill(pid, 0) === 0 || errno() !== C.ESRCH;
+  return pid <= 0 || alive(pid);
 }
 
 /** The creator of a named object, as seen by a process that opened it. */
 export class OwnerWatch {
-  readonly pid: number;
+  readonly #address: string;
+  #pid: number | undefined;
   #gone = false;
   #lastCheck = 0;
 
-  private constructor(pid: number) {
-    this.pid = pid;
+  private constructor(address: string) {
+    this.#address = address;
   }
 
-  /** A watch on the creator of `address`, or undefined when we created it or it is not registered (another user's object). */
-  static forOpener(address: string): OwnerWatch | undefined {
-    const pid = ownerOf(address);
-    return pid !== undefined && pid !== process.pid ? new OwnerWatch(pid) : undefined;
+  /**
+   * A watch on the creator of `address`, for a process that opened it. The creator's pid is
+   * looked up in the registry when first needed: a creator registers just after creating,
+   * so an opener can be quicker than its record.
+   */
+  static forOpener(address: string): OwnerWatch {
+    return new OwnerWatch(address);
   }
 
-  /** Whether the creator has exited; looks at most every PEER_CHECK_MS. */
+  /** The creator's pid, once known (0 while not). */
+  get pid(): number {
+    return this.#pid ?? 0;
+  }
+
+  /** Whether the creator is known to have exited; looks at most every PEER_CHECK_MS. */
   gone(): boolean {
     if (this.#gone) return true;
     const now = performance.now();
     if (now - this.#lastCheck < PEER_CHECK_MS) return false;
     this.#lastCheck = now;
-    this.#gone = !processAlive(this.pid);
+    this.#pid ??= ownerOf(this.#address);
+    // not registered (yet, or another user's object), or ourselves: nothing to watch
+    if (this.#pid === undefined || this.#pid === process.pid) return false;
+    this.#gone = !processAlive(this.#pid);
     return this.#gone;
   }
 
