@@ -4,7 +4,7 @@
  * whose owner is dead.
  */
 import { readdirSync } from "node:fs";
-import { entries, registryDir } from "../lib/registry.ts";
+import { entries, forgetDeadOpeners, registryDir } from "../lib/registry.ts";
 import { remove } from "../lib/remove.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
@@ -52,6 +52,8 @@ export function gc(argv: string[]): Promise<number> {
       removed++;
     }
     if (removed === 0) process.stdout.write("nothing to collect: every registered owner is alive\n");
+    // the records of openers that died (they tell creators who is still there) go too
+    if (!values["dry-run"]) forgetDeadOpeners();
     return EXIT.ok;
   });
 }

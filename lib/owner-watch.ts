@@ -1,12 +1,12 @@
 /**
- * Noticing that the creator of a named queue or semaphore has died. The kernel says
- * nothing when a process holding a message queue or a semaphore exits, so an opener looks
- * up the creator's pid in the registry of owned names (lib/registry.ts) and, while it
- * waits, checks every PEER_CHECK_MS that the creator still exists. Once the creator is
- * gone, a receive with nothing left to take ends with EOF and a send into a full queue
- * with EPIPE, instead of waiting for ever.
+ * Noticing that the other side of a named queue or semaphore has died. The kernel says
+ * nothing when a process holding a message queue or a semaphore exits, so the registry
+ * (lib/registry.ts) records creators and openers, and a waiting side checks every
+ * PEER_CHECK_MS that its peers still exist: an opener its creator, a creator the openers.
+ * Once they are gone, a receive with nothing left to take ends with EOF and a send into a
+ * full queue with EPIPE, instead of waiting for ever.
  */
-import { alive, ownerOf } from "./registry.ts";
+import { alive, openersOf, ownerOf, registerOpener, unregisterOpener } from "./registry.ts";
 
 /** How often a waiting side looks at its peer or owner (ms). */
 export const PEER_CHECK_MS = 100;
@@ -16,42 +16,68 @@ export function processAlive(pid: number): boolean {
   return pid <= 0 || alive(pid);
 }
 
-/** The creator of a named object, as seen by a process that opened it. */
-export class OwnerWatch {
+/**
+ * The other side of a named queue or semaphore: for an opener, its creator (from the
+ * registry of owned names); for the creator, every process that recorded itself as an
+ * opener. "Gone" once those processes are all known to have exited.
+ */
+export class PeerWatch {
   readonly #address: string;
-  #pid: number | undefined;
+  readonly #who: "creator" | "openers";
+  #pids: number[] = [];
   #gone = false;
   #lastCheck = 0;
 
-  private constructor(address: string) {
+  private constructor(address: string, who: "creator" | "openers") {
     this.#address = address;
+    this.#who = who;
   }
 
   /**
-   * A watch on the creator of `address`, for a process that opened it. The creator's pid is
-   * looked up in the registry when first needed: a creator registers just after creating,
-   * so an opener can be quicker than its record.
+   * A watch on the creator of `address`, for a process that opened it: recorded here as an
+   * opener, so the creator can watch back. The creator's pid is looked up when first
+   * needed: a creator registers just after creating, so an opener can be quicker.
    */
-  static forOpener(address: string): OwnerWatch {
-    return new OwnerWatch(address);
+  static onCreator(address: string): PeerWatch {
+    registerOpener(address);
+    return new PeerWatch(address, "creator");
   }
 
-  /** The creator's pid, once known (0 while not). */
-  get pid(): number {
-    return this.#pid ?? 0;
+  /** A watch on the processes that opened `address`, for its creator. */
+  static onOpeners(address: string): PeerWatch {
+    return new PeerWatch(address, "openers");
   }
 
-  /** Whether the creator is known to have exited; looks at most every PEER_CHECK_MS. */
+  /** Stop watching (the channel closes): an opener drops its record. */
+  close(): void {
+    if (this.#who === "creator") unregisterOpener(this.#address);
+  }
+
+  /** Whether the watched processes are known to have exited; looks at most every PEER_CHECK_MS. */
   gone(): boolean {
     if (this.#gone) return true;
     const now = performance.now();
     if (now - this.#lastCheck < PEER_CHECK_MS) return false;
     this.#lastCheck = now;
-    this.#pid ??= ownerOf(this.#address);
-    // not registered (yet, or another user's object), or ourselves: nothing to watch
-    if (this.#pid === undefined || this.#pid === process.pid) return false;
-    this.#gone = !processAlive(this.#pid);
-    return this.#gone;
+    if (this.#who === "creator") {
+      if (this.#pids.length === 0) {
+        const pid = ownerOf(this.#address);
+        if (pid !== undefined && pid !== process.pid) this.#pids = [pid];
+      }
+      // a dead creator stays dead: the object we hold is its
+      this.#gone = this.#pids.length > 0 && !processAlive(this.#pids[0]!);
+      return this.#gone;
+    }
+    // openers come and go: look afresh each time, never conclude for good
+    this.#pids = openersOf(this.#address).filter((p) => p !== process.pid);
+    return this.#pids.length > 0 && this.#pids.every((p) => !processAlive(p));
+  }
+
+  /** Who is gone, for messages: "the creator of X (pid N)" or "every process that opened X (pids …)". */
+  #whom(): string {
+    return this.#who === "creator"
+      ? `the creator of ${this.#address} (pid ${this.#pids[0] ?? "?"})`
+      : `every process that opened ${this.#address} (pid ${this.#pids.join(", ")})`;
   }
 
   /**
@@ -75,12 +101,12 @@ export class OwnerWatch {
   }
 
   /** The IpcError text for a receive that can no longer be answered. */
-  recvMessage(address: string): string {
-    return `the creator of ${address} (pid ${this.pid}) has exited and nothing is left to receive: no more messages will come`;
+  recvMessage(): string {
+    return `${this.#whom()} has exited and nothing is left to receive: no more messages will come`;
   }
 
   /** The IpcError text for a send that can no longer be taken. */
-  sendMessage(address: string): string {
-    return `the creator of ${address} (pid ${this.pid}) has exited and the queue is full: no one will take this message`;
+  sendMessage(): string {
+    return `${this.#whom()} has exited and the queue is full: no one will take this message`;
   }
 }

@@ -53,10 +53,64 @@ export function ownerOf(address: string): number | undefined {
   }
 }
 
-/** Forget `address` (its owner removed it). */
+/** Forget `address` (its owner removed it), and the openers recorded for it. */
 export function unregister(address: string): void {
   if (nameless(address)) return;
   rmSync(fileOf(address), { force: true });
+  for (const pid of openersOf(address)) rmSync(openerFile(address, pid), { force: true });
+}
+
+// Openers of queues and semaphores record themselves too (in openers/, which entries()
+// skips), so that a creator can tell when every process that opened its object has died.
+const openersDir = () => join(registryDir(), "openers");
+const openerFile = (address: string, pid: number) => join(openersDir(), `${encodeURIComponent(address)}@${pid}`);
+
+/** Record that this process has `address` open (not as its creator). Best effort. */
+export function registerOpener(address: string): void {
+  try {
+    mkdirSync(openersDir(), { recursive: true, mode: 0o700 });
+    writeFileSync(openerFile(address, process.pid), "", { mode: 0o600 });
+  } catch {
+    // without the record the creator's waits end by their timeout only
+  }
+}
+
+/** This process no longer has `address` open. */
+export function unregisterOpener(address: string): void {
+  rmSync(openerFile(address, process.pid), { force: true });
+}
+
+/** The pids recorded as openers of `address` (alive or not). */
+export function openersOf(address: string): number[] {
+  const head = `${encodeURIComponent(address)}@`;
+  try {
+    return readdirSync(openersDir())
+      .filter((f) => f.startsWith(head))
+      .map((f) => Number(f.slice(head.length)))
+      .filter((pid) => Number.isInteger(pid) && pid > 0);
+  } catch {
+    return [];
+  }
+}
+
+/** Remove the records of openers that have died; returns how many. */
+export function forgetDeadOpeners(): number {
+  let n = 0;
+  let files: string[] = [];
+  try {
+    files = readdirSync(openersDir());
+  } catch {
+    return 0;
+  }
+  for (const f of files) {
+    const at = f.lastIndexOf("@");
+    const pid = Number(f.slice(at + 1));
+    if (at > 0 && Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+      rmSync(join(openersDir(), f), { force: true });
+      n++;
+    }
+  }
+  return n;
 }
 
 /** Is process pid alive? */

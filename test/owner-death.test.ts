@@ -1,8 +1,9 @@
 /**
- * The creator of a queue or semaphore is SIGKILLed while another process uses it. The
- * kernel says nothing, so the opener watches the creator's pid (from the registry of owned
- * names): what was queued still arrives, then a waiting recv ends with EOF and a send into
- * a full queue with EPIPE — with no timeout given, yet never hanging (each test is bounded).
+ * One side of a queue or semaphore is SIGKILLed while the other uses it. The kernel says
+ * nothing, so each side watches the other through the registry of owned names (an opener
+ * its creator's pid, a creator the openers' records): what was queued still arrives, then
+ * a waiting recv ends with EOF and a send into a full queue with EPIPE — with no timeout
+ * given, yet never hanging (each test is bounded).
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,21 +28,25 @@ const kinds: { name: string; address: () => string; queue: boolean; limit?: numb
   { name: "sem", address: () => `sem:/${prefix}${++serial}`, queue: false },
 ];
 
-/** Start a creator of `address` that queues `n` messages, and open it here. */
-async function withCreator(address: string, n: number, body: (ch: Channel, kill: () => Promise<void>) => Promise<void>): Promise<void> {
-  const creator = track(spawnProcess(scriptCommand(script, [address, String(n)]), { stdio: ["ignore", "pipe", "inherit"] }));
-  const ch = open(address, { timeout: 10_000 });
+/**
+ * Start a peer process that creates `address` ("create": we open it) or opens the one we
+ * create ("open"), and queues `n` messages; `kill` SIGKILLs it.
+ */
+async function withPeer(address: string, n: number, peerDoes: "create" | "open", body: (ch: Channel, kill: () => Promise<void>) => Promise<void>): Promise<void> {
+  const ours = peerDoes === "open" ? open(address, { create: true }) : undefined;
+  const peer = track(spawnProcess(scriptCommand(script, [address, String(n), peerDoes]), { stdio: ["ignore", "pipe", "inherit"] }));
+  const ch = ours ?? open(address, { timeout: 10_000 });
   try {
-    expect(await lineReader(creator.stdout!).line()).toBe("ready");
+    expect(await lineReader(peer.stdout!).line()).toBe("ready");
     await body(ch, async () => {
-      creator.kill(9);
-      expect(await creator.exited).toBe(128 + 9);
+      peer.kill(9);
+      expect(await peer.exited).toBe(128 + 9);
     });
   } finally {
     ch.close();
-    creator.kill(9);
-    await creator.exited;
-    remove(address); // what a killed creator leaves, as `ipc-lab gc` would
+    peer.kill(9);
+    await peer.exited;
+    if (peerDoes === "create") remove(address); // what a killed creator leaves, as `ipc-lab gc` would
   }
 }
 
@@ -60,7 +65,7 @@ async function failure(op: () => unknown): Promise<{ err: IpcError; ms: number }
 describe("a creator that dies", () => {
   for (const k of kinds) {
     test(`${k.name}: what was queued arrives, then recv (${k.limit ? "60 s timeout" : "no timeout"}) ends with EOF`, () =>
-      withCreator(k.address(), 2, async (ch, kill) => {
+      withPeer(k.address(), 2, "create", async (ch, kill) => {
         await kill();
         for (let i = 0; i < 2; i++) {
           const m = ch.recv({ timeout: k.limit });
@@ -73,7 +78,7 @@ describe("a creator that dies", () => {
       }));
 
     test(`${k.name}: a pending recvAsync ends with EOF`, () =>
-      withCreator(k.address(), 0, async (ch, kill) => {
+      withPeer(k.address(), 0, "create", async (ch, kill) => {
         const pending = failure(() => ch.recvAsync());
         await kill();
         const { err, ms } = await pending;
@@ -82,7 +87,7 @@ describe("a creator that dies", () => {
       }));
 
     test.skipIf(!k.queue)(`${k.name}: send into a full queue (${k.limit ? "60 s timeout" : "no timeout"}) ends with EPIPE`, () =>
-      withCreator(k.address(), 0, async (ch, kill) => {
+      withPeer(k.address(), 0, "create", async (ch, kill) => {
         while (ch.trySend("x".repeat(64)));
         await kill();
         const { err, ms } = await failure(() => ch.send("one more", { timeout: k.limit }));
@@ -92,7 +97,7 @@ describe("a creator that dies", () => {
       }));
   }
 
-  test("the creator itself is never watched: its own empty queue just times out", () => {
+  test("a creator with no opener recorded just times out on its own empty queue", () => {
     const address = noteMq(`mq:/${prefix}${++serial}`);
     const ch = open(address, { create: true });
     try {
@@ -101,6 +106,31 @@ describe("a creator that dies", () => {
       ch.close();
     }
   });
+});
+
+describe("an opener that dies (the creator watches the openers recorded in the registry)", () => {
+  for (const k of kinds) {
+    test(`${k.name}: what it queued arrives, then the creator's recv ends with EOF`, () =>
+      withPeer(k.address(), 2, "open", async (ch, kill) => {
+        await kill();
+        for (let i = 0; i < 2; i++) {
+          const m = ch.recv({ timeout: k.limit });
+          if (k.queue) expect(new TextDecoder().decode(m)).toBe(`message ${i}`);
+        }
+        const { err, ms } = await failure(() => ch.recv({ timeout: k.limit }));
+        expect(err.code).toBe("EOF");
+        expect(err.message).toContain("every process that opened");
+        expect(ms).toBeLessThan(5_000);
+      }));
+
+    test.skipIf(!k.queue)(`${k.name}: the creator's send into a full queue ends with EPIPE`, () =>
+      withPeer(k.address(), 0, "open", async (ch, kill) => {
+        while (ch.trySend("x".repeat(64)));
+        await kill();
+        const { err } = await failure(() => ch.send("one more", { timeout: k.limit }));
+        expect(err.code).toBe("EPIPE");
+      }));
+  }
 });
 
 afterAll(async () => {

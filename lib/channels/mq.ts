@@ -13,7 +13,7 @@ import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
 import { mqLimits } from "../limits.ts";
 import { openWhenPresent } from "../wait.ts";
-import { OwnerWatch } from "../owner-watch.ts";
+import { PeerWatch } from "../owner-watch.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {
@@ -49,8 +49,8 @@ export class MqChannel extends BaseChannel {
   readonly caps: ChannelCaps;
   readonly #name: string;
   readonly #owner: boolean;
-  /** an opener's watch on the creator, whose death ends waits that nothing else would end */
-  readonly #creator: OwnerWatch | undefined;
+  /** the other side (an opener's creator, a creator's openers), whose death ends waits nothing else would end */
+  readonly #peer: PeerWatch;
   #q: number;
   #priority = 0;
   /** a received message that did not fit the caller's buffer, kept for the next receive */
@@ -82,7 +82,7 @@ export class MqChannel extends BaseChannel {
     this.#q = q;
     this.#name = name;
     this.#owner = owner;
-    this.#creator = owner ? undefined : OwnerWatch.forOpener(this.address);
+    this.#peer = owner ? PeerWatch.onOpeners(this.address) : PeerWatch.onCreator(this.address);
     const attr = new Float64Array(4);
     checkNeg(shim.ipcl_mq_getattr(q, attr), "mq_getattr", addr.text);
     this.caps = {
@@ -125,8 +125,8 @@ export class MqChannel extends BaseChannel {
       throw ipcError("EINVAL", "mq_send", this.address, `priority must be a whole number from 0 to ${MQ_PRIO_MAX} (got ${prio})`);
     }
     const send = (ms: number) => shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, ms);
-    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, idle, send) : send(timeout);
-    if (r === "gone") throw ipcError("EPIPE", "mq_send", this.address, this.#creator!.sendMessage(this.address));
+    const r = timeout !== 0 ? this.#peer.sliced(timeout, idle, send) : send(timeout);
+    if (r === "gone") throw ipcError("EPIPE", "mq_send", this.address, this.#peer.sendMessage());
     if (r === 0) return true;
     if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return false;
     throw errnoError(-r, "mq_send", this.address);
@@ -144,9 +144,9 @@ export class MqChannel extends BaseChannel {
     // mq_receive needs a buffer of mq_msgsize bytes even for a short message
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
     const receive = (ms: number) => shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, ms);
-    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, idle, receive) : receive(timeout);
-    if (r === "gone" || (idle(r) && timeout === 0 && this.#creator?.gone())) {
-      throw ipcError("EOF", "mq_receive", this.address, this.#creator!.recvMessage(this.address));
+    const r = timeout !== 0 ? this.#peer.sliced(timeout, idle, receive) : receive(timeout);
+    if (r === "gone" || (idle(r) && timeout === 0 && this.#peer.gone())) {
+      throw ipcError("EOF", "mq_receive", this.address, this.#peer.recvMessage());
     }
     if (idle(r)) return -1;
     checkNeg(r, "mq_receive", this.address);
@@ -166,10 +166,11 @@ export class MqChannel extends BaseChannel {
 
   protected override waitReadable(timeout: number): PendingWait {
     // on Linux a message queue descriptor is a pollable file descriptor
-    return pollAsync(this.#q, C.POLLIN, this.#creator ? this.#creator.slice(timeout) : timeout);
+    return pollAsync(this.#q, C.POLLIN, this.#peer.slice(timeout));
   }
 
   protected override closeImpl(): void {
+    this.#peer.close();
     libc.mq_close(this.#q);
     this.#q = -1;
     if (this.#owner) {

@@ -8,7 +8,7 @@ import type { Address } from "../address.ts";
 import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
 import { ipcError, type IpcError } from "../errors.ts";
 import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../semaphore.ts";
-import { OwnerWatch } from "../owner-watch.ts";
+import { PeerWatch } from "../owner-watch.ts";
 
 const empty = new Uint8Array(0);
 
@@ -27,17 +27,17 @@ export class SemChannel extends BaseChannel {
   };
   /** the semaphore underneath */
   readonly semaphore: Semaphore;
-  /** an opener's watch on the creator, whose death ends waits that nothing else would end */
-  readonly #creator: OwnerWatch | undefined;
+  /** the other side (an opener's creator, a creator's openers), whose death ends waits nothing else would end */
+  readonly #peer: PeerWatch;
 
   constructor(addr: Address, opts: SemaphoreOptions) {
     super(addr.text);
     this.semaphore = new Semaphore(addr.text, opts);
-    this.#creator = this.semaphore.owner ? undefined : OwnerWatch.forOpener(this.address);
+    this.#peer = this.semaphore.owner ? PeerWatch.onOpeners(this.address) : PeerWatch.onCreator(this.address);
   }
 
-  #creatorGone(op: string): IpcError {
-    return ipcError("EOF", op, this.address, `the creator of ${this.address} (pid ${this.#creator!.pid}) has exited and no token is left: no more will come`);
+  #peerGone(op: string): IpcError {
+    return ipcError("EOF", op, this.address, this.#peer.recvMessage());
   }
 
   protected override sendImpl(_msg: Uint8Array, _timeout: number, _opts: SendOptions | undefined): boolean {
@@ -48,8 +48,8 @@ export class SemChannel extends BaseChannel {
 
   protected override recvImpl(_buf: Uint8Array, timeout: number): number {
     const take = (ms: number) => (this.semaphore.wait({ timeout: ms < 0 ? undefined : ms }) ? 0 : -1);
-    const r = this.#creator && timeout !== 0 ? this.#creator.sliced(timeout, (x) => x < 0, take) : take(timeout);
-    if (r === "gone" || (r < 0 && timeout === 0 && this.#creator?.gone())) throw this.#creatorGone("sem_wait");
+    const r = timeout !== 0 ? this.#peer.sliced(timeout, (x) => x < 0, take) : take(timeout);
+    if (r === "gone" || (r < 0 && timeout === 0 && this.#peer.gone())) throw this.#peerGone("sem_wait");
     return r;
   }
 
@@ -64,9 +64,9 @@ export class SemChannel extends BaseChannel {
     const deadline = t < 0 ? Infinity : performance.now() + t;
     for (;;) {
       const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
-      const slice = this.#creator ? this.#creator.slice(left) : left;
+      const slice = this.#peer.slice(left);
       if (await this.semaphore.waitAsync({ timeout: slice < 0 ? undefined : slice })) return new Uint8Array(0);
-      if (this.#creator?.gone()) throw this.#creatorGone("sem_wait");
+      if (this.#peer.gone()) throw this.#peerGone("sem_wait");
       if (performance.now() >= deadline) break;
     }
     throw ipcError("ETIMEDOUT", "recvAsync", this.address, `recvAsync on ${this.address} timed out after ${t} ms (no token was posted)`);
@@ -77,6 +77,7 @@ export class SemChannel extends BaseChannel {
   }
 
   protected override closeImpl(): void {
+    this.#peer.close();
     this.semaphore.close();
   }
 }

@@ -16,7 +16,7 @@ import { sysvMsgLimits } from "../limits.ts";
 import { sysvKey } from "../sysv.ts";
 import { Backoff } from "../timer-wait.ts";
 import { openWhenPresent } from "../wait.ts";
-import { OwnerWatch } from "../owner-watch.ts";
+import { PeerWatch } from "../owner-watch.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {
@@ -51,8 +51,8 @@ export class SysvMqChannel extends BaseChannel {
   readonly caps: ChannelCaps;
   readonly #id: number;
   readonly #owner: boolean;
-  /** an opener's watch on the creator, whose death ends waits that nothing else would end */
-  readonly #creator: OwnerWatch | undefined;
+  /** the other side (an opener's creator, a creator's openers), whose death ends waits nothing else would end */
+  readonly #peer: PeerWatch;
   readonly #sendType: number;
   readonly #receiveType: number;
   readonly #typeOut = new Float64Array(1);
@@ -78,7 +78,7 @@ export class SysvMqChannel extends BaseChannel {
     super(addr.text);
     this.#id = id;
     this.#owner = owner;
-    this.#creator = owner ? undefined : OwnerWatch.forOpener(this.address);
+    this.#peer = owner ? PeerWatch.onOpeners(this.address) : PeerWatch.onCreator(this.address);
     this.#sendType = checkType(opts.sendType ?? 1, "sendType", addr.text, false);
     this.#receiveType = checkType(opts.receiveType ?? 0, "receiveType", addr.text, true);
     const stat = new Float64Array(4);
@@ -131,8 +131,8 @@ export class SysvMqChannel extends BaseChannel {
   protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
     const type = opts?.type === undefined ? this.#sendType : checkType(opts.type, "type", this.address, false);
     const send = (ms: number) => shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, ms);
-    const r = this.#watched(timeout) ? this.#creator!.sliced(timeout, (x) => x === -C.EAGAIN || x === -C.ETIMEDOUT, send) : send(timeout);
-    if (r === "gone") throw ipcError("EPIPE", "msgsnd", this.address, this.#creator!.sendMessage(this.address));
+    const r = this.#watched(timeout) ? this.#peer.sliced(timeout, (x) => x === -C.EAGAIN || x === -C.ETIMEDOUT, send) : send(timeout);
+    if (r === "gone") throw ipcError("EPIPE", "msgsnd", this.address, this.#peer.sendMessage());
     if (r === 0) return true;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
     if (r === -C.EIDRM || r === -C.EINVAL) throw errnoError(-r, "msgsnd", this.address, "the queue was removed (its creator closed it)");
@@ -152,9 +152,9 @@ export class SysvMqChannel extends BaseChannel {
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
     const idle = (x: number) => x === -C.ENOMSG || x === -C.ETIMEDOUT;
     const receive = (ms: number) => shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, ms, null);
-    const r = this.#watched(timeout) ? this.#creator!.sliced(timeout, idle, receive) : receive(timeout);
-    if (r === "gone" || (idle(r) && timeout === 0 && this.#creator?.gone())) {
-      throw ipcError("EOF", "msgrcv", this.address, this.#creator!.recvMessage(this.address));
+    const r = this.#watched(timeout) ? this.#peer.sliced(timeout, idle, receive) : receive(timeout);
+    if (r === "gone" || (idle(r) && timeout === 0 && this.#peer.gone())) {
+      throw ipcError("EOF", "msgrcv", this.address, this.#peer.recvMessage());
     }
     if (idle(r)) return -1;
     if (r === -C.EIDRM) throw errnoError(C.EIDRM, "msgrcv", this.address, "the queue was removed (its creator closed it)");
@@ -170,12 +170,12 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   /**
-   * Whether a wait of `timeout` ms looks at the creator. System V calls cannot wait in the
+   * Whether a wait of `timeout` ms looks at the peers. System V calls cannot wait in the
    * kernel for a limited time: a wait without a limit blocks in msgrcv/msgsnd (woken at
    * once by the peer) and cannot look; a limited one polls with growing naps and can.
    */
   #watched(timeout: number): boolean {
-    return this.#creator !== undefined && timeout > 0;
+    return timeout > 0;
   }
 
   #tooBig(n: number, cap: number) {
@@ -192,6 +192,7 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   protected override closeImpl(): void {
+    this.#peer.close();
     if (this.#owner) {
       shim.ipcl_ipc_rmid(MSG, this.#id);
       forgetAtExit(this, this.address);

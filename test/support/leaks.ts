@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "../../lib/index.ts";
 import { IpcError } from "../../lib/errors.ts";
-import { entries, unregister } from "../../lib/registry.ts";
+import { entries, registryDir, unregister } from "../../lib/registry.ts";
 import { cstr, libc } from "../../ffi/runtime.ts";
 
 /** A prefix unique to this test process: "ipcl-t<pid>-<file tag>-". */
@@ -93,6 +93,12 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
     if (!e.address.includes(prefix)) continue;
     out.push(`registry entry ${e.address}`);
     unregister(e.address);
+  }
+  const openers = join(registryDir(), "openers");
+  for (const f of existsSync(openers) ? readdirSync(openers) : []) {
+    if (!decodeURIComponent(f).includes(prefix)) continue;
+    out.push(`registry opener record ${decodeURIComponent(f)}`);
+    rmSync(join(openers, f), { force: true });
   }
   for (const d of dirs) {
     if (!existsSync(d)) continue; // another suite sharing the directory checked it first
