@@ -62,74 +62,59 @@ async function failure(op: () => unknown): Promise<{ err: IpcError; ms: number }
   throw new Error("expected an IpcError");
 }
 
-describe("a creator that dies", () => {
-  for (const k of kinds) {
-    test(`${k.name}: what was queued arrives, then recv (${k.limit ? "60 s timeout" : "no timeout"}) ends with EOF`, () =>
-      withPeer(k.address(), 2, "create", async (ch, kill) => {
-        await kill();
-        for (let i = 0; i < 2; i++) {
-          const m = ch.recv({ timeout: k.limit });
-          if (k.queue) expect(new TextDecoder().decode(m)).toBe(`message ${i}`);
-        }
-        const { err, ms } = await failure(() => ch.recv({ timeout: k.limit }));
-        expect(err.code).toBe("EOF");
-        expect(err.message).toContain("has exited");
-        expect(ms).toBeLessThan(5_000);
-      }));
+/** Who dies: the peer that created the object (we opened it), or the one that opened ours. */
+const sides = [
+  { peerDoes: "create", title: "a creator that dies", whom: "the creator of" },
+  { peerDoes: "open", title: "an opener that dies (the creator watches the openers recorded in the registry)", whom: "every process that opened" },
+] as const;
 
-    test(`${k.name}: a pending recvAsync ends with EOF`, () =>
-      withPeer(k.address(), 0, "create", async (ch, kill) => {
-        const pending = failure(() => ch.recvAsync());
-        await kill();
-        const { err, ms } = await pending;
-        expect(err.code).toBe("EOF");
-        expect(ms).toBeLessThan(5_000);
-      }));
+for (const side of sides) {
+  describe(side.title, () => {
+    for (const k of kinds) {
+      const limit = k.limit ? "60 s timeout" : "no timeout";
+      test(`${k.name}: what was queued arrives, then recv (${limit}) ends with EOF`, () =>
+        withPeer(k.address(), 2, side.peerDoes, async (ch, kill) => {
+          await kill();
+          for (let i = 0; i < 2; i++) {
+            const m = ch.recv({ timeout: k.limit });
+            if (k.queue) expect(new TextDecoder().decode(m)).toBe(`message ${i}`);
+          }
+          const { err, ms } = await failure(() => ch.recv({ timeout: k.limit }));
+          expect(err.code).toBe("EOF");
+          expect(err.message).toContain(`${side.whom} ${ch.address}`);
+          expect(err.message).toContain("has exited");
+          expect(ms).toBeLessThan(5_000);
+        }));
 
-    test.skipIf(!k.queue)(`${k.name}: send into a full queue (${k.limit ? "60 s timeout" : "no timeout"}) ends with EPIPE`, () =>
-      withPeer(k.address(), 0, "create", async (ch, kill) => {
-        while (ch.trySend("x".repeat(64)));
-        await kill();
-        const { err, ms } = await failure(() => ch.send("one more", { timeout: k.limit }));
-        expect(err.code).toBe("EPIPE");
-        expect(err.message).toContain("no one will take this message");
-        expect(ms).toBeLessThan(5_000);
-      }));
-  }
+      test(`${k.name}: a pending recvAsync ends with EOF`, () =>
+        withPeer(k.address(), 0, side.peerDoes, async (ch, kill) => {
+          const pending = failure(() => ch.recvAsync());
+          await kill();
+          const { err, ms } = await pending;
+          expect(err.code).toBe("EOF");
+          expect(ms).toBeLessThan(5_000);
+        }));
 
-  test("a creator with no opener recorded just times out on its own empty queue", () => {
-    const address = noteMq(`mq:/${prefix}${++serial}`);
-    const ch = open(address, { create: true });
-    try {
-      expect(() => ch.recv({ timeout: 150 })).toThrow(/timed out/);
-    } finally {
-      ch.close();
+      test.skipIf(!k.queue)(`${k.name}: send into a full queue (${limit}) ends with EPIPE`, () =>
+        withPeer(k.address(), 0, side.peerDoes, async (ch, kill) => {
+          while (ch.trySend("x".repeat(64)));
+          await kill();
+          const { err, ms } = await failure(() => ch.send("one more", { timeout: k.limit }));
+          expect(err.code).toBe("EPIPE");
+          expect(err.message).toContain("no one will take this message");
+          expect(ms).toBeLessThan(5_000);
+        }));
     }
   });
-});
+}
 
-describe("an opener that dies (the creator watches the openers recorded in the registry)", () => {
-  for (const k of kinds) {
-    test(`${k.name}: what it queued arrives, then the creator's recv ends with EOF`, () =>
-      withPeer(k.address(), 2, "open", async (ch, kill) => {
-        await kill();
-        for (let i = 0; i < 2; i++) {
-          const m = ch.recv({ timeout: k.limit });
-          if (k.queue) expect(new TextDecoder().decode(m)).toBe(`message ${i}`);
-        }
-        const { err, ms } = await failure(() => ch.recv({ timeout: k.limit }));
-        expect(err.code).toBe("EOF");
-        expect(err.message).toContain("every process that opened");
-        expect(ms).toBeLessThan(5_000);
-      }));
-
-    test.skipIf(!k.queue)(`${k.name}: the creator's send into a full queue ends with EPIPE`, () =>
-      withPeer(k.address(), 0, "open", async (ch, kill) => {
-        while (ch.trySend("x".repeat(64)));
-        await kill();
-        const { err } = await failure(() => ch.send("one more", { timeout: k.limit }));
-        expect(err.code).toBe("EPIPE");
-      }));
+test("a creator with no opener recorded just times out on its own empty queue", () => {
+  const address = noteMq(`mq:/${prefix}${++serial}`);
+  const ch = open(address, { create: true });
+  try {
+    expect(() => ch.recv({ timeout: 150 })).toThrow(/timed out/);
+  } finally {
+    ch.close();
   }
 });
 
