@@ -6,7 +6,7 @@
 import { layout } from "../ffi/facts.ts";
 import { libc, nativeView, shim, type Pointer } from "../ffi/runtime.ts";
 import { errnoError, ipcError, throwErrno } from "./errors.ts";
-import { processAlive } from "./owner-watch.ts";
+import { processAlive } from "./peer-watch.ts";
 import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./ring.ts";
 
 const statLayout = layout("stat", ["st_size", "st_uid"]);

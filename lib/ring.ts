@@ -10,7 +10,7 @@ import { libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts"
 import { futexWaitAsync, semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "./channel.ts";
 import { errnoError, ipcError } from "./errors.ts";
-import { PEER_CHECK_MS, processAlive } from "./owner-watch.ts";
+import { PEER_CHECK_MS, processAlive } from "./peer-watch.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
 export const RING_HEADER = layout("ring_header", [

@@ -13,7 +13,7 @@ import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
 import { mqLimits } from "../limits.ts";
 import { openWhenPresent } from "../wait.ts";
-import { PeerWatch } from "../owner-watch.ts";
+import { PeerWatch } from "../peer-watch.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {

@@ -8,7 +8,7 @@ import type { Address } from "../address.ts";
 import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
 import { ipcError, type IpcError } from "../errors.ts";
 import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../semaphore.ts";
-import { PeerWatch } from "../owner-watch.ts";
+import { PeerWatch } from "../peer-watch.ts";
 
 const empty = new Uint8Array(0);
 

@@ -16,7 +16,7 @@ import { sysvMsgLimits } from "../limits.ts";
 import { sysvKey } from "../sysv.ts";
 import { Backoff } from "../timer-wait.ts";
 import { openWhenPresent } from "../wait.ts";
-import { PeerWatch } from "../owner-watch.ts";
+import { PeerWatch } from "../peer-watch.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {

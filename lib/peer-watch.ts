@@ -8,7 +8,7 @@
  */
 import { alive, openersOf, ownerOf, registerOpener, unregisterOpener } from "./registry.ts";
 
-/** How often a waiting side looks at its peer or owner (ms). */
+/** How often a waiting side looks at its peers (ms). */
 export const PEER_CHECK_MS = 100;
 
 /** Whether process `pid` exists (pid <= 0: unknown, taken as alive). */
@@ -82,7 +82,7 @@ export class PeerWatch {
 
   /**
    * Run a blocking `attempt(ms)` in slices of PEER_CHECK_MS until it returns something
-   * other than `idle`, `timeout` ms pass (-1: no limit) or the creator is gone (then
+   * other than `idle`, `timeout` ms pass (-1: no limit) or the peers are gone (then
    * "gone"). Returns the last result otherwise.
    */
   sliced(timeout: number, idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" {
