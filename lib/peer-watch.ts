@@ -6,7 +6,30 @@
  * Once they are gone, a receive with nothing left to take ends with EOF and a send into a
  * full queue with EPIPE, instead of waiting for ever.
  */
-import { alive, openersOf, ownerOf, registerOpener, unregisterOpener } from "./registry.ts";
+import { alive, forgetOpenerRecord, openersOf, ownerOf, registerOpener } from "./registry.ts";
+
+// This process's opener records, removed when it exits normally even without close():
+// only a process that dies leaves one behind for its creator to notice.
+const recorded = new Map<string, number>();
+let exitHook = false;
+
+function recordOpener(address: string): void {
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const a of recorded.keys()) forgetOpenerRecord(a, process.pid);
+    });
+  }
+  recorded.set(address, (recorded.get(address) ?? 0) + 1);
+  registerOpener(address);
+}
+
+function forgetOpener(address: string): void {
+  const n = (recorded.get(address) ?? 1) - 1;
+  if (n > 0) return void recorded.set(address, n); // another channel of ours still has it open
+  recorded.delete(address);
+  forgetOpenerRecord(address, process.pid);
+}
 
 /** How often a waiting side looks at its peers (ms). */
 export const PEER_CHECK_MS = 100;
@@ -39,7 +62,7 @@ export class PeerWatch {
    * needed: a creator registers just after creating, so an opener can be quicker.
    */
   static onCreator(address: string): PeerWatch {
-    registerOpener(address);
+    recordOpener(address);
     return new PeerWatch(address, "creator");
   }
 
@@ -50,7 +73,7 @@ export class PeerWatch {
 
   /** Stop watching (the channel closes): an opener drops its record. */
   close(): void {
-    if (this.#who === "creator") unregisterOpener(this.#address);
+    if (this.#who === "creator") forgetOpener(this.#address);
   }
 
   /** Whether the watched processes are known to have exited; looks at most every PEER_CHECK_MS. */
@@ -68,9 +91,13 @@ export class PeerWatch {
       this.#gone = this.#pids.length > 0 && !processAlive(this.#pids[0]!);
       return this.#gone;
     }
-    // openers come and go: look afresh each time, never conclude for good
+    // openers come and go: look afresh each time, and never conclude for good. Once every
+    // recorded opener is dead, say so once and drop their records, so that a creator that
+    // goes on (a server waiting for new clients) waits again instead of failing at once.
     this.#pids = openersOf(this.#address).filter((p) => p !== process.pid);
-    return this.#pids.length > 0 && this.#pids.every((p) => !processAlive(p));
+    if (this.#pids.length === 0 || this.#pids.some((p) => processAlive(p))) return false;
+    for (const p of this.#pids) forgetOpenerRecord(this.#address, p);
+    return true;
   }
 
   /** Who is gone, for messages: "the creator of X (pid N)" or "every process that opened X (pids …)". */

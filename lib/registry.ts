@@ -57,7 +57,7 @@ export function ownerOf(address: string): number | undefined {
 export function unregister(address: string): void {
   if (nameless(address)) return;
   rmSync(fileOf(address), { force: true });
-  for (const pid of openersOf(address)) rmSync(openerFile(address, pid), { force: true });
+  for (const pid of openersOf(address)) forgetOpenerRecord(address, pid);
 }
 
 // Openers of queues and semaphores record themselves too (in openers/, which entries()
@@ -75,9 +75,9 @@ export function registerOpener(address: string): void {
   }
 }
 
-/** This process no longer has `address` open. */
-export function unregisterOpener(address: string): void {
-  rmSync(openerFile(address, process.pid), { force: true });
+/** Remove the record that process `pid` has `address` open. */
+export function forgetOpenerRecord(address: string, pid: number): void {
+  rmSync(openerFile(address, pid), { force: true });
 }
 
 /** The pids recorded as openers of `address` (alive or not). */

@@ -108,6 +108,31 @@ for (const side of sides) {
   });
 }
 
+test("a creator that goes on after its openers died waits again, and hears from a new opener", () =>
+  withPeer(noteMq(`mq:/${prefix}${++serial}`), 0, "open", async (ch, kill) => {
+    await kill();
+    expect((await failure(() => ch.recv())).err.code).toBe("EOF");
+    // the dead opener's record is gone with that EOF: the next wait is an ordinary one
+    expect((await failure(() => ch.recv({ timeout: 300 }))).err.code).toBe("ETIMEDOUT");
+    const next = track(spawnProcess(scriptCommand(script, [ch.address, "1", "open"]), { stdio: ["ignore", "pipe", "inherit"] }));
+    expect(new TextDecoder().decode(ch.recv({ timeout: 10_000 }))).toBe("message 0");
+    next.kill(9);
+    await next.exited;
+  }));
+
+test("an opener that exits normally, even without close(), is not taken for dead", async () => {
+  const address = noteMq(`mq:/${prefix}${++serial}`);
+  const ch = open(address, { create: true });
+  try {
+    const child = track(spawnProcess(scriptCommand(script, [address, "1", "open", "exit"]), { stdio: ["ignore", "pipe", "inherit"] }));
+    expect(await child.exited).toBe(0);
+    expect(new TextDecoder().decode(ch.recv({ timeout: 10_000 }))).toBe("message 0");
+    expect((await failure(() => ch.recv({ timeout: 300 }))).err.code).toBe("ETIMEDOUT");
+  } finally {
+    ch.close();
+  }
+});
+
 test("a creator with no opener recorded just times out on its own empty queue", () => {
   const address = noteMq(`mq:/${prefix}${++serial}`);
   const ch = open(address, { create: true });
