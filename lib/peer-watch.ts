@@ -108,11 +108,19 @@ export class PeerWatch {
   }
 
   /**
-   * Run a blocking `attempt(ms)` in slices of PEER_CHECK_MS until it returns something
-   * other than `idle`, `timeout` ms pass (-1: no limit) or the peers are gone (then
-   * "gone"). Returns the last result otherwise.
+   * A blocking call the caller made for slice(timeout) ms found nothing to do (result `r`).
+   * Look at the peers; while they live, go on calling `attempt(ms)` in slices until it does
+   * something or the rest of `timeout` (-1: no limit) has passed. Returns the last result,
+   * or "gone". The first call is the caller's, with no closure and no clock read, so a call
+   * that succeeds at once (the hot path) costs nothing extra.
    */
-  sliced(timeout: number, idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" {
+  afterIdle(r: number, timeout: number, idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" {
+    if (this.gone()) return "gone";
+    if (timeout >= 0 && timeout <= PEER_CHECK_MS) return r;
+    return this.#sliced(timeout < 0 ? -1 : timeout - PEER_CHECK_MS, idle, attempt);
+  }
+
+  #sliced(timeout: number, idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" {
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     for (;;) {
       const left = deadline - performance.now();
@@ -122,7 +130,7 @@ export class PeerWatch {
     }
   }
 
-  /** A wait of `timeout` ms (-1: no limit) cut to one slice, so an async loop comes back to look. */
+  /** A wait of `timeout` ms (-1: no limit, 0: none) cut to one slice, so the caller comes back to look. */
   slice(timeout: number): number {
     return timeout < 0 ? PEER_CHECK_MS : Math.min(timeout, PEER_CHECK_MS);
   }

@@ -124,8 +124,8 @@ export class MqChannel extends BaseChannel {
     if (!Number.isInteger(prio) || prio < 0 || prio > MQ_PRIO_MAX) {
       throw ipcError("EINVAL", "mq_send", this.address, `priority must be a whole number from 0 to ${MQ_PRIO_MAX} (got ${prio})`);
     }
-    const send = (ms: number) => shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, ms);
-    const r = timeout !== 0 ? this.#peer.sliced(timeout, idle, send) : send(timeout);
+    let r: number | "gone" = shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, this.#peer.slice(timeout));
+    if (idle(r)) r = this.#peer.afterIdle(r, timeout, idle, (ms) => shim.ipcl_mq_send(this.#q, msg, msg.byteLength, prio, ms));
     if (r === "gone") throw ipcError("EPIPE", "mq_send", this.address, this.#peer.sendMessage());
     if (r === 0) return true;
     if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return false;
@@ -143,11 +143,9 @@ export class MqChannel extends BaseChannel {
     }
     // mq_receive needs a buffer of mq_msgsize bytes even for a short message
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
-    const receive = (ms: number) => shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, ms);
-    const r = timeout !== 0 ? this.#peer.sliced(timeout, idle, receive) : receive(timeout);
-    if (r === "gone" || (idle(r) && timeout === 0 && this.#peer.gone())) {
-      throw ipcError("EOF", "mq_receive", this.address, this.#peer.recvMessage());
-    }
+    let r: number | "gone" = shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, this.#peer.slice(timeout));
+    if (idle(r)) r = this.#peer.afterIdle(r, timeout, idle, (ms) => shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, ms));
+    if (r === "gone") throw ipcError("EOF", "mq_receive", this.address, this.#peer.recvMessage());
     if (idle(r)) return -1;
     checkNeg(r, "mq_receive", this.address);
     this.#priority = this.#prioOut[0]!;

@@ -47,9 +47,9 @@ export class SemChannel extends BaseChannel {
   }
 
   protected override recvImpl(_buf: Uint8Array, timeout: number): number {
-    const take = (ms: number) => (this.semaphore.wait({ timeout: ms < 0 ? undefined : ms }) ? 0 : -1);
-    const r = timeout !== 0 ? this.#peer.sliced(timeout, (x) => x < 0, take) : take(timeout);
-    if (r === "gone" || (r < 0 && timeout === 0 && this.#peer.gone())) throw this.#peerGone("sem_wait");
+    let r: number | "gone" = this.semaphore.wait({ timeout: this.#peer.slice(timeout) }) ? 0 : -1;
+    if (r < 0) r = this.#peer.afterIdle(r, timeout, (x) => x < 0, (ms) => (this.semaphore.wait({ timeout: ms }) ? 0 : -1));
+    if (r === "gone") throw this.#peerGone("sem_wait");
     return r;
   }
 

@@ -36,6 +36,11 @@ export interface SysvMqOptions {
   receiveType?: number;
 }
 
+/** A receive that found nothing (empty, or out of time). */
+const idle = (x: number) => x === -C.ENOMSG || x === -C.ETIMEDOUT;
+/** A send that found no room (full, or out of time). */
+const full = (x: number) => x === -C.EAGAIN || x === -C.ETIMEDOUT;
+
 const MSG = 1;
 
 function checkType(t: number, what: string, address: string, allowZero: boolean): number {
@@ -130,11 +135,11 @@ export class SysvMqChannel extends BaseChannel {
 
   protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
     const type = opts?.type === undefined ? this.#sendType : checkType(opts.type, "type", this.address, false);
-    const send = (ms: number) => shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, ms);
-    const r = this.#watched(timeout) ? this.#peer.sliced(timeout, (x) => x === -C.EAGAIN || x === -C.ETIMEDOUT, send) : send(timeout);
+    let r: number | "gone" = shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, this.#slice(timeout));
+    if (timeout >= 0 && full(r)) r = this.#peer.afterIdle(r, timeout, full, (ms) => shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, ms));
     if (r === "gone") throw ipcError("EPIPE", "msgsnd", this.address, this.#peer.sendMessage());
     if (r === 0) return true;
-    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
+    if (full(r)) return false;
     if (r === -C.EIDRM || r === -C.EINVAL) throw errnoError(-r, "msgsnd", this.address, "the queue was removed (its creator closed it)");
     throw errnoError(-r, "msgsnd", this.address);
   }
@@ -150,12 +155,9 @@ export class SysvMqChannel extends BaseChannel {
       return data.byteLength;
     }
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
-    const idle = (x: number) => x === -C.ENOMSG || x === -C.ETIMEDOUT;
-    const receive = (ms: number) => shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, ms, null);
-    const r = this.#watched(timeout) ? this.#peer.sliced(timeout, idle, receive) : receive(timeout);
-    if (r === "gone" || (idle(r) && timeout === 0 && this.#peer.gone())) {
-      throw ipcError("EOF", "msgrcv", this.address, this.#peer.recvMessage());
-    }
+    let r: number | "gone" = shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, this.#slice(timeout), null);
+    if (timeout >= 0 && idle(r)) r = this.#peer.afterIdle(r, timeout, idle, (ms) => shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, ms, null));
+    if (r === "gone") throw ipcError("EOF", "msgrcv", this.address, this.#peer.recvMessage());
     if (idle(r)) return -1;
     if (r === -C.EIDRM) throw errnoError(C.EIDRM, "msgrcv", this.address, "the queue was removed (its creator closed it)");
     checkNeg(r, "msgrcv", this.address);
@@ -170,12 +172,12 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   /**
-   * Whether a wait of `timeout` ms looks at the peers. System V calls cannot wait in the
-   * kernel for a limited time: a wait without a limit blocks in msgrcv/msgsnd (woken at
-   * once by the peer) and cannot look; a limited one polls with growing naps and can.
+   * How long one call waits. System V calls cannot wait in the kernel for a limited time:
+   * a wait without a limit blocks in msgrcv/msgsnd (woken at once by the peer) and cannot
+   * look at the peers; a limited one polls with growing naps, in slices that can.
    */
-  #watched(timeout: number): boolean {
-    return timeout > 0;
+  #slice(timeout: number): number {
+    return timeout < 0 ? -1 : this.#peer.slice(timeout);
   }
 
   #tooBig(n: number, cap: number) {
