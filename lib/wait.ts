@@ -5,8 +5,6 @@ import { C } from "../ffi/facts.ts";
 import { sleepSync } from "../ffi/process.ts";
 import { errnoError } from "./errors.ts";
 
-export { sleepSync };
-
 /**
  * Retry `attempt` until it returns a value other than undefined or `timeout` ms pass
  * (-1: forever), sleeping with a growing back-off (1 ms up to 50 ms). Returns undefined
