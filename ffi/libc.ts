@@ -88,6 +88,18 @@ export const shimSymbols = {
   ipcl_facts: { args: [], returns: "ptr" },
   /** int ipcl_init(void);  ignore SIGPIPE so writers see EPIPE */
   ipcl_init: { args: [], returns: "i32" },
+  /** int ipcl_stop_install(void);  (see "stop signals" in the shim) */
+  ipcl_stop_install: { args: [], returns: "i32" },
+  /** int ipcl_stop_take(void); */
+  ipcl_stop_take: { args: [], returns: "i32" },
+  /** int ipcl_stop_pending(void); */
+  ipcl_stop_pending: { args: [], returns: "i32" },
+  /** int ipcl_reserve(int fd, double size); */
+  ipcl_reserve: { args: ["i32", "f64"], returns: "i32" },
+  /** int ipcl_populate(void *addr, double len); */
+  ipcl_populate: { args: ["ptr", "f64"], returns: "i32" },
+  /** double ipcl_fs_free(const char *path); */
+  ipcl_fs_free: { args: ["buf"], returns: "f64" },
   /** int ipcl_cpus_allowed(void); */
   ipcl_cpus_allowed: { args: [], returns: "i32" },
   /** int ipcl_open(const char *path, int flags, int mode);  fd or -errno */

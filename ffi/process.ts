@@ -102,7 +102,7 @@ function spawnNode(cmd: string[], stdio: StdioSpec[], opts: ProcessOptions): Chi
   const exited = new Promise<number>((resolve, reject) => {
     p.once("exit", (code, signal) => {
       exitCode = code;
-      signalCode = signal;
+      signalCode = signal ?? null;
       resolve(statusOf(code, signal));
     });
     p.once("error", reject);
@@ -125,7 +125,9 @@ function spawnNode(cmd: string[], stdio: StdioSpec[], opts: ProcessOptions): Chi
     stdout: web(p.stdout),
     stderr: web(p.stderr),
     kill: (signal) => {
-      if (exitCode === null && signalCode === null) p.kill(signal);
+      // process.kill, not p.kill: Deno's ChildProcess.kill sends only its first signal
+      // (it marks the child killed), so a SIGWINCH would swallow a later SIGINT
+      if (exitCode === null && signalCode === null) process.kill(p.pid!, signal ?? "SIGTERM");
     },
   };
 }

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -56,6 +57,8 @@
 /* Largest chunk written after a poll() said POLLOUT: a pipe then has at least one free
  * page, so a write of at most PIPE_BUF bytes cannot block. */
 #define IPCL_SAFE_CHUNK 4096
+/* The signal that interrupts a blocked call on the JS thread (see "stop signals"). */
+#define IPCL_WAKE_SIGNAL (SIGRTMAX)
 
 /* One record per signal received, written to the listener's pipe (see ipcl_signal_start). */
 struct ipcl_sigrecord {
@@ -85,7 +88,8 @@ const char *ipcl_facts(void) {
   FACT(PROT_READ); FACT(PROT_WRITE); FACT(MAP_SHARED);
   FACT(POLLIN); FACT(POLLOUT); FACT(POLLERR); FACT(POLLHUP); FACT(POLLNVAL);
   FACT(S_IFMT); FACT(S_IFIFO); FACT(S_IFREG); FACT(S_IFSOCK);
-  FACT(PIPE_BUF); FACT(SIGPIPE); FACT(SIGINT); FACT(SIGTERM);
+  FACT(PIPE_BUF); FACT(SIGPIPE); FACT(SIGINT); FACT(SIGTERM); FACT(SIGHUP);
+  FACT(IPCL_WAKE_SIGNAL); FACT(ENOMEM); FACT(EFAULT);
   FACT(IPCL_EOF); FACT(IPCL_ETRUNC);
   FACT(IPCL_RING_MAGIC); FACT(IPCL_RING_VERSION); FACT(IPCL_RING_ALIGN);
   SIZE(struct stat, "stat");
@@ -162,6 +166,127 @@ int ipcl_init(void) {
   return 0;
 }
 
+/* ---------- stop signals: Ctrl-C reaches a blocked call ---------------------------- */
+/*
+ * A sync call blocked in the kernel keeps the JS thread from running the runtime's signal
+ * handlers, and runtimes install theirs with SA_RESTART, so the kernel resumes the wait by
+ * itself: Ctrl-C would wait as long as the call does. ipcl_stop_install therefore:
+ *   - chains a handler in front of the runtime's for SIGINT, SIGTERM and SIGHUP: it records
+ *     the signal in stop_word, wakes the stop thread and calls the runtime's handler;
+ *   - blocks those signals on the JS thread, so they are always handled on another thread
+ *     (the stop thread keeps them unblocked, so there is always one that takes them);
+ *   - has the stop thread interrupt the JS thread's wait with IPCL_WAKE_SIGNAL, whose handler
+ *     does nothing and has no SA_RESTART, so the blocked syscall returns EINTR. It repeats
+ *     that every IPCL_WAKE_REPEAT_MS while the JS thread is still inside a wait, which closes
+ *     the window between looking at stop_word and entering the kernel.
+ * The wait loops below return -EINTR when EINTR comes while a stop is pending (stopping());
+ * every other EINTR is retried as before. TypeScript decides what a stop means
+ * (lib/cleanup.ts): exit with 128 + the signal, or an IpcError EINTR for the program's own
+ * handler. Nothing here runs on the hot path except one thread-local store per wait.
+ */
+#define IPCL_WAKE_REPEAT_MS 20
+
+static const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction stop_prev[3];
+static volatile uint32_t stop_word;       /* the stop signal not yet acted on, 0 if none */
+static volatile int stop_js_waiting;      /* the JS thread is inside a blocking shim call */
+static volatile pid_t stop_js_tid;        /* the JS thread, 0 before ipcl_stop_install */
+static __thread int stop_watched;         /* this thread is the JS thread */
+static int stop_pipe[2] = {-1, -1};       /* handler -> stop thread */
+
+/** A stop signal is pending and this thread's waits must end (call after EINTR). */
+static inline int stopping(void) { return stop_watched && __atomic_load_n(&stop_word, __ATOMIC_RELAXED) != 0; }
+
+/* Mark the JS thread as inside a wait for the length of a scope (nested scopes restore). */
+static inline int stop_enter(void) {
+  int was = stop_js_waiting;
+  if (stop_watched) stop_js_waiting = 1;
+  return was;
+}
+static inline void stop_leave(int *was) { if (stop_watched) stop_js_waiting = *was; }
+#define WAIT_SCOPE int wait_scope_ __attribute__((cleanup(stop_leave), unused)) = stop_enter()
+
+static void on_wake(int signo) { (void)signo; }
+
+static void on_stop(int signo, siginfo_t *si, void *ctx) {
+  int saved = errno;
+  __atomic_store_n(&stop_word, (uint32_t)signo, __ATOMIC_RELAXED);
+  char b = (char)signo;
+  if (stop_pipe[1] >= 0) (void)!write(stop_pipe[1], &b, 1);
+  for (int i = 0; i < 3; i++) {
+    if (stop_signals[i] != signo) continue;
+    struct sigaction *p = &stop_prev[i];
+    if (p->sa_flags & SA_SIGINFO) { if (p->sa_sigaction) p->sa_sigaction(signo, si, ctx); }
+    else if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) p->sa_handler(signo);
+  }
+  errno = saved;
+}
+
+static void *stop_thread(void *arg) {
+  (void)arg;
+  sigset_t set;
+  sigfillset(&set);
+  for (int i = 0; i < 3; i++) sigdelset(&set, stop_signals[i]);
+  pthread_sigmask(SIG_SETMASK, &set, NULL); /* only the stop signals land here */
+  char b;
+  for (;;) {
+    ssize_t n = read(stop_pipe[0], &b, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return NULL;
+    while (__atomic_load_n(&stop_word, __ATOMIC_RELAXED) != 0) {
+      if (stop_js_waiting) syscall(SYS_tgkill, getpid(), stop_js_tid, IPCL_WAKE_SIGNAL);
+      struct timespec ts = {0, IPCL_WAKE_REPEAT_MS * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+/**
+ * Make the calling thread (the JS thread) the one whose blocking calls stop signals end
+ * (see above). Call once, after the runtime has installed its own handlers (process.on).
+ * A signal the process ignores (nohup) stays ignored. 0, or -errno.
+ */
+int ipcl_stop_install(void) {
+  if (stop_js_tid) return 0;
+  if (pipe2(stop_pipe, O_CLOEXEC) != 0) return -errno;
+  struct sigaction wake = {0};
+  wake.sa_handler = on_wake;  /* no SA_RESTART: the interrupted wait returns EINTR */
+  sigemptyset(&wake.sa_mask);
+  if (sigaction(IPCL_WAKE_SIGNAL, &wake, NULL) != 0) return -errno;
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int i = 0; i < 3; i++) {
+    struct sigaction *p = &stop_prev[i];
+    if (sigaction(stop_signals[i], NULL, p) != 0) return -errno;
+    if (p->sa_handler == SIG_IGN) continue;
+    struct sigaction mine = *p;
+    mine.sa_flags |= SA_SIGINFO;
+    mine.sa_flags &= ~SA_RESETHAND;
+    mine.sa_sigaction = on_stop;
+    if (sigaction(stop_signals[i], &mine, NULL) != 0) return -errno;
+    sigaddset(&stops, stop_signals[i]);
+  }
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  int e = pthread_create(&t, &attr, stop_thread, NULL);
+  pthread_attr_destroy(&attr);
+  if (e) return -e;
+  pthread_setname_np(t, "ipcl-stop");
+  pthread_sigmask(SIG_BLOCK, &stops, NULL);
+  stop_watched = 1;
+  stop_js_tid = (pid_t)syscall(SYS_gettid);
+  return 0;
+}
+
+/** The stop signal not yet acted on (0: none), which this call clears. */
+int ipcl_stop_take(void) { return (int)__atomic_exchange_n(&stop_word, 0, __ATOMIC_RELAXED); }
+
+/** The stop signal not yet acted on (0: none), left pending. */
+int ipcl_stop_pending(void) { return (int)__atomic_load_n(&stop_word, __ATOMIC_RELAXED); }
+
 /** How many CPUs this thread may run on (sched_getaffinity), or -errno. */
 int ipcl_cpus_allowed(void) {
   cpu_set_t set;
@@ -171,10 +296,11 @@ int ipcl_cpus_allowed(void) {
 
 /* ---------- variadic wrappers ---------------------------------------------------- */
 
-/** open(2) with a fixed arity; returns the fd or -errno. */
+/** open(2) with a fixed arity; returns the fd or -errno (-EINTR: a stop signal). */
 int ipcl_open(const char *path, int flags, int mode) {
+  WAIT_SCOPE; /* opening a FIFO waits for its peer */
   int fd;
-  do fd = open(path, flags, (mode_t)mode); while (fd < 0 && errno == EINTR);
+  do fd = open(path, flags, (mode_t)mode); while (fd < 0 && errno == EINTR && !stopping());
   return fd < 0 ? -errno : fd;
 }
 
@@ -204,24 +330,26 @@ static struct timespec realtime_deadline(double timeout_ms) {
 
 /** mq_send with a timeout (0 = try, negative = forever); 0 or -errno (ETIMEDOUT). */
 int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms) {
+  WAIT_SCOPE;
   int r;
   if (timeout_ms < 0) {
-    do r = mq_send((mqd_t)q, buf, len, prio); while (r != 0 && errno == EINTR);
+    do r = mq_send((mqd_t)q, buf, len, prio); while (r != 0 && errno == EINTR && !stopping());
   } else {
     struct timespec ts = realtime_deadline(timeout_ms);
-    do r = mq_timedsend((mqd_t)q, buf, len, prio, &ts); while (r != 0 && errno == EINTR);
+    do r = mq_timedsend((mqd_t)q, buf, len, prio, &ts); while (r != 0 && errno == EINTR && !stopping());
   }
   return r == 0 ? 0 : -errno;
 }
 
 /** mq_receive with a timeout; the length, or -errno. *prio gets the priority. */
 int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms) {
+  WAIT_SCOPE;
   ssize_t r;
   if (timeout_ms < 0) {
-    do r = mq_receive((mqd_t)q, buf, cap, prio); while (r < 0 && errno == EINTR);
+    do r = mq_receive((mqd_t)q, buf, cap, prio); while (r < 0 && errno == EINTR && !stopping());
   } else {
     struct timespec ts = realtime_deadline(timeout_ms);
-    do r = mq_timedreceive((mqd_t)q, buf, cap, prio, &ts); while (r < 0 && errno == EINTR);
+    do r = mq_timedreceive((mqd_t)q, buf, cap, prio, &ts); while (r < 0 && errno == EINTR && !stopping());
   }
   return r < 0 ? -errno : (int)r;
 }
@@ -231,14 +359,16 @@ int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout
 /**
  * poll(2) one fd for `events`, optionally together with a cancel fd (-1 for none) whose
  * readability ends the wait early. Returns the fd's revents, 0 on timeout, IPCL_CANCELLED
- * style -ECANCELED when the cancel fd fired, or -errno. EINTR resumes with the time left.
+ * style -ECANCELED when the cancel fd fired, or -errno. EINTR resumes with the time left
+ * (-EINTR when a stop signal is pending on the JS thread).
  */
 int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd) {
+  WAIT_SCOPE;
   struct pollfd p[2] = {{.fd = fd, .events = (short)events}, {.fd = cancel_fd, .events = POLLIN}};
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {
     int r = poll(p, cancel_fd >= 0 ? 2 : 1, poll_ms_left(deadline));
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINTR && !stopping()) continue;
     if (r < 0) return -errno;
     if (r == 0) return 0;
     if (cancel_fd >= 0 && p[1].revents) return -ECANCELED;
@@ -249,9 +379,10 @@ int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd) {
 /**
  * Sleep while *addr == expected (FUTEX_WAIT on a shared mapping, so not PRIVATE).
  * 0 when woken (or the value already differed), -ETIMEDOUT, or -errno. EINTR returns 0:
- * the caller re-checks its condition anyway.
+ * the caller re-checks its condition anyway (-EINTR when a stop signal is pending).
  */
 int ipcl_futex_wait(uint32_t *addr, uint32_t expected, double timeout_ms) {
+  WAIT_SCOPE;
   struct timespec ts, *tsp = NULL;
   if (timeout_ms >= 0) {
     int64_t ns = (int64_t)(timeout_ms * 1e6);
@@ -260,6 +391,7 @@ int ipcl_futex_wait(uint32_t *addr, uint32_t expected, double timeout_ms) {
   }
   long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, tsp, NULL, 0);
   if (r == 0) return 0;
+  if (errno == EINTR && stopping()) return -EINTR;
   if (errno == EAGAIN || errno == EINTR) return 0;
   return -errno;
 }
@@ -272,6 +404,42 @@ int ipcl_futex_wake(uint32_t *addr, int n) {
 
 /* ---------- memory --------------------------------------------------------------- */
 
+/**
+ * Give fd (a POSIX shm object or memfd) `size` bytes and reserve every page now
+ * (ftruncate, then posix_fallocate): a tmpfs without room then fails here with ENOSPC,
+ * instead of a SIGBUS in whichever process first touches a page that cannot be backed.
+ * 0 or -errno.
+ */
+int ipcl_reserve(int fd, double size) {
+  int r;
+  do r = ftruncate(fd, (off_t)size); while (r != 0 && errno == EINTR);
+  if (r != 0) return -errno;
+  do r = posix_fallocate(fd, 0, (off_t)size); while (r == EINTR);
+  return -r;
+}
+
+/**
+ * Fault in every page of [addr, addr+len) for writing (MADV_POPULATE_WRITE), so memory
+ * that cannot be backed fails here (-ENOMEM / -EFAULT) rather than with SIGBUS later:
+ * the reservation for System V segments, which have no descriptor to fallocate. Kernels
+ * before 5.14 lack it (-EINVAL): then nothing is reserved. 0 or -errno.
+ */
+int ipcl_populate(void *addr, double len) {
+#ifdef MADV_POPULATE_WRITE
+  return madvise(addr, (size_t)len, MADV_POPULATE_WRITE) == 0 ? 0 : -errno;
+#else
+  (void)addr; (void)len;
+  return -EINVAL;
+#endif
+}
+
+/** Bytes free for an unprivileged user on the filesystem holding path (statvfs), or -errno. */
+double ipcl_fs_free(const char *path) {
+  struct statvfs v;
+  if (statvfs(path, &v) != 0) return -errno;
+  return (double)v.f_bavail * (double)v.f_frsize;
+}
+
 /** mmap(2) a shared read/write view of fd; the address, or NULL with *err = errno. */
 void *ipcl_mmap_shared(int fd, size_t len, int *err) {
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -283,11 +451,17 @@ void *ipcl_mmap_shared(int fd, size_t len, int *err) {
 /* ---------- framed byte streams -------------------------------------------------- */
 /* Wire format: u32 little-endian payload length, then the payload. */
 
-/** Write all of iov, resuming after partial writes and EINTR. 0 or -errno. */
+/**
+ * Write all of iov, resuming after partial writes and EINTR. 0 or -errno. A stop signal
+ * ends it (-EINTR) only before its first byte: a frame that has started is finished.
+ */
 static int write_all(int fd, struct iovec *iov, int cnt, int64_t deadline, int chunked) {
+  WAIT_SCOPE;
+  int written = 0;
   while (cnt > 0) {
     if (chunked) {
       int r = ipcl_poll1(fd, POLLOUT, deadline < 0 ? -1.0 : (double)poll_ms_left(deadline), -1);
+      if (r == -EINTR && written) continue;
       if (r < 0) return r;
       if (r == 0) return -ETIMEDOUT;
     }
@@ -306,9 +480,10 @@ static int write_all(int fd, struct iovec *iov, int cnt, int64_t deadline, int c
       w = writev(fd, iov, cnt);
     }
     if (w < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR && (written || !stopping())) continue;
       return -errno;
     }
+    written = 1;
     while (cnt > 0 && (size_t)w >= iov[0].iov_len) { w -= iov[0].iov_len; iov++; cnt--; }
     if (cnt > 0) { iov[0].iov_base = (char *)iov[0].iov_base + w; iov[0].iov_len -= w; }
   }
@@ -374,7 +549,7 @@ static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_fr
     }
     ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR && !stopping()) continue; /* a stop: what was read stays buffered */
       return -errno;
     }
     if (n == 0) return (mid_frame || r->end > r->start) ? IPCL_ETRUNC : IPCL_EOF;
@@ -391,6 +566,7 @@ static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_fr
  * between frames; IPCL_ETRUNC when it closed inside one; or -errno.
  */
 int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms) {
+  WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   uint32_t len = r->pending;
   if (len == UINT32_MAX) {
@@ -421,7 +597,11 @@ int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double time
     size_t got = have;
     while (got < len) {
       ssize_t n = read(r->fd, out + got, len - got);
-      if (n < 0) { if (errno == EINTR) continue; return -errno; }
+      if (n < 0) {
+        /* a stop ends the wait only before the body's first byte: then it stays pending */
+        if (errno == EINTR && (got > 0 || !stopping())) continue;
+        return -errno;
+      }
       if (n == 0) { r->pending = UINT32_MAX; return IPCL_ETRUNC; }
       got += n;
     }
@@ -515,6 +695,7 @@ int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout
   struct msgbuf_hdr { long mtype; char mtext[]; } *m =
       len + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + len);
   if (!m) return -ENOMEM;
+  WAIT_SCOPE;
   m->mtype = (long)type;
   if (len) memcpy(m->mtext, buf, len);
   int64_t deadline = deadline_after(timeout_ms), pause = 50000;
@@ -522,11 +703,13 @@ int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout
   for (;;) {
     r = msgsnd(id, m, len, timeout_ms < 0 ? 0 : IPC_NOWAIT);
     if (r == 0) break;
+    if (errno == EINTR && stopping()) { r = -EINTR; break; }
     if (errno == EINTR) continue;
     if (errno != EAGAIN || timeout_ms < 0) { r = -errno; break; }
     if (timeout_ms == 0) { r = -EAGAIN; break; }
     if (now_ns(CLOCK_MONOTONIC) >= deadline) { r = -ETIMEDOUT; break; }
     nap(&pause, deadline);
+    if (stopping()) { r = -EINTR; break; }
   }
   if ((void *)m != (void *)stackbuf) free(m);
   return r;
@@ -543,16 +726,19 @@ int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, do
   struct msgbuf_hdr { long mtype; char mtext[]; } *m =
       cap + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + cap);
   if (!m) return -ENOMEM;
+  WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms), pause = 50000;
   ssize_t r;
   for (;;) {
     r = msgrcv(id, m, cap, (long)type, timeout_ms < 0 ? 0 : IPC_NOWAIT);
     if (r >= 0) break;
+    if (errno == EINTR && stopping()) { r = -EINTR; break; }
     if (errno == EINTR) continue;
     if (errno != ENOMSG || timeout_ms < 0) { r = -errno; break; }
     if (timeout_ms == 0 || (cancel && *cancel)) { r = -ENOMSG; break; }
     if (now_ns(CLOCK_MONOTONIC) >= deadline) { r = -ETIMEDOUT; break; }
     nap(&pause, deadline);
+    if (stopping()) { r = -EINTR; break; }
   }
   if (r >= 0) {
     memcpy(buf, m->mtext, (size_t)r);
@@ -587,6 +773,7 @@ int ipcl_sem_getval(int id, int num) {
 int ipcl_semop1(int id, int num, int delta, int undo, double timeout_ms) {
   struct sembuf op = {.sem_num = (unsigned short)num, .sem_op = (short)delta, .sem_flg = (short)(undo ? SEM_UNDO : 0)};
   if (timeout_ms == 0) op.sem_flg |= IPC_NOWAIT;
+  WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {
     int r;
@@ -600,7 +787,7 @@ int ipcl_semop1(int id, int num, int delta, int undo, double timeout_ms) {
       r = semop(id, &op, 1);
     }
     if (r == 0) return 0;
-    if (errno == EINTR) continue;
+    if (errno == EINTR && !stopping()) continue;
     return -errno;
   }
 }
@@ -694,6 +881,7 @@ int ipcl_connect(int fd, const uint8_t *addr, int len, double timeout_ms) {
 
 /** accept4(2) within timeout_ms; the new fd (CLOEXEC, blocking) or -errno / -ETIMEDOUT. */
 int ipcl_accept(int fd, double timeout_ms) {
+  WAIT_SCOPE;
   if (timeout_ms >= 0) {
     int p = ipcl_poll1(fd, POLLIN, timeout_ms, -1);
     if (p == 0) return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
@@ -705,7 +893,7 @@ int ipcl_accept(int fd, double timeout_ms) {
       if (timeout_ms >= 0) fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK);
       return c;
     }
-    if (errno == EINTR) continue;
+    if (errno == EINTR && !stopping()) continue;
     return -errno;
   }
 }
@@ -715,11 +903,13 @@ int ipcl_accept(int fd, double timeout_ms) {
  * timeout_ms for buffer space (0: try). 0, -EAGAIN, -ETIMEDOUT, or -errno.
  */
 int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, int addr_len, double timeout_ms) {
+  WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {
     ssize_t r = sendto(fd, buf, len, MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0),
                        addr_len ? (const struct sockaddr *)addr : NULL, (socklen_t)addr_len);
     if (r >= 0) return 0;
+    if (errno == EINTR && stopping()) return -EINTR;
     if (errno == EINTR) continue;
     if ((errno != EAGAIN && errno != ENOBUFS) || timeout_ms < 0) return -errno;
     if (timeout_ms == 0) return -EAGAIN;
@@ -735,6 +925,7 @@ int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, in
  * The sender's address goes to from/from_len (may be NULL). Length, -ETIMEDOUT/-EAGAIN, -errno.
  */
 int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out) {
+  WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {
     if (timeout_ms >= 0) {
@@ -745,6 +936,7 @@ int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len,
     char probe;
     ssize_t size = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
     if (size < 0) {
+      if (errno == EINTR && stopping()) return -EINTR;
       if (errno == EINTR || errno == EAGAIN) continue;
       return -errno;
     }
@@ -775,16 +967,17 @@ void *ipcl_sem_open(const char *name, int oflag, int mode, unsigned value, int *
  * sem_wait, else sem_clockwait on CLOCK_MONOTONIC. 0, -EAGAIN (try), -ETIMEDOUT, -errno.
  */
 int ipcl_sem_wait(void *sem, double timeout_ms) {
+  WAIT_SCOPE;
   sem_t *s = sem;
   int r;
   if (timeout_ms == 0) {
     do r = sem_trywait(s); while (r != 0 && errno == EINTR);
   } else if (timeout_ms < 0) {
-    do r = sem_wait(s); while (r != 0 && errno == EINTR);
+    do r = sem_wait(s); while (r != 0 && errno == EINTR && !stopping());
   } else {
     int64_t t = now_ns(CLOCK_MONOTONIC) + (int64_t)(timeout_ms * 1e6);
     struct timespec ts = {t / 1000000000, t % 1000000000};
-    do r = sem_clockwait(s, CLOCK_MONOTONIC, &ts); while (r != 0 && errno == EINTR);
+    do r = sem_clockwait(s, CLOCK_MONOTONIC, &ts); while (r != 0 && errno == EINTR && !stopping());
   }
   return r == 0 ? 0 : -errno;
 }
@@ -954,10 +1147,11 @@ int ipcl_tgkill(int pid, int tid, int signo) {
 
 /* ---------- files -------------------------------------------------------------------- */
 
-/** flock(2), EINTR retried; 0 or -errno. */
+/** flock(2), EINTR retried (-EINTR when a stop signal is pending); 0 or -errno. */
 int ipcl_flock(int fd, int op) {
+  WAIT_SCOPE;
   int r;
-  do r = flock(fd, op); while (r != 0 && errno == EINTR);
+  do r = flock(fd, op); while (r != 0 && errno == EINTR && !stopping());
   return r == 0 ? 0 : -errno;
 }
 
@@ -995,11 +1189,12 @@ double ipcl_fd_size(int fd) {
  * timeout_ms (0: try, negative: forever). 0, -EAGAIN (try), -ETIMEDOUT, or -errno.
  */
 int ipcl_rw8(int fd, uint8_t *buf, int write_, double timeout_ms) {
+  WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {
     ssize_t r = write_ ? write(fd, buf, 8) : read(fd, buf, 8);
     if (r == 8) return 0;
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINTR && !stopping()) continue;
     if (r < 0 && errno != EAGAIN) return -errno;
     if (timeout_ms == 0) return -EAGAIN;
     int p = ipcl_poll1(fd, write_ ? POLLOUT : POLLIN, deadline < 0 ? -1.0 : (double)poll_ms_left(deadline), -1);

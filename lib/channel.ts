@@ -5,6 +5,7 @@
  */
 import { C } from "../ffi/facts.ts";
 import type { PendingWait } from "../ffi/waiter.ts";
+import { watchStopSignals } from "./cleanup.ts";
 import { IpcError, ipcError } from "./errors.ts";
 
 /** What a mechanism can do. Every channel states it honestly. */
@@ -121,6 +122,7 @@ export abstract class BaseChannel implements Channel {
 
   protected constructor(address: string) {
     this.address = address;
+    watchStopSignals();
   }
 
   /**

@@ -2,7 +2,10 @@
  * IpcError: the one error type ipc-lab throws. It carries the errno name (`code`), the
  * number, the failing call, the channel address, and a message that says what to do.
  */
+import { fact } from "../ffi/facts.ts";
 import { errno as currentErrno, libc, readCString } from "../ffi/runtime.ts";
+
+const EINTR = fact("EINTR");
 
 /**
  * Codes that are not errno names: EOF (the peer closed the stream between messages),
@@ -72,8 +75,20 @@ const advice: Record<string, string> = {
   ENAMETOOLONG: "the name is too long",
 };
 
+/** What a blocking call's EINTR means: set by lib/cleanup.ts (a stop signal is pending). */
+let interruptHandler: ((syscall: string, address: string | undefined) => IpcError) | undefined;
+
+/**
+ * Route EINTR from a blocking call to `handler`. The shim retries every other EINTR, so
+ * one that reaches TypeScript means a stop signal (SIGINT, SIGTERM, SIGHUP) is pending.
+ */
+export function onInterrupt(handler: (syscall: string, address: string | undefined) => IpcError): void {
+  interruptHandler = handler;
+}
+
 /** An IpcError for errno value `n` from `syscall`, with advice unless `hint` overrides it. */
 export function errnoError(n: number, syscall: string, address?: string, hint?: string): IpcError {
+  if (n === EINTR && interruptHandler) return interruptHandler(syscall, address);
   const code = errnoName(n);
   const what = hint ?? advice[code];
   const where = address ? ` on ${address}` : "";

@@ -4,6 +4,7 @@
  */
 import { parseAddress } from "./address.ts";
 import type { Channel } from "./channel.ts";
+import { watchStopSignals } from "./cleanup.ts";
 import { ipcError } from "./errors.ts";
 import { FifoChannel, type FifoOptions } from "./channels/fifo.ts";
 import { MqChannel, type MqOptions } from "./channels/mq.ts";
@@ -67,6 +68,7 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
  * Throws IpcError EADDRESS for an unknown scheme or a malformed name.
  */
 export function open(address: string, options: OpenOptions = {}): Channel {
+  watchStopSignals(); // opening may wait (timeout, a FIFO's peer): a stop signal must end that too
   const addr = parseAddress(address);
   const scheme = schemes[addr.scheme];
   if (!scheme) {

@@ -3,9 +3,9 @@
  * ring someone else created, and claiming the single opener slot. Shared by every
  * mechanism whose channel is a RingChannel.
  */
-import { layout } from "../ffi/facts.ts";
-import { libc, nativeView, shim, type Pointer } from "../ffi/runtime.ts";
-import { errnoError, ipcError, throwErrno } from "./errors.ts";
+import { C, layout } from "../ffi/facts.ts";
+import { cstr, libc, nativeView, shim, type Pointer } from "../ffi/runtime.ts";
+import { errnoError, IpcError, ipcError, throwErrno } from "./errors.ts";
 import { processAlive } from "./peer-watch.ts";
 import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./ring.ts";
 
@@ -27,10 +27,41 @@ export function mapFd(fd: number, size: number, address: string): Pointer {
   return p;
 }
 
-/** Size fd for geometry g, map it and write a fresh header; the mapping. */
+const MiB = (n: number) => `${(n / 1048576).toFixed(n < 1048576 ? 2 : 1)} MiB`;
+
+/**
+ * The IpcError for shared memory that could not be reserved (`r` = -errno from the shim):
+ * how much was asked, how much is left, and which option (`smaller`) makes the object smaller.
+ */
+export function reserveError(r: number, syscall: string, address: string, bytes: number, smaller: string): IpcError {
+  if (r !== -C.ENOSPC && r !== -C.ENOMEM && r !== -C.EFAULT) return errnoError(-r, syscall, address);
+  const free = address.startsWith("shm:") ? shim.ipcl_fs_free(cstr("/dev/shm")) : -1;
+  const left = free >= 0 ? `/dev/shm has ${MiB(free)} left (\`df -h /dev/shm\`)` : "the system (or this memory cgroup) has no memory left for it";
+  return new IpcError({
+    code: "ENOSPC",
+    errno: C.ENOSPC,
+    syscall,
+    address,
+    message: `${syscall} on ${address} failed: cannot reserve ${MiB(bytes)} of shared memory: ${left}; ${smaller}, or free some shared memory (\`ipc-lab gc\` removes what dead owners left)`,
+  });
+}
+
+/** The advice for a ring too large for the memory left. */
+export const SMALLER_RING = "open with a smaller capacity (bytes per direction)";
+
+/**
+ * Give fd `size` bytes and reserve every page now, so that a full /dev/shm or memory cgroup
+ * fails here with ENOSPC instead of killing a process with SIGBUS when it first writes.
+ */
+export function reserveFd(fd: number, size: number, address: string, smaller: string): void {
+  const r = shim.ipcl_reserve(fd, size);
+  if (r < 0) throw reserveError(r, "fallocate", address, size, smaller);
+}
+
+/** Size fd for geometry g (pages reserved), map it and write a fresh header; the mapping. */
 export function initRingFd(fd: number, g: RingGeometry, address: string): { base: Pointer; size: number } {
   const size = ringObjectSize(g);
-  if (libc.ftruncate(fd, size) !== 0) throwErrno("ftruncate", address, "is /dev/shm full? (`df -h /dev/shm`)");
+  reserveFd(fd, size, address, SMALLER_RING);
   const base = mapFd(fd, size, address);
   initRingHeader(base, g);
   return { base, size };

@@ -136,8 +136,13 @@ export interface RingMapping {
   /** native memory (futex or semaphore waits), or a SharedArrayBuffer (Atomics.wait) */
   base: RingMemory;
   size: number;
-  /** unmap (and, for the owner, unlink): called once on close */
+  /** unmap: called once on close, or once the last async wait on the memory has returned */
   release(): void;
+  /**
+   * the owner's name removal (shm_unlink, IPC_RMID): called once on close, at once, even
+   * while an async wait still uses the memory (the mapping outlives the name)
+   */
+  unlink?(): void;
 }
 
 /** Tuning for a ring end. */
@@ -382,6 +387,7 @@ export class RingChannel extends BaseChannel {
       }
       const r = this.#sleepForSpace(tail, Math.min(left, this.#peerCheckMs));
       Atomics.store(w, this.#txProducerWaiting, 0);
+      if (r === -C.EINTR) throw errnoError(C.EINTR, "send", this.address);
       if (r === -C.ETIMEDOUT) this.#peerDead();
       this.#assertReader("send");
     }
@@ -460,6 +466,7 @@ export class RingChannel extends BaseChannel {
       this.#checkEof();
       const r = this.#sleepForData(this.#tail, Math.min(left, this.#peerCheckMs));
       Atomics.store(w, this.#rxConsumerWaiting, 0);
+      if (r === -C.EINTR) throw errnoError(C.EINTR, "recv", this.address);
       if (r === -C.ETIMEDOUT) this.#peerDead();
     }
   }
@@ -537,6 +544,7 @@ export class RingChannel extends BaseChannel {
     if (this.#atomics) for (const i of [this.#txHead, this.#txTail, this.#rxHead, this.#rxTail]) Atomics.notify(this.#atomics, i);
     else if (this.#semaphore) for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p);
     else for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
+    this.#map.unlink?.();
     // a waiter thread still inside a wait on this memory: unmap once it has returned
     if (this.#asyncWaits === 0) this.#map.release();
     else this.#releaseWhenIdle = true;

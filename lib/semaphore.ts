@@ -8,7 +8,7 @@ import { cstr, libc, shim, type Pointer } from "../ffi/runtime.ts";
 import { semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
 import { checkPosixName, parseAddress } from "./address.ts";
 import { timeoutMs } from "./channel.ts";
-import { closeAtExit, forgetAtExit } from "./cleanup.ts";
+import { closeAtExit, forgetAtExit, watchStopSignals } from "./cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "./errors.ts";
 import { sysvKey } from "./sysv.ts";
 import { openWhenPresent, retryUntil } from "./wait.ts";
@@ -50,6 +50,7 @@ export class Semaphore implements Disposable {
 
   /** Open or create the semaphore at `sem:/name`. */
   constructor(address: string, opts: SemaphoreOptions = {}) {
+    watchStopSignals();
     const addr = parseAddress(address);
     if (addr.scheme !== "sem") throw ipcError("EADDRESS", "sem_open", address, `a POSIX semaphore address is sem:/name (got '${address}')`);
     const name = checkPosixName(addr);
@@ -179,6 +180,7 @@ export class SysvSemaphore implements Disposable {
    * dies, the kernel reverses what it did, so units are never lost with a crashed holder.
    */
   constructor(address: string, opts: SemaphoreOptions & { undo?: boolean } = {}) {
+    watchStopSignals();
     const addr = parseAddress(address);
     if (addr.scheme !== "sysv-sem") throw ipcError("EADDRESS", "semget", address, `a System V semaphore address is sysv-sem:KEY or sysv-sem:/path (got '${address}')`);
     const key = sysvKey(addr);

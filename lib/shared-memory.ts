@@ -9,7 +9,7 @@ import { cstr, errno, libc, nativeView, type Pointer } from "../ffi/runtime.ts";
 import { checkPosixName, parseAddress } from "./address.ts";
 import { closeAtExit, forgetAtExit } from "./cleanup.ts";
 import { ipcError, throwErrno } from "./errors.ts";
-import { fdStat, mapFd } from "./ring-map.ts";
+import { fdStat, mapFd, reserveFd } from "./ring-map.ts";
 
 /** A mapped shared-memory region. */
 export class SharedMemory implements Disposable {
@@ -34,7 +34,7 @@ export class SharedMemory implements Disposable {
     try {
       if (opts.create) {
         if (!Number.isInteger(opts.size) || opts.size! <= 0) throw ipcError("EINVAL", "ftruncate", address, "create needs a size in bytes > 0");
-        if (libc.ftruncate(fd, opts.size!) !== 0) throwErrno("ftruncate", address);
+        reserveFd(fd, opts.size!, address, "ask for a smaller size");
       }
       this.size = fdStat(fd, address).size;
       this.#base = mapFd(fd, this.size, address);

@@ -3,6 +3,7 @@
  */
 import { C } from "../ffi/facts.ts";
 import { sleepSync } from "../ffi/process.ts";
+import { throwIfStopped } from "./cleanup.ts";
 import { errnoError } from "./errors.ts";
 
 /**
@@ -10,7 +11,7 @@ import { errnoError } from "./errors.ts";
  * (-1: forever), sleeping with a growing back-off (1 ms up to 50 ms). Returns undefined
  * on timeout. Used for "wait for the object / the peer to appear".
  */
-export function retryUntil<T>(timeout: number, attempt: () => T | undefined): T | undefined {
+export function retryUntil<T>(timeout: number, attempt: () => T | undefined, syscall = "open", address?: string): T | undefined {
   const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
   let pause = 1;
   for (;;) {
@@ -19,6 +20,7 @@ export function retryUntil<T>(timeout: number, attempt: () => T | undefined): T 
     const left = deadline - performance.now();
     if (left <= 0) return undefined;
     sleepSync(Math.min(pause, left));
+    throwIfStopped(syscall, address); // pauses are at most 50 ms: a stop ends the wait soon
     pause = Math.min(pause * 2, 50);
   }
 }
@@ -29,12 +31,17 @@ export function retryUntil<T>(timeout: number, attempt: () => T | undefined): T 
  * throws at once; running out of time throws ENOENT saying what is missing (`missing`).
  */
 export function openWhenPresent(timeout: number, attempt: () => number, syscall: string, address: string, missing: string, hint?: (errno: number) => string | undefined): number {
-  const got = retryUntil(timeout, () => {
-    const r = attempt();
-    if (r >= 0) return r;
-    if (r !== -C.ENOENT) throw errnoError(-r, syscall, address, hint?.(-r));
-    return undefined;
-  });
+  const got = retryUntil(
+    timeout,
+    () => {
+      const r = attempt();
+      if (r >= 0) return r;
+      if (r !== -C.ENOENT) throw errnoError(-r, syscall, address, hint?.(-r));
+      return undefined;
+    },
+    syscall,
+    address,
+  );
   if (got === undefined) throw errnoError(C.ENOENT, syscall, address, `${missing}: create it (create: true), or start the side that creates it first`);
   return got;
 }

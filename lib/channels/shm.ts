@@ -57,8 +57,8 @@ function createRing(addr: Address, name: string, fd: number, g: RingGeometry, op
   const ch: RingChannel = new RingChannel(addr.text, "shm", {
     base,
     size,
-    release: () => {
-      libc.munmap(base, size);
+    release: () => libc.munmap(base, size),
+    unlink: () => {
       libc.shm_unlink(cstr(name));
       forgetAtExit(ch, addr.text);
     },

@@ -54,6 +54,7 @@ export function signalNumber(text: string, address: string): number {
     throw ipcError("EADDRESS", "parseAddress", address, `'${text}' is not a usable signal: use SIGRTMIN+N (N = 0..${C.SIGRTMAX - C.SIGRTMIN}), SIGUSR1 or SIGUSR2`);
   }
   if (RUNTIME_SIGNALS.has(n)) throw ipcError("EINVAL", "sigaction", address, `signal ${n} is used by the JavaScript runtime itself: use SIGRTMIN+N`);
+  if (n === C.IPCL_WAKE_SIGNAL) throw ipcError("EINVAL", "sigaction", address, `signal ${n} (SIGRTMAX) is what ipc-lab uses to end blocked calls on Ctrl-C: use SIGRTMIN+N with N below ${C.SIGRTMAX - C.SIGRTMIN}`);
   return n;
 }
 

@@ -9,7 +9,7 @@ import type { Address } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { initRingHeader, RING_HEADER, RingChannel, ringGeometry, ringObjectSize } from "../ring.ts";
-import { checkRing, claimOpener, notARing } from "../ring-map.ts";
+import { checkRing, claimOpener, notARing, reserveError, SMALLER_RING } from "../ring-map.ts";
 import { sysvKey } from "../sysv.ts";
 import { retryUntil } from "../wait.ts";
 import type { ShmOptions } from "./shm.ts";
@@ -31,13 +31,26 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
     const size = ringObjectSize(g);
     const id = shim.ipcl_shmget(key, size, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600));
     if (id >= 0) {
-      const base = attach(id, addr.text);
+      let base: Pointer;
+      try {
+        base = attach(id, addr.text);
+        // no descriptor to fallocate: fault every page in now, so a lack of memory is an
+        // error here rather than a SIGBUS later
+        const r = shim.ipcl_populate(base, size);
+        if (r < 0 && r !== -C.EINVAL) {
+          shim.ipcl_shmdt(base);
+          throw reserveError(r, "madvise", addr.text, size, SMALLER_RING);
+        }
+      } catch (e) {
+        shim.ipcl_ipc_rmid(SHM, id);
+        throw e;
+      }
       initRingHeader(base, g);
       const ch: RingChannel = new RingChannel(addr.text, "sysv-shm", {
         base,
         size,
-        release: () => {
-          shim.ipcl_shmdt(base);
+        release: () => shim.ipcl_shmdt(base),
+        unlink: () => {
           shim.ipcl_ipc_rmid(SHM, id);
           forgetAtExit(ch, addr.text);
         },
