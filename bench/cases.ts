@@ -183,7 +183,7 @@ const MiB = 1 << 20;
 /** Every mechanism the benchmark measures. */
 export const benchCases: BenchCase[] = [
   inherited("pipe", "pipe", MiB, spawnWithPipes, true),
-  oneWay("fifo", "pipe", MiB, () => `fifo:${join(tmpdir(), fresh())}`, true),
+  oneWay("fifo", "fifo", MiB, () => `fifo:${join(tmpdir(), fresh())}`, true),
   duplex("unix", "unix", MiB, () => `unix:@${fresh()}`, {}, true),
   duplex("tcp", "tcp", MiB, () => "tcp:127.0.0.1:0", {}, true),
   duplex("unix-dgram", undefined, 65536, () => `unix-dgram:@${fresh()}`, {}, true),
@@ -191,7 +191,7 @@ export const benchCases: BenchCase[] = [
   oneWay("mq", "mq", 8192, () => `mq:/${fresh()}`, true),
   oneWay("sysv-mq", "sysv-mq", 8192, () => `sysv-mq:${0x4000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff)}`),
   duplex("shm", "shm", MiB, () => `shm:/${fresh()}`),
-  duplex("shm (semaphore)", "shm", MiB, () => `shm:/${fresh()}`, { wait: "semaphore" }),
+  duplex("shm (semaphore)", "shm-sem", MiB, () => `shm:/${fresh()}`, { wait: "semaphore" }),
   duplex("sysv-shm", "shm", MiB, () => `sysv-shm:${0x5000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff)}`),
   inherited("memfd", "shm", MiB, spawnWithMemfd),
   inherited("eventfd", "eventfd", 8, spawnWithEventfd, true, "values merge: round trips only"),

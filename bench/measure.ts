@@ -28,8 +28,15 @@ export interface Row extends Partial<LatencySummary> {
   bytes_per_s?: number;
   cpu_ns_per_msg?: { parent: number; peer?: number };
   ctx_switches_per_msg?: { parent: number; peer?: number };
-  /** this row's figure over the C baseline's (same mechanism, pattern, size, placement): > 1 is slower */
+  /**
+   * this row's figure over the C baseline's (same mechanism family, pattern, size,
+   * placement): > 1 is slower. With interleaved repetitions: the median of the pairs' ratios.
+   */
   ratio_to_c?: number;
+  /** with interleaved repetitions: the smallest and largest of the pairs' ratios */
+  ratio_spread?: [number, number];
+  /** with interleaved repetitions: how many ipc-lab/C pairs were measured */
+  ratio_reps?: number;
   /** why a combination was not measured */
   skipped?: string;
 }

@@ -13,7 +13,7 @@ import { runC, runtimeBaselines, cBaseline } from "./baselines.ts";
 import { benchCases, type BenchCase } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { roundTrips, stream, type Row } from "./measure.ts";
-import { addRatios, DENO_IMPL, machineFacts, mdReport, targets, textReport } from "./report.ts";
+import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 
 /** Usage text. */
@@ -54,8 +54,9 @@ export async function bench(argv: string[]): Promise<number> {
   if (mechs) for (const m of mechs) if (!benchCases.some((c) => c.name === m)) throw new Error(`unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`);
   const usable = placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2);
 
-  // the work, as a list of jobs (so the progress bar knows the total)
-  const jobs: { label: string; run: () => Promise<Row | Row[]> | Row }[] = [];
+  // the work, as a list of jobs (so the progress bar knows the total); `row` says what a
+  // job measures, so that a failed one keeps its place in the report
+  const jobs: { label: string; row?: Omit<Row, "count">; run: () => Promise<Row | Row[]> | Row }[] = [];
   const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: "sync" | "async", placement: Placement, size: number, why: string): Row => ({
     impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size, count: 0, skipped: why,
   });
@@ -71,10 +72,14 @@ export async function bench(argv: string[]): Promise<number> {
         for (const pattern of patterns as ("rtt" | "stream")[]) {
           for (const mode of modes as ("sync" | "async")[]) {
             const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
-            if (s > c.maxSize) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`) });
-            else if (pattern === "stream" && c.noStream) jobs.push({ label, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
+            const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: s } as const;
+            if (s > c.maxSize) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`) });
+            else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
             else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
-            else jobs.push({ label, run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)) });
+            else if (pattern === "rtt" && mode === "sync" && c.c && impls.includes("c")) {
+              // a round trip with a C target: ipc-lab and C alternate, REPS times each
+              jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
+            } else jobs.push({ label, row, run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)) });
           }
         }
       }
@@ -84,12 +89,14 @@ export async function bench(argv: string[]): Promise<number> {
             if (m === "eventfd" && (pattern === "stream" || size !== sizes[0])) continue;
             if (m === "mq" || m === "sysv-mq") if (size > 8192) continue;
             const s = m === "eventfd" ? 8 : size;
-            jobs.push({ label: `C ${m} ${pattern} ${s} B ${placement}`, run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement) });
+            const row = { impl: "c", mechanism: m, pattern, mode: "sync", placement, size: s } as const;
+            jobs.push({ label: `C ${m} ${pattern} ${s} B ${placement}`, row, run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement) });
           }
         }
       }
       for (const b of runtimeBaselines) {
-        if (impls.includes(b.impl) && patterns.includes("rtt")) jobs.push({ label: `${b.impl} rtt ${size} B ${placement}`, run: () => b.run(size, rttCount, placement) });
+        const row = { impl: b.impl, mechanism: b.mechanism, pattern: "rtt", mode: "async", placement, size } as const;
+        if (impls.includes(b.impl) && patterns.includes("rtt")) jobs.push({ label: `${b.impl} rtt ${size} B ${placement}`, row, run: () => b.run(size, rttCount, placement) });
       }
     }
   }
@@ -113,8 +120,9 @@ export async function bench(argv: string[]): Promise<number> {
       const got = await job.run();
       for (const row of Array.isArray(got) ? got : [got]) if (row.skipped !== "(build)") rows.push(row);
     } catch (e) {
-      const [impl, mechanism] = job.label.startsWith("C ") ? ["c", job.label.split(" ")[1]!] : ["ipc-lab", job.label.split(" ")[0]!];
-      rows.push({ impl, mechanism, pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: `failed: ${(e as Error).message.split("\n")[0]}` });
+      const failed = `failed: ${(e as Error).message.split("\n")[0]}`;
+      if (job.row) rows.push({ ...job.row, count: 0, skipped: failed });
+      else process.stderr.write(`${job.label}: ${failed}\n`);
     }
   }
   if (tty) process.stderr.write(`\r${" ".repeat(100)}\r`);
@@ -130,6 +138,27 @@ export async function bench(argv: string[]): Promise<number> {
   if (values.svg) writeFileSync(values.svg, chartSvg(header, rows));
   if (values.md) writeFileSync(values.md, mdReport(header, rows, t, values.svg));
   return 0;
+}
+
+/** How many times ipc-lab and C each run, alternating, for a round trip with a C target. */
+const REPS = 3;
+
+/**
+ * ipc-lab's sync round trip and C's, alternating REPS times each (ipc-lab, C, ipc-lab, C,
+ * …), so that drift on a noisy machine hits both alike. Each pair gives a ratio; the row
+ * reported is ipc-lab's median repetition, with the median ratio and its spread.
+ */
+async function interleaved(c: BenchCase, cName: string, size: number, count: number, placement: Placement): Promise<Row> {
+  const ours: Row[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const r = await roundTrips(c, size, count, placement, "sync");
+    const base = runC(cName, "rtt", r.size, count, placement);
+    ours.push(r);
+    ratios.push(ratioToC(r, base));
+  }
+  const mid = ours.sort((a, b) => a.p50_ns! - b.p50_ns!)[REPS >> 1]!;
+  return { ...mid, ratio_to_c: median(ratios), ratio_spread: [Math.min(...ratios), Math.max(...ratios)], ratio_reps: REPS };
 }
 
 /**

@@ -111,6 +111,11 @@ function run(request: (id: number, slot: WaitSlot) => WaitRequest, cancel: (slot
   };
 }
 
+/** Descriptors idle waiter slots keep for the next wait (their cancel pipes): open on purpose. */
+export function idleWaiterFds(): number[] {
+  return idle.flatMap((s) => [s.cancelRead, s.cancelWrite]);
+}
+
 /**
  * Wait off-thread until fd reports one of `events` (POLLIN/POLLOUT). Resolves to the
  * revents, 0 on timeout, -ECANCELED after cancel(), or -errno. timeoutMs < 0: forever.

@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { open, parseAddress } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
+import { testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 describe("addresses", () => {
   test("split into scheme and name, the name kept exactly", () => {
@@ -54,3 +56,5 @@ describe("addresses", () => {
     }
   });
 });
+
+checkLeaks(testPrefix("address"));

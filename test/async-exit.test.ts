@@ -8,8 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { shimAsync } from "../ffi/runtime.ts";
-import { afterAll, describe, expect, test } from "./support/harness.ts";
-import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { lineReader } from "./support/lines.ts";
 
 const prefix = testPrefix("exit");
@@ -41,6 +42,4 @@ describe(`async waits leave nothing running (${runtime})`, () => {
   }
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

@@ -1,9 +1,10 @@
 /** The benchmark pipeline: a small real run writes JSON (per the schema), Markdown and SVG. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { summarize } from "../bench/stats.ts";
-import { leftovers, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { privateDir, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("bench");
 const dir = privateDir("bench");
@@ -81,6 +82,4 @@ describe("bench", () => {
   }, 60_000);
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

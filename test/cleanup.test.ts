@@ -2,12 +2,13 @@
  * Owners remove their names on normal exit, on an uncaught error, and on SIGINT/SIGTERM/
  * SIGHUP, without close() being called. (SIGKILL cannot be caught: see `ipc-lab gc`.)
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { open } from "../lib/index.ts";
 import { IpcError } from "../lib/errors.ts";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("clean");
 const dir = privateDir("clean");
@@ -48,6 +49,4 @@ describe("names are removed when the owner goes", () => {
   }
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

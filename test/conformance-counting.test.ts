@@ -4,11 +4,11 @@
  * total sent is the total received, across processes, plus the same contract checks on
  * timeouts, try-calls, async waits, close and cleanup as test/conformance.test.ts.
  */
-import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { describe, expect, test } from "./support/harness.ts";
 import { IpcError } from "../lib/index.ts";
 import { countingDir, countingMechanisms, countingPrefix } from "./support/counting.ts";
 import { expectIpcError } from "./support/expect-error.ts";
-import { leftovers } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { countingMessage, countingTotal, countingValue } from "./support/sequence.ts";
 
@@ -78,6 +78,4 @@ for (const m of countingMechanisms) {
   });
 }
 
-afterAll(async () => {
-  expect(await leftovers(countingPrefix, [countingDir])).toEqual([]);
-});
+checkLeaks(countingPrefix, [countingDir]);

@@ -9,9 +9,9 @@ import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runtime, type RuntimeName } from "../ffi/process.ts";
 import type { Channel } from "../lib/index.ts";
-import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { describe, expect, test } from "./support/harness.ts";
 import { countingDir, countingMechanisms, countingPrefix } from "./support/counting.ts";
-import { leftovers } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { dir, mechanisms, prefix } from "./support/mechanisms.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { ackWindow, checkMessage, countingMessage, countingTotal, countingValue, fillMessage, sizeFor } from "./support/sequence.ts";
@@ -116,7 +116,5 @@ for (const m of countingMechanisms) {
   });
 }
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-  expect(await leftovers(countingPrefix, [countingDir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);
+checkLeaks(countingPrefix, [countingDir]);

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
-import { track } from "./support/leaks.ts";
+import { track, testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const root = join(import.meta.dir, "..", "examples");
 
@@ -82,3 +83,5 @@ describe("examples", () => {
     });
   }
 });
+
+checkLeaks(testPrefix("examples"));

@@ -7,6 +7,8 @@ import { compileCached, shimLibraryPath, shimSources } from "../ffi/build.ts";
 import { C, fact, layout } from "../ffi/facts.ts";
 import { cstr, errno, libc } from "../ffi/runtime.ts";
 import { errnoName, IpcError, throwErrno } from "../lib/errors.ts";
+import { testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 describe("ffi", () => {
   test("constants and layouts come from the shim", () => {
@@ -59,3 +61,5 @@ describe("ffi", () => {
     }
   });
 });
+
+checkLeaks(testPrefix("ffi"));

@@ -1,9 +1,10 @@
 /** Named pipes: one direction per end, waiting for the peer without hanging, ownership. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import { open, FifoChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
-import { leftovers, privateDir, testPrefix } from "./support/leaks.ts";
+import { privateDir, testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("fifo");
 const dir = privateDir("fifo");
@@ -55,6 +56,4 @@ describe("fifo", () => {
   });
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

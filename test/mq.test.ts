@@ -1,9 +1,10 @@
 /** POSIX message queues: priorities, limits from /proc, ownership and waiting to open. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { open, MqChannel } from "../lib/index.ts";
 import { mqLimits } from "../lib/limits.ts";
 import { expectIpcError } from "./support/expect-error.ts";
-import { leftovers, noteMq, testPrefix, track } from "./support/leaks.ts";
+import { noteMq, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("mq");
 let serial = 0;
@@ -72,6 +73,4 @@ describe("mq", () => {
   });
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix)).toEqual([]);
-});
+checkLeaks(prefix);

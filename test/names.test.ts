@@ -1,10 +1,11 @@
 /** `ipc-lab ls` and `ipc-lab gc`: what a SIGKILLed owner left is listed, then removed. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { lineReader } from "./support/lines.ts";
 import { shim } from "../ffi/runtime.ts";
-import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
+import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("names");
 const dir = privateDir("names");
@@ -79,8 +80,7 @@ describe("ls and gc", () => {
   });
 });
 
-afterAll(async () => {
+checkLeaks(prefix, [dir], () => {
   rmSync(registry, { recursive: true, force: true });
   rmSync(sockets, { recursive: true, force: true });
-  expect(await leftovers(prefix, [dir])).toEqual([]);
 });

@@ -9,8 +9,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { IpcError, open, remove, type Channel } from "../lib/index.ts";
-import { afterAll, describe, expect, test } from "./support/harness.ts";
-import { leftovers, noteMq, testKey, testPrefix, track } from "./support/leaks.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { noteMq, testKey, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { lineReader } from "./support/lines.ts";
 
 const prefix = testPrefix("owner");
@@ -143,6 +144,4 @@ test("a creator with no opener recorded just times out on its own empty queue", 
   }
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix)).toEqual([]);
-});
+checkLeaks(prefix);

@@ -9,9 +9,9 @@
  * where nothing tells (datagram receivers, signal receivers, files) the survivor's own
  * timeout ends the wait with ETIMEDOUT. Every wait here is bounded.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { IpcError } from "../lib/index.ts";
-import { leftovers } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { dir, mechanisms, prefix, type Mechanism, type Session } from "./support/mechanisms.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
@@ -115,6 +115,4 @@ for (const m of mechanisms) {
   });
 }
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

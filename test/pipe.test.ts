@@ -4,6 +4,8 @@ import { open, pipePair, spawnWithPipes } from "../lib/index.ts";
 import { C } from "../ffi/facts.ts";
 import { libc } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
+import { testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 describe("pipe", () => {
   test("pipePair is duplex, framed, and reports the kernel's pipe capacity", () => {
@@ -47,3 +49,5 @@ describe("pipe", () => {
     expect(expectIpcError(() => ch.send("anyone?"), "EPIPE").message).toContain("receiving end has closed");
   });
 });
+
+checkLeaks(testPrefix("pipe"));

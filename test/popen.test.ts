@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { open, CommandChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
+import { testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const frame = (text: string) => `printf '\\0${text.length.toString(8)}\\0\\0\\0${text}'`;
 
@@ -41,3 +43,5 @@ describe("popen and spawn", () => {
     expectIpcError(() => open("popen:true", { type: "x" as "r" }), "EINVAL");
   });
 });
+
+checkLeaks(testPrefix("popen"));

@@ -4,13 +4,14 @@
  * processes during a transfer loses, duplicates or reorders nothing (every wait retries
  * on EINTR).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { open, IpcError, SharedMemory } from "../lib/index.ts";
 import { RING_HEADER } from "../lib/ring.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, noteMq, testPrefix, track } from "./support/leaks.ts";
+import { noteMq, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { checkMessage } from "./support/sequence.ts";
 
 const prefix = testPrefix("robust");
@@ -74,18 +75,21 @@ describe("signal storm", () => {
       const cmd = (a: string) => [process.execPath, "--preload", join(import.meta.dir, "support", "ignore-sigusr2.ts"), peerScript, "send", a, "50000"];
       if (kind === "pipe") {
         const { spawnWithPipes } = await import("../lib/index.ts");
-        const s = spawnWithPipes(cmd("inherit"), { env, stdout: "pipe" });
+        const s = spawnWithPipes(cmd("inherit"), { env, stdout: "pipe", stderr: "pipe" });
         here = s.channel;
         peer = track(s.child) as unknown as Bun.Subprocess<"ignore", "pipe", "inherit">;
       } else {
         here = open(address, { create: true });
-        peer = track(Bun.spawn(cmd(address), { env, stdout: "pipe" }));
+        peer = track(Bun.spawn(cmd(address), { env, stdout: "pipe", stderr: "pipe" }));
       }
       expect(await lineReader(peer.stdout as ReadableStream<Uint8Array>).line()).toBe(JSON.stringify({ ready: true }));
       // we take SIGUSR2 too (a handler, so it interrupts our waits rather than killing us)
-      const onSignal = () => {};
+      let handled = 0;
+      const onSignal = () => handled++;
       process.on("SIGUSR2", onSignal);
-      const storm = track(Bun.spawn(["/bin/sh", "-c", `while kill -USR2 ${process.pid} ${peer.pid} 2>/dev/null; do :; done`]));
+      // the storm counts the signals it sent, and says so when stopped
+      const storm = track(Bun.spawn(["/bin/sh", "-c", `n=0; trap 'echo $n; exit 0' TERM; while kill -USR2 ${process.pid} ${peer.pid} 2>/dev/null; do n=$((n+1)); done; echo $n`], { stdout: "pipe" }));
+      let sent = 0;
       try {
         const max = here.caps.maxMessageSize;
         const buf = new Uint8Array(max);
@@ -95,6 +99,15 @@ describe("signal storm", () => {
           if (problem) throw new Error(problem);
         }
         expect(await peer.exited).toBe(0);
+        storm.kill();
+        sent = Number((await new Response(storm.stdout).text()).trim());
+        await new Promise((r) => setTimeout(r, 50)); // our handler runs on the event loop
+        const peerHandled = Number(/sigusr2 (\d+)/.exec(await new Response(peer.stderr as ReadableStream<Uint8Array>).text())?.[1] ?? 0);
+        // the storm really happened: many sent, and both processes handled some (pending
+        // signals of one kind merge, so handled counts are far below what was sent)
+        expect(sent).toBeGreaterThan(200);
+        expect(handled).toBeGreaterThan(0);
+        expect(peerHandled).toBeGreaterThan(0);
       } finally {
         storm.kill();
         await storm.exited;
@@ -105,6 +118,4 @@ describe("signal storm", () => {
   }
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix)).toEqual([]);
-});
+checkLeaks(prefix);

@@ -1,11 +1,12 @@
 /** Semaphore primitives: POSIX named and System V (with SEM_UNDO). */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { Semaphore, SysvSemaphore } from "../lib/index.ts";
 import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, noteProbe, testKey, testPrefix, track } from "./support/leaks.ts";
+import { noteProbe, testKey, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("sem");
 let serial = 0;
@@ -106,6 +107,4 @@ describe("System V semaphores", () => {
   });
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix)).toEqual([]);
-});
+checkLeaks(prefix);

@@ -1,10 +1,11 @@
 /** Shared-memory rings: wrap-around, header validation, exclusivity, permissions. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { statSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { open, RingChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
-import { leftovers, testPrefix, track } from "./support/leaks.ts";
+import { testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { checkMessage, fillMessage } from "./support/sequence.ts";
 import { scriptCommand, spawnProcess } from "../ffi/process.ts";
 
@@ -125,6 +126,4 @@ describe("ring wake-ups", () => {
   }
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix)).toEqual([]);
-});
+checkLeaks(prefix);

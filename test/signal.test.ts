@@ -1,10 +1,11 @@
 /** Signals: merging of standard signals, queueing of realtime ones, safety rules. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { open, SignalChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, testPrefix, track } from "./support/leaks.ts";
+import { testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("sig");
 const lib = JSON.stringify(import.meta.dir + "/../lib/index.ts");
@@ -106,6 +107,4 @@ describe("signals", () => {
   });
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix)).toEqual([]);
-});
+checkLeaks(prefix);

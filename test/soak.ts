@@ -1,8 +1,10 @@
 /**
  * `npm run soak`: every mechanism carries a long stream of messages of random sizes from 0
  * to its maximum from a producer process to us; each message holds its sequence number and
- * a pattern derived from it, and every byte is checked — so a lost, duplicated, reordered
- * or corrupted message fails the run. Run unpinned and with both processes on one CPU.
+ * a pattern derived from it, and every byte is checked. Lost, duplicated, reordered,
+ * corrupted and extra messages are tallied separately over the whole run (test/support/
+ * sequence.ts: Tally) and any of them fails it. Run unpinned and with both processes on
+ * one CPU (checked from /proc: every thread of both may run on CPU 0 only).
  *
  *   bun test/soak.ts [--count N] [--mech pipe,shm] [--placement unpinned,same-cpu]
  */
@@ -10,7 +12,43 @@ import { parseArgs } from "node:util";
 import { shim } from "../ffi/runtime.ts";
 import { leftovers } from "./support/leaks.ts";
 import { dir, mechanisms, prefix } from "./support/mechanisms.ts";
-import { checkMessage } from "./support/sequence.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { IpcError, type Channel } from "../lib/index.ts";
+import { Tally } from "./support/sequence.ts";
+
+/** Faults (other than lost messages) after which a run stops: enough to tell kinds apart. */
+const FAULT_LIMIT = 1000;
+
+/** recvInto within `ms`: the length, -1 on timeout, -2 at end of stream. */
+function receive(ch: Channel, buf: Uint8Array, ms: number): number {
+  try {
+    return ch.recvInto(buf, { timeout: ms });
+  } catch (e) {
+    if (e instanceof IpcError && e.code === "ETIMEDOUT") return -1;
+    if (e instanceof IpcError && e.code === "EOF") return -2;
+    throw e;
+  }
+}
+
+/** The CPUs each thread of `pid` may run on ("0", "0-1", …), distinct. */
+function cpusOf(pid: number | "self"): string[] {
+  const out = new Set<string>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.add(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, "utf8"))![1]!);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return [...out];
+}
+
+/** "" when this process and the producer run on CPU 0 only, else what is wrong. */
+function pinningProblem(peer: number): string {
+  const ours = cpusOf("self");
+  const theirs = cpusOf(peer);
+  return ours.join() === "0" && theirs.join() === "0" ? "" : `pinning did not hold: our threads may run on ${ours.join(" / ")}, the producer's on ${theirs.join(" / ")}`;
+}
 
 const { values } = parseArgs({ options: { count: { type: "string" }, mech: { type: "string" }, placement: { type: "string" } } });
 const wanted = values.mech?.split(",");
@@ -32,16 +70,30 @@ for (const placement of placements) {
     const t0 = performance.now();
     let bytes = 0;
     let problem = "";
+    const max = s.here.caps.maxMessageSize;
+    const tally = new Tally(count, max);
     try {
-      const max = s.here.caps.maxMessageSize;
       const buf = new Uint8Array(max);
-      for (let i = 0; i < count && !problem; i++) {
-        const n = s.here.recvInto(buf, { timeout: 30_000 });
-        problem = checkMessage(i, buf.subarray(0, n), max);
+      // until `count` messages have arrived, past any fault (bounded); a silence of 30 s or
+      // an early end of stream ends it, and what did not come counts as lost
+      while (tally.received < count) {
+        const n = receive(s.here, buf, 30_000);
+        if (n < 0) {
+          problem = n === -1 ? "no message for 30 s" : "the stream ended early";
+          break;
+        }
+        tally.add(buf.subarray(0, n));
         bytes += n;
         s.received(n);
+        if (tally.misdelivered > FAULT_LIMIT) {
+          problem = `stopped after ${FAULT_LIMIT} faults`;
+          break;
+        }
+        if (tally.received === 1 && placement === "same-cpu") problem = pinningProblem(s.peer.pid);
       }
-      if (!problem && (await s.peer.exited) !== 0) problem = `the producer exited with ${s.peer.exitCode}`;
+      // nothing may follow the last message: what comes within 200 ms (or before EOF) is extra
+      for (let n = receive(s.here, buf, 200); n >= 0; n = receive(s.here, buf, 200)) tally.add(buf.subarray(0, n));
+      if ((await s.peer.exited) !== 0 && !problem) problem = `the producer exited with ${s.peer.exitCode}`;
     } catch (e) {
       problem = (e as Error).message;
     } finally {
@@ -50,8 +102,8 @@ for (const placement of placements) {
       await s.peer.exited;
     }
     const secs = (performance.now() - t0) / 1000;
-    const verdict = problem ? `FAILED: ${problem}` : "0 lost, 0 duplicated, 0 reordered, 0 corrupted";
-    if (problem) failures++;
+    const verdict = `${tally}${problem ? ` — FAILED: ${problem}` : tally.faults ? " — FAILED" : ""}`;
+    if (problem || tally.faults) failures++;
     const row = `${m.name.padEnd(28)} ${placement.padEnd(9)} ${String(count).padStart(9)} msgs ${(bytes / 2 ** 20).toFixed(0).padStart(6)} MiB ${secs.toFixed(1).padStart(6)} s  ${verdict}`;
     rows.push(row);
     console.log(row);

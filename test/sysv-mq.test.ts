@@ -1,11 +1,12 @@
 /** System V message queues: types, limits, keys from paths, removal. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import { open, SysvMqChannel } from "../lib/index.ts";
 import { sysvMsgLimits } from "../lib/limits.ts";
 import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
-import { leftovers, noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";
+import { noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("sysvmq");
 const dir = privateDir("sysvmq");
@@ -80,6 +81,4 @@ describe("sysv-mq", () => {
   });
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

@@ -3,11 +3,12 @@
  * program and a Python program exchange messages with `ipc-lab send` / `ipc-lab recv` over
  * a FIFO (u32 LE length + payload) and a POSIX queue (one message per kernel message).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { compileCached } from "../ffi/build.ts";
 import { lineReader } from "./support/lines.ts";
-import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
+import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 import { shim } from "../ffi/runtime.ts";
 import { C } from "../ffi/facts.ts";
 
@@ -135,6 +136,4 @@ describe("ipc-lab send / recv", () => {
   });
 });
 
-afterAll(async () => {
-  expect(await leftovers(prefix, [dir])).toEqual([]);
-});
+checkLeaks(prefix, [dir]);

@@ -3,6 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { spawnWorker, RingChannel, IpcError } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
+import { testPrefix } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
 
 const script = new URL("./support/worker-peer.ts", import.meta.url);
 
@@ -67,3 +69,5 @@ describe("worker: (in-process baseline)", () => {
     expectIpcError(() => open("worker:other"), "EADDRESS");
   });
 });
+
+checkLeaks(testPrefix("worker"));

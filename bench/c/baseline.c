@@ -5,9 +5,16 @@
  * measures what JavaScript and FFI add, nothing else.
  *
  * usage: baseline MECH PATTERN SIZE COUNT PLACEMENT
- *   MECH: pipe unix tcp mq sysv-mq shm eventfd    PATTERN: rtt stream
+ *   MECH: pipe fifo unix tcp mq sysv-mq shm shm-sem eventfd    PATTERN: rtt stream
  *   PLACEMENT: same-cpu cross-cpu unpinned
  * prints one JSON object (see bench/README.md).
+ *
+ * On equal terms with bench/measure.ts: the same warm-up (round trips: min(1000, count/10);
+ * streams: min(20000, count/5) messages streamed and acknowledged before the clock starts),
+ * CPU time and context switches of both sides counted over the timed part only (the peer
+ * reports its own through a shared page), mq queues sized as ipc-lab sizes them (8192-byte
+ * messages, 10 deep), and like-for-like families: shm-sem is the ring whose sides sleep on
+ * the semaphores in the ring (ipc-lab's `wait: "semaphore"`), fifo two named pipes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,8 +31,10 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <semaphore.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,6 +68,18 @@ static long futex(uint32_t *a, int op, uint32_t v) { return syscall(SYS_futex, a
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
 #define XCHG(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)
 static int spin = 20000;
+static int use_sem; /* shm-sem: sleep on the ring's semaphores instead of futexes */
+
+static void sleep_for_space(struct ipcl_ring_dir *d, uint32_t tail) {
+  if (use_sem) { while (sem_wait(&d->space_ready) != 0 && errno == EINTR) {} }
+  else futex(&d->tail, FUTEX_WAIT, tail);
+}
+static void sleep_for_data(struct ipcl_ring_dir *d, uint32_t tail) {
+  if (use_sem) { while (sem_wait(&d->data_ready) != 0 && errno == EINTR) {} }
+  else futex(&d->head, FUTEX_WAIT, tail);
+}
+static void wake_consumer(struct ipcl_ring_dir *d) { if (use_sem) sem_post(&d->data_ready); else futex(&d->head, FUTEX_WAKE, 1); }
+static void wake_producer(struct ipcl_ring_dir *d) { if (use_sem) sem_post(&d->space_ready); else futex(&d->tail, FUTEX_WAKE, 1); }
 
 static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   struct ipcl_ring_dir *d = &e->ring->dir[e->side];
@@ -69,7 +90,7 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
     if (i < spin) continue;
     STORE(&d->producer_waiting, need);
     if (head - LOAD(&d->tail) + need <= cap) { STORE(&d->producer_waiting, 0); break; }
-    futex(&d->tail, FUTEX_WAIT, tail);
+    sleep_for_space(d, tail);
     STORE(&d->producer_waiting, 0);
   }
   uint8_t *data = e->data[e->side];
@@ -79,7 +100,7 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   memcpy(data + start, msg, first);
   memcpy(data, msg + first, len - first);
   STORE(&d->head, head + need);
-  if (LOAD(&d->consumer_waiting) && XCHG(&d->consumer_waiting, 0)) futex(&d->head, FUTEX_WAKE, 1);
+  if (LOAD(&d->consumer_waiting) && XCHG(&d->consumer_waiting, 0)) wake_consumer(d);
 }
 
 static uint32_t ring_recv(struct end *e, uint8_t *out) {
@@ -90,7 +111,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
     if (i < spin) continue;
     STORE(&d->consumer_waiting, 1);
     if (LOAD(&d->head) != tail) { STORE(&d->consumer_waiting, 0); break; }
-    futex(&d->head, FUTEX_WAIT, tail);
+    sleep_for_data(d, tail);
     STORE(&d->consumer_waiting, 0);
   }
   uint8_t *data = e->data[1 - e->side];
@@ -103,7 +124,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   STORE(&d->tail, newtail);
   /* the flag holds the bytes the producer waits for: wake it once they fit (as lib/ring.ts) */
   uint32_t want = LOAD(&d->producer_waiting);
-  if (want && cap - (LOAD(&d->head) - newtail) >= want && XCHG(&d->producer_waiting, 0)) futex(&d->tail, FUTEX_WAKE, 1);
+  if (want && cap - (LOAD(&d->head) - newtail) >= want && XCHG(&d->producer_waiting, 0)) wake_producer(d);
   return len;
 }
 
@@ -113,7 +134,7 @@ static void send_msg(struct end *e, const uint8_t *msg, uint32_t len) {
   else if (!strcmp(mech, "sysv-mq")) {
     long *m = (long *)scratch; m[0] = e->out_type; memcpy(m + 1, msg, len);
     if (msgsnd(e->msqid, m, len, 0) != 0) die("msgsnd");
-  } else if (!strcmp(mech, "shm")) ring_send(e, msg, len);
+  } else if (e->ring) ring_send(e, msg, len);
   else if (!strcmp(mech, "eventfd")) { uint64_t v = 1; if (write(e->wfd, &v, 8) != 8) die("write"); }
   else if (ipcl_frame_write(e->wfd, msg, len, -1) != 0) die("frame_write");
 }
@@ -127,7 +148,7 @@ static uint32_t recv_msg(struct end *e, uint8_t *out, size_t cap) {
     memcpy(out, m + 1, (size_t)r);
     return (uint32_t)r;
   }
-  if (!strcmp(mech, "shm")) return ring_recv(e, out);
+  if (e->ring) return ring_recv(e, out);
   if (!strcmp(mech, "eventfd")) { uint64_t v; if (read(e->rfd, &v, 8) != 8) die("read"); return 8; }
   int r = ipcl_frame_read(e->reader, out, cap, -1);
   if (r < 0) { fprintf(stderr, "frame_read: %d\n", r); exit(2); }
@@ -143,6 +164,8 @@ static void make_ends(struct end *parent, struct end *child, size_t size) {
     if (!strcmp(mech, "pipe")) { if (pipe(a) || pipe(b)) die("pipe"); }
     else { a[0] = a[1] = eventfd(0, 0); b[0] = b[1] = eventfd(0, 0); }
     parent->wfd = a[1]; child->rfd = a[0]; child->wfd = b[1]; parent->rfd = b[0];
+  } else if (!strcmp(mech, "fifo")) {
+    /* opened after the fork (see open_fifos): opening a FIFO waits for its other end */
   } else if (!strcmp(mech, "unix")) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) die("socketpair");
@@ -163,7 +186,13 @@ static void make_ends(struct end *parent, struct end *child, size_t size) {
     char n1[64], n2[64];
     snprintf(n1, sizeof n1, "/ipcl-c-%d-a", getpid());
     snprintf(n2, sizeof n2, "/ipcl-c-%d-b", getpid());
-    struct mq_attr at = {.mq_maxmsg = 10, .mq_msgsize = size > 8192 ? 8192 : (long)(size ? size : 1)};
+    /* as ipc-lab's mq: channel sizes its queue: 8192-byte messages (or the system's
+     * msgsize_max when lower), 10 deep (or msg_max) */
+    long msgsize = 8192, maxmsg = 10, v;
+    FILE *f;
+    if ((f = fopen("/proc/sys/fs/mqueue/msgsize_max", "r"))) { if (fscanf(f, "%ld", &v) == 1 && v < msgsize) msgsize = v; fclose(f); }
+    if ((f = fopen("/proc/sys/fs/mqueue/msg_max", "r"))) { if (fscanf(f, "%ld", &v) == 1 && v < maxmsg) maxmsg = v; fclose(f); }
+    struct mq_attr at = {.mq_maxmsg = maxmsg, .mq_msgsize = msgsize};
     mqd_t a = mq_open(n1, O_RDWR | O_CREAT | O_EXCL, 0600, &at), b = mq_open(n2, O_RDWR | O_CREAT | O_EXCL, 0600, &at);
     if (a == (mqd_t)-1 || b == (mqd_t)-1) die("mq_open");
     mq_unlink(n1); mq_unlink(n2); /* both sides hold descriptors: the names can go now */
@@ -173,7 +202,7 @@ static void make_ends(struct end *parent, struct end *child, size_t size) {
     if (id < 0) die("msgget");
     parent->msqid = child->msqid = id;
     parent->out_type = child->in_type = 1; child->out_type = parent->in_type = 2;
-  } else if (!strcmp(mech, "shm")) {
+  } else if (!strcmp(mech, "shm") || !strcmp(mech, "shm-sem")) {
     uint32_t cap = 2u << 20;
     while (cap < 4 * (size + 8)) cap <<= 1;
     size_t total = sizeof(struct ipcl_ring_header) + 2 * (size_t)cap;
@@ -184,6 +213,10 @@ static void make_ends(struct end *parent, struct end *child, size_t size) {
     parent->ring = child->ring = h;
     parent->data[0] = child->data[0] = base; parent->data[1] = child->data[1] = base + cap;
     parent->side = 0; child->side = 1;
+    use_sem = !strcmp(mech, "shm-sem");
+    if (use_sem)
+      for (int i = 0; i < 2; i++)
+        if (sem_init(&h->dir[i].data_ready, 1, 0) || sem_init(&h->dir[i].space_ready, 1, 0)) die("sem_init");
   } else {
     fprintf(stderr, "unknown mechanism %s\n", mech);
     exit(2);
@@ -194,6 +227,26 @@ static void pin(int cpu) {
   if (cpu < 0) return;
   cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s);
   if (sched_setaffinity(0, sizeof s, &s)) die("sched_setaffinity");
+}
+
+/* FIFO paths (fifo): made before the fork, opened after it, removed once both ends are open */
+static char fifo_a[96], fifo_b[96];
+static void open_fifos(struct end *e, int is_child) {
+  /* parent writes a and reads b; the child the other way round: each open pairs with the
+   * other process's open of the same FIFO, in the same order, so neither waits for ever */
+  int a = open(fifo_a, is_child ? O_RDONLY : O_WRONLY), b = open(fifo_b, is_child ? O_WRONLY : O_RDONLY);
+  if (a < 0 || b < 0) die("open fifo");
+  if (is_child) { e->rfd = a; e->wfd = b; } else { e->wfd = a; e->rfd = b; }
+  e->reader = ipcl_reader_new(e->rfd, 65536, 0);
+}
+
+/* CPU time (ns) and context switches since `r0`, of the calling process */
+static void since(const struct rusage *r0, double *cpu, double *csw) {
+  struct rusage r1;
+  getrusage(RUSAGE_SELF, &r1);
+  *cpu = (r1.ru_utime.tv_sec - r0->ru_utime.tv_sec) * 1e9 + (r1.ru_utime.tv_usec - r0->ru_utime.tv_usec) * 1e3 +
+         (r1.ru_stime.tv_sec - r0->ru_stime.tv_sec) * 1e9 + (r1.ru_stime.tv_usec - r0->ru_stime.tv_usec) * 1e3;
+  *csw = (double)(r1.ru_nvcsw - r0->ru_nvcsw + r1.ru_nivcsw - r0->ru_nivcsw);
 }
 
 static int cmp(const void *a, const void *b) { int64_t x = *(const int64_t *)a, y = *(const int64_t *)b; return (x > y) - (x < y); }
@@ -213,32 +266,60 @@ int main(int argc, char **argv) {
     if (!strcmp(pattern, "stream")) { fprintf(stderr, "eventfd values merge: it has round trips, not a stream\n"); return 2; }
   }
   size_t cap = size + 64;
+  if (!strcmp(mech, "mq") && cap < 8192) cap = 8192; /* mq_receive needs room for the queue's msgsize */
   scratch = malloc(cap + 16);
   uint8_t *msg = calloc(1, cap), *buf = malloc(cap);
   struct end parent, child;
   make_ends(&parent, &child, size);
-  if (parent.rfd > 0 && strcmp(mech, "eventfd")) parent.reader = ipcl_reader_new(parent.rfd, 65536, 0);
-  if (child.rfd > 0 && strcmp(mech, "eventfd")) child.reader = ipcl_reader_new(child.rfd, 65536, 0);
-  long warm = count / 10 < 1000 ? count / 10 : 1000;
+  if (!strcmp(mech, "fifo")) {
+    snprintf(fifo_a, sizeof fifo_a, "/tmp/ipcl-c-%d-a", getpid());
+    snprintf(fifo_b, sizeof fifo_b, "/tmp/ipcl-c-%d-b", getpid());
+    if (mkfifo(fifo_a, 0600) || mkfifo(fifo_b, 0600)) die("mkfifo");
+  } else {
+    if (parent.rfd > 0 && strcmp(mech, "eventfd")) parent.reader = ipcl_reader_new(parent.rfd, 65536, 0);
+    if (child.rfd > 0 && strcmp(mech, "eventfd")) child.reader = ipcl_reader_new(child.rfd, 65536, 0);
+  }
   int stream = !strcmp(pattern, "stream");
+  /* the same warm-up as bench/measure.ts */
+  long warm = stream ? (count / 5 + (count % 5 != 0) < 20000 ? count / 5 + (count % 5 != 0) : 20000)
+                     : (count / 10 + (count % 10 != 0) < 1000 ? count / 10 + (count % 10 != 0) : 1000);
+  /* the peer's own cost over its timed part, reported through a shared page */
+  double *peer_cost = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (peer_cost == MAP_FAILED) die("mmap");
   pid_t pid = fork();
   if (pid == 0) {
     pin(ccpu);
+    if (!strcmp(mech, "fifo")) open_fifos(&child, 1);
+    struct rusage c0;
     if (stream) {
       send_msg(&child, msg, 0); /* ready */
+      for (long i = 0; i < warm; i++) recv_msg(&child, buf, cap);
+      getrusage(RUSAGE_SELF, &c0);
+      send_msg(&child, msg, 0); /* warm-up done */
       for (long i = 0; i < count; i++) recv_msg(&child, buf, cap);
+      since(&c0, &peer_cost[0], &peer_cost[1]);
       send_msg(&child, msg, 0); /* done */
     } else {
-      for (long i = 0; i < warm + count; i++) send_msg(&child, buf, recv_msg(&child, buf, cap));
+      for (long i = 0; i < warm; i++) send_msg(&child, buf, recv_msg(&child, buf, cap));
+      getrusage(RUSAGE_SELF, &c0);
+      for (long i = 0; i < count; i++) send_msg(&child, buf, recv_msg(&child, buf, cap));
+      since(&c0, &peer_cost[0], &peer_cost[1]);
     }
     _exit(0);
   }
   pin(pcpu);
-  struct rusage r0, r1, rc;
+  if (!strcmp(mech, "fifo")) {
+    open_fifos(&parent, 0);
+    unlink(fifo_a);
+    unlink(fifo_b);
+  }
+  struct rusage r0;
   int64_t *samples = malloc(sizeof *samples * (count ? count : 1));
   double elapsed = 0;
   if (stream) {
     recv_msg(&parent, buf, cap);
+    for (long i = 0; i < warm; i++) send_msg(&parent, msg, (uint32_t)size);
+    recv_msg(&parent, buf, cap); /* the peer has the warm-up */
     getrusage(RUSAGE_SELF, &r0);
     int64_t t0 = now();
     for (long i = 0; i < count; i++) send_msg(&parent, msg, (uint32_t)size);
@@ -254,15 +335,12 @@ int main(int argc, char **argv) {
       samples[i] = now() - t0;
     }
   }
-  getrusage(RUSAGE_SELF, &r1);
+  double cpu_parent, csw_parent;
+  since(&r0, &cpu_parent, &csw_parent);
   int status;
-  wait4(pid, &status, 0, &rc);
+  waitpid(pid, &status, 0);
   if (!strcmp(mech, "sysv-mq")) msgctl(parent.msqid, IPC_RMID, NULL);
-  double cpu_parent = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1e9 + (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e3 +
-                      (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e9 + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e3;
-  double cpu_child = rc.ru_utime.tv_sec * 1e9 + rc.ru_utime.tv_usec * 1e3 + rc.ru_stime.tv_sec * 1e9 + rc.ru_stime.tv_usec * 1e3;
-  double csw_parent = (double)(r1.ru_nvcsw - r0.ru_nvcsw + r1.ru_nivcsw - r0.ru_nivcsw);
-  double csw_child = (double)(rc.ru_nvcsw + rc.ru_nivcsw);
+  double cpu_child = peer_cost[0], csw_child = peer_cost[1];
   printf("{\"impl\":\"c\",\"mechanism\":\"%s\",\"pattern\":\"%s\",\"mode\":\"sync\",\"placement\":\"%s\",\"size\":%zu,\"count\":%ld", mech, pattern, placement, size, count);
   if (stream) {
     printf(",\"msgs_per_s\":%.1f,\"bytes_per_s\":%.1f", count / (elapsed / 1e9), count * (double)size / (elapsed / 1e9));

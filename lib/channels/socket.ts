@@ -9,7 +9,7 @@ import type { ChildProcess } from "../../ffi/process.ts";
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit, watchStopSignals } from "../cleanup.ts";
 import { checkNeg, errnoError } from "../errors.ts";
 import { spawnWith, type SpawnOptions } from "../spawn.ts";
 import { retryUntil } from "../wait.ts";
@@ -83,6 +83,7 @@ export class Listener implements Disposable {
   readonly #opts: SocketOptions;
 
   constructor(addr: Address, opts: SocketOptions = {}) {
+    watchStopSignals();
     const a = streamAddress(addr);
     const fd = checkNeg(shim.ipcl_socket(a.domain, a.type), "socket", addr.text);
     if (a.domain !== C.AF_UNIX) shim.ipcl_setsockopt_int(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
@@ -147,6 +148,7 @@ export class ServerStreamChannel extends StreamChannel {
       maxMessageSize: streamMax(opts.maxMessageSize, addr.text),
       capacity: sendBuffer(listener.fd),
       crossesHosts: a.domain !== C.AF_UNIX,
+      duplex: true, // its connection, once accepted, carries both directions
     });
     this.#listener = listener;
   }

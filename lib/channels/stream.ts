@@ -31,6 +31,8 @@ export interface StreamInit {
   capacity: number;
   /** true for TCP */
   crossesHosts?: boolean;
+  /** both directions, though the descriptors come later (a server before it accepts); default: both fds given */
+  duplex?: boolean;
 }
 
 /** Check a maxMessageSize option for framed streams. */
@@ -65,7 +67,7 @@ export class StreamChannel extends BaseChannel {
     this.caps = {
       mechanism: init.mechanism,
       maxMessageSize: init.maxMessageSize ?? DEFAULT_STREAM_MAX,
-      duplex: init.rfd >= 0 && init.wfd >= 0,
+      duplex: init.duplex ?? (init.rfd >= 0 && init.wfd >= 0),
       boundaries: "framed",
       capacity: init.capacity,
       capacityUnit: "bytes",

@@ -1,14 +1,20 @@
 /**
  * Leak checks shared by the test files: every name a test made carries a unique prefix,
- * and at the end nothing with that prefix may remain, nor any child process.
+ * and at the end nothing with that prefix may remain, nor anything else the kernel shows
+ * that was not there before the file ran (./system-state.ts), nor any descendant process.
+ * Every test file ends with checkLeaks() (./check-leaks.ts); test/leaks.test.ts plants each kind of leak and
+ * shows that the check fails.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "../../lib/index.ts";
 import { IpcError } from "../../lib/errors.ts";
+import { watchStopSignals } from "../../lib/cleanup.ts";
 import { entries, registryDir, unregister } from "../../lib/registry.ts";
-import { cstr, libc } from "../../ffi/runtime.ts";
+import { cstr, libc, shim } from "../../ffi/runtime.ts";
+import { idleWaiterFds } from "../../ffi/waiter.ts";
+import { added, liveDescendants, snapshot, type SystemState } from "./system-state.ts";
 
 /** A prefix unique to this test process: "ipcl-t<pid>-<file tag>-". */
 export function testPrefix(tag: string): string {
@@ -60,7 +66,21 @@ export function testKey(): number {
   return ((process.pid & 0xffff) << 12) | (++keySerial & 0xfff) | 0x40000000;
 }
 
-/** Everything this test process left behind; [] when clean. Kills stray children. */
+// What the library keeps for the life of the process is part of the starting state, not a
+// leak: the stop-signal pipe and thread, and the runtime's own signal descriptors.
+watchStopSignals();
+/** The machine as the previous check left it (taken when this module loads, then after each check). */
+let baseline: SystemState = snapshot();
+
+/** Descriptors the library keeps open on purpose between waits (idle waiter slots' cancel pipes). */
+function keptOpen(): Set<string> {
+  return new Set(idleWaiterFds().map((fd) => `fd ${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`));
+}
+
+/**
+ * Everything this test process left behind; [] when clean. Kills stray children (every
+ * live descendant, tracked or not) and removes what it can, so one leak is reported once.
+ */
 export async function leftovers(prefix: string, dirs: string[] = []): Promise<string[]> {
   const out: string[] = [];
   for (const p of children) {
@@ -71,6 +91,15 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
     }
   }
   children.clear();
+  // descendants nobody tracked: a grandchild, or a child spawned around the helpers
+  for (const [pid, what] of liveDescendants()) {
+    out.push(what);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
   for (const f of readdirSync("/dev/shm")) if (f.includes(prefix)) out.push(`/dev/shm/${f}`);
   for (const a of mqNames) {
     try {
@@ -105,5 +134,22 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
     for (const f of readdirSync(d)) out.push(join(d, f));
     rmSync(d, { recursive: true, force: true });
   }
+  // what the kernel shows that was not there before, whatever its name
+  const kept = keptOpen();
+  const now = snapshot();
+  for (const x of added(baseline, now)) if (!kept.has(x) && !out.includes(x)) out.push(x);
+  removeLeaked(added(baseline, now));
+  baseline = snapshot();
   return out;
+}
+
+/** Remove leaked names the kernel listed, so that the next file starts clean. */
+function removeLeaked(items: string[]): void {
+  for (const x of items) {
+    let m: RegExpExecArray | null;
+    if ((m = /^\/dev\/shm\/(.+)$/.exec(x))) rmSync(x, { force: true });
+    else if ((m = /^queue mq:(\/.+)$/.exec(x))) libc.mq_unlink(cstr(m[1]!));
+    else if ((m = /^System V (shm|msg|sem) key -?\d+ id (\d+)$/.exec(x))) shim.ipcl_ipc_rmid({ shm: 0, msg: 1, sem: 2 }[m[1] as "shm"], Number(m[2]));
+    else if ((m = /^(?:FIFO|socket) (\/.+)$/.exec(x))) rmSync(m[1]!, { force: true });
+  }
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
-import { open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
+import { IpcError, open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
 import { shim } from "../../ffi/runtime.ts";
 import { lineReader, type LineReader } from "./lines.ts";
 import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
@@ -201,8 +201,9 @@ export const mechanisms: Mechanism[] = [
     try {
       open(a).close();
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof IpcError && e.code === "ENOENT") return false;
+      throw e; // any other error says nothing about whether the queue is gone
     }
   }),
   named("shm", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5))),

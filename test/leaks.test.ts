@@ -1,0 +1,127 @@
+/**
+ * The leak check can fail: each kind of leak is planted on purpose — bypassing ipc-lab's
+ * own registry and the tests' lists of names wherever it can — and `leftovers()` (what
+ * every test file's final "leaves nothing behind" test asserts empty) must report it, on
+ * Bun and on Deno. Also: every test file ends with that check.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnProcess } from "../ffi/process.ts";
+import { cstr, libc, shim } from "../ffi/runtime.ts";
+import { C } from "../ffi/facts.ts";
+import { createEventfd, open } from "../lib/index.ts";
+import { register } from "../lib/registry.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { leftovers, testKey, testPrefix } from "./support/leaks.ts";
+
+const prefix = testPrefix("leak");
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Plant a leak, then expect the check to report something matching `pattern`; undo via the check itself. */
+async function reported(plant: () => void | (() => void), pattern: RegExp): Promise<void> {
+  const undo = plant();
+  const found = await leftovers(`${prefix}-unused-`);
+  if (typeof undo === "function") undo();
+  expect(found.some((x) => pattern.test(x))).toBe(true);
+  // and the check is clean again afterwards: one leak is reported once
+  const undoneOnly = await leftovers(`${prefix}-unused-`);
+  expect(undoneOnly).toEqual([]);
+}
+
+describe("the leak check reports every kind of leak", () => {
+  test("a /dev/shm entry (no prefix, no registry)", async () => {
+    await reported(() => void libc.close(libc.shm_open(cstr("/ipcl-planted-shm"), C.O_RDWR | C.O_CREAT, 0o600)), /^\/dev\/shm\/ipcl-planted-shm$/);
+  });
+
+  test("a POSIX queue made behind ipc-lab's back", async () => {
+    await reported(() => void libc.close(shim.ipcl_mq_open(cstr("/ipcl-planted-mq"), C.O_RDWR | C.O_CREAT, 0o600, 0, 0)), /^queue mq:\/ipcl-planted-mq$/);
+  });
+
+  for (const kind of ["shm", "msg", "sem"] as const) {
+    test(`a System V ${kind} object of this user`, async () => {
+      const key = testKey();
+      await reported(() => {
+        const id = kind === "shm" ? shim.ipcl_shmget(key, 4096, C.IPC_CREAT | 0o600) : kind === "msg" ? shim.ipcl_msgget(key, C.IPC_CREAT | 0o600) : shim.ipcl_semget(key, 1, C.IPC_CREAT | 0o600);
+        expect(id).toBeGreaterThanOrEqual(0);
+      }, new RegExp(`^System V ${kind} key ${key} id \\d+$`));
+    });
+  }
+
+  test("a FIFO under /tmp", async () => {
+    await reported(() => void libc.mkfifo(cstr(`/tmp/${prefix}fifo`), 0o600), /^FIFO \/tmp\/ipcl-t\d+-leak-fifo$/);
+  });
+
+  test("a socket path under /tmp, and the descriptor behind it", async () => {
+    let ch: { close(): void } | undefined;
+    await reported(() => {
+      ch = open(`unix-dgram:/tmp/${prefix}sock`, { create: true });
+      return () => undefined; // left open on purpose: the check must see the path
+    }, /^socket \/tmp\/ipcl-t\d+-leak-sock$/);
+    ch?.close();
+    expect(await leftovers(`${prefix}-unused-`)).toEqual([]);
+  });
+
+  test("an abstract unix name", async () => {
+    let ch: { close(): void } | undefined;
+    await reported(() => {
+      ch = open(`unix:@${prefix}abstract`, { create: true });
+    }, /^abstract unix name @ipcl-t\d+-leak-abstract$/);
+    ch?.close();
+    expect(await leftovers(`${prefix}-unused-`)).toEqual([]);
+  });
+
+  for (const proto of ["tcp", "udp"] as const) {
+    test(`a bound ${proto} port`, async () => {
+      let ch: { close(): void } | undefined;
+      await reported(() => {
+        ch = open(`${proto}:127.0.0.1:0`, { create: true });
+      }, new RegExp(`^${proto} port \\d+ \\(socket inode \\d+\\)$`));
+      ch?.close();
+      expect(await leftovers(`${prefix}-unused-`)).toEqual([]);
+    });
+  }
+
+  test("an open descriptor (a pipe never closed)", async () => {
+    const fds = new Int32Array(2);
+    await reported(() => {
+      expect(libc.pipe2(fds, C.O_CLOEXEC)).toBe(0);
+    }, /^fd \d+ -> pipe:\[\d+\]$/);
+    libc.close(fds[0]!);
+    libc.close(fds[1]!);
+    expect(await leftovers(`${prefix}-unused-`)).toEqual([]);
+  });
+
+  test("an eventfd never closed (told apart from a runtime Worker's own)", async () => {
+    let ch: { close(): void } | undefined;
+    await reported(() => {
+      ch = createEventfd();
+    }, /^fd \d+ -> anon_inode:\[eventfd\]$/);
+    ch?.close();
+    expect(await leftovers(`${prefix}-unused-`)).toEqual([]);
+  });
+
+  test("a registry record", async () => {
+    await reported(() => register(`shm:/${prefix}-unused-registry`), /^registry entry shm:\/ipcl-t\d+-leak--unused-registry$/);
+  });
+
+  test("a child nobody tracked, and a grandchild", async () => {
+    await reported(() => void spawnProcess(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] }), /^child process \d+ \(sleep\) still running$/);
+    const sh = spawnProcess(["sh", "-c", "sleep 61 & echo started; wait"], { stdio: ["ignore", "pipe", "ignore"] });
+    await sh.stdout!.getReader().read();
+    const found = await leftovers(`${prefix}-unused-`);
+    expect(found.filter((x) => /^child process \d+ \((sh|sleep)\) still running$/.test(x)).length).toBe(2);
+  });
+});
+
+describe("every test file ends with the leak check", () => {
+  test("each test/*.test.ts calls checkLeaks()", () => {
+    const missing = readdirSync(here)
+      .filter((f) => f.endsWith(".test.ts"))
+      .filter((f) => !/^checkLeaks\(/m.test(readFileSync(join(here, f), "utf8")));
+    expect(missing).toEqual([]);
+  });
+});
+
+checkLeaks(prefix);
