@@ -37,8 +37,12 @@ export interface Row extends Partial<LatencySummary> {
   ratio_spread?: [number, number];
   /** with interleaved repetitions: how many ipc-lab/C pairs were measured */
   ratio_reps?: number;
+  /** with interleaved repetitions: the median p50 of the C runs paired with this row */
+  c_pair_p50_ns?: number;
   /** why a combination was not measured */
   skipped?: string;
+  /** the combination cannot exist (a size above the mechanism's maximum): no target applies */
+  inapplicable?: boolean;
 }
 
 /** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */

@@ -21,6 +21,8 @@ export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] 
                      [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
                      [--mode sync,async] [--json FILE] [--md FILE] [--svg FILE]
+       ipc-lab bench --from RUN.json [--md FILE] [--svg FILE]
+  (--from: the report of a saved run — its ratios and targets worked out again — without measuring)
 `;
 
 const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -32,11 +34,16 @@ export async function bench(argv: string[]): Promise<number> {
     options: {
       quick: { type: "boolean" }, mech: { type: "string" }, size: { type: "string" }, count: { type: "string" },
       pattern: { type: "string" }, placement: { type: "string" }, impl: { type: "string" }, mode: { type: "string" },
-      json: { type: "string" }, md: { type: "string" }, svg: { type: "string" }, help: { type: "boolean", short: "h" },
+      json: { type: "string" }, md: { type: "string" }, svg: { type: "string" }, from: { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     process.stdout.write(benchUsage);
+    return 0;
+  }
+  if (values.from) {
+    const saved = JSON.parse(readFileSync(values.from, "utf8")) as { header: ReturnType<typeof machineFacts>; rows: Row[] };
+    report(saved.header, saved.rows, values);
     return 0;
   }
   const quick = !!values.quick;
@@ -73,7 +80,7 @@ export async function bench(argv: string[]): Promise<number> {
           for (const mode of modes as ("sync" | "async")[]) {
             const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
             const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: s } as const;
-            if (s > c.maxSize) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`) });
+            if (s > c.maxSize) jobs.push({ label, row, run: () => ({ ...skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`), inapplicable: true }) });
             else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
             else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
             else if (pattern === "rtt" && mode === "sync" && c.c && impls.includes("c")) {
@@ -128,16 +135,20 @@ export async function bench(argv: string[]): Promise<number> {
   if (tty) process.stderr.write(`\r${" ".repeat(100)}\r`);
   process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
-  const header = machineFacts(quick);
+  report(machineFacts(quick), rows, values);
+  return 0;
+}
+
+/** Work out ratios and targets, print the report, and write the files asked for. */
+function report(header: ReturnType<typeof machineFacts>, rows: Row[], files: { json?: string; md?: string; svg?: string }): void {
   const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
   addRatios(rows, cOf);
   const fdBased = new Set(benchCases.filter((c) => c.fdBased).map((c) => c.name));
   const t = targets(rows, fdBased, cOf);
   console.log(textReport(header, rows, t));
-  if (values.json) writeFileSync(values.json, JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
-  if (values.svg) writeFileSync(values.svg, chartSvg(header, rows));
-  if (values.md) writeFileSync(values.md, mdReport(header, rows, t, values.svg));
-  return 0;
+  if (files.json) writeFileSync(files.json, JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
+  if (files.svg) writeFileSync(files.svg, chartSvg(header, rows));
+  if (files.md) writeFileSync(files.md, mdReport(header, rows, t, files.svg));
 }
 
 /** How many times ipc-lab and C each run, alternating, for a round trip with a C target. */
@@ -151,14 +162,16 @@ const REPS = 3;
 async function interleaved(c: BenchCase, cName: string, size: number, count: number, placement: Placement): Promise<Row> {
   const ours: Row[] = [];
   const ratios: number[] = [];
+  const cP50: number[] = [];
   for (let i = 0; i < REPS; i++) {
     const r = await roundTrips(c, size, count, placement, "sync");
     const base = runC(cName, "rtt", r.size, count, placement);
     ours.push(r);
     ratios.push(ratioToC(r, base));
+    cP50.push(base.p50_ns!);
   }
   const mid = ours.sort((a, b) => a.p50_ns! - b.p50_ns!)[REPS >> 1]!;
-  return { ...mid, ratio_to_c: median(ratios), ratio_spread: [Math.min(...ratios), Math.max(...ratios)], ratio_reps: REPS };
+  return { ...mid, ratio_to_c: median(ratios), ratio_spread: [Math.min(...ratios), Math.max(...ratios)], ratio_reps: REPS, c_pair_p50_ns: median(cP50) };
 }
 
 /**

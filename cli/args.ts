@@ -11,13 +11,52 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, timeout: 124 } as const;
 /** A usage mistake: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {}
 
-/** parseArgs with strict checking, turning its errors into UsageError. */
-export function parse<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {
+/** `--help` or `-h` was given: runCommand prints the usage on stdout and exits 0. */
+export class HelpRequested extends Error {}
+
+/** Edit distance, for naming the option a mistyped one was meant to be. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * parseArgs with strict checking, for every command alike: `--help`/`-h` is always
+ * understood; a negative number after an option that takes a value is that value (so
+ * `--timeout -5` reaches the real check instead of "ambiguous argument"); an unknown option
+ * names the nearest real one; other mistakes become a UsageError.
+ */
+export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
+  const all = { ...options, help: { type: "boolean", short: "h" } } as const;
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const takesValue = a.startsWith("--") && !a.includes("=") && (all as Record<string, { type: string }>)[a.slice(2)]?.type === "string";
+    if (takesValue && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: all, allowPositionals: true, strict: true });
   } catch (e) {
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((e as Error).message)?.[1];
+    if (unknown) {
+      const names = Object.keys(options);
+      const near = names.map((n) => [n, distance(unknown.replace(/^-+/, ""), n)] as const).sort((x, y) => x[1] - y[1])[0];
+      const hint = near && near[1] <= Math.max(2, near[0].length / 3) ? `; did you mean --${near[0]}?` : names.length ? ` (options: ${names.map((n) => `--${n}`).join(", ")})` : " (this command takes no options)";
+      throw new UsageError(`unknown option '${unknown}'${hint}`);
+    }
     throw new UsageError((e as Error).message);
   }
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested();
+  return parsed;
 }
 
 /** A non-negative number option (milliseconds, counts), or undefined when absent. */
@@ -46,17 +85,39 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+/**
+ * Library advice speaks of open() options; on the command line they mean nothing. Each
+ * pair: a phrase of the library's advice, and what to say instead in the CLI's terms.
+ */
+const cliWords: [RegExp, string][] = [
+  [/create it \(create: true\), or start the side that (creates it|does) first/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give --timeout MS to wait for it"],
+  [/start the side that listens \(create: true\) first, or pass a timeout/, "start the side that listens first (`ipc-lab recv ADDRESS` listens), or give --timeout MS to wait for it"],
+  [/start the side that creates it first, or pass a timeout/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give --timeout MS to wait for it"],
+  [/split it, or open with a larger maxMessageSize where the mechanism allows/, "split it: `ipc-lab info` shows each mechanism's limits and the sysctls that raise them"],
+  [/\(pass allowForeignOwner: true to trust it\)/, "(the command line does not open another user's ring)"],
+  [/open with a smaller capacity \(bytes per direction\)/, "remove what you no longer need (`ipc-lab ls`, `ipc-lab gc`) or make /dev/shm larger (mount -o remount,size=… /dev/shm)"],
+];
+
+/** An IpcError's message in the command line's terms (flags, sysctls), not the library's options. */
+export function inCliTerms(message: string): string {
+  return cliWords.reduce((m, [library, cli]) => m.replace(library, cli), message);
+}
+
 /** Run a command body; print errors as one line on stderr and return the exit code. */
 export async function runCommand(name: string, usage: string, body: () => Promise<number> | number): Promise<number> {
   try {
     return await body();
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(usage);
+      return EXIT.ok;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`ipc-lab ${name}: ${e.message}\n${usage}`);
       return EXIT.usage;
     }
     if (e instanceof IpcError) {
-      process.stderr.write(`ipc-lab ${name}: ${e.message}\n`);
+      process.stderr.write(`ipc-lab ${name}: ${inCliTerms(e.message)}\n`);
       return e.code === "ETIMEDOUT" ? EXIT.timeout : EXIT.failure;
     }
     throw e;

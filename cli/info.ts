@@ -9,6 +9,16 @@ import { open } from "../lib/open.ts";
 import { mqLimits, pipeMaxSize, procNumber, sysvMsgLimits } from "../lib/limits.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
+/** A /proc number as its exact decimal digits (for values a double would round), or undefined. */
+function exactProc(path: string): string | undefined {
+  try {
+    const v = readFileSync(path, "utf8").trim();
+    return /^\d+$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Usage text. */
 export const infoUsage = `usage: ipc-lab info [--json]   limits per mechanism on this machine, and which mechanisms work here\n`;
 
@@ -51,7 +61,8 @@ export function info(argv: string[]): Promise<number> {
       pipe: { default_bytes: 65536, max_bytes: pipeMaxSize() },
       mq: { msg_max: mq.msgMax, msgsize_max: mq.msgsizeMax, queues_max: mq.queuesMax, rlimit_msgqueue: limit("Max msgqueue size") },
       sysv_mq: { msgmax: sysv.msgmax, msgmnb: sysv.msgmnb, msgmni: sysv.msgmni },
-      sysv_shm: { shmmax: procNumber("/proc/sys/kernel/shmmax"), shmmni: procNumber("/proc/sys/kernel/shmmni") },
+      // shmmax is often 2^64 - 2^24 - 1: beyond a double's 53 bits, so kept as its exact digits
+      sysv_shm: { shmmax: exactProc("/proc/sys/kernel/shmmax"), shmmni: procNumber("/proc/sys/kernel/shmmni") },
       signals: { rlimit_sigpending: limit("Max pending signals") },
       dev_shm: { size_bytes: shm.blocks * shm.bsize, free_bytes: shm.bavail * shm.bsize },
       open_files: limit("Max open files"),

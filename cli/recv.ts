@@ -22,12 +22,7 @@ export function recv(argv: string[]): Promise<number> {
       count: { type: "string" },
       timeout: { type: "string" },
       hex: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     });
-    if (values.help) {
-      process.stdout.write(recvUsage);
-      return EXIT.ok;
-    }
     const [address, extra] = positionals;
     if (!address) throw new UsageError("missing ADDRESS");
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);

@@ -19,12 +19,7 @@ export function send(argv: string[]): Promise<number> {
       hex: { type: "boolean" },
       timeout: { type: "string" },
       priority: { type: "string" },
-      help: { type: "boolean", short: "h" },
     });
-    if (values.help) {
-      process.stdout.write(sendUsage);
-      return EXIT.ok;
-    }
     const [address, ...messages] = positionals;
     if (!address) throw new UsageError("missing ADDRESS");
     const timeout = numberOption(values.timeout, "timeout") ?? 10_000;

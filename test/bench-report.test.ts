@@ -79,6 +79,16 @@ describe("benchmark ratios and targets", () => {
     expect(t!.measured).toContain("spread 1.20–1.90 over 3 interleaved pairs");
   });
 
+  test("a size above the mechanism's maximum has no target; a gap under 1% keeps a decimal", () => {
+    const rows = [
+      rtt("ipc-lab", "pipe", 0, { size: 65536, skipped: "above its maximum message (8192 B)", inapplicable: true }),
+      rtt("ipc-lab", "pipe", 22.1),
+      rtt("c", "pipe", 20),
+    ];
+    addRatios(rows, cOf);
+    expect(targets(rows, none, cOf).map((x) => [x.target, x.gap])).toEqual([["pipe sync round trip ≤ 1.1× C pipe (64 B, cross-cpu)", "0.5% over"]]);
+  });
+
   test("the async target needs its sync row", () => {
     const rows = [rtt("ipc-lab", "pipe", 40, { mode: "async" })];
     expect(targets(rows, new Set(["pipe"]), () => undefined)).toEqual([

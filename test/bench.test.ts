@@ -44,6 +44,12 @@ describe("bench", () => {
     expect(data.targets.some((t: { target: string }) => t.target.startsWith("pipe sync round trip"))).toBeTrue();
     expect(readFileSync(md, "utf8")).toContain("## Round trips");
     expect(readFileSync(svg, "utf8")).toStartWith("<svg");
+    // the same report again from the saved run, without measuring
+    const again = track(Bun.spawn([process.execPath, cli, "bench", "--from", json], { stdout: "pipe", stderr: "pipe" }));
+    const text = await new Response(again.stdout).text();
+    expect(await again.exited).toBe(0);
+    expect(text).toContain("Targets:");
+    expect(text).toContain("pipe sync round trip");
     for (const f of [json, md, svg]) rmSync(f);
   }, 60_000);
 
@@ -53,7 +59,7 @@ describe("bench", () => {
       "--impl", "ipc-lab,deno", "--mode", "sync", "--count", "300", "--json", json], { stdout: "pipe", stderr: "pipe" }));
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
-    expect(out).toMatch(/Bun vs Deno[^\n]*\n.*Deno\/Bun/);
+    expect(out).toMatch(/Bun vs Deno[^\n]*\n.*Deno slower by/);
     const data = JSON.parse(readFileSync(json, "utf8"));
     expect(data.header).toMatchObject({ runtime: "bun", deno: expect.stringContaining("deno 2") });
     const rows = data.rows as Record<string, unknown>[];

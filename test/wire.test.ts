@@ -134,6 +134,32 @@ describe("ipc-lab send / recv", () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("known schemes: fd:, fifo:, mq:, shm:");
   });
+
+  test("every command answers --help (and -h) on stdout with exit 0", async () => {
+    for (const command of ["send", "recv", "bench", "info", "ls", "gc"]) {
+      for (const flag of ["--help", "-h"]) {
+        const r = await output(run([process.execPath, cli, command, flag]));
+        expect({ command, flag, code: r.code, err: r.err }).toEqual({ command, flag, code: 0, err: "" });
+        expect(r.out).toContain(`ipc-lab ${command}`);
+      }
+    }
+  });
+
+  test("a negative number is a value (the real check answers); a mistyped option names the real one", async () => {
+    const negative = await output(run([process.execPath, cli, "recv", "mq:/x", "--timeout", "-5"]));
+    expect(negative.code).toBe(2);
+    expect(negative.err).toContain("--timeout needs a number >= 0 (got '-5')");
+    const typo = await output(run([process.execPath, cli, "recv", "mq:/x", "--timout", "5"]));
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain("unknown option '--timout'; did you mean --timeout?");
+  });
+
+  test("errors speak in the command line's terms, not the library's options", async () => {
+    const r = await output(run([process.execPath, cli, "send", `shm:/${prefix}absent`, "hi", "--timeout", "0"]));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("`ipc-lab recv ADDRESS` creates it");
+    expect(r.err).not.toContain("create: true");
+  });
 });
 
 checkLeaks(prefix, [dir]);
