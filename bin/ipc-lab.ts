@@ -1,4 +1,5 @@
-#!/usr/bin/env bun
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/ipc-lab.mjs" "$@"
 /**
  * Entry point of the `ipc-lab` command line (see cli/main.ts).
  */

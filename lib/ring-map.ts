@@ -96,18 +96,35 @@ export function notARing(address: string, name: string, why: string) {
   return ipcError("EPROTO", "open", address, `${name} is not a usable ipc-lab ring: ${why}`);
 }
 
+/** Named rings this process holds open as their opener, so that a second open here is refused too. */
+const openedHere = new Set<string>();
+
 /**
  * Take the opener slot of a mapped ring. A ring connects exactly two processes: a live
- * opener other than us means EBUSY; a dead one's slot is taken over.
+ * opener other than us means EBUSY; a dead one's slot is taken over. `named` rings (shm:,
+ * sysv-shm:) are also refused when this very process already has them open as the opener
+ * (the slot holds our own pid then). Returns the release for the channel: it forgets the
+ * claim and calls `unmap`.
  */
-export function claimOpener(base: Pointer, address: string, name: string, unmap: () => void): void {
+export function claimOpener(base: Pointer, address: string, name: string, unmap: () => void, named = true): () => void {
   const words = new Int32Array(nativeView(base, 0, RING_HEADER.size));
   const slot = RING_HEADER.opener_pid / 4;
   const prev = Atomics.compareExchange(words, slot, 0, process.pid);
-  if (prev === 0 || prev === process.pid) return;
-  if (processAlive(prev)) {
+  const release = () => {
+    if (named) openedHere.delete(address);
     unmap();
-    throw ipcError("EBUSY", "open", address, `${name} already has its peer (pid ${prev}); a ring connects exactly two processes: create another ring`);
+  };
+  if (prev === process.pid && named && openedHere.has(address)) {
+    unmap();
+    throw ipcError("EBUSY", "open", address, `${name} is already open as the peer in this process; a ring connects exactly two ends: use that channel, or create another ring`);
   }
-  Atomics.store(words, slot, process.pid);
+  if (prev !== 0 && prev !== process.pid) {
+    if (processAlive(prev)) {
+      unmap();
+      throw ipcError("EBUSY", "open", address, `${name} already has its peer (pid ${prev}); a ring connects exactly two processes: create another ring`);
+    }
+    Atomics.store(words, slot, process.pid);
+  }
+  if (named) openedHere.add(address);
+  return release;
 }

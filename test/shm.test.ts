@@ -66,6 +66,15 @@ describe("shm ring", () => {
     }
   });
 
+  test("in one process too, a ring has one opener: a second open is EBUSY", () => {
+    const address = fresh();
+    using a = open(address, { create: true });
+    using b = open(address);
+    expect(expectIpcError(() => open(address), "EBUSY").message).toContain("already open as the peer in this process");
+    b.send("from b"); // the refused open disturbed nothing
+    expect(new TextDecoder().decode(a.recv({ timeout: 1000 }))).toBe("from b");
+  });
+
   test("a ring connects two processes: a third is refused with EBUSY", async () => {
     const address = fresh();
     using a = open(address, { create: true });

@@ -49,9 +49,9 @@ export function openMemfd(addr: Address, opts: RingTuning): RingChannel {
   const r = mapRingFd(fd, addr.text);
   libc.close(fd); // the mapping is all we need
   if ("why" in r) throw notARing(addr.text, `descriptor ${fd}`, r.why);
-  const unmap = () => libc.munmap(r.base, r.size);
-  claimOpener(r.base, addr.text, `descriptor ${fd}`, unmap);
-  return new RingChannel(addr.text, "memfd", { base: r.base, size: r.size, release: unmap }, 1, r.g, opts);
+  // memfd:N names a descriptor number, which a later ring may reuse: no same-process check
+  const release = claimOpener(r.base, addr.text, `descriptor ${fd}`, () => libc.munmap(r.base, r.size), false);
+  return new RingChannel(addr.text, "memfd", { base: r.base, size: r.size, release }, 1, r.g, opts);
 }
 
 /** Spawn cmd with a fresh memfd ring as its fd 3 (it opens IPC_LAB_CHANNEL = "memfd:3"). */

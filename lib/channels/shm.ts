@@ -95,7 +95,6 @@ function attachRing(addr: Address, name: string, opts: ShmOptions): RingChannel 
     throw errnoError(lastErr || C.ENOENT, "shm_open", addr.text, `no ring ${name}: create it (create: true), or start the side that creates it first`);
   }
   const { base, size, g } = attached;
-  const unmap = () => libc.munmap(base, size);
-  claimOpener(base, addr.text, name, unmap);
-  return new RingChannel(addr.text, "shm", { base, size, release: unmap }, 1, g, opts);
+  const release = claimOpener(base, addr.text, name, () => libc.munmap(base, size));
+  return new RingChannel(addr.text, "shm", { base, size, release }, 1, g, opts);
 }

@@ -87,7 +87,6 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
     checkNeg(last, "shmget", addr.text, `no segment with key ${addr.name}: create it (create: true), or start the side that creates it first`);
     throw ipcError("ENOENT", "shmget", addr.text, "not found");
   }
-  const detach = () => shim.ipcl_shmdt(found.base);
-  claimOpener(found.base, addr.text, `segment ${addr.name}`, detach);
-  return new RingChannel(addr.text, "sysv-shm", { base: found.base, size: found.size, release: detach }, 1, found.g, opts);
+  const release = claimOpener(found.base, addr.text, `segment ${addr.name}`, () => shim.ipcl_shmdt(found.base));
+  return new RingChannel(addr.text, "sysv-shm", { base: found.base, size: found.size, release }, 1, found.g, opts);
 }

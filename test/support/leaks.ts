@@ -150,6 +150,6 @@ function removeLeaked(items: string[]): void {
     if ((m = /^\/dev\/shm\/(.+)$/.exec(x))) rmSync(x, { force: true });
     else if ((m = /^queue mq:(\/.+)$/.exec(x))) libc.mq_unlink(cstr(m[1]!));
     else if ((m = /^System V (shm|msg|sem) key -?\d+ id (\d+)$/.exec(x))) shim.ipcl_ipc_rmid({ shm: 0, msg: 1, sem: 2 }[m[1] as "shm"], Number(m[2]));
-    else if ((m = /^(?:FIFO|socket) (\/.+)$/.exec(x))) rmSync(m[1]!, { force: true });
+    else if ((m = /^(?:FIFO|socket|directory) (\/.+)$/.exec(x))) rmSync(m[1]!, { force: true, recursive: true });
   }
 }

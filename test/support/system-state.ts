@@ -2,7 +2,8 @@
  * What a test process can leave on the machine, read from the kernel rather than from a
  * list of names the tests remembered: /dev/shm entries, POSIX queues (listed through a
  * private mount of the mqueue filesystem, since /dev/mqueue is usually not mounted),
- * System V objects of this user, FIFOs and sockets under the temporary directories,
+ * System V objects of this user, FIFOs and sockets under the temporary directories (and
+ * ipc-lab's private socket directory),
  * abstract unix names, bound TCP/UDP ports, this process's open descriptors, and its live
  * descendants. leaks.ts compares a snapshot against the one taken before.
  */
@@ -73,6 +74,8 @@ function tmpNodes(): Set<string> {
       }
       if (st.isFIFO()) out.add(`FIFO ${p}`);
       else if (st.isSocket()) out.add(`socket ${p}`);
+      // ipc-lab's private socket directory: tests point it elsewhere, so a new one is a leak
+      else if (st.isDirectory() && /^ipc-lab-sockets/.test(n)) out.add(`directory ${p}`);
       else if (st.isDirectory() && depth > 0) walk(p, depth - 1);
     }
   };
