@@ -77,15 +77,16 @@ export function addRatios(rows: Row[], cOf: (mechanism: string) => string | unde
   }
 }
 
-const us = (ns?: number) => (ns === undefined ? "" : ns < 10_000 ? (ns / 1000).toFixed(2) : (ns / 1000).toFixed(1));
-const num = (n?: number) => (n === undefined ? "" : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
-const mb = (b?: number) => (b === undefined ? "" : b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+/** Figures as the tables print them: µs, message counts, bytes. */
+export const us = (ns?: number) => (ns === undefined ? "" : ns < 10_000 ? (ns / 1000).toFixed(2) : (ns / 1000).toFixed(1));
+export const num = (n?: number) => (n === undefined ? "" : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+export const mb = (b?: number) => (b === undefined ? "" : b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 const cost = (r: Row) => `${num(r.cpu_ns_per_msg?.parent)}/${num(r.cpu_ns_per_msg?.peer)}`;
 const csw = (r: Row) => `${r.ctx_switches_per_msg?.parent.toFixed(2) ?? ""}/${r.ctx_switches_per_msg?.peer?.toFixed(2) ?? "-"}`;
-const ratio = (r: Row) => (r.ratio_to_c === undefined ? "" : `${r.ratio_to_c.toFixed(2)}×${r.ratio_spread ? ` (${r.ratio_spread[0].toFixed(2)}–${r.ratio_spread[1].toFixed(2)})` : ""}`);
+export const ratio = (r: Row) => (r.ratio_to_c === undefined ? "" : `${r.ratio_to_c.toFixed(2)}×${r.ratio_spread ? ` (${r.ratio_spread[0].toFixed(2)}–${r.ratio_spread[1].toFixed(2)})` : ""}`);
 
 /** Table rows (header first) for a pattern. */
-function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
+export function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
   const head =
     pattern === "rtt"
       ? ["mechanism", "impl", "mode", "placement", "size", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "vs C", "cpu ns/msg", "csw/msg"]
@@ -100,7 +101,8 @@ function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
   return [head, ...body];
 }
 
-function textTable(t: string[][]): string {
+/** A plain-text table: the first five columns left-aligned, the figures right-aligned. */
+export function textTable(t: string[][]): string {
   const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
   return t.map((r) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n");
 }
@@ -201,7 +203,8 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
   return out;
 }
 
-function headerLine(h: Header): string {
+/** The machine and the run, in one line. */
+export function headerLine(h: Header): string {
   return `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · run on ${h.runtime ?? "bun"} · Bun ${h.bun ?? "-"}${h.deno ? ` · ${h.deno}` : ""} · ${h.cc}${h.quick ? " · --quick" : ""}`;
 }
 
@@ -210,7 +213,7 @@ function headerLine(h: Header): string {
  * once per runtime, in the same run. "Deno slower by" > 1: Deno takes longer (rtt: its p50
  * over Bun's) or moves fewer messages (stream: Bun's rate over Deno's).
  */
-function runtimeRows(rows: Row[]): string[][] {
+export function runtimeRows(rows: Row[]): string[][] {
   const head = ["mechanism", "pattern", "placement", "size", "Bun", "Deno", "Deno slower by"];
   const body: string[][] = [];
   for (const d of rows.filter((r) => r.impl === DENO_IMPL && !r.skipped)) {
@@ -236,7 +239,7 @@ function skips(rows: Row[]): string[] {
 }
 
 /** How a target reads in the text report. */
-const targetLine = (x: TargetResult) => `  ${x.met === undefined ? "NOT MEASURED" : x.met ? "met         " : "MISSED      "} ${x.target}: ${x.met === undefined ? x.gap : `${x.measured}${x.gap ? ` — ${x.gap}` : ""}`}`;
+export const targetLine = (x: TargetResult) => `  ${x.met === undefined ? "NOT MEASURED" : x.met ? "met         " : "MISSED      "} ${x.target}: ${x.met === undefined ? x.gap : `${x.measured}${x.gap ? ` — ${x.gap}` : ""}`}`;
 
 /** The terminal report. */
 export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {

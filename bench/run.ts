@@ -3,8 +3,8 @@
  * throughput, sync and async, on one CPU and across CPUs, beside C baselines and the
  * runtimes' own IPC, in one run. See bench/README.md for the method and the JSON schema.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
@@ -13,6 +13,7 @@ import { runC, runtimeBaselines, cBaseline } from "./baselines.ts";
 import { benchCases, type BenchCase } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { roundTrips, stream, type Row } from "./measure.ts";
+import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 
@@ -20,9 +21,13 @@ import type { Placement } from "./usage.ts";
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
-                     [--mode sync,async] [--json FILE] [--md FILE] [--svg FILE]
-       ipc-lab bench --from RUN.json [--md FILE] [--svg FILE]
-  (--from: the report of a saved run — its ratios and targets worked out again — without measuring)
+                     [--mode sync,async] [--full] [--out DIR] [--compare OLD.json]
+                     [--json FILE] [--md FILE] [--svg FILE]
+       ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
+  Prints a summary (--full: every row and target) and saves results.json, report.md,
+  chart.svg and report.html in --out (default bench/results/DATE-HOST/), saying where.
+  --compare: each row's change against an earlier results.json.
+  --from: the report of a saved run — ratios and targets worked out again — without measuring.
 `;
 
 const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -35,6 +40,7 @@ export async function bench(argv: string[]): Promise<number> {
       quick: { type: "boolean" }, mech: { type: "string" }, size: { type: "string" }, count: { type: "string" },
       pattern: { type: "string" }, placement: { type: "string" }, impl: { type: "string" }, mode: { type: "string" },
       json: { type: "string" }, md: { type: "string" }, svg: { type: "string" }, from: { type: "string" }, help: { type: "boolean", short: "h" },
+      full: { type: "boolean" }, out: { type: "string" }, compare: { type: "string" },
     },
   });
   if (values.help) {
@@ -43,7 +49,7 @@ export async function bench(argv: string[]): Promise<number> {
   }
   if (values.from) {
     const saved = JSON.parse(readFileSync(values.from, "utf8")) as { header: ReturnType<typeof machineFacts>; rows: Row[] };
-    report(saved.header, saved.rows, values);
+    report(saved.header, saved.rows, values, undefined);
     return 0;
   }
   const quick = !!values.quick;
@@ -117,12 +123,14 @@ export async function bench(argv: string[]): Promise<number> {
 
   const rows: Row[] = [];
   const tty = process.stderr.isTTY;
+  const width = Math.max(40, (process.stderr.columns ?? 100) - 1);
   const started = performance.now();
   for (const [i, job] of jobs.entries()) {
-    const pct = Math.round((i / jobs.length) * 100);
-    const bar = "█".repeat(Math.round(pct / 4)).padEnd(25, "░");
-    if (tty) process.stderr.write(`\r${bar} ${pct}% ${job.label}`.padEnd(100).slice(0, 100));
-    else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`[${pct}%] ${job.label}\n`);
+    const elapsed = (performance.now() - started) / 1000;
+    const left = i > 0 ? (elapsed / i) * (jobs.length - i) : undefined;
+    const line = `[${String(i + 1).padStart(String(jobs.length).length)}/${jobs.length}] ${clock(elapsed)} elapsed${left === undefined ? "" : `, ~${clock(left)} left`} · ${job.label}`;
+    if (tty) process.stderr.write(`\r${line.slice(0, width).padEnd(width)}`);
+    else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`${line}\n`);
     try {
       const got = await job.run();
       for (const row of Array.isArray(got) ? got : [got]) if (row.skipped !== "(build)") rows.push(row);
@@ -132,23 +140,47 @@ export async function bench(argv: string[]): Promise<number> {
       else process.stderr.write(`${job.label}: ${failed}\n`);
     }
   }
-  if (tty) process.stderr.write(`\r${" ".repeat(100)}\r`);
+  if (tty) process.stderr.write(`\r${" ".repeat(width)}\r`);
   process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
-  report(machineFacts(quick), rows, values);
+  const header = machineFacts(quick);
+  report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
   return 0;
 }
 
-/** Work out ratios and targets, print the report, and write the files asked for. */
-function report(header: ReturnType<typeof machineFacts>, rows: Row[], files: { json?: string; md?: string; svg?: string }): void {
+/** m:ss */
+const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+
+/** Where runs are saved by default (git-ignored). */
+const resultsRoot = fileURLToPath(new URL("./results/", import.meta.url));
+
+/**
+ * Work out ratios and targets, print the summary (or every table with --full) and the
+ * comparison asked for, and write the files: all four into `out` (a new run), and any of
+ * --json/--md/--svg named.
+ */
+function report(header: ReturnType<typeof machineFacts>, rows: Row[], opts: { json?: string; md?: string; svg?: string; full?: boolean; compare?: string }, out: string | undefined): void {
   const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
   addRatios(rows, cOf);
   const fdBased = new Set(benchCases.filter((c) => c.fdBased).map((c) => c.name));
   const t = targets(rows, fdBased, cOf);
-  console.log(textReport(header, rows, t));
-  if (files.json) writeFileSync(files.json, JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
-  if (files.svg) writeFileSync(files.svg, chartSvg(header, rows));
-  if (files.md) writeFileSync(files.md, mdReport(header, rows, t, files.svg));
+  const svg = chartSvg(header, rows);
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, "results.json"), JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
+    writeFileSync(join(out, "chart.svg"), svg);
+    writeFileSync(join(out, "report.md"), mdReport(header, rows, t, "chart.svg"));
+    writeFileSync(join(out, "report.html"), htmlReport(header, rows, t, svg));
+  }
+  console.log(opts.full ? textReport(header, rows, t) : textSummary(header, rows, t, out));
+  if (opts.compare) {
+    const old = JSON.parse(readFileSync(opts.compare, "utf8")) as { rows: Row[] };
+    console.log(`\n${compareRuns(old.rows, rows)}`);
+  }
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
+  if (opts.svg) writeFileSync(opts.svg, svg);
+  if (opts.md) writeFileSync(opts.md, mdReport(header, rows, t, opts.svg));
+  if (out) process.stderr.write(`results saved to ${out}/ (results.json, report.md, chart.svg, report.html)\n`);
 }
 
 /** How many times ipc-lab and C each run, alternating, for a round trip with a C target. */
@@ -181,11 +213,11 @@ async function interleaved(c: BenchCase, cName: string, size: number, count: num
 async function underDeno(args: string[], quick: boolean): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "ipcl-bench-deno-"));
   try {
-    const json = join(dir, "rows.json");
-    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--json", json], "deno"), { stdio: ["ignore", "ignore", "pipe"] });
+    // its files go to our temporary directory: only its rows are wanted
+    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], "deno"), { stdio: ["ignore", "ignore", "pipe"] });
     const errors = await new Response(child.stderr).text();
     if ((await child.exited) !== 0) throw new Error(`the Deno run failed: ${errors.trim().split("\n").pop()}`);
-    const { rows } = JSON.parse(readFileSync(json, "utf8")) as { rows: Row[] };
+    const { rows } = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { rows: Row[] };
     return rows.filter((r) => r.impl === "ipc-lab").map((r) => ({ ...r, impl: DENO_IMPL, ratio_to_c: undefined }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

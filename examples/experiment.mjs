@@ -22,7 +22,8 @@ for (const placement of placements) {
   for (const size of sizes) {
     const file = path.join(out, `${placement}-${size}.json`);
     console.log(`measuring ${mechs.join(", ")} at ${size} B, ${placement}`);
-    await $`${bun} ${path.join(root, "bin/ipc-lab.ts")} bench --mech ${mechs.join(",")} --size ${size} --placement ${placement} --mode sync --json ${file}`;
+    // each cell's own files (report, chart) stay beside its JSON
+    await $`${bun} ${path.join(root, "bin/ipc-lab.ts")} bench --mech ${mechs.join(",")} --size ${size} --placement ${placement} --mode sync --json ${file} --out ${path.join(out, `${placement}-${size}`)}`;
     results.push(JSON.parse(await fs.readFile(file, "utf8")));
   }
 }

@@ -19,7 +19,7 @@ describe("bench", () => {
   test("a small run measures ipc-lab and C side by side and writes JSON, Markdown and SVG", async () => {
     const [json, md, svg] = ["r.json", "r.md", "r.svg"].map((f) => join(dir, f)) as [string, string, string];
     const p = track(Bun.spawn([process.execPath, cli, "bench", "--mech", "pipe,shm", "--size", "64", "--placement", "cross-cpu",
-      "--impl", "ipc-lab,c", "--mode", "sync", "--count", "300", "--json", json, "--md", md, "--svg", svg], { stdout: "pipe", stderr: "pipe" }));
+      "--impl", "ipc-lab,c", "--mode", "sync", "--count", "300", "--json", json, "--md", md, "--svg", svg, "--out", join(dir, "run1")], { stdout: "pipe", stderr: "pipe" }));
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     expect(out).toContain("Round trips");
@@ -44,19 +44,24 @@ describe("bench", () => {
     expect(data.targets.some((t: { target: string }) => t.target.startsWith("pipe sync round trip"))).toBeTrue();
     expect(readFileSync(md, "utf8")).toContain("## Round trips");
     expect(readFileSync(svg, "utf8")).toStartWith("<svg");
-    // the same report again from the saved run, without measuring
-    const again = track(Bun.spawn([process.execPath, cli, "bench", "--from", json], { stdout: "pipe", stderr: "pipe" }));
+    // the default output is a summary that fits 100 columns, and says where the files went
+    expect(Math.max(...out.split("\n").map((l) => l.length))).toBeLessThanOrEqual(100);
+    for (const f of ["results.json", "report.md", "chart.svg", "report.html"]) expect(readFileSync(join(dir, "run1", f), "utf8").length).toBeGreaterThan(100);
+    expect(readFileSync(join(dir, "run1", "report.html"), "utf8")).toContain("<svg");
+    // the whole report again from the saved run, without measuring, and compared with itself
+    const again = track(Bun.spawn([process.execPath, cli, "bench", "--from", json, "--full", "--compare", json], { stdout: "pipe", stderr: "pipe" }));
     const text = await new Response(again.stdout).text();
     expect(await again.exited).toBe(0);
-    expect(text).toContain("Targets:");
     expect(text).toContain("pipe sync round trip");
-    for (const f of [json, md, svg]) rmSync(f);
+    expect(text).toMatch(/Compared with the earlier run \(\d+ rows in both/);
+    expect(text).toMatch(/pipe\s+ipc-lab\s+rtt\s+sync\s+cross-cpu\s+64\s+[\d.]+ µs\s+[\d.]+ µs\s+same/);
+    for (const f of [json, md, svg, join(dir, "run1")]) rmSync(f, { recursive: true });
   }, 60_000);
 
   test("the same run under Deno sits beside Bun's, per mechanism (--impl deno)", async () => {
     const json = join(dir, "vs.json");
     const p = track(Bun.spawn([process.execPath, cli, "bench", "--mech", "pipe,shm", "--size", "64", "--placement", "cross-cpu",
-      "--impl", "ipc-lab,deno", "--mode", "sync", "--count", "300", "--json", json], { stdout: "pipe", stderr: "pipe" }));
+      "--impl", "ipc-lab,deno", "--mode", "sync", "--count", "300", "--json", json, "--out", join(dir, "run2")], { stdout: "pipe", stderr: "pipe" }));
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     expect(out).toMatch(/Bun vs Deno[^\n]*\n.*Deno slower by/);
@@ -71,12 +76,13 @@ describe("bench", () => {
       }
     }
     rmSync(json);
+    rmSync(join(dir, "run2"), { recursive: true });
   }, 60_000);
 
   test("the benchmark runs under Deno itself, with Deno's own socket as a baseline", async () => {
     const json = join(dir, "deno.json");
     const p = track(Bun.spawn([process.execPath, cli, "--runtime", "deno", "bench", "--mech", "shm", "--size", "64", "--placement", "cross-cpu",
-      "--impl", "ipc-lab,deno-socket", "--mode", "sync,async", "--pattern", "rtt", "--count", "300", "--json", json], { stdout: "pipe", stderr: "pipe" }));
+      "--impl", "ipc-lab,deno-socket", "--mode", "sync,async", "--pattern", "rtt", "--count", "300", "--json", json, "--out", join(dir, "run3")], { stdout: "pipe", stderr: "pipe" }));
     await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     const data = JSON.parse(readFileSync(json, "utf8"));
@@ -85,6 +91,7 @@ describe("bench", () => {
     for (const mode of ["sync", "async"]) expect(rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.mode === mode)!.p50_ns as number).toBeGreaterThan(0);
     expect(rows.find((r) => r.impl === "deno-socket")!.p50_ns as number).toBeGreaterThan(0);
     rmSync(json);
+    rmSync(join(dir, "run3"), { recursive: true });
   }, 60_000);
 });
 
