@@ -90,9 +90,9 @@ export function toHex(bytes: Uint8Array): string {
  * pair: a phrase of the library's advice, and what to say instead in the CLI's terms.
  */
 const cliWords: [RegExp, string][] = [
-  [/create it \(create: true\), or start the side that (creates it|does) first/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give --timeout MS to wait for it"],
-  [/start the side that listens \(create: true\) first, or pass a timeout/, "start the side that listens first (`ipc-lab recv ADDRESS` listens), or give --timeout MS to wait for it"],
-  [/start the side that creates it first, or pass a timeout/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give --timeout MS to wait for it"],
+  [/create it \(create: true\), or start the side that listens first, or wait (longer|for it) \(timeout\)/, "start the side that listens first (`ipc-lab recv ADDRESS` listens), or give a longer --timeout MS"],
+  [/create it \(create: true\), or start the side that creates it first, or wait (longer|for it) \(timeout\)/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give a longer --timeout MS"],
+  [/create it \(create: true\), or start the side that creates it first/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it)"],
   [/split it, or open with a larger maxMessageSize where the mechanism allows/, "split it: `ipc-lab info` shows each mechanism's limits and the sysctls that raise them"],
   [/\(pass allowForeignOwner: true to trust it\)/, "(the command line does not open another user's ring)"],
   [/open with a smaller capacity \(bytes per direction\)/, "remove what you no longer need (`ipc-lab ls`, `ipc-lab gc`) or make /dev/shm larger (mount -o remount,size=… /dev/shm)"],

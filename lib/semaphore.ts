@@ -11,7 +11,7 @@ import { timeoutMs } from "./channel.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "./cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "./errors.ts";
 import { sysvKey } from "./sysv.ts";
-import { openWhenPresent, retryUntil } from "./wait.ts";
+import { notThere, openWhenPresent, retryUntil } from "./wait.ts";
 
 /** Options for opening a semaphore. */
 export interface SemaphoreOptions {
@@ -65,7 +65,7 @@ export class Semaphore implements Disposable {
     }
     if (!sem) {
       sem = retryUntil(opts.timeout ?? 0, () => shim.ipcl_sem_open(cname, 0, 0, 0, err) ?? (err[0] === C.ENOENT ? undefined : null)) ?? null;
-      if (!sem) throw errnoError(err[0]!, "sem_open", address, err[0] === C.ENOENT ? `no semaphore ${name}: create it (create: true), or start the side that creates it first` : undefined);
+      if (!sem) throw errnoError(err[0]!, "sem_open", address, err[0] === C.ENOENT ? notThere(`no semaphore ${name}`, opts.timeout ?? 0) : undefined);
     }
     this.address = address;
     this.owner = owner;

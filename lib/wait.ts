@@ -26,6 +26,15 @@ export function retryUntil<T>(timeout: number, attempt: () => T | undefined, sys
 }
 
 /**
+ * The advice for something that did not appear: how long we waited, and what to do. The
+ * library's words; the CLI rewords "create: true" and "timeout" into its flags.
+ */
+export function notThere(what: string, timeout: number, side = "the side that creates it"): string {
+  const waited = timeout > 0 ? ` (waited ${timeout} ms)` : "";
+  return `${what}${waited}: create it (create: true), or start ${side} first${timeout > 0 ? ", or wait longer (timeout)" : ", or wait for it (timeout)"}`;
+}
+
+/**
  * Open something that may not exist yet: call `attempt` (a descriptor or id >= 0, or
  * -errno) until it succeeds or `timeout` ms pass, retrying only on ENOENT. Any other error
  * throws at once; running out of time throws ENOENT saying what is missing (`missing`).
@@ -42,6 +51,6 @@ export function openWhenPresent(timeout: number, attempt: () => number, syscall:
     syscall,
     address,
   );
-  if (got === undefined) throw errnoError(C.ENOENT, syscall, address, `${missing}: create it (create: true), or start the side that creates it first`);
+  if (got === undefined) throw errnoError(C.ENOENT, syscall, address, notThere(missing, timeout));
   return got;
 }

@@ -155,9 +155,10 @@ describe("ipc-lab send / recv", () => {
   });
 
   test("errors speak in the command line's terms, not the library's options", async () => {
-    const r = await output(run([process.execPath, cli, "send", `shm:/${prefix}absent`, "hi", "--timeout", "0"]));
+    const r = await output(run([process.execPath, cli, "send", `shm:/${prefix}absent`, "hi", "--timeout", "300"]));
     expect(r.code).toBe(1);
-    expect(r.err).toContain("`ipc-lab recv ADDRESS` creates it");
+    expect(r.err).toContain("(waited 300 ms)"); // how long it waited, every time
+    expect(r.err).toContain("`ipc-lab recv ADDRESS` creates it), or give a longer --timeout MS");
     expect(r.err).not.toContain("create: true");
   });
 });

@@ -12,7 +12,7 @@ import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../wait.ts";
 import { ipAddress, sockaddrBuffer, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
 
 /** Options for datagram sockets. */
@@ -76,7 +76,7 @@ export class DatagramChannel extends BaseChannel {
           last = r;
           return undefined;
         });
-        if (!ok) throw errnoError(-last, "connect", addr.text, "no datagram socket is bound there yet: start the side that creates it first, or pass a timeout");
+        if (!ok) throw errnoError(-last, "connect", addr.text, notThere("no datagram socket is bound there yet", opts.timeout ?? 0));
       }
     } catch (e) {
       libc.close(fd);

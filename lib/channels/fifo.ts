@@ -9,7 +9,7 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { checkPath, type Address } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
-import { retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../wait.ts";
 import { DEFAULT_PIPE_CAPACITY, streamMax, StreamChannel } from "./stream.ts";
 
 /** Options for FIFO channels. */
@@ -54,7 +54,7 @@ export class FifoChannel extends StreamChannel {
         throwErrno("mkfifo", addr.text, exists ? `${path} exists and is not a FIFO: choose another path or remove it` : undefined);
       }
     } else if (retryUntil(opts.timeout ?? 0, () => isFifo(path)) === undefined) {
-      throw errnoError(C.ENOENT, "open", addr.text, `no FIFO at ${path}: create it (create: true), or start the side that does first`);
+      throw errnoError(C.ENOENT, "open", addr.text, notThere(`no FIFO at ${path}`, opts.timeout ?? 0));
     }
     if (isFifo(path) === false) throw ipcError("EINVAL", "open", addr.text, `${path} is not a FIFO`);
     super(addr.text, { rfd: -1, wfd: -1, mechanism: "fifo", maxMessageSize: streamMax(opts.maxMessageSize, addr.text), awaitWriter: true, capacity: DEFAULT_PIPE_CAPACITY });

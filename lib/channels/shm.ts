@@ -10,7 +10,7 @@ import { closeAtExit, forgetAtExit } from "../cleanup.ts";
 import { errnoError, throwErrno } from "../errors.ts";
 import { RingChannel, ringGeometry, type RingGeometry, type RingTuning } from "../ring.ts";
 import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring-map.ts";
-import { retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../wait.ts";
 
 /** Options for shared-memory rings. */
 export interface ShmOptions extends RingTuning {
@@ -92,7 +92,7 @@ function attachRing(addr: Address, name: string, opts: ShmOptions): RingChannel 
   });
   if (!attached) {
     if (why) throw notARing(addr.text, name, why);
-    throw errnoError(lastErr || C.ENOENT, "shm_open", addr.text, `no ring ${name}: create it (create: true), or start the side that creates it first`);
+    throw errnoError(lastErr || C.ENOENT, "shm_open", addr.text, notThere(`no ring ${name}`, opts.timeout ?? 0));
   }
   const { base, size, g } = attached;
   const release = claimOpener(base, addr.text, name, () => libc.munmap(base, size));

@@ -12,7 +12,7 @@ import type { Address } from "../address.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../cleanup.ts";
 import { checkNeg, errnoError } from "../errors.ts";
 import { spawnWith, type SpawnOptions } from "../spawn.ts";
-import { retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../wait.ts";
 import { ipAddress, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
 import { streamMax, StreamChannel } from "./stream.ts";
 
@@ -70,7 +70,7 @@ export function connectStream(addr: Address, opts: SocketOptions): StreamChannel
     last = r;
     return undefined;
   });
-  if (fd === undefined) throw errnoError(-last, "connect", addr.text, "nobody listens there yet: start the side that listens (create: true) first, or pass a timeout");
+  if (fd === undefined) throw errnoError(-last, "connect", addr.text, notThere("nobody listens there yet", opts.timeout ?? 0, "the side that listens"));
   return connected(addr.text, fd, a, opts);
 }
 

@@ -11,7 +11,7 @@ import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { initRingHeader, RING_HEADER, RingChannel, ringGeometry, ringObjectSize } from "../ring.ts";
 import { checkRing, claimOpener, notARing, reserveError, SMALLER_RING } from "../ring-map.ts";
 import { sysvKey } from "../sysv.ts";
-import { retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../wait.ts";
 import type { ShmOptions } from "./shm.ts";
 
 const SHM = 0;
@@ -84,7 +84,7 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
   });
   if (!found) {
     if (why) throw notARing(addr.text, `segment ${addr.name}`, why);
-    checkNeg(last, "shmget", addr.text, `no segment with key ${addr.name}: create it (create: true), or start the side that creates it first`);
+    checkNeg(last, "shmget", addr.text, notThere(`no segment with key ${addr.name}`, opts.timeout ?? 0));
     throw ipcError("ENOENT", "shmget", addr.text, "not found");
   }
   const release = claimOpener(found.base, addr.text, `segment ${addr.name}`, () => shim.ipcl_shmdt(found.base));
