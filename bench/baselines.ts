@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileCached } from "../ffi/build.ts";
+import { compileCached, shimSources } from "../ffi/build.ts";
 import { nanoseconds, runtime, scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
 import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
@@ -21,7 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export function cBaseline(): string {
   return compileCached({
     name: "baseline",
-    sources: [join(here, "c", "baseline.c"), join(here, "..", "ffi", "shim.c"), join(here, "..", "ffi", "ipcl_ring.h")],
+    sources: [join(here, "c", "baseline.c"), ...shimSources],
     flags: ["-O2", "-pthread", "-Wall"],
     ext: "",
   });

@@ -2,20 +2,18 @@
  * The `ipc-lab` command: dispatches to a subcommand.
  */
 import { fileURLToPath } from "node:url";
-import { bench } from "../bench/run.ts";
 import { runtime, scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
-import { info } from "./info.ts";
-import { gc, ls } from "./names.ts";
-import { recv } from "./recv.ts";
-import { send } from "./send.ts";
 
-const commands: Record<string, { run: (argv: string[]) => Promise<number>; about: string }> = {
-  send: { run: send, about: "send messages to an address" },
-  recv: { run: recv, about: "receive messages from an address (creating it if needed)" },
-  bench: { run: bench, about: "measure every mechanism against C and the runtimes' IPC" },
-  info: { run: info, about: "limits per mechanism on this machine, and what works here" },
-  ls: { run: ls, about: "named objects ipc-lab created, and their owners" },
-  gc: { run: gc, about: "remove the objects whose owner process is dead" },
+type Command = (argv: string[]) => Promise<number>;
+
+// each command's modules load only when it runs: `ipc-lab ls` need not load the benchmark
+const commands: Record<string, { load: () => Promise<Command>; about: string }> = {
+  send: { load: async () => (await import("./send.ts")).send, about: "send messages to an address" },
+  recv: { load: async () => (await import("./recv.ts")).recv, about: "receive messages from an address (creating it if needed)" },
+  bench: { load: async () => (await import("../bench/run.ts")).bench, about: "measure every mechanism against C and the runtimes' IPC" },
+  info: { load: async () => (await import("./info.ts")).info, about: "limits per mechanism on this machine, and what works here" },
+  ls: { load: async () => (await import("./names.ts")).ls, about: "named objects ipc-lab created, and their owners" },
+  gc: { load: async () => (await import("./names.ts")).gc, about: "remove the objects whose owner process is dead" },
 };
 
 /** Usage text of the whole command. */
@@ -59,5 +57,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ipc-lab: unknown command '${name}'\n${usage}`);
     return 2;
   }
-  return command.run(rest);
+  return (await command.load())(rest);
 }

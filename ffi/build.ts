@@ -1,20 +1,26 @@
 /**
- * Compiles ffi/shim.c with the system C compiler on first use, into a cache directory
+ * Compiles the shim (ffi/shim/*.c) with the system C compiler on first use, into a cache directory
  * keyed by the hash of the sources, so no npm postinstall step is needed and a changed
  * shim is rebuilt automatically. Concurrent first uses (many test processes) are safe:
  * each compiles to a private temporary name and renames it into place atomically.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The C sources the shim is built from (their contents make the cache key). */
-export const shimSources = [join(here, "shim.c"), join(here, "ipcl_ring.h")];
+/** The C sources the shim is built from, one file per concern (their contents make the cache key). */
+export const shimSources = [
+  ...readdirSync(join(here, "shim"))
+    .filter((f) => f.endsWith(".c") || f.endsWith(".h"))
+    .sort()
+    .map((f) => join(here, "shim", f)),
+  join(here, "ipcl_ring.h"),
+];
 
 /** Where compiled shims live: $IPC_LAB_CACHE, else $XDG_CACHE_HOME/ipc-lab, else ~/.cache/ipc-lab. */
 export function cacheDir(): string {

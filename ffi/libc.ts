@@ -82,13 +82,13 @@ export const libcSymbols = {
   strerror: { args: ["i32"], returns: "ptr" },
 } as const satisfies SymbolTable;
 
-/** Functions of ffi/shim.c (compiled on first use by ffi/build.ts). */
+/** Functions of the shim, ffi/shim/*.c (prototypes in ffi/shim/internal.h; compiled on first use by ffi/build.ts). */
 export const shimSymbols = {
   /** const char *ipcl_facts(void);  constants and struct layouts as "KEY=VALUE\n" */
   ipcl_facts: { args: [], returns: "ptr" },
   /** int ipcl_init(void);  ignore SIGPIPE so writers see EPIPE */
   ipcl_init: { args: [], returns: "i32" },
-  /** int ipcl_stop_install(void);  (see "stop signals" in the shim) */
+  /** int ipcl_stop_install(void);  (see ffi/shim/stop.c) */
   ipcl_stop_install: { args: [], returns: "i32" },
   /** int ipcl_stop_take(void); */
   ipcl_stop_take: { args: [], returns: "i32" },

@@ -1,7 +1,7 @@
 /**
  * Stopping: owners remove their names on close, on normal exit, and on SIGINT/SIGTERM/SIGHUP
  * (which would otherwise skip 'exit' handlers), and a sync call blocked in the kernel ends
- * promptly when one of those signals comes (the shim's "stop signals" section interrupts it).
+ * promptly when one of those signals comes (ffi/shim/stop.c interrupts it).
  * What a stop signal then does:
  *   - the program has no handler of its own for it: everything this process owns is closed
  *     (names removed) and the process exits with 128 + the signal number, as the default

@@ -6,7 +6,7 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C, fact, layout } from "../ffi/facts.ts";
-import { libc, nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
+import { nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
 import { futexWaitAsync, semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "./channel.ts";
 import { errnoError, ipcError } from "./errors.ts";

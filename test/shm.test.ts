@@ -49,6 +49,7 @@ describe("shm ring", () => {
   test("objects are created with mode 0600 and refused if they exist (O_EXCL) when exclusive", () => {
     const address = fresh();
     using a = open(address, { create: true });
+    void a; // the ring exists while `a` is in scope
     expect(statSync(`/dev/shm/${address.slice(5)}`).mode & 0o777).toBe(0o600);
     expectIpcError(() => open(address, { create: true, exclusive: true }), "EEXIST");
   });

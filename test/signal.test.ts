@@ -81,6 +81,7 @@ describe("signals", () => {
     expectIpcError(() => open("signal:self:SIGTERM"), "EADDRESS");
     expectIpcError(() => open("signal:abc"), "EADDRESS");
     using rx = open("signal:self:SIGRTMIN+6");
+    void rx; // holds the signal while the second open is refused
     expectIpcError(() => open("signal:self:SIGRTMIN+6"), "EBUSY");
   });
 

@@ -42,7 +42,7 @@
 
 #include "../../ffi/ipcl_ring.h"
 
-/* from ffi/shim.c */
+/* from the shim (ffi/shim/internal.h) */
 struct ipcl_reader;
 struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer);
 int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms);

@@ -8,6 +8,7 @@ import { open, IpcError } from "../../lib/index.ts";
 
 const path = `/tmp/ipc-lab-pitfall-fifo-${process.pid}`;
 using creator = open(`fifo:${path}`, { create: true });
+void creator; // held open (and removed at the end) by `using`
 try {
   open(`fifo:${path}`, { role: "writer", timeout: 200 });
 } catch (e) {

@@ -1,0 +1,168 @@
+/*
+ * framing.c — framed byte streams: u32 LE length + payload, the buffered reader and the writer.
+ * Part of the shim (see internal.h for the conventions); compiled with the other files of ffi/shim/.
+ */
+#include "internal.h"
+
+/* ---------- framed byte streams -------------------------------------------------- */
+/* Wire format: u32 little-endian payload length, then the payload. */
+
+/**
+ * Write all of iov, resuming after partial writes and EINTR. 0 or -errno. A stop signal
+ * ends it (-EINTR) only before its first byte: a frame that has started is finished.
+ */
+static int write_all(int fd, struct iovec *iov, int cnt, int64_t deadline, int chunked) {
+  WAIT_SCOPE;
+  int written = 0;
+  while (cnt > 0) {
+    if (chunked) {
+      int r = ipcl_poll1(fd, POLLOUT, deadline < 0 ? -1.0 : (double)poll_ms_left(deadline), -1);
+      if (r == -EINTR && written) continue;
+      if (r < 0) return r;
+      if (r == 0) return -ETIMEDOUT;
+    }
+    ssize_t w;
+    if (chunked) {
+      /* at most IPCL_SAFE_CHUNK bytes, so the write cannot block after POLLOUT */
+      struct iovec part[2];
+      int pc = 0; size_t room = IPCL_SAFE_CHUNK;
+      for (int i = 0; i < cnt && room > 0; i++) {
+        size_t take = iov[i].iov_len < room ? iov[i].iov_len : room;
+        part[pc].iov_base = iov[i].iov_base; part[pc].iov_len = take; pc++; room -= take;
+        if (pc == 2) break;
+      }
+      w = writev(fd, part, pc);
+    } else {
+      w = writev(fd, iov, cnt);
+    }
+    if (w < 0) {
+      if (errno == EINTR && (written || !stopping())) continue;
+      return -errno;
+    }
+    written = 1;
+    while (cnt > 0 && (size_t)w >= iov[0].iov_len) { w -= iov[0].iov_len; iov++; cnt--; }
+    if (cnt > 0) { iov[0].iov_base = (char *)iov[0].iov_base + w; iov[0].iov_len -= w; }
+  }
+  return 0;
+}
+
+/**
+ * Send one frame. timeout_ms < 0 blocks like write(2) (one writev for header + payload);
+ * timeout_ms >= 0 waits at most that long for the stream to take the frame's first
+ * bytes (0 = try: -EAGAIN if it cannot start now). A frame that has started is always
+ * finished, so the stream never carries half a message.
+ */
+int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms) {
+  uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+  struct iovec iov[2] = {{hdr, 4}, {(void *)buf, len}};
+  if (timeout_ms < 0) return write_all(fd, iov, len ? 2 : 1, -1, 0);
+  int r = ipcl_poll1(fd, POLLOUT, timeout_ms, -1);
+  if (r < 0) return r;
+  if (r == 0) return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+  if (r & (POLLERR | POLLHUP)) return -EPIPE;
+  /* started: the rest goes out in safe chunks until done */
+  return write_all(fd, iov, len ? 2 : 1, -1, 1);
+}
+
+/* A buffered frame reader: one read(2) may bring many small frames. */
+struct ipcl_reader {
+  int fd;
+  int await_writer;   /* FIFO read end: poll before reading until a writer has been seen */
+  uint32_t pending;   /* length of a frame whose header was consumed but body not, or UINT32_MAX */
+  size_t start, end, cap;
+  uint8_t buf[];
+};
+
+/**
+ * A reader for fd with a `cap`-byte buffer (frames larger than it bypass it). With
+ * await_writer set (a FIFO's read end), reads wait in poll() until the first bytes come:
+ * read(2) on a FIFO that no writer has opened yet returns 0 at once, which is not EOF.
+ */
+struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer) {
+  struct ipcl_reader *r = malloc(sizeof *r + cap);
+  if (!r) return NULL;
+  r->fd = fd; r->await_writer = await_writer; r->pending = UINT32_MAX; r->start = r->end = 0; r->cap = cap;
+  return r;
+}
+
+void ipcl_reader_free(struct ipcl_reader *r) { free(r); }
+
+/** Length of the frame that did not fit the last caller's buffer, or -1. */
+double ipcl_reader_pending(struct ipcl_reader *r) { return r->pending == UINT32_MAX ? -1 : (double)r->pending; }
+
+/* Fill the buffer with at least `need` bytes. 0, -ETIMEDOUT, IPCL_EOF/IPCL_ETRUNC, -errno. */
+static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_frame) {
+  if (r->start > 0 && r->cap - r->start < need) {
+    memmove(r->buf, r->buf + r->start, r->end - r->start);
+    r->end -= r->start; r->start = 0;
+  }
+  while (r->end - r->start < need) {
+    if (deadline >= 0 || r->await_writer) {
+      /* Linux reports no POLLHUP on a FIFO until a writer has come and gone */
+      int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline), -1);
+      if (p < 0) return p;
+      if (p == 0) return -ETIMEDOUT;
+    }
+    ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    if (n < 0) {
+      if (errno == EINTR && !stopping()) continue; /* a stop: what was read stays buffered */
+      return -errno;
+    }
+    if (n == 0) return (mid_frame || r->end > r->start) ? IPCL_ETRUNC : IPCL_EOF;
+    r->await_writer = 0;
+    r->end += n;
+  }
+  return 0;
+}
+
+/**
+ * Receive one frame into out[0..cap). Returns its length; -ETIMEDOUT (nothing lost:
+ * partial input stays buffered); -EMSGSIZE when the frame is longer than cap (its length
+ * is kept as pending and the next call continues with it); IPCL_EOF when the peer closed
+ * between frames; IPCL_ETRUNC when it closed inside one; or -errno.
+ */
+int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms) {
+  WAIT_SCOPE;
+  int64_t deadline = deadline_after(timeout_ms);
+  uint32_t len = r->pending;
+  if (len == UINT32_MAX) {
+    int e = fill(r, 4, deadline, 0);
+    if (e) return e;
+    const uint8_t *h = r->buf + r->start;
+    len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+    r->start += 4;
+    r->pending = len;
+  }
+  if (len > cap) return -EMSGSIZE;
+  if (len <= r->cap) {
+    int e = fill(r, len, deadline, 1);
+    if (e) return e;
+    memcpy(out, r->buf + r->start, len);
+    r->start += len;
+  } else {
+    /* larger than our buffer: drain what is buffered, then read straight into out.
+     * Once such a frame has started it is read to its end (no timeout mid-body). */
+    size_t have = r->end - r->start;
+    if (deadline >= 0 && have == 0) {
+      int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline), -1);
+      if (p < 0) return p;
+      if (p == 0) return -ETIMEDOUT;
+    }
+    memcpy(out, r->buf + r->start, have);
+    r->start = r->end = 0;
+    size_t got = have;
+    while (got < len) {
+      ssize_t n = read(r->fd, out + got, len - got);
+      if (n < 0) {
+        /* a stop ends the wait only before the body's first byte: then it stays pending */
+        if (errno == EINTR && (got > 0 || !stopping())) continue;
+        return -errno;
+      }
+      if (n == 0) { r->pending = UINT32_MAX; return IPCL_ETRUNC; }
+      got += n;
+    }
+  }
+  if (r->start == r->end) r->start = r->end = 0;
+  r->pending = UINT32_MAX;
+  return (int)len;
+}

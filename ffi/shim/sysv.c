@@ -1,0 +1,178 @@
+/*
+ * sysv.c — System V: keys, shared memory segments, message queues, semaphore sets.
+ * Part of the shim (see internal.h for the conventions); compiled with the other files of ffi/shim/.
+ */
+#include "internal.h"
+
+/* ---------- System V: keys, shared memory, message queues, semaphores ------------- */
+
+/** ftok(3); the key, or -errno. (A key can be negative: check errno via the out flag.) */
+int ipcl_ftok(const char *path, int proj, int *ok) {
+  key_t k = ftok(path, proj);
+  *ok = k != (key_t)-1;
+  return k == (key_t)-1 ? -errno : (int)k;
+}
+
+/** shmget(2); the id or -errno. */
+int ipcl_shmget(int key, size_t size, int flags) {
+  int id = shmget((key_t)key, size, flags);
+  return id < 0 ? -errno : id;
+}
+
+/** shmat(2) read/write; the address, or NULL with *err = errno. */
+void *ipcl_shmat(int id, int *err) {
+  void *p = shmat(id, NULL, 0);
+  if (p == (void *)-1) { *err = errno; return NULL; }
+  *err = 0;
+  return p;
+}
+
+/** shmdt(2); 0 or -errno. */
+int ipcl_shmdt(void *addr) { return shmdt(addr) == 0 ? 0 : -errno; }
+
+/** Size in bytes of segment id (IPC_STAT shm_segsz), or -errno. */
+double ipcl_shm_size(int id) {
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0) return -errno;
+  return (double)ds.shm_segsz;
+}
+
+/** Remove a segment, queue or semaphore set: which = 0 shm, 1 msg, 2 sem. 0 or -errno. */
+int ipcl_ipc_rmid(int which, int id) {
+  int r = which == 0 ? shmctl(id, IPC_RMID, NULL) : which == 1 ? msgctl(id, IPC_RMID, NULL) : semctl(id, 0, IPC_RMID);
+  return r == 0 ? 0 : -errno;
+}
+
+/** msgget(2); the id or -errno. */
+int ipcl_msgget(int key, int flags) {
+  int id = msgget((key_t)key, flags);
+  return id < 0 ? -errno : id;
+}
+
+/** msg_qnum, msg_qbytes, msg_lspid, msg_lrpid of queue id into out[0..3]; 0 or -errno. */
+int ipcl_msg_stat(int id, double *out) {
+  struct msqid_ds ds;
+  if (msgctl(id, IPC_STAT, &ds) != 0) return -errno;
+  out[0] = (double)ds.msg_qnum; out[1] = (double)ds.msg_qbytes;
+  out[2] = (double)ds.msg_lspid; out[3] = (double)ds.msg_lrpid;
+  return 0;
+}
+
+static void nap(int64_t *pause_ns, int64_t deadline) {
+  int64_t ns = *pause_ns;
+  if (deadline >= 0) {
+    int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+    if (left < ns) ns = left > 0 ? left : 0;
+  }
+  struct timespec ts = {0, (long)ns};
+  nanosleep(&ts, NULL);
+  if (*pause_ns < 1000000) *pause_ns *= 2; /* 50 us doubling up to ~1.6 ms */
+}
+
+/*
+ * System V queues have no descriptor to wait on and no timed calls: "forever" blocks in
+ * the kernel; a timeout polls with IPC_NOWAIT and a doubling nap (50 us .. 1.6 ms).
+ */
+
+/** msgsnd of a message of `type` (> 0); 0, -EAGAIN (try, full), -ETIMEDOUT, or -errno. */
+int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms) {
+  char stackbuf[8192 + sizeof(long)];
+  struct msgbuf_hdr { long mtype; char mtext[]; } *m =
+      len + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + len);
+  if (!m) return -ENOMEM;
+  WAIT_SCOPE;
+  m->mtype = (long)type;
+  if (len) memcpy(m->mtext, buf, len);
+  int64_t deadline = deadline_after(timeout_ms), pause = 50000;
+  int r;
+  for (;;) {
+    r = msgsnd(id, m, len, timeout_ms < 0 ? 0 : IPC_NOWAIT);
+    if (r == 0) break;
+    if (errno == EINTR && stopping()) { r = -EINTR; break; }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN || timeout_ms < 0) { r = -errno; break; }
+    if (timeout_ms == 0) { r = -EAGAIN; break; }
+    if (now_ns(CLOCK_MONOTONIC) >= deadline) { r = -ETIMEDOUT; break; }
+    nap(&pause, deadline);
+    if (stopping()) { r = -EINTR; break; }
+  }
+  if ((void *)m != (void *)stackbuf) free(m);
+  return r;
+}
+
+/**
+ * msgrcv of the first message whose type matches `type` (0: any; > 0: that type; < 0: the
+ * lowest type <= |type|) into buf (cap bytes). The length, or -ENOMSG/-ETIMEDOUT when none
+ * came in time, -E2BIG when the message is longer than cap (it stays queued), or -errno.
+ * *type_out gets the message type. `cancel` (may be NULL) ends a timed wait when non-zero.
+ */
+int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel) {
+  char stackbuf[8192 + sizeof(long)];
+  struct msgbuf_hdr { long mtype; char mtext[]; } *m =
+      cap + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + cap);
+  if (!m) return -ENOMEM;
+  WAIT_SCOPE;
+  int64_t deadline = deadline_after(timeout_ms), pause = 50000;
+  ssize_t r;
+  for (;;) {
+    r = msgrcv(id, m, cap, (long)type, timeout_ms < 0 ? 0 : IPC_NOWAIT);
+    if (r >= 0) break;
+    if (errno == EINTR && stopping()) { r = -EINTR; break; }
+    if (errno == EINTR) continue;
+    if (errno != ENOMSG || timeout_ms < 0) { r = -errno; break; }
+    if (timeout_ms == 0 || (cancel && *cancel)) { r = -ENOMSG; break; }
+    if (now_ns(CLOCK_MONOTONIC) >= deadline) { r = -ETIMEDOUT; break; }
+    nap(&pause, deadline);
+    if (stopping()) { r = -EINTR; break; }
+  }
+  if (r >= 0) {
+    memcpy(buf, m->mtext, (size_t)r);
+    *type_out = (double)m->mtype;
+  }
+  if ((void *)m != (void *)stackbuf) free(m);
+  return (int)r;
+}
+
+/** semget(2); the id or -errno. */
+int ipcl_semget(int key, int nsems, int flags) {
+  int id = semget((key_t)key, nsems, flags);
+  return id < 0 ? -errno : id;
+}
+
+/** semctl SETVAL; 0 or -errno. */
+int ipcl_sem_setval(int id, int num, int value) {
+  union semun { int val; struct semid_ds *buf; unsigned short *array; } arg = {.val = value};
+  return semctl(id, num, SETVAL, arg) == 0 ? 0 : -errno;
+}
+
+/** semctl GETVAL; the value or -errno. */
+int ipcl_sem_getval(int id, int num) {
+  int v = semctl(id, num, GETVAL);
+  return v < 0 ? -errno : v;
+}
+
+/**
+ * semop/semtimedop of one operation `delta` on semaphore `num` (SEM_UNDO when undo);
+ * timeout 0 = IPC_NOWAIT. 0, -EAGAIN (would block), -ETIMEDOUT, or -errno.
+ */
+int ipcl_semop1(int id, int num, int delta, int undo, double timeout_ms) {
+  struct sembuf op = {.sem_num = (unsigned short)num, .sem_op = (short)delta, .sem_flg = (short)(undo ? SEM_UNDO : 0)};
+  if (timeout_ms == 0) op.sem_flg |= IPC_NOWAIT;
+  WAIT_SCOPE;
+  int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    int r;
+    if (timeout_ms > 0) {
+      int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+      if (left < 0) left = 0;
+      struct timespec ts = {left / 1000000000, left % 1000000000};
+      r = semtimedop(id, &op, 1, &ts);
+      if (r != 0 && errno == EAGAIN) return -ETIMEDOUT;
+    } else {
+      r = semop(id, &op, 1);
+    }
+    if (r == 0) return 0;
+    if (errno == EINTR && !stopping()) continue;
+    return -errno;
+  }
+}
