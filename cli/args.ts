@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { IpcError } from "../lib/errors.ts";
+import { nearest } from "../lib/options.ts";
 
 /** Exit codes: 0 done, 1 IPC failure, 2 usage error, 124 timed out (as timeout(1)). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, timeout: 124 } as const;
@@ -13,16 +14,6 @@ export class UsageError extends Error {}
 
 /** `--help` or `-h` was given: runCommand prints the usage on stdout and exits 0. */
 export class HelpRequested extends Error {}
-
-/** Edit distance, for naming the option a mistyped one was meant to be. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  }
-  return d[a.length]![b.length]!;
-}
 
 /**
  * parseArgs with strict checking, for every command alike: `--help`/`-h` is always
@@ -49,8 +40,8 @@ export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: s
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((e as Error).message)?.[1];
     if (unknown) {
       const names = Object.keys(options);
-      const near = names.map((n) => [n, distance(unknown.replace(/^-+/, ""), n)] as const).sort((x, y) => x[1] - y[1])[0];
-      const hint = near && near[1] <= Math.max(2, near[0].length / 3) ? `; did you mean --${near[0]}?` : names.length ? ` (options: ${names.map((n) => `--${n}`).join(", ")})` : " (this command takes no options)";
+      const near = nearest(unknown.replace(/^-+/, ""), names);
+      const hint = near ? `; did you mean --${near}?` : names.length ? ` (options: ${names.map((n) => `--${n}`).join(", ")})` : " (this command takes no options)";
       throw new UsageError(`unknown option '${unknown}'${hint}`);
     }
     throw new UsageError((e as Error).message);

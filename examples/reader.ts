@@ -1,7 +1,7 @@
 /**
  * The reader of a writer/reader pair, for any addressable mechanism. Run it first (it
  * creates the object and removes it when it exits), then examples/writer.ts in a second
- * terminal with the same address (README, "Examples and pitfalls", lists an address per mechanism).
+ * terminal with the same address (docs/examples.md lists an address per mechanism).
  *
  *   bun examples/reader.ts mq:/demo
  *   deno run -A examples/reader.ts mq:/demo

@@ -44,8 +44,11 @@ export interface SendOptions {
   timeout?: number;
   /** message priority where the mechanism has one (mq: 0..32767, higher first) */
   priority?: number;
-  /** System V message type (> 0) for this message (sysv-mq; default: the channel's sendType) */
-  type?: number;
+  /**
+   * System V message type (> 0) for this message (sysv-mq; default: the channel's sendType).
+   * Named apart from popen's `type` ("r" | "w"), which is a direction.
+   */
+  messageType?: number;
 }
 
 /** Options for recv/recvInto/recvAsync. */

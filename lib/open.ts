@@ -19,9 +19,11 @@ import { openEventfd, type EventfdOptions } from "./channels/eventfd.ts";
 import { SemChannel } from "./channels/sem.ts";
 import { SignalChannel, type SignalOptions } from "./channels/signal.ts";
 import { CommandChannel, type PopenOptions } from "./channels/popen.ts";
-import { FileChannel } from "./channels/file.ts";
+import { FileChannel, type FileOptions } from "./channels/file.ts";
 import { openWorker } from "./channels/worker.ts";
+import type { RingTuning } from "./ring.ts";
 import type { SemaphoreOptions } from "./semaphore.ts";
+import { checkOptionNames, optionNames, type CommonOptions } from "./options.ts";
 
 function streamSocket(a: ReturnType<typeof parseAddress>, o: SocketOptions): Channel {
   return o.create ? new ServerStreamChannel(a, o) : connectStream(a, o);
@@ -39,10 +41,73 @@ export interface OpenOptions extends FifoOptions, MqOptions, ShmOptions, PipeOpt
   capacity?: number;
 }
 
+/** The options each scheme understands (besides CommonOptions). */
+export interface SchemeOptions {
+  fd: PipeOptions;
+  fifo: FifoOptions;
+  mq: MqOptions;
+  shm: ShmOptions;
+  unix: SocketOptions;
+  "unix-dgram": DatagramOptions;
+  tcp: SocketOptions;
+  udp: DatagramOptions;
+  "sysv-mq": SysvMqOptions;
+  sem: SemaphoreOptions;
+  signal: SignalOptions;
+  eventfd: EventfdOptions;
+  popen: PopenOptions;
+  spawn: PopenOptions;
+  file: FileOptions;
+  worker: RingTuning;
+  memfd: RingTuning;
+  "sysv-shm": ShmOptions;
+}
+
+/**
+ * The options open(address) accepts: for an address whose scheme the compiler can see
+ * (a string literal such as "mq:/jobs"), that scheme's own and the common ones, so that
+ * `open("mq:/jobs", { wait: "semaphore" })` does not compile; for any other string, all of
+ * them (open() then refuses the ones the scheme does not understand, at run time).
+ */
+export type OptionsFor<A extends string> = string extends A
+  ? OpenOptions
+  : A extends `${infer S}:${string}`
+    ? S extends keyof SchemeOptions
+      ? SchemeOptions[S] & CommonOptions
+      : OpenOptions
+    : OpenOptions;
+
+/** Run-time lists of each options type's names (the compiler checks each is complete). */
+const socketNames = optionNames<SocketOptions>()("create", "timeout", "maxMessageSize", "mode", "backlog");
+const datagramNames = optionNames<DatagramOptions>()("create", "timeout", "maxMessageSize");
+const popenNames = optionNames<PopenOptions>()("type", "maxMessageSize", "stderr", "env", "cwd");
+const ringNames = optionNames<RingTuning>()("spin", "wait", "peerCheckMs");
+const shmNames = optionNames<ShmOptions>()("create", "exclusive", "mode", "capacity", "maxMessageSize", "timeout", "allowForeignOwner", "spin", "wait", "peerCheckMs");
+const names: { [S in keyof SchemeOptions]: readonly string[] } = {
+  fd: optionNames<PipeOptions>()("maxMessageSize", "capacity"),
+  fifo: optionNames<FifoOptions>()("create", "exclusive", "mode", "role", "timeout", "maxMessageSize"),
+  mq: optionNames<MqOptions>()("create", "exclusive", "mode", "capacity", "maxMessageSize", "timeout"),
+  shm: shmNames,
+  unix: socketNames,
+  "unix-dgram": datagramNames,
+  tcp: socketNames,
+  udp: datagramNames,
+  "sysv-mq": optionNames<SysvMqOptions>()("create", "exclusive", "mode", "maxMessageSize", "timeout", "sendType", "receiveType"),
+  sem: optionNames<SemaphoreOptions>()("create", "exclusive", "value", "mode", "timeout"),
+  signal: optionNames<SignalOptions>()("timeout"),
+  eventfd: optionNames<EventfdOptions>()("semaphore"),
+  popen: popenNames,
+  spawn: popenNames,
+  file: optionNames<FileOptions>()("create", "exclusive", "mode", "timeout", "maxMessageSize"),
+  worker: ringNames,
+  memfd: ringNames,
+  "sysv-shm": shmNames,
+};
+
 type Opener = (addr: ReturnType<typeof parseAddress>, opts: OpenOptions) => Channel;
 
 /** The schemes open() understands, with what each names. */
-export const schemes: Record<string, { opener: Opener; describe: string }> = {
+export const schemes: Record<keyof SchemeOptions, { opener: Opener; describe: string }> = {
   fd: { opener: (a, o) => openFd(a, o), describe: "fd:R,W or fd:N — inherited pipe descriptors (anonymous pipe)" },
   fifo: { opener: (a, o) => new FifoChannel(a, o), describe: "fifo:/path — a named pipe (mkfifo)" },
   mq: { opener: (a, o) => new MqChannel(a, o), describe: "mq:/name — a POSIX message queue" },
@@ -67,10 +132,10 @@ export const schemes: Record<string, { opener: Opener; describe: string }> = {
  * Open a channel by address, e.g. open("mq:/jobs", { create: true }).
  * Throws IpcError EADDRESS for an unknown scheme or a malformed name.
  */
-export function open(address: string, options: OpenOptions = {}): Channel {
+export function open<A extends string>(address: A, options: OptionsFor<A> = {} as OptionsFor<A>): Channel {
   watchStopSignals(); // opening may wait (timeout, a FIFO's peer): a stop signal must end that too
   const addr = parseAddress(address);
-  const scheme = schemes[addr.scheme];
+  const scheme = (schemes as Record<string, (typeof schemes)[keyof SchemeOptions] | undefined>)[addr.scheme];
   if (!scheme) {
     throw ipcError(
       "EADDRESS",
@@ -79,7 +144,8 @@ export function open(address: string, options: OpenOptions = {}): Channel {
       `unknown scheme '${addr.scheme}' in '${address}'; known schemes: ${Object.keys(schemes).map((s) => `${s}:`).join(", ")}`,
     );
   }
-  return scheme.opener(addr, options);
+  checkOptionNames(options, addr.scheme, names[addr.scheme as keyof SchemeOptions], address);
+  return scheme.opener(addr, options as OpenOptions);
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * A full /dev/shm never crashes a process (README "Limits"): shared memory reserves its pages
+ * A full /dev/shm never crashes a process (docs/limits.md): shared memory reserves its pages
  * when it is created, so a ring or region larger than the space left is refused with
  * IpcError ENOSPC — saying how much was asked, how much is left and which option makes it
  * smaller — instead of a SIGBUS in whichever process first writes an unbacked page. Runs

@@ -1,11 +1,11 @@
 /**
- * The README's code is true: every ts/js/sh/python block says, in a `<!-- readme-test: … -->`
+ * The README's code is true: every ts/js/sh/python block (README.md and docs/) says, in a `<!-- readme-test: … -->`
  * line just above it, whether it runs; the ones that say "runs" are run here as written
  * (only `from "ipc-lab"`, the queue and FIFO names are pointed at this test's own), and must
  * exit 0 with the output the README says they print. With `ipc-lab` on PATH as npm links it.
  */
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
@@ -52,10 +52,14 @@ async function run(cmd: string[], env: Record<string, string | undefined> = proc
 }
 
 const readme = blocks("README.md");
+const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).flatMap((f) => blocks(join("docs", f)).map((b) => ({ ...b, file: `docs/${f}` })));
 
 describe("README code blocks", () => {
-  test("every block says whether it runs", () => {
+  test("every block, in README.md and docs/, says whether it runs", () => {
     expect(readme.filter((b) => !b.marker).map((b) => `README.md:${b.line} (${b.lang})`)).toEqual([]);
+    expect(docs.filter((b) => !b.marker).map((b) => `${b.file}:${b.line} (${b.lang})`)).toEqual([]);
+    // the runnable ones are the README's: a block in docs/ that claims to run must be moved or run here
+    expect(docs.filter((b) => b.marker!.startsWith("runs")).map((b) => `${b.file}:${b.line}`)).toEqual([]);
     expect(readme.filter((b) => b.marker!.startsWith("runs")).length).toBeGreaterThanOrEqual(3);
   });
 

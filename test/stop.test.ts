@@ -1,5 +1,5 @@
 /**
- * Stopping when told (README "Stopping"): a program blocked in any call of a named mechanism
+ * Stopping when told (docs/channel.md, "Stopping"): a program blocked in any call of a named mechanism
  * — a sync recv or send, an open waiting for its peer, accept, a semaphore wait, or an
  * async `for await` — stops promptly on SIGINT, SIGTERM and SIGHUP, exits with 128 + the
  * signal number and leaves no name behind; a program with its own handler gets IpcError

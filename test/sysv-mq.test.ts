@@ -21,10 +21,10 @@ function fresh(): string {
 describe("sysv-mq", () => {
   test("message types: send with a type, receive a given type, the first, or the lowest", () => {
     using q = open(fresh(), { create: true }) as SysvMqChannel;
-    q.send("a3", { type: 3 });
-    q.send("b1", { type: 1 });
-    q.send("c2", { type: 2 });
-    q.send("d1", { type: 1 });
+    q.send("a3", { messageType: 3 });
+    q.send("b1", { messageType: 1 });
+    q.send("c2", { messageType: 2 });
+    q.send("d1", { messageType: 1 });
     expect(q.depth).toBe(4);
     expect(text(q.recvTyped(2))).toBe("c2");
     expect(text(q.recvTyped(-2))).toBe("b1"); // lowest type <= 2
@@ -32,15 +32,15 @@ describe("sysv-mq", () => {
     expect(q.lastType).toBe(3);
     expect(text(q.recvTyped(1))).toBe("d1");
     expectIpcError(() => q.recvTyped(7, { timeout: 50 }), "ETIMEDOUT");
-    expectIpcError(() => q.send("x", { type: 0 }), "EINVAL");
+    expectIpcError(() => q.send("x", { messageType: 0 }), "EINVAL");
   });
 
   test("a receiveType fixed at open only takes its messages", () => {
     const address = fresh();
     using q = open(address, { create: true });
     using only5 = open(address, { receiveType: 5 });
-    q.send("other", { type: 1 });
-    q.send("mine", { type: 5 });
+    q.send("other", { messageType: 1 });
+    q.send("mine", { messageType: 5 });
     expect(text(only5.recv({ timeout: 1000 }))).toBe("mine");
     expect(only5.tryRecv()).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 /**
- * Wire formats, checked against programs that know nothing of ipc-lab but the README: a C
+ * Wire formats, checked against programs that know nothing of ipc-lab but docs/wire-formats.md: a C
  * program and a Python program exchange messages with `ipc-lab send` / `ipc-lab recv` over
  * a FIFO (u32 LE length + payload) and a POSIX queue (one message per kernel message).
  */

@@ -26,7 +26,7 @@ export interface ShmOptions extends RingTuning {
   maxMessageSize?: number;
   /** milliseconds to wait for a ring that does not exist (or is not initialised) yet (default 0) */
   timeout?: number;
-  /** accept a ring created by another user (default: refused, see README "Trust") */
+  /** accept a ring created by another user (default: refused, see docs/robustness.md, "Trust model") */
   allowForeignOwner?: boolean;
 }
 

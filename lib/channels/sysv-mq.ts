@@ -134,7 +134,7 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   protected override sendImpl(msg: Uint8Array, timeout: number, opts: SendOptions | undefined): boolean {
-    const type = opts?.type === undefined ? this.#sendType : checkType(opts.type, "type", this.address, false);
+    const type = opts?.messageType === undefined ? this.#sendType : checkType(opts.messageType, "messageType", this.address, false);
     let r: number | "gone" = shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, this.#slice(timeout));
     if (timeout >= 0 && full(r)) r = this.#peer.afterIdle(r, timeout, full, (ms) => shim.ipcl_msgsnd(this.#id, type, msg, msg.byteLength, ms));
     if (r === "gone") throw ipcError("EPIPE", "msgsnd", this.address, this.#peer.sendMessage());
