@@ -213,12 +213,12 @@ export const shimSymbols = {
   ipcl_flock: { args: ["i32", "i32"], returns: "i32", blocking: true },
   /** int ipcl_inotify_watch(const char *path, unsigned mask); */
   ipcl_inotify_watch: { args: ["buf", "u32"], returns: "i32" },
-  /** void ipcl_drain(int fd); */
-  ipcl_drain: { args: ["i32"], returns: "void" },
+  /** void ipcl_inotify_drain(int fd); */
+  ipcl_inotify_drain: { args: ["i32"], returns: "void" },
   /** int ipcl_pread(int fd, void *buf, size_t len, double offset); */
   ipcl_pread: { args: ["i32", "buf", "usize", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_rw8(int fd, uint8_t buf[8], int write, double timeout_ms);  eventfd I/O */
-  ipcl_rw8: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_eventfd_rw(int fd, uint8_t buf[8], int write, double timeout_ms);  eventfd I/O */
+  ipcl_eventfd_rw: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_pin_process(int cpu);  every thread to one CPU (-1: all CPUs) */
   ipcl_pin_process: { args: ["i32"], returns: "i32" },
   /** int ipcl_pin_thread(int cpu);  the calling thread only */

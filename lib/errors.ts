@@ -8,10 +8,30 @@ import { errno as currentErrno, libc, readCString } from "../ffi/runtime.ts";
 const EINTR = fact("EINTR");
 
 /**
- * Codes that are not errno names: EOF (the peer closed the stream between messages),
- * ETRUNC (the peer vanished in the middle of a message), ECLOSED (this channel was closed).
+ * The codes ipc-lab raises on purpose (docs/channel.md, "Errors", says when each comes),
+ * plus any other errno name it passes through from the kernel (`string & {}` keeps the
+ * named ones visible to editors while allowing the rest). EOF, ETRUNC, ECLOSED and EADDRESS
+ * are ipc-lab's own; the others are errno names.
  */
-export type IpcErrorCode = string;
+export type IpcErrorCode =
+  | "EOF" // the peer closed between messages: no more will come
+  | "ETRUNC" // the peer vanished in the middle of a message
+  | "ECLOSED" // this channel (or primitive) was closed
+  | "EADDRESS" // the address is malformed or names an unknown scheme
+  | "EINTR" // a stop signal came and the program has its own handler (see "Stopping")
+  | "ETIMEDOUT" // nothing in time: the message says how long it waited
+  | "EINVAL" // an option or argument out of range, or not understood by the scheme
+  | "EMSGSIZE" // a message above the maximum, or larger than the buffer given (it is kept)
+  | "EPIPE" // nobody will read: the peer closed or died
+  | "EBUSY" // the object is taken (a ring's peer slot, a signal already received here)
+  | "EPROTO" // shared memory or a stream that is not what ipc-lab wrote
+  | "ENOENT" // nothing at this address (yet)
+  | "EEXIST" // exclusive creation of something that exists
+  | "EACCES" // not this user's to open
+  | "ENOSPC" // no room: /dev/shm, memory, or a system limit
+  | "ENOBUFS" // a signal was dropped because the receiver's pipe was full
+  | "ECONNREFUSED" // nobody listens at a socket address
+  | (string & {});
 
 /** Details for constructing an IpcError. */
 export interface IpcErrorInit {

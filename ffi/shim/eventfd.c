@@ -10,7 +10,7 @@
  * Read (write = 0) or write (write = 1) the 8 bytes of an O_NONBLOCK eventfd within
  * timeout_ms (0: try, negative: forever). 0, -EAGAIN (try), -ETIMEDOUT, or -errno.
  */
-int ipcl_rw8(int fd, uint8_t *buf, int write_, double timeout_ms) {
+int ipcl_eventfd_rw(int fd, uint8_t *buf, int write_, double timeout_ms) {
   WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {

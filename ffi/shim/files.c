@@ -34,7 +34,7 @@ int ipcl_inotify_watch(const char *path, unsigned mask) {
 }
 
 /** Discard queued inotify events. */
-void ipcl_drain(int fd) {
+void ipcl_inotify_drain(int fd) {
   char buf[4096];
   while (read(fd, buf, sizeof buf) > 0) {}
 }

@@ -209,11 +209,11 @@ int ipcl_tgkill(int pid, int tid, int signo);
 int ipcl_open(const char *path, int flags, int mode);
 int ipcl_flock(int fd, int op);
 int ipcl_inotify_watch(const char *path, unsigned mask);
-void ipcl_drain(int fd);
+void ipcl_inotify_drain(int fd);
 int ipcl_pread(int fd, void *buf, size_t len, double offset);
 double ipcl_fd_size(int fd);
 
 /* eventfd.c */
-int ipcl_rw8(int fd, uint8_t *buf, int write_, double timeout_ms);
+int ipcl_eventfd_rw(int fd, uint8_t *buf, int write_, double timeout_ms);
 
 #endif

@@ -81,7 +81,7 @@ export class EventfdChannel extends BaseChannel {
     if (msg.byteLength !== 8 || readCounter(msg) === 0n || readCounter(msg) > EVENTFD_MAX) {
       throw ipcError("EINVAL", "write", this.address, "an eventfd message is an 8-byte little-endian value from 1 to 2^64-2 (use add(n))");
     }
-    const r = shim.ipcl_rw8(this.#wfd, msg, 1, timeout);
+    const r = shim.ipcl_eventfd_rw(this.#wfd, msg, 1, timeout);
     if (r === 0) return true;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
     throw errnoError(-r, "write", this.address);
@@ -91,7 +91,7 @@ export class EventfdChannel extends BaseChannel {
     if (buf.byteLength < 8) {
       throw errnoError(C.EMSGSIZE, "recvInto", this.address, `an eventfd value has 8 bytes and does not fit a ${buf.byteLength}-byte buffer; nothing was taken`);
     }
-    const r = shim.ipcl_rw8(this.#rfd, buf, 0, timeout);
+    const r = shim.ipcl_eventfd_rw(this.#rfd, buf, 0, timeout);
     if (r === 0) return 8;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return -1;
     throw errnoError(-r, "read", this.address);

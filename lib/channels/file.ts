@@ -128,13 +128,13 @@ export class FileChannel extends BaseChannel {
       if (left <= 0) return -1;
       const p = checkNeg(shim.ipcl_poll1(watch, C.POLLIN, left === Infinity ? -1 : left, -1), "poll", this.address);
       if (p === 0) return -1;
-      shim.ipcl_drain(watch);
+      shim.ipcl_inotify_drain(watch);
     }
   }
 
   protected override waitReadable(timeout: number): PendingWait {
     const watch = this.#watcher();
-    shim.ipcl_drain(watch);
+    shim.ipcl_inotify_drain(watch);
     // an append that landed before the drain left no event: look at the size after draining
     if (shim.ipcl_fd_size(this.#fd) > this.#offset) return { result: Promise.resolve(1), cancel: () => {} };
     return pollAsync(watch, C.POLLIN, timeout);
