@@ -143,6 +143,11 @@ export interface RingMapping {
    * while an async wait still uses the memory (the mapping outlives the name)
    */
   unlink?(): void;
+  /**
+   * false when the two sides share one process (a Worker's ring): a side that ends
+   * without close() cannot be seen, only one that closes (default true)
+   */
+  peerExitVisible?: boolean;
 }
 
 /** Tuning for a ring end. */
@@ -246,7 +251,7 @@ export class RingChannel extends BaseChannel {
       capacity: g.capacity,
       capacityUnit: "bytes",
       crossesHosts: false,
-      detectsPeerExit: true,
+      detectsPeerExit: map.peerExitVisible ?? true,
     };
   }
 

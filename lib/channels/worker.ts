@@ -29,7 +29,7 @@ export function spawnWorker(url: string | URL, opts: WorkerOptions = {}): { chan
   const size = ringObjectSize(g);
   const sab = new SharedArrayBuffer(size);
   initRingHeader(sab, g);
-  const channel = new RingChannel("worker:child", "worker", { base: sab, size, release: () => {} }, 0, g, opts);
+  const channel = new RingChannel("worker:child", "worker", { base: sab, size, release: () => {}, peerExitVisible: false }, 0, g, opts);
   // node:worker_threads wants a path or a URL object, and import.meta.url is a file:// string
   const target = typeof url === "string" && url.startsWith("file:") ? new URL(url) : url;
   const worker = new Worker(target, { workerData: { [RING_KEY]: sab, data: opts.data } });
@@ -48,5 +48,5 @@ export function openWorker(addr: Address, opts: RingTuning): RingChannel {
   if (!(sab instanceof SharedArrayBuffer)) throw ipcError("ENOENT", "open", addr.text, "this thread was not started by spawnWorker(): there is no parent ring");
   const g = readRingHeader(sab, sab.byteLength);
   if (typeof g === "string") throw ipcError("EPROTO", "open", addr.text, `the shared buffer is not a ring: ${g}`);
-  return new RingChannel(addr.text, "worker", { base: sab, size: sab.byteLength, release: () => {} }, 1, g, opts);
+  return new RingChannel(addr.text, "worker", { base: sab, size: sab.byteLength, release: () => {}, peerExitVisible: false }, 1, g, opts);
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
-import { IpcError, open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
+import { IpcError, open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, spawnWorker, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
 import { shim } from "../../ffi/runtime.ts";
 import { lineReader, type LineReader } from "./lines.ts";
 import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
@@ -191,6 +191,48 @@ function commandMechanism(scheme: "spawn" | "popen"): Mechanism {
     },
   };
 }
+
+const workerPeer = new URL("./worker-conformance-peer.ts", import.meta.url);
+
+/**
+ * The in-process baseline: the peer is a Worker thread of this process
+ * (./worker-conformance-peer.ts) over a SharedArrayBuffer ring. Its reports, posted to us,
+ * become the peer's stdout lines; "killing" it terminates the Worker. Only in the
+ * conformance suite: it has no process to put on another runtime or to SIGKILL.
+ */
+export const workerMechanism: Mechanism = {
+  name: "worker (in-process baseline)",
+  duplex: true,
+  seesPeerExit: false, // a Worker that ends without close() shares our pid: nothing to see
+  bounded: true,
+  start(role, count = 0, max) {
+    const { channel, worker } = spawnWorker(workerPeer, { data: { role, count, max } });
+    const encoder = new TextEncoder();
+    let report!: ReadableStreamDefaultController<Uint8Array>;
+    const stdout = new ReadableStream<Uint8Array>({ start: (c) => void (report = c) });
+    let exitCode: number | null = null;
+    worker.on("message", (m: unknown) => report.enqueue(encoder.encode(JSON.stringify(m) + "\n")));
+    const exited = new Promise<number>((resolve) =>
+      worker.once("exit", (code: number) => {
+        exitCode = code;
+        report.close();
+        resolve(code);
+      }),
+    );
+    const peer: ChildProcess = {
+      pid: process.pid,
+      exited,
+      get exitCode() {
+        return exitCode;
+      },
+      signalCode: null,
+      stdout,
+      stderr: null,
+      kill: () => void worker.terminate(),
+    };
+    return session(this, channel, peer, stdout);
+  },
+};
 
 export const mechanisms: Mechanism[] = [
   inherited("pipe", spawnWithPipes, true),
