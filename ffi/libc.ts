@@ -143,8 +143,12 @@ export const shimSymbols = {
   ipcl_shmdt: { args: ["ptr"], returns: "i32" },
   /** double ipcl_shm_size(int id); */
   ipcl_shm_size: { args: ["i32"], returns: "f64" },
-  /** int ipcl_ipc_rmid(int which, int id);  which: 0 shm, 1 msg, 2 sem */
-  ipcl_ipc_rmid: { args: ["i32", "i32"], returns: "i32" },
+  /** int ipcl_shm_remove(int id);  IPC_RMID of a segment */
+  ipcl_shm_remove: { args: ["i32"], returns: "i32" },
+  /** int ipcl_msg_remove(int id);  IPC_RMID of a message queue */
+  ipcl_msg_remove: { args: ["i32"], returns: "i32" },
+  /** int ipcl_sem_remove(int id);  IPC_RMID of a semaphore set */
+  ipcl_sem_remove: { args: ["i32"], returns: "i32" },
   /** int ipcl_msgget(int key, int flags); */
   ipcl_msgget: { args: ["i32", "i32"], returns: "i32" },
   /** int ipcl_msg_stat(int id, double out[4]);  qnum, qbytes, lspid, lrpid */

@@ -11,8 +11,8 @@ import { sysvKey } from "./sysv.ts";
 import { unregister } from "./registry.ts";
 import { unixSocketPath } from "./channels/socket-address.ts";
 
-/** ipcl_ipc_rmid's `which` per System V scheme. */
-const sysvKinds = { "sysv-shm": { which: 0 }, "sysv-mq": { which: 1 }, "sysv-sem": { which: 2 } } as const;
+/** How each System V scheme's object is removed (IPC_RMID). */
+const sysvRemove = { "sysv-shm": shim.ipcl_shm_remove, "sysv-mq": shim.ipcl_msg_remove, "sysv-sem": shim.ipcl_sem_remove } as const;
 
 function sysvId(scheme: string, key: number): number {
   if (scheme === "sysv-shm") return shim.ipcl_shmget(key, 0, 0);
@@ -50,7 +50,7 @@ export function remove(address: string): boolean {
       const id = sysvId(addr.scheme, sysvKey(addr));
       if (id === -C.ENOENT) return false;
       if (id < 0) throw errnoError(-id, "get", address);
-      const r = shim.ipcl_ipc_rmid(sysvKinds[addr.scheme].which, id);
+      const r = sysvRemove[addr.scheme](id);
       if (r < 0) throw errnoError(-r, "IPC_RMID", address);
       return true;
     }

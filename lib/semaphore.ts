@@ -234,7 +234,7 @@ export class SysvSemaphore implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.owner) {
-      shim.ipcl_ipc_rmid(2, this.id);
+      shim.ipcl_sem_remove(this.id);
       forgetAtExit(this, this.address);
     }
   }

@@ -19,7 +19,7 @@ const env = { ...process.env, IPC_LAB_REGISTRY: registry, IPC_LAB_SOCKETS: socke
 function sysvKey(kind: "shm" | "msg"): number {
   const key = testKey();
   const get = () => (kind === "shm" ? shim.ipcl_shmget(key, 0, 0) : shim.ipcl_msgget(key, 0));
-  noteProbe(`sysv ${kind} ${key}`, () => get() >= 0, () => shim.ipcl_ipc_rmid(kind === "shm" ? 0 : 1, get()));
+  noteProbe(`sysv ${kind} ${key}`, () => get() >= 0, () => (kind === "shm" ? shim.ipcl_shm_remove : shim.ipcl_msg_remove)(get()));
   return key;
 }
 

@@ -71,7 +71,7 @@ describe("POSIX named semaphores", () => {
 describe("System V semaphores", () => {
   function fresh(): string {
     const key = testKey();
-    noteProbe(`sysv-sem:${key}`, () => shim.ipcl_semget(key, 1, 0) >= 0, () => shim.ipcl_ipc_rmid(2, shim.ipcl_semget(key, 1, 0)));
+    noteProbe(`sysv-sem:${key}`, () => shim.ipcl_semget(key, 1, 0) >= 0, () => shim.ipcl_sem_remove(shim.ipcl_semget(key, 1, 0)));
     return `sysv-sem:${key}`;
   }
 

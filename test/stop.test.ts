@@ -31,8 +31,8 @@ type Sig = keyof typeof signalNumbers;
 
 function sysv(scheme: "sysv-shm" | "sysv-mq" | "sysv-sem"): string {
   const key = testKey();
-  const [get, which] = scheme === "sysv-shm" ? [() => shim.ipcl_shmget(key, 0, 0), 0] : scheme === "sysv-mq" ? [() => shim.ipcl_msgget(key, 0), 1] : [() => shim.ipcl_semget(key, 1, 0), 2];
-  noteProbe(`${scheme}:${key}`, () => get() >= 0, () => shim.ipcl_ipc_rmid(which, get()));
+  const [get, remove] = scheme === "sysv-shm" ? [() => shim.ipcl_shmget(key, 0, 0), shim.ipcl_shm_remove] : scheme === "sysv-mq" ? [() => shim.ipcl_msgget(key, 0), shim.ipcl_msg_remove] : [() => shim.ipcl_semget(key, 1, 0), shim.ipcl_sem_remove];
+  noteProbe(`${scheme}:${key}`, () => get() >= 0, () => remove(get()));
   return `${scheme}:${key}`;
 }
 

@@ -14,7 +14,7 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 function fresh(): string {
   const key = testKey();
-  noteProbe(`sysv-mq:${key}`, () => shim.ipcl_msgget(key, 0) >= 0, () => shim.ipcl_ipc_rmid(1, shim.ipcl_msgget(key, 0)));
+  noteProbe(`sysv-mq:${key}`, () => shim.ipcl_msgget(key, 0) >= 0, () => shim.ipcl_msg_remove(shim.ipcl_msgget(key, 0)));
   return `sysv-mq:${key}`;
 }
 

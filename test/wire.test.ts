@@ -38,7 +38,7 @@ async function output(p: ReturnType<typeof run>): Promise<{ code: number; out: s
 
 function sysvMq(): string {
   const key = testKey();
-  noteProbe(`sysv-mq:${key}`, () => shim.ipcl_msgget(key, 0) >= 0, () => shim.ipcl_ipc_rmid(1, shim.ipcl_msgget(key, 0)));
+  noteProbe(`sysv-mq:${key}`, () => shim.ipcl_msgget(key, 0) >= 0, () => shim.ipcl_msg_remove(shim.ipcl_msgget(key, 0)));
   return `sysv-mq:${key}`;
 }
 

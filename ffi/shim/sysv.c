@@ -37,11 +37,14 @@ double ipcl_shm_size(int id) {
   return (double)ds.shm_segsz;
 }
 
-/** Remove a segment, queue or semaphore set: which = 0 shm, 1 msg, 2 sem. 0 or -errno. */
-int ipcl_ipc_rmid(int which, int id) {
-  int r = which == 0 ? shmctl(id, IPC_RMID, NULL) : which == 1 ? msgctl(id, IPC_RMID, NULL) : semctl(id, 0, IPC_RMID);
-  return r == 0 ? 0 : -errno;
-}
+/** Remove shared memory segment `id` (IPC_RMID: freed after the last detach). 0 or -errno. */
+int ipcl_shm_remove(int id) { return shmctl(id, IPC_RMID, NULL) == 0 ? 0 : -errno; }
+
+/** Remove message queue `id` (IPC_RMID: waiting callers get EIDRM). 0 or -errno. */
+int ipcl_msg_remove(int id) { return msgctl(id, IPC_RMID, NULL) == 0 ? 0 : -errno; }
+
+/** Remove semaphore set `id` (IPC_RMID: waiting callers get EIDRM). 0 or -errno. */
+int ipcl_sem_remove(int id) { return semctl(id, 0, IPC_RMID) == 0 ? 0 : -errno; }
 
 /** msgget(2); the id or -errno. */
 int ipcl_msgget(int key, int flags) {

@@ -41,8 +41,6 @@ const idle = (x: number) => x === -C.ENOMSG || x === -C.ETIMEDOUT;
 /** A send that found no room (full, or out of time). */
 const full = (x: number) => x === -C.EAGAIN || x === -C.ETIMEDOUT;
 
-const MSG = 1;
-
 function checkType(t: number, what: string, address: string, allowZero: boolean): number {
   if (!Number.isInteger(t) || (allowZero ? false : t <= 0) || Math.abs(t) > 0x7fffffff) {
     throw ipcError("EINVAL", "msgsnd", address, `${what} must be a whole number ${allowZero ? "(0 any, N that type, -N lowest type <= N)" : "> 0"} within 32 bits (got ${t})`);
@@ -196,7 +194,7 @@ export class SysvMqChannel extends BaseChannel {
   protected override closeImpl(): void {
     this.#peer.close();
     if (this.#owner) {
-      shim.ipcl_ipc_rmid(MSG, this.#id);
+      shim.ipcl_msg_remove(this.#id);
       forgetAtExit(this, this.address);
     }
   }

@@ -14,8 +14,6 @@ import { sysvKey } from "../sysv.ts";
 import { notThere, retryUntil } from "../wait.ts";
 import type { ShmOptions } from "./shm.ts";
 
-const SHM = 0;
-
 function attach(id: number, address: string): Pointer {
   const err = new Int32Array(1);
   const p = shim.ipcl_shmat(id, err);
@@ -42,7 +40,7 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
           throw reserveError(r, "madvise", addr.text, size, SMALLER_RING);
         }
       } catch (e) {
-        shim.ipcl_ipc_rmid(SHM, id);
+        shim.ipcl_shm_remove(id);
         throw e;
       }
       initRingHeader(base, g);
@@ -51,7 +49,7 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
         size,
         release: () => shim.ipcl_shmdt(base),
         unlink: () => {
-          shim.ipcl_ipc_rmid(SHM, id);
+          shim.ipcl_shm_remove(id);
           forgetAtExit(ch, addr.text);
         },
       }, 0, g, opts);

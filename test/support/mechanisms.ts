@@ -129,7 +129,7 @@ function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
 }
 
 const sysvGet = { shm: (key: number) => shim.ipcl_shmget(key, 0, 0), msg: (key: number) => shim.ipcl_msgget(key, 0) };
-const sysvWhich = { shm: 0, msg: 1 };
+const sysvRemove = { shm: shim.ipcl_shm_remove, msg: shim.ipcl_msg_remove };
 
 function sysvExists(kind: "shm" | "msg", key: number): boolean {
   return sysvGet[kind](key) >= 0;
@@ -139,7 +139,7 @@ function sysvExists(kind: "shm" | "msg", key: number): boolean {
 function sysvAddress(scheme: "sysv-shm" | "sysv-mq"): string {
   const key = testKey();
   const kind = scheme === "sysv-shm" ? "shm" : "msg";
-  noteProbe(`${scheme}:${key}`, () => sysvExists(kind, key), () => shim.ipcl_ipc_rmid(sysvWhich[kind], sysvGet[kind](key)));
+  noteProbe(`${scheme}:${key}`, () => sysvExists(kind, key), () => sysvRemove[kind](sysvGet[kind](key)));
   return `${scheme}:${key}`;
 }
 
