@@ -6,7 +6,9 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
-import { open, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWorker, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { open, spawnWorker, type Channel, type SpawnOptions } from "../lib/index.ts";
+import type { Mechanism } from "../lib/mechanism.ts";
+import { mechanisms, type Scheme } from "../lib/mechanisms.ts";
 import { scriptCommand, spawnProcess, type ChildProcess } from "../ffi/process.ts";
 import { cpusFor, type Placement } from "./usage.ts";
 
@@ -179,24 +181,49 @@ const workerCase: BenchCase = {
   },
 };
 
-const MiB = 1 << 20;
-/** Every mechanism the benchmark measures. */
-export const benchCases: BenchCase[] = [
-  inherited("pipe", "pipe", MiB, spawnWithPipes, true),
-  oneWay("fifo", "fifo", MiB, () => `fifo:${join(tmpdir(), fresh())}`, true),
-  duplex("unix", "unix", MiB, () => `unix:@${fresh()}`, {}, true),
-  duplex("tcp", "tcp", MiB, () => "tcp:127.0.0.1:0", {}, true),
-  duplex("unix-dgram", undefined, 65536, () => `unix-dgram:@${fresh()}`, {}, true),
-  { ...duplex("udp", undefined, 65507, () => "udp:127.0.0.1:0", {}, true), noStream: "unreliable: datagrams a slow reader misses are lost, so a stream would measure loss; round trips only" },
-  oneWay("mq", "mq", 8192, () => `mq:/${fresh()}`, true),
-  oneWay("sysv-mq", "sysv-mq", 8192, () => `sysv-mq:${0x4000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff)}`),
-  duplex("shm", "shm", MiB, () => `shm:/${fresh()}`),
-  duplex("shm (semaphore)", "shm-sem", MiB, () => `shm:/${fresh()}`, { wait: "semaphore" }),
-  duplex("sysv-shm", "shm", MiB, () => `sysv-shm:${0x5000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff)}`),
-  inherited("memfd", "shm", MiB, spawnWithMemfd),
-  inherited("eventfd", "eventfd", 8, spawnWithEventfd, true, "values merge: round trips only"),
-  oneWay("sem", undefined, 0, () => `sem:/${fresh()}`),
-  signalCase,
-  oneWay("file", undefined, MiB, () => `file:${join(tmpdir(), fresh())}`, true),
-  workerCase,
-];
+/** The C baseline that measures the same thing, per scheme (bench/c/baseline.c). */
+const cBaseline: Partial<Record<Scheme, string>> = { fd: "pipe", fifo: "fifo", unix: "unix", tcp: "tcp", mq: "mq", "sysv-mq": "sysv-mq", shm: "shm", "sysv-shm": "shm", memfd: "shm", eventfd: "eventfd" };
+
+/** Mechanisms measured their own way: a pid for an address, a thread for a peer. */
+const custom: Partial<Record<Scheme, BenchCase>> = { signal: signalCase, worker: workerCase };
+
+/** Mechanisms not measured, and why (`--mech` says so when asked for one). */
+export const notMeasured: Partial<Record<Scheme, string>> = {
+  popen: "a command's stdin or stdout: the pipes fd: measures",
+  spawn: "a command's stdin and stdout: the pipes fd: measures",
+};
+
+/** Why a mechanism has no stream row, beyond what its traits say. */
+const noStream: Partial<Record<Scheme, string>> = { eventfd: "values merge: round trips only" };
+
+/** A fresh address for a mechanism (its descriptor's sample, under this run's tag). */
+function freshAddress(m: Mechanism): string {
+  return m.sample!({ tag: fresh(), dir: tmpdir(), key: 0x4000000 + ((process.pid & 0xffff) << 8) + (++serial & 0xff) });
+}
+
+/** How the benchmark runs one mechanism of lib/mechanisms.ts; a mechanism with no way is an error, not a gap. */
+function caseOf(m: Mechanism): BenchCase | undefined {
+  const scheme = m.scheme as Scheme;
+  if (notMeasured[scheme]) return undefined;
+  if (custom[scheme]) return custom[scheme];
+  const name = m.title ?? m.scheme;
+  const c = cBaseline[scheme];
+  const base = m.inherit
+    ? inherited(name, c, m.traits.largest, m.inherit, m.traits.pollable)
+    : m.sample && m.traits.duplex
+      ? duplex(name, c, m.traits.largest, () => freshAddress(m), {}, m.traits.pollable)
+      : m.sample
+        ? oneWay(name, c, m.traits.largest, () => freshAddress(m), m.traits.pollable)
+        : undefined;
+  if (!base) throw new Error(`bench/cases.ts: no way to measure ${m.scheme}: give its descriptor sample() or inherit(), or list it in custom or notMeasured`);
+  const why = m.traits.lossy ? `unreliable: ${m.traits.lossy}, so a stream would measure loss; round trips only` : noStream[scheme];
+  return why ? { ...base, noStream: why } : base;
+}
+
+/** Every mechanism the benchmark measures: the list of lib/mechanisms.ts, and the shm ring waiting on semaphores. */
+export const benchCases: BenchCase[] = mechanisms.flatMap((m) => {
+  const measured = caseOf(m as Mechanism);
+  if (!measured) return [];
+  if (m.scheme !== "shm") return [measured];
+  return [measured, duplex("shm (semaphore)", "shm-sem", m.traits.largest, () => freshAddress(m as Mechanism), { wait: "semaphore" })];
+});

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { parseArgs } from "node:util";
 import { runC, runtimeBaselines, cBaseline } from "./baselines.ts";
-import { benchCases, type BenchCase } from "./cases.ts";
+import { benchCases, notMeasured, type BenchCase } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { roundTrips, stream, type Row } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
@@ -64,7 +64,14 @@ export async function bench(argv: string[]): Promise<number> {
   const streamCount = (size: number) => Number(values.count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1)))));
   const cases = benchCases.filter((c) => !mechs || mechs.includes(c.name));
   const cNames = new Set(cases.map((c) => c.c).filter(Boolean) as string[]);
-  if (mechs) for (const m of mechs) if (!benchCases.some((c) => c.name === m)) throw new Error(`unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`);
+  for (const m of mechs ?? []) {
+    const why = (notMeasured as Record<string, string | undefined>)[m];
+    const wrong = why ? `--mech ${m}: not measured (${why})` : benchCases.some((c) => c.name === m) ? undefined : `unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`;
+    if (wrong) {
+      process.stderr.write(`ipc-lab bench: ${wrong}\n`);
+      return 2;
+    }
+  }
   const usable = placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2);
 
   // the work, as a list of jobs (so the progress bar knows the total); `row` says what a

@@ -4,9 +4,10 @@
  */
 import { runtime } from "../ffi/process.ts";
 import { readFileSync, statfsSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
+import { mechanisms } from "../lib/mechanisms.ts";
 import { open } from "../lib/open.ts";
-import { mqLimits, pipeMaxSize, procNumber, sysvMsgLimits } from "../lib/limits.ts";
+import { mqLimits, pipeMaxSize, procNumber, sysvMsgLimits } from "../lib/os/limits.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
 /** A /proc number as its exact decimal digits (for values a double would round), or undefined. */
@@ -27,22 +28,18 @@ function limit(name: string): string {
   return m ? `${m[1]} (hard ${m[2]})` : "unknown";
 }
 
-/** Try each named mechanism with a throwaway object: "ok" or why not. */
+/** Try each mechanism that can be created by address with a throwaway object: "ok" or why not. */
 function probe(): Record<string, string> {
-  const tag = `ipcl-info-${process.pid}`;
-  const tries: Record<string, string> = {
-    mq: `mq:/${tag}`, "sysv-mq": `sysv-mq:${0x7000000 + (process.pid & 0xffffff)}`, shm: `shm:/${tag}`,
-    "sysv-shm": `sysv-shm:${0x7100000 + (process.pid & 0xffffff)}`, sem: `sem:/${tag}`, fifo: `fifo:/tmp/${tag}.fifo`,
-    unix: `unix:@${tag}`, "unix-dgram": `unix-dgram:@${tag}`, tcp: "tcp:127.0.0.1:0", udp: "udp:127.0.0.1:0",
-    signal: "signal:self:SIGRTMIN+1", file: `file:/tmp/${tag}.log`,
-  };
+  const unique = { tag: `ipcl-info-${process.pid}`, dir: tmpdir(), key: 0x7000000 + (process.pid & 0xffffff) };
   const out: Record<string, string> = {};
-  for (const [name, address] of Object.entries(tries)) {
+  for (const m of mechanisms) {
+    if (!m.sample) continue; // reached only by inheritance or from a parent
+    const exclusive = m.options.includes("exclusive") ? { exclusive: true } : {};
     try {
-      open(address, { create: true, exclusive: true, capacity: name === "shm" || name === "sysv-shm" ? 4096 : undefined }).close();
-      out[name] = "ok";
+      open(m.sample({ ...unique, key: unique.key++ }), { create: true, ...exclusive, ...m.small }).close();
+      out[m.scheme] = "ok";
     } catch (e) {
-      out[name] = (e as Error).message;
+      out[m.scheme] = (e as Error).message;
     }
   }
   return out;

@@ -4,8 +4,8 @@
  * whose owner is dead.
  */
 import { readdirSync } from "node:fs";
-import { entries, forgetDeadOpeners, registryDir } from "../lib/registry.ts";
-import { remove } from "../lib/remove.ts";
+import { entries, forgetDeadOpeners, registryDir } from "../lib/names/registry.ts";
+import { remove } from "../lib/names/remove.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
 /** Usage text of ls and gc. */

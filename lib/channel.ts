@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/facts.ts";
 import type { PendingWait } from "../ffi/waiter.ts";
-import { watchStopSignals } from "./cleanup.ts";
+import { watchStopSignals } from "./names/cleanup.ts";
 import { IpcError, ipcError } from "./errors.ts";
 
 /** What a mechanism can do. Every channel states it honestly. */

@@ -95,7 +95,7 @@ const advice: Record<string, string> = {
   ENAMETOOLONG: "the name is too long",
 };
 
-/** What a blocking call's EINTR means: set by lib/cleanup.ts (a stop signal is pending). */
+/** What a blocking call's EINTR means: set by lib/names/cleanup.ts (a stop signal is pending). */
 let interruptHandler: ((syscall: string, address: string | undefined) => IpcError) | undefined;
 
 /**

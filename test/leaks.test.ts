@@ -11,7 +11,7 @@ import { spawnProcess } from "../ffi/process.ts";
 import { cstr, libc, shim } from "../ffi/runtime.ts";
 import { C } from "../ffi/facts.ts";
 import { createEventfd, open } from "../lib/index.ts";
-import { register } from "../lib/registry.ts";
+import { register } from "../lib/names/registry.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { leftovers, testKey, testPrefix } from "./support/leaks.ts";

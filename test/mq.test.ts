@@ -1,7 +1,7 @@
 /** POSIX message queues: priorities, limits from /proc, ownership and waiting to open. */
 import { describe, expect, test } from "bun:test";
 import { open, MqChannel } from "../lib/index.ts";
-import { mqLimits } from "../lib/limits.ts";
+import { mqLimits } from "../lib/os/limits.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { noteMq, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { open, IpcError, SharedMemory } from "../lib/index.ts";
-import { RING_HEADER } from "../lib/ring.ts";
+import { RING_HEADER } from "../lib/ring/channel.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
 import { noteMq, testPrefix, track } from "./support/leaks.ts";

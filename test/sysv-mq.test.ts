@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import { open, SysvMqChannel } from "../lib/index.ts";
-import { sysvMsgLimits } from "../lib/limits.ts";
+import { sysvMsgLimits } from "../lib/os/limits.ts";
 import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";

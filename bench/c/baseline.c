@@ -62,7 +62,7 @@ struct end {
 static const char *mech;
 static uint8_t *scratch;
 
-/* ---- the shm ring, as lib/ring.ts does it: spin, then futex; wake only a sleeper ---- */
+/* ---- the shm ring, as lib/ring/channel.ts does it: spin, then futex; wake only a sleeper ---- */
 static long futex(uint32_t *a, int op, uint32_t v) { return syscall(SYS_futex, a, op, v, NULL, NULL, 0); }
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
@@ -122,7 +122,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   memcpy(out + first, data, len - first);
   uint32_t newtail = tail + ((len + 4 + 7) & ~7u);
   STORE(&d->tail, newtail);
-  /* the flag holds the bytes the producer waits for: wake it once they fit (as lib/ring.ts) */
+  /* the flag holds the bytes the producer waits for: wake it once they fit (as lib/ring/channel.ts) */
   uint32_t want = LOAD(&d->producer_waiting);
   if (want && cap - (LOAD(&d->head) - newtail) >= want && XCHG(&d->producer_waiting, 0)) wake_producer(d);
   return len;

@@ -62,6 +62,9 @@ const char *ipcl_facts(void) {
   FACT(EFD_CLOEXEC); FACT(EFD_NONBLOCK); FACT(EFD_SEMAPHORE);
   FACT(IN_MODIFY); FACT(IN_CLOSE_WRITE); FACT(IN_NONBLOCK); FACT(IN_CLOEXEC);
   FACT_AS("SIGRTMIN", SIGRTMIN); FACT_AS("SIGRTMAX", SIGRTMAX); FACT(SIGUSR1); FACT(SIGUSR2);
+  /* signals the JavaScript runtimes handle themselves (faults, aborts, Bun's own) */
+  FACT(SIGILL); FACT(SIGTRAP); FACT(SIGABRT); FACT(SIGBUS); FACT(SIGFPE); FACT(SIGSEGV); FACT(SIGPWR); FACT(SIGSYS);
+  FACT(SI_QUEUE);
   SIZE(struct ipcl_sigrecord, "sigrecord");
   OFF(struct ipcl_sigrecord, signo, "sigrecord"); OFF(struct ipcl_sigrecord, code, "sigrecord");
   OFF(struct ipcl_sigrecord, pid, "sigrecord"); OFF(struct ipcl_sigrecord, uid, "sigrecord");

@@ -19,7 +19,7 @@
  *     the window between looking at ipcl_stop_word and entering the kernel.
  * The wait loops below return -EINTR when EINTR comes while a stop is pending (stopping());
  * every other EINTR is retried as before. TypeScript decides what a stop means
- * (lib/cleanup.ts): exit with 128 + the signal, or an IpcError EINTR for the program's own
+ * (lib/names/cleanup.ts): exit with 128 + the signal, or an IpcError EINTR for the program's own
  * handler. Nothing here runs on the hot path except one thread-local store per wait.
  */
 #define IPCL_WAKE_REPEAT_MS 20

@@ -10,10 +10,14 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { notThere, retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, sockaddrBuffer, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { pathNames } from "../names/kinds.ts";
+import { unixSocketPath } from "./socket-address.ts";
 
 /** Options for datagram sockets. */
 export interface DatagramOptions {
@@ -146,3 +150,26 @@ export class DatagramChannel extends BaseChannel {
     }
   }
 }
+
+const datagramOptions = optionNames<DatagramOptions>()("create", "timeout", "maxMessageSize");
+
+/** The `unix-dgram:` mechanism. */
+export const unixDgram = mechanism<DatagramOptions>()({
+  scheme: "unix-dgram",
+  describe: "unix-dgram:/path or unix-dgram:@name — a unix datagram socket",
+  options: datagramOptions,
+  open: (a, o) => new DatagramChannel(a, o),
+  traits: { ...usualTraits, duplex: true, seesPeerExit: false, connectionless: true, pollable: true, largest: 65536 },
+  names: pathNames(unixSocketPath, (a) => !a.name.startsWith("@")),
+  sample: (u) => `unix-dgram:${u.dir}/${u.tag}`,
+});
+
+/** The `udp:` mechanism. */
+export const udp = mechanism<DatagramOptions>()({
+  scheme: "udp",
+  describe: "udp:HOST:PORT — UDP datagrams (unreliable)",
+  options: datagramOptions,
+  open: (a, o) => new DatagramChannel(a, o),
+  traits: { ...unixDgram.traits, bounded: false, lossy: "datagrams a slow reader misses are lost", largest: 65507 },
+  sample: () => "udp:127.0.0.1:0",
+});

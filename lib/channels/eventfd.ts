@@ -12,7 +12,9 @@ import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
 import { parseFds, type Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
-import { spawnWith, type SpawnOptions } from "../spawn.ts";
+import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
 
 /** Options for eventfd counters. */
 export interface EventfdOptions {
@@ -158,3 +160,13 @@ export function spawnWithEventfd(cmd: string[], opts: EventfdOptions & SpawnOpti
     throw e;
   }
 }
+
+/** The `eventfd:` mechanism. */
+export const eventfd = mechanism<EventfdOptions>()({
+  scheme: "eventfd",
+  describe: "eventfd:N or eventfd:R,W — inherited eventfd counters",
+  options: optionNames<EventfdOptions>()("semaphore"),
+  open: (a, o) => openEventfd(a, o),
+  traits: { ...usualTraits, duplex: true, carries: "counts", pollable: true, largest: 8 },
+  inherit: (cmd, opts) => spawnWithEventfd(cmd, opts),
+});

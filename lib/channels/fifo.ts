@@ -7,10 +7,13 @@
 import { C, layout } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { checkPath, type Address } from "../address.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
-import { notThere, retryUntil } from "../wait.ts";
+import { notThere, retryUntil } from "../os/wait.ts";
 import { DEFAULT_PIPE_CAPACITY, streamMax, StreamChannel } from "./stream.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { pathNames } from "../names/kinds.ts";
 
 /** Options for FIFO channels. */
 export interface FifoOptions {
@@ -122,3 +125,14 @@ export class FifoChannel extends StreamChannel {
     }
   }
 }
+
+/** The `fifo:` mechanism. */
+export const fifo = mechanism<FifoOptions>()({
+  scheme: "fifo",
+  describe: "fifo:/path — a named pipe (mkfifo)",
+  options: optionNames<FifoOptions>()("create", "exclusive", "mode", "role", "timeout", "maxMessageSize"),
+  open: (a, o) => new FifoChannel(a, o),
+  traits: { ...usualTraits, duplex: false, pollable: true, largest: 1 << 20 },
+  names: pathNames(),
+  sample: (u) => `fifo:${u.dir}/${u.tag}`,
+});

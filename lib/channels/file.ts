@@ -11,10 +11,13 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
 import { checkPath, type Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { openWhenPresent } from "../wait.ts";
+import { openWhenPresent } from "../os/wait.ts";
 import { streamMax } from "./stream.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { pathNames } from "../names/kinds.ts";
 
 /** Options for file channels. */
 export interface FileOptions {
@@ -150,3 +153,14 @@ export class FileChannel extends BaseChannel {
     }
   }
 }
+
+/** The `file:` mechanism. */
+export const file = mechanism<FileOptions>()({
+  scheme: "file",
+  describe: "file:/path — messages appended to a file under flock, read by offset",
+  options: optionNames<FileOptions>()("create", "exclusive", "mode", "timeout", "maxMessageSize"),
+  open: (a, o) => new FileChannel(a, o),
+  traits: { ...usualTraits, duplex: false, seesPeerExit: false, bounded: false, pollable: true, largest: 1 << 20 },
+  names: pathNames(),
+  sample: (u) => `file:${u.dir}/${u.tag}`,
+});

@@ -7,9 +7,10 @@ import type { ChildProcess } from "../../ffi/process.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { parseFds, type Address } from "../address.ts";
 import { checkNeg } from "../errors.ts";
-import { RingChannel, ringGeometry, type RingTuning } from "../ring.ts";
-import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring-map.ts";
-import { spawnWith, type SpawnOptions } from "../spawn.ts";
+import { RingChannel, ringGeometry, ringTuningNames, type RingTuning } from "../ring/channel.ts";
+import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
+import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
 
 /** Options for memfd rings. */
 export interface MemfdOptions extends RingTuning {
@@ -66,3 +67,13 @@ export function spawnWithMemfd(cmd: string[], opts: MemfdOptions & SpawnOptions 
     throw e;
   }
 }
+
+/** The `memfd:` mechanism. */
+export const memfd = mechanism<RingTuning>()({
+  scheme: "memfd",
+  describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor",
+  options: ringTuningNames,
+  open: (a, o) => openMemfd(a, o),
+  traits: { ...usualTraits, duplex: true, pollable: false, largest: 1 << 20 },
+  inherit: (cmd, opts) => spawnWithMemfd(cmd, opts),
+});

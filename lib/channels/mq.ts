@@ -9,11 +9,14 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
 import { checkPosixName, type Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
-import { mqLimits } from "../limits.ts";
-import { openWhenPresent } from "../wait.ts";
-import { PeerWatch } from "../peer-watch.ts";
+import { mqLimits } from "../os/limits.ts";
+import { openWhenPresent } from "../os/wait.ts";
+import { PeerWatch } from "../names/peer-watch.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { mqNames } from "../names/kinds.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {
@@ -190,3 +193,14 @@ const mqHints: Record<string, string> = {
 function mqHint(errno: number): string | undefined {
   return mqHints[errnoName(errno)];
 }
+
+/** The `mq:` mechanism. */
+export const mq = mechanism<MqOptions>()({
+  scheme: "mq",
+  describe: "mq:/name — a POSIX message queue",
+  options: optionNames<MqOptions>()("create", "exclusive", "mode", "capacity", "maxMessageSize", "timeout"),
+  open: (a, o) => new MqChannel(a, o),
+  traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: true, largest: 8192 },
+  names: mqNames,
+  sample: (u) => `mq:/${u.tag}`,
+});

@@ -9,8 +9,10 @@ import { C, fact, layout } from "../../ffi/facts.ts";
 import { libc } from "../../ffi/runtime.ts";
 import { parseFds, type Address } from "../address.ts";
 import { throwErrno } from "../errors.ts";
-import { spawnWith, type SpawnOptions } from "../spawn.ts";
+import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
 import { pipeCapacity, streamMax, StreamChannel } from "./stream.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
 
 /** Options for pipes and fd channels. */
 export interface PipeOptions {
@@ -119,3 +121,14 @@ export function spawnWithPipes(cmd: string[], opts: SpawnPipeOptions = {}): Pipe
   });
   return { channel, child };
 }
+
+/** The `fd:` mechanism: inherited anonymous pipes. */
+export const fd = mechanism<PipeOptions>()({
+  scheme: "fd",
+  title: "pipe",
+  describe: "fd:R,W or fd:N — inherited pipe descriptors (anonymous pipe)",
+  options: optionNames<PipeOptions>()("maxMessageSize", "capacity"),
+  open: (a, o) => openFd(a, o),
+  traits: { ...usualTraits, duplex: true, pollable: true, largest: 1 << 20 },
+  inherit: (cmd, opts) => spawnWithPipes(cmd, opts),
+});

@@ -1,14 +1,17 @@
 /**
  * A POSIX named semaphore as a token channel: `sem:/name`. send posts one unit, recv takes
  * one; messages carry no bytes (caps.maxMessageSize 0, boundaries "token"), and every send
- * is exactly one recv. The plain primitive is Semaphore (lib/semaphore.ts).
+ * is exactly one recv. The plain primitive is Semaphore (lib/primitives/semaphore.ts).
  */
 import type { PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
 import { ipcError, type IpcError } from "../errors.ts";
-import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../semaphore.ts";
-import { PeerWatch } from "../peer-watch.ts";
+import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../primitives/semaphore.ts";
+import { PeerWatch } from "../names/peer-watch.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { semNames } from "../names/kinds.ts";
 
 const empty = new Uint8Array(0);
 
@@ -81,3 +84,14 @@ export class SemChannel extends BaseChannel {
     this.semaphore.close();
   }
 }
+
+/** The `sem:` mechanism. */
+export const sem = mechanism<SemaphoreOptions>()({
+  scheme: "sem",
+  describe: "sem:/name — a POSIX named semaphore carrying tokens",
+  options: optionNames<SemaphoreOptions>()("create", "exclusive", "value", "mode", "timeout"),
+  open: (a, o) => new SemChannel(a, o),
+  traits: { ...usualTraits, duplex: false, carries: "counts", pollable: false, largest: 0 },
+  names: semNames,
+  sample: (u) => `sem:/${u.tag}`,
+});

@@ -1,16 +1,19 @@
 /**
  * POSIX shared memory rings: `shm:/name` is the object /dev/shm/name (shm_open). The
  * creator makes it with O_EXCL and mode 0600, sizes and initialises it, and unlinks it on
- * close; one peer opens it. Both sides can send and receive (see lib/ring.ts).
+ * close; one peer opens it. Both sides can send and receive (see lib/ring/channel.ts).
  */
 import { C } from "../../ffi/facts.ts";
 import { cstr, errno, libc, type Pointer } from "../../ffi/runtime.ts";
 import { checkPosixName, type Address } from "../address.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { errnoError, throwErrno } from "../errors.ts";
-import { RingChannel, ringGeometry, type RingGeometry, type RingTuning } from "../ring.ts";
-import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring-map.ts";
-import { notThere, retryUntil } from "../wait.ts";
+import { RingChannel, ringGeometry, type RingGeometry, type RingTuning } from "../ring/channel.ts";
+import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
+import { notThere, retryUntil } from "../os/wait.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { shmNames } from "../names/kinds.ts";
 
 /** Options for shared-memory rings. */
 export interface ShmOptions extends RingTuning {
@@ -98,3 +101,15 @@ function attachRing(addr: Address, name: string, opts: ShmOptions): RingChannel 
   const release = claimOpener(base, addr.text, name, () => libc.munmap(base, size));
   return new RingChannel(addr.text, "shm", { base, size, release }, 1, g, opts);
 }
+
+/** The `shm:` mechanism. */
+export const shm = mechanism<ShmOptions>()({
+  scheme: "shm",
+  describe: "shm:/name — a POSIX shared-memory ring (/dev/shm/name)",
+  options: optionNames<ShmOptions>()("create", "exclusive", "mode", "capacity", "maxMessageSize", "timeout", "allowForeignOwner", "spin", "wait", "peerCheckMs"),
+  open: (a, o) => openShm(a, o),
+  traits: { ...usualTraits, duplex: true, pollable: false, largest: 1 << 20 },
+  names: shmNames,
+  sample: (u) => `shm:/${u.tag}`,
+  small: { capacity: 4096 },
+});

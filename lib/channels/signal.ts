@@ -26,8 +26,10 @@ import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { pipeMaxSize } from "../limits.ts";
-import { retryUntil } from "../wait.ts";
+import { pipeMaxSize } from "../os/limits.ts";
+import { retryUntil } from "../os/wait.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
 
 /** Options for signal channels. */
 export interface SignalOptions {
@@ -36,9 +38,9 @@ export interface SignalOptions {
 }
 
 const RECORD = layout("sigrecord", ["signo", "code", "pid", "uid", "value"]);
-const SI_QUEUE = -1; // si_code of sigqueue(3) (Linux ABI)
-/** Signals the runtimes use themselves (Bun: 4-8, 11, 30, 31), refused outright. */
-const RUNTIME_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 30, 31]);
+const SI_QUEUE = fact("SI_QUEUE"); // si_code of sigqueue(3)
+/** Signals the runtimes handle themselves (faults and aborts, and Bun's SIGPWR and SIGSYS), refused outright. */
+const RUNTIME_SIGNALS = new Set(["SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV", "SIGPWR", "SIGSYS"].map(fact));
 const named: Record<string, number> = { SIGUSR1: fact("SIGUSR1"), SIGUSR2: fact("SIGUSR2") };
 /** Payload bytes a realtime signal carries (the 8th byte of sigval holds the length). */
 export const SIGNAL_PAYLOAD_MAX = 7;
@@ -261,3 +263,13 @@ export class SignalChannel extends BaseChannel {
     this.#wfds = [];
   }
 }
+
+/** The `signal:` mechanism. */
+export const signal = mechanism<SignalOptions>()({
+  scheme: "signal",
+  describe: "signal:PID[:SIGNAL] or signal:self[:SIGNAL] — signals, realtime ones with a 7-byte payload",
+  options: optionNames<SignalOptions>()("timeout"),
+  open: (a, o) => new SignalChannel(a, o),
+  traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: true, largest: SIGNAL_PAYLOAD_MAX },
+  sample: () => "signal:self:SIGRTMIN+1",
+});

@@ -9,12 +9,16 @@ import type { ChildProcess } from "../../ffi/process.ts";
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
-import { closeAtExit, forgetAtExit, watchStopSignals } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
 import { checkNeg, errnoError } from "../errors.ts";
-import { spawnWith, type SpawnOptions } from "../spawn.ts";
-import { notThere, retryUntil } from "../wait.ts";
+import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
+import { notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
 import { streamMax, StreamChannel } from "./stream.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { pathNames } from "../names/kinds.ts";
+import { unixSocketPath } from "./socket-address.ts";
 
 /** Options for stream sockets. */
 export interface SocketOptions {
@@ -97,7 +101,7 @@ export class Listener implements Disposable {
     this.#a = a;
     this.#opts = opts;
     this.address = a.port === 0 ? withPort(addr.scheme, a, shim.ipcl_local_port(fd)) : addr.text;
-    closeAtExit(this, this.address);
+    closeAtExit(this, a.path ? this.address : undefined); // only a socket file outlives us (registry)
   }
 
   /** The listening descriptor. */
@@ -123,7 +127,7 @@ export class Listener implements Disposable {
     libc.close(this.#fd);
     this.#fd = -1;
     if (this.#a.path) libc.unlink(cstr(this.#a.path));
-    forgetAtExit(this, this.address);
+    forgetAtExit(this, this.#a.path ? this.address : undefined);
   }
 
   [Symbol.dispose](): void {
@@ -209,3 +213,27 @@ export function spawnWithSocketpair(cmd: string[], opts: SpawnOptions & { maxMes
     throw e;
   }
 }
+
+const socketOptions = optionNames<SocketOptions>()("create", "timeout", "maxMessageSize", "mode", "backlog");
+const openStream = (a: Address, o: SocketOptions) => (o.create ? new ServerStreamChannel(a, o) : connectStream(a, o));
+
+/** The `unix:` mechanism. */
+export const unix = mechanism<SocketOptions>()({
+  scheme: "unix",
+  describe: "unix:/path or unix:@name — a unix stream socket (create: listen)",
+  options: socketOptions,
+  open: openStream,
+  traits: { ...usualTraits, duplex: true, pollable: true, largest: 1 << 20 },
+  names: pathNames(unixSocketPath, (a) => !a.name.startsWith("@")), // abstract names vanish with their socket
+  sample: (u) => `unix:${u.dir}/${u.tag}`,
+});
+
+/** The `tcp:` mechanism. */
+export const tcp = mechanism<SocketOptions>()({
+  scheme: "tcp",
+  describe: "tcp:HOST:PORT — a TCP connection (create: listen; port 0 picks one)",
+  options: socketOptions,
+  open: openStream,
+  traits: unix.traits,
+  sample: () => "tcp:127.0.0.1:0",
+});

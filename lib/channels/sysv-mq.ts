@@ -10,13 +10,15 @@ import { shim } from "../../ffi/runtime.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { sysvMsgLimits } from "../limits.ts";
-import { sysvKey } from "../sysv.ts";
-import { Backoff } from "../timer-wait.ts";
-import { openWhenPresent } from "../wait.ts";
-import { PeerWatch } from "../peer-watch.ts";
+import { sysvMsgLimits } from "../os/limits.ts";
+import { sysvKey } from "../os/sysv-key.ts";
+import { Backoff, openWhenPresent } from "../os/wait.ts";
+import { PeerWatch } from "../names/peer-watch.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
+import { sysvNames } from "../names/kinds.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {
@@ -199,3 +201,14 @@ export class SysvMqChannel extends BaseChannel {
     }
   }
 }
+
+/** The `sysv-mq:` mechanism. */
+export const sysvMq = mechanism<SysvMqOptions>()({
+  scheme: "sysv-mq",
+  describe: "sysv-mq:KEY or sysv-mq:/path — a System V message queue",
+  options: optionNames<SysvMqOptions>()("create", "exclusive", "mode", "maxMessageSize", "timeout", "sendType", "receiveType"),
+  open: (a, o) => new SysvMqChannel(a, o),
+  traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: false, largest: 8192 },
+  names: sysvNames("msg"),
+  sample: (u) => `sysv-mq:${u.key}`,
+});

@@ -6,13 +6,15 @@
 import { C } from "../../ffi/facts.ts";
 import { shim, type Pointer } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
-import { closeAtExit, forgetAtExit } from "../cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { initRingHeader, RING_HEADER, RingChannel, ringGeometry, ringObjectSize } from "../ring.ts";
-import { checkRing, claimOpener, notARing, reserveError, SMALLER_RING } from "../ring-map.ts";
-import { sysvKey } from "../sysv.ts";
-import { notThere, retryUntil } from "../wait.ts";
-import type { ShmOptions } from "./shm.ts";
+import { initRingHeader, RING_HEADER, RingChannel, ringGeometry, ringObjectSize } from "../ring/channel.ts";
+import { checkRing, claimOpener, notARing, reserveError, SMALLER_RING } from "../ring/mapping.ts";
+import { sysvKey } from "../os/sysv-key.ts";
+import { notThere, retryUntil } from "../os/wait.ts";
+import { shm, type ShmOptions } from "./shm.ts";
+import { mechanism } from "../mechanism.ts";
+import { sysvNames } from "../names/kinds.ts";
 
 function attach(id: number, address: string): Pointer {
   const err = new Int32Array(1);
@@ -88,3 +90,15 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
   const release = claimOpener(found.base, addr.text, `segment ${addr.name}`, () => shim.ipcl_shmdt(found.base));
   return new RingChannel(addr.text, "sysv-shm", { base: found.base, size: found.size, release }, 1, found.g, opts);
 }
+
+/** The `sysv-shm:` mechanism. */
+export const sysvShm = mechanism<ShmOptions>()({
+  scheme: "sysv-shm",
+  describe: "sysv-shm:KEY or sysv-shm:/path — a System V shared-memory ring",
+  options: shm.options,
+  open: (a, o) => openSysvShm(a, o),
+  traits: shm.traits,
+  names: sysvNames("shm"),
+  sample: (u) => `sysv-shm:${u.key}`,
+  small: { capacity: 4096 },
+});

@@ -8,7 +8,8 @@
 import { Worker, workerData } from "node:worker_threads";
 import type { Address } from "../address.ts";
 import { ipcError } from "../errors.ts";
-import { initRingHeader, readRingHeader, RingChannel, ringGeometry, ringObjectSize, type RingTuning } from "../ring.ts";
+import { initRingHeader, readRingHeader, RingChannel, ringGeometry, ringObjectSize, ringTuningNames, type RingTuning } from "../ring/channel.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
 
 /** Options for spawnWorker. */
 export interface WorkerOptions extends RingTuning {
@@ -50,3 +51,12 @@ export function openWorker(addr: Address, opts: RingTuning): RingChannel {
   if (typeof g === "string") throw ipcError("EPROTO", "open", addr.text, `the shared buffer is not a ring: ${g}`);
   return new RingChannel(addr.text, "worker", { base: sab, size: sab.byteLength, release: () => {}, peerExitVisible: false }, 1, g, opts);
 }
+
+/** The `worker:` mechanism: the in-process baseline. */
+export const worker = mechanism<RingTuning>()({
+  scheme: "worker",
+  describe: "worker:parent — inside a Worker from spawnWorker(): a SharedArrayBuffer ring (in-process baseline)",
+  options: ringTuningNames,
+  open: (a, o) => openWorker(a, o),
+  traits: { ...usualTraits, duplex: true, seesPeerExit: false, pollable: false, largest: 1 << 20 },
+});

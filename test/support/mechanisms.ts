@@ -3,14 +3,17 @@
  * (test/support/peer.ts) and what sets the mechanism apart. Shared by the conformance suite
  * and the soak (test/soak.ts), so both run against exactly the same list.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
-import { IpcError, open, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, spawnWorker, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
-import { shim } from "../../ffi/runtime.ts";
+import { open, parseAddress, spawnWithSocketpair, spawnWorker, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
+import type { Mechanism as LibMechanism } from "../../lib/mechanism.ts";
+import { mechanisms as libMechanisms, type Scheme } from "../../lib/mechanisms.ts";
+import { shm as shmDescriptor } from "../../lib/channels/shm.ts";
+import { unix as unixDescriptor } from "../../lib/channels/socket.ts";
 import { lineReader, type LineReader } from "./lines.ts";
-import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
+import { noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
 import { ackWindow } from "./sequence.ts";
 
@@ -20,12 +23,6 @@ export const prefix = testPrefix("conf");
 export const dir = privateDir("conf");
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), "peer.ts");
 let serial = 0;
-
-/** A fresh path in the private directory (made again if a suite's leak check removed it). */
-function inDir(): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return `${dir}/${prefix}${++serial}`;
-}
 
 /** One side of a conversation: our channel, the peer process, and the peer's stdout lines. */
 export interface Session {
@@ -128,19 +125,28 @@ function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
   };
 }
 
-const sysvGet = { shm: (key: number) => shim.ipcl_shmget(key, 0, 0), msg: (key: number) => shim.ipcl_msgget(key, 0) };
-const sysvRemove = { shm: shim.ipcl_shm_remove, msg: shim.ipcl_msg_remove };
-
-function sysvExists(kind: "shm" | "msg", key: number): boolean {
-  return sysvGet[kind](key) >= 0;
+/** A fresh address for a named mechanism; its object must be gone at the end (checked, and removed if not). */
+function freshAddress(m: LibMechanism): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // made again if a suite's leak check removed it
+  const address = m.sample!({ tag: `${prefix}${++serial}`, dir, key: testKey() });
+  const names = m.names;
+  if (names) {
+    const addr = parseAddress(address);
+    if (names.lasts?.(addr) ?? true) noteProbe(address, () => names.exists(addr), () => void names.remove(addr));
+  }
+  return address;
 }
 
-/** A fresh System V address whose object must be gone at the end. */
-function sysvAddress(scheme: "sysv-shm" | "sysv-mq"): string {
-  const key = testKey();
-  const kind = scheme === "sysv-shm" ? "shm" : "msg";
-  noteProbe(`${scheme}:${key}`, () => sysvExists(kind, key), () => sysvRemove[kind](sysvGet[kind](key)));
-  return `${scheme}:${key}`;
+/** The suite's traits of a mechanism, from its descriptor. */
+function traitsOf(m: LibMechanism): Traits {
+  const t = m.traits;
+  return { duplex: t.duplex, seesPeerExit: t.seesPeerExit, bounded: t.bounded, hello: t.connectionless, window: t.lossy ? 64 * 1024 : undefined };
+}
+
+/** A named mechanism, as its descriptor says (we create the object, the peer opens it). */
+function fromDescriptor(m: LibMechanism, opts = {}, name = m.title ?? m.scheme, address = () => freshAddress(m), lasting = true): Mechanism {
+  const names = lasting ? m.names : undefined;
+  return named(name, address, traitsOf(m), names && ((a) => names.exists(parseAddress(a))), opts);
 }
 
 /** Roles in which the peer receives (so it must be listening before we send). */
@@ -234,31 +240,24 @@ export const workerMechanism: Mechanism = {
   },
 };
 
+/** Mechanisms the suite runs its own way: a pid for an address, or a command as the peer. */
+const custom: Partial<Record<Scheme, Mechanism>> = { signal: signalMechanism, spawn: commandMechanism("spawn"), popen: commandMechanism("popen") };
+
+/** How the suite runs one mechanism of lib/mechanisms.ts; a mechanism with no way is a failure, not a skip. */
+function conformanceOf(m: LibMechanism): Mechanism | undefined {
+  if (m.traits.carries === "counts") return undefined; // eventfd values and semaphore tokens merge: not byte messages
+  if (m.scheme === "worker") return undefined; // a thread, not a process: workerMechanism, run where Workers clean up
+  const c = custom[m.scheme as Scheme];
+  if (c) return c;
+  if (m.inherit) return inherited(m.title ?? m.scheme, m.inherit, m.traits.duplex);
+  if (m.sample) return fromDescriptor(m);
+  throw new Error(`test/support/mechanisms.ts: no way to run ${m.scheme}: give its descriptor sample() or inherit(), or add it to custom`);
+}
+
+/** Every mechanism of lib/mechanisms.ts as the suite runs it, and variants that take another path. */
 export const mechanisms: Mechanism[] = [
-  inherited("pipe", spawnWithPipes, true),
-  inherited("memfd", spawnWithMemfd, true),
+  ...libMechanisms.map((m) => conformanceOf(m as LibMechanism)).filter((m) => m !== undefined),
+  fromDescriptor(shmDescriptor, { wait: "semaphore" }, "shm (semaphore wait)"),
+  fromDescriptor(unixDescriptor, {}, "unix (abstract)", () => `unix:@${prefix}${++serial}`, false),
   inherited("socketpair", spawnWithSocketpair, true),
-  named("fifo", () => `fifo:${inDir()}`, { duplex: false }, (a) => existsSync(a.slice(5))),
-  named("mq", () => noteMq(`mq:/${prefix}${++serial}`), { duplex: false, seesPeerExit: false }, (a) => {
-    try {
-      open(a).close();
-      return true;
-    } catch (e) {
-      if (e instanceof IpcError && e.code === "ENOENT") return false;
-      throw e; // any other error says nothing about whether the queue is gone
-    }
-  }),
-  named("shm", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5))),
-  named("shm (semaphore wait)", () => `shm:/${prefix}${++serial}`, { duplex: true }, (a) => readdirSync("/dev/shm").includes(a.slice(5)), { wait: "semaphore" }),
-  named("sysv-shm", () => sysvAddress("sysv-shm"), { duplex: true }, (a) => sysvExists("shm", Number(a.slice("sysv-shm:".length)))),
-  named("sysv-mq", () => sysvAddress("sysv-mq"), { duplex: false, seesPeerExit: false }, (a) => sysvExists("msg", Number(a.slice("sysv-mq:".length)))),
-  named("unix", () => `unix:${inDir()}`, { duplex: true }, (a) => existsSync(a.slice(5))),
-  named("unix (abstract)", () => `unix:@${prefix}${++serial}`, { duplex: true }),
-  named("tcp", () => "tcp:127.0.0.1:0", { duplex: true }),
-  named("unix-dgram", () => `unix-dgram:${inDir()}`, { duplex: true, seesPeerExit: false, hello: true }, (a) => existsSync(a.slice(11))),
-  named("udp", () => "udp:127.0.0.1:0", { duplex: true, seesPeerExit: false, bounded: false, hello: true, window: 64 * 1024 }),
-  signalMechanism,
-  named("file", () => `file:${inDir()}`, { duplex: false, seesPeerExit: false, bounded: false }, (a) => existsSync(a.slice(5))),
-  commandMechanism("spawn"),
-  commandMechanism("popen"),
 ];

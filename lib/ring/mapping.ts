@@ -3,11 +3,11 @@
  * ring someone else created, and claiming the single opener slot. Shared by every
  * mechanism whose channel is a RingChannel.
  */
-import { C, layout } from "../ffi/facts.ts";
-import { cstr, libc, nativeView, shim, type Pointer } from "../ffi/runtime.ts";
-import { errnoError, IpcError, ipcError, throwErrno } from "./errors.ts";
-import { processAlive } from "./peer-watch.ts";
-import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./ring.ts";
+import { C, layout } from "../../ffi/facts.ts";
+import { cstr, libc, nativeView, shim, type Pointer } from "../../ffi/runtime.ts";
+import { errnoError, IpcError, ipcError, throwErrno } from "../errors.ts";
+import { processAlive } from "../names/peer-watch.ts";
+import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./channel.ts";
 
 const statLayout = layout("stat", ["st_size", "st_uid"]);
 

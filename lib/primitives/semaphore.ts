@@ -3,15 +3,17 @@
  * System V semaphores (`SysvSemaphore`, semget/semop with optional SEM_UNDO, so a process
  * that dies holding units gives them back).
  */
-import { C } from "../ffi/facts.ts";
-import { cstr, libc, shim, type Pointer } from "../ffi/runtime.ts";
-import { semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
-import { checkPosixName, parseAddress } from "./address.ts";
-import { timeoutMs } from "./channel.ts";
-import { closeAtExit, forgetAtExit, watchStopSignals } from "./cleanup.ts";
-import { checkNeg, errnoError, ipcError } from "./errors.ts";
-import { sysvKey } from "./sysv.ts";
-import { notThere, openWhenPresent, retryUntil } from "./wait.ts";
+import { C } from "../../ffi/facts.ts";
+import { cstr, libc, shim, type Pointer } from "../../ffi/runtime.ts";
+import { semWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { checkPosixName, parseAddress } from "../address.ts";
+import { timeoutMs } from "../channel.ts";
+import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { sysvKey } from "../os/sysv-key.ts";
+import { notThere, openWhenPresent, retryUntil } from "../os/wait.ts";
+import type { NameKind } from "../mechanism.ts";
+import { sysvNames } from "../names/kinds.ts";
 
 /** Options for opening a semaphore. */
 export interface SemaphoreOptions {
@@ -243,3 +245,6 @@ export class SysvSemaphore implements Disposable {
     this.close();
   }
 }
+
+/** The names of System V semaphores (`sysv-sem:`), for remove() and `gc`. */
+export const sysvSem: NameKind = { scheme: "sysv-sem", describe: "sysv-sem:KEY or sysv-sem:/path — a System V semaphore", ...sysvNames("sem") };

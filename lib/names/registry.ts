@@ -1,13 +1,14 @@
 /**
  * The registry of named objects ipc-lab created: one small file per object, in a private
  * directory ($XDG_RUNTIME_DIR/ipc-lab, else /tmp/ipc-lab-UID, mode 0700), holding the
- * address and the owner's pid. Owners add themselves on create and leave on close; what a
+ * address and the owner's pid. Only names that outlive a process are recorded: callers pass
+ * no address for ports and abstract sockets. Owners add themselves on create and leave on close; what a
  * killed owner leaves is what `ipc-lab ls` shows and `ipc-lab gc` removes.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { C } from "../ffi/facts.ts";
-import { errno, libc } from "../ffi/runtime.ts";
+import { C } from "../../ffi/facts.ts";
+import { errno, libc } from "../../ffi/runtime.ts";
 
 /** One registered object. */
 export interface RegistryEntry {
@@ -24,16 +25,10 @@ export function registryDir(): string {
   return base;
 }
 
-/** Addresses that name nothing that could outlive a process (ports, abstract sockets). */
-function nameless(address: string): boolean {
-  return /^(tcp|udp|fd|eventfd|memfd|worker|signal|popen|spawn):/.test(address) || /^unix(-dgram)?:@/.test(address);
-}
-
 const fileOf = (address: string) => join(registryDir(), encodeURIComponent(address));
 
 /** Record that this process owns `address`. Best effort: a registry failure never fails the channel. */
 export function register(address: string): void {
-  if (nameless(address)) return;
   try {
     mkdirSync(registryDir(), { recursive: true, mode: 0o700 });
     writeFileSync(fileOf(address), JSON.stringify({ address, pid: process.pid, created: new Date().toISOString() }), { mode: 0o600 });
@@ -44,7 +39,6 @@ export function register(address: string): void {
 
 /** The pid of the process that registered `address`, or undefined when none did (or it is unreadable). */
 export function ownerOf(address: string): number | undefined {
-  if (nameless(address)) return undefined;
   try {
     const pid = (JSON.parse(readFileSync(fileOf(address), "utf8")) as { pid?: unknown }).pid;
     return typeof pid === "number" && pid > 0 ? pid : undefined;
@@ -55,7 +49,6 @@ export function ownerOf(address: string): number | undefined {
 
 /** Forget `address` (its owner removed it), and the openers recorded for it. */
 export function unregister(address: string): void {
-  if (nameless(address)) return;
   rmSync(fileOf(address), { force: true });
   for (const pid of openersOf(address)) forgetOpenerRecord(address, pid);
 }

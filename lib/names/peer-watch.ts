@@ -1,7 +1,7 @@
 /**
  * Noticing that the other side of a named queue or semaphore has died. The kernel says
  * nothing when a process holding a message queue or a semaphore exits, so the registry
- * (lib/registry.ts) records creators and openers, and a waiting side checks every
+ * (lib/names/registry.ts) records creators and openers, and a waiting side checks every
  * PEER_CHECK_MS that its peers still exist: an opener its creator, a creator the openers.
  * Once they are gone, a receive with nothing left to take ends with EOF and a send into a
  * full queue with EPIPE, instead of waiting for ever.

@@ -12,9 +12,9 @@
  * SIGKILL cannot be caught: names left by a killed owner are what `ipc-lab gc` is for.
  */
 import { isMainThread } from "node:worker_threads";
-import { C } from "../ffi/facts.ts";
-import { shim } from "../ffi/runtime.ts";
-import { IpcError, onInterrupt } from "./errors.ts";
+import { C } from "../../ffi/facts.ts";
+import { shim } from "../../ffi/runtime.ts";
+import { IpcError, onInterrupt } from "../errors.ts";
 import { register, unregister } from "./registry.ts";
 
 /** Something that must be closed before the process goes. */
@@ -108,7 +108,7 @@ export function throwIfStopped(syscall: string, address?: string): void {
 
 /**
  * Close `c` when the process exits or is told to stop; with `address`, also record it in
- * the registry (lib/registry.ts) so `ipc-lab gc` can find it should this process be killed.
+ * the registry (lib/names/registry.ts) so `ipc-lab gc` can find it should this process be killed.
  */
 export function closeAtExit(c: Closable, address?: string): void {
   watchStopSignals();

@@ -14,6 +14,8 @@ import { libc } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
 import { ipcError, throwErrno } from "../errors.ts";
 import { pipeCapacity, streamMax, StreamChannel } from "./stream.ts";
+import { mechanism, usualTraits } from "../mechanism.ts";
+import { optionNames } from "../options.ts";
 
 /** Options for popen:/spawn:. */
 export interface PopenOptions {
@@ -83,3 +85,23 @@ export class CommandChannel extends StreamChannel {
     return this.exitStatus;
   }
 }
+
+const commandOptions = optionNames<PopenOptions>()("type", "maxMessageSize", "stderr", "env", "cwd");
+
+/** The `popen:` mechanism. */
+export const popen = mechanism<PopenOptions>()({
+  scheme: "popen",
+  describe: "popen:COMMAND — /bin/sh -c COMMAND, one direction (type r|w), framed",
+  options: commandOptions,
+  open: (a, o) => new CommandChannel(a, o),
+  traits: { ...usualTraits, duplex: false, pollable: true, largest: 1 << 20 },
+});
+
+/** The `spawn:` mechanism. */
+export const spawn = mechanism<PopenOptions>()({
+  scheme: "spawn",
+  describe: "spawn:COMMAND — a child's stdin+stdout as a duplex framed channel",
+  options: commandOptions,
+  open: (a, o) => new CommandChannel(a, o),
+  traits: { ...popen.traits, duplex: true },
+});

@@ -1,10 +1,13 @@
 /**
- * Small helpers for waiting on the JS thread in sync calls (which block like C would).
+ * Waiting for what the kernel gives no descriptor or futex for: sync waits on the JS
+ * thread (which block like C would) with a growing back-off, and the async form, a timer
+ * with a doubling back-off so the event loop stays free.
  */
-import { C } from "../ffi/facts.ts";
-import { sleepSync } from "../ffi/process.ts";
-import { throwIfStopped } from "./cleanup.ts";
-import { errnoError } from "./errors.ts";
+import { C } from "../../ffi/facts.ts";
+import { sleepSync } from "../../ffi/process.ts";
+import { throwIfStopped } from "../names/cleanup.ts";
+import { errnoError } from "../errors.ts";
+import type { PendingWait } from "../../ffi/waiter.ts";
 
 /**
  * Retry `attempt` until it returns a value other than undefined or `timeout` ms pass
@@ -53,4 +56,39 @@ export function openWhenPresent(timeout: number, attempt: () => number, syscall:
   );
   if (got === undefined) throw errnoError(C.ENOENT, syscall, address, notThere(missing, timeout));
   return got;
+}
+
+/** A back-off that starts at `min` ms and doubles to `max` ms; reset() after progress. */
+export class Backoff {
+  #next: number;
+  constructor(
+    readonly min = 0.05,
+    readonly max = 2,
+  ) {
+    this.#next = min;
+  }
+
+  /** A wait of the current delay (capped by timeout ms when >= 0); the delay then doubles. */
+  wait(timeout: number): PendingWait {
+    const ms = timeout >= 0 ? Math.min(this.#next, timeout) : this.#next;
+    this.#next = Math.min(this.#next * 2, this.max);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let resolve!: (r: number) => void;
+    const result = new Promise<number>((r) => {
+      resolve = r;
+      timer = setTimeout(() => r(0), ms);
+    });
+    return {
+      result,
+      cancel: () => {
+        clearTimeout(timer);
+        resolve(0);
+      },
+    };
+  }
+
+  /** Start again from the shortest delay. */
+  reset(): void {
+    this.#next = this.min;
+  }
 }

@@ -2,9 +2,9 @@
  * System V IPC keys: `KEY` as a decimal or 0x-hex number, or `/path`, turned into a key by
  * ftok(path, 'I') — the same call a C peer makes with the same path and project id.
  */
-import { cstr, shim } from "../ffi/runtime.ts";
-import type { Address } from "./address.ts";
-import { errnoError, ipcError } from "./errors.ts";
+import { cstr, shim } from "../../ffi/runtime.ts";
+import type { Address } from "../address.ts";
+import { errnoError, ipcError } from "../errors.ts";
 
 /** The project id ipc-lab passes to ftok(3) (the character 'I'). */
 export const FTOK_PROJECT = 0x49;

@@ -4,12 +4,12 @@
  * Atomics on views of `buffer` work across processes (examples/pitfalls shows why it
  * matters).
  */
-import { C } from "../ffi/facts.ts";
-import { cstr, errno, libc, nativeView, type Pointer } from "../ffi/runtime.ts";
-import { checkPosixName, parseAddress } from "./address.ts";
-import { closeAtExit, forgetAtExit } from "./cleanup.ts";
-import { ipcError, throwErrno } from "./errors.ts";
-import { fdStat, mapFd, reserveFd } from "./ring-map.ts";
+import { C } from "../../ffi/facts.ts";
+import { cstr, errno, libc, nativeView, type Pointer } from "../../ffi/runtime.ts";
+import { checkPosixName, parseAddress } from "../address.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
+import { ipcError, throwErrno } from "../errors.ts";
+import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
 
 /** A mapped shared-memory region. */
 export class SharedMemory implements Disposable {

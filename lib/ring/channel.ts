@@ -5,12 +5,13 @@
  * has said it sleeps, and clears that flag as it does (one wake per sleep, not one per
  * message). The layout's offsets come from the shim, never from this file.
  */
-import { C, fact, layout } from "../ffi/facts.ts";
-import { nativeView, ptrAdd, shim, type Pointer } from "../ffi/runtime.ts";
-import { futexWaitAsync, semWaitAsync, type PendingWait } from "../ffi/waiter.ts";
-import { BaseChannel, type ChannelCaps, type SendOptions } from "./channel.ts";
-import { errnoError, ipcError } from "./errors.ts";
-import { PEER_CHECK_MS, processAlive } from "./peer-watch.ts";
+import { C, fact, layout } from "../../ffi/facts.ts";
+import { nativeView, ptrAdd, shim, type Pointer } from "../../ffi/runtime.ts";
+import { futexWaitAsync, semWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { errnoError, ipcError } from "../errors.ts";
+import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
+import { optionNames } from "../options.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
 export const RING_HEADER = layout("ring_header", [
@@ -162,6 +163,9 @@ export interface RingTuning {
    */
   peerCheckMs?: number;
 }
+
+/** The names of RingTuning, as a run-time list. */
+export const ringTuningNames = optionNames<RingTuning>()("spin", "wait", "peerCheckMs");
 
 /** One side of a duplex ring: side 0 is the creator, side 1 the opener. */
 export class RingChannel extends BaseChannel {

@@ -4,9 +4,9 @@
  * parent then closes the ends only the child needs (keeping them would hide the child's
  * exit: no EOF, no EPIPE).
  */
-import { spawnProcess, type ChildProcess } from "../ffi/process.ts";
-import { libc } from "../ffi/runtime.ts";
-import { ipcError } from "./errors.ts";
+import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
+import { libc } from "../../ffi/runtime.ts";
+import { ipcError } from "../errors.ts";
 
 /** What a child inherits: descriptors, and the address that opens them in the child. */
 export interface ChildEnds {

@@ -1,0 +1,99 @@
+/**
+ * The mechanism descriptor: everything the rest of ipc-lab needs to know about one
+ * mechanism, in one value exported by its file in lib/channels/. open(), remove(), the
+ * registry and `gc`, `ipc-lab info`, the conformance and leak helpers and the benchmark's
+ * cases all derive from the list of descriptors in lib/mechanisms.ts, so a new mechanism is
+ * one file plus one line there (docs/architecture.md walks through it).
+ */
+import type { ChildProcess } from "../ffi/process.ts";
+import type { Address } from "./address.ts";
+import type { Channel } from "./channel.ts";
+import type { CommonOptions } from "./options.ts";
+import type { SpawnOptions } from "./os/inherit.ts";
+
+/** How a kind of named object is seen and removed, for names that can outlive a process. */
+export interface NameKind {
+  /** the address scheme of these names */
+  readonly scheme: string;
+  /** one line saying what the scheme names */
+  readonly describe: string;
+  /** whether the object `addr` names exists now */
+  exists(addr: Address): boolean;
+  /** remove the object whatever made it; false when there was nothing to remove */
+  remove(addr: Address): boolean;
+  /** whether `addr` names something that outlives its process (default: always) */
+  lasts?(addr: Address): boolean;
+}
+
+/** What a fresh, unique address is made from (tests, `ipc-lab info`, the benchmark). */
+export interface Unique {
+  /** a name prefix unique to the caller (letters, digits, '-') */
+  tag: string;
+  /** a private directory for path names (FIFOs, socket files, files) */
+  dir: string;
+  /** a System V key unique to the caller */
+  key: number;
+}
+
+/** A child process started with an inherited channel, and our end of it. */
+export interface Inherited {
+  channel: Channel;
+  child: ChildProcess;
+}
+
+/** What sets a mechanism apart; the conformance suite and the benchmark read these. */
+export interface Traits {
+  /** one object carries both directions (else one object per direction) */
+  duplex: boolean;
+  /** what a message is: bytes, or a count that merges (eventfd values, semaphore tokens) */
+  carries: "messages" | "counts";
+  /** the kernel or protocol tells a side when its peer has gone (EOF, EPIPE, a dead pid) */
+  seesPeerExit: boolean;
+  /** a sender can fill it (trySend reaches false); UDP and files are unbounded */
+  bounded: boolean;
+  /** datagram sockets: no connection, a reply goes where the last datagram came from */
+  connectionless?: boolean;
+  /** messages can be lost (UDP): why, in one line; absent when delivery is reliable */
+  lossy?: string;
+  /** the async path waits on a descriptor the event loop can poll */
+  pollable: boolean;
+  /** the largest message with default options, in bytes */
+  largest: number;
+}
+
+/** One mechanism: the scheme it answers to, its options, how it opens, names and inherits. */
+export interface Mechanism<S extends string = string, O extends object = object> {
+  /** the address scheme, e.g. "mq" for mq:/name */
+  readonly scheme: S;
+  /** what tables call it, when not its scheme ("pipe" for fd:) */
+  readonly title?: string;
+  /** the address form and one line saying what it is, e.g. "mq:/name — a POSIX message queue" */
+  readonly describe: string;
+  /** the names of O's options, as a run-time list (built with optionNames<O>()) */
+  readonly options: readonly string[];
+  /** open the channel an address names */
+  open(addr: Address, options: O & CommonOptions): Channel;
+  readonly traits: Traits;
+  /** for named objects: how names are seen and removed */
+  readonly names?: Omit<NameKind, "scheme" | "describe">;
+  /** a fresh address to create (absent when the mechanism is reached only by inheritance or a pid) */
+  sample?(u: Unique): string;
+  /** options for a small object of this kind, where the default one is large (`ipc-lab info`'s probe) */
+  readonly small?: Partial<O>;
+  /** for anonymous mechanisms: start a child that inherits the channel (IPC_LAB_CHANNEL tells it the address) */
+  inherit?(cmd: string[], opts: SpawnOptions): Inherited;
+}
+
+/** The options type of a descriptor. */
+export type OptionsOf<M> = M extends Mechanism<string, infer O> ? O : never;
+
+/**
+ * Declare a descriptor with its options type: `mechanism<MqOptions>()({ scheme: "mq", … })`.
+ * The two steps let the compiler keep the literal scheme while O is given explicitly.
+ */
+export function mechanism<O extends object>() {
+  return <const S extends string>(m: Mechanism<S, O>): Mechanism<S, O> => m;
+}
+
+/** The traits most mechanisms share; a descriptor spreads these and states what differs. */
+export const usualTraits: Omit<Traits, "duplex" | "pollable" | "largest"> = { carries: "messages", seesPeerExit: true, bounded: true };

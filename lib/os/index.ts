@@ -1,0 +1,7 @@
+/**
+ * os/: what the library needs of the operating system beyond one mechanism — waiting with
+ * back-off (wait.ts), descriptors a child inherits (inherit.ts), system limits (limits.ts),
+ * System V keys (sysv-key.ts).
+ * @module
+ */
+export { spawnWith, CHANNEL_ENV, type ChildEnds, type SpawnOptions } from "./inherit.ts";
