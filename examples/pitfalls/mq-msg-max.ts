@@ -3,7 +3,7 @@
  * for more fails with a bare EINVAL. Fix: ipc-lab clamps to the limit and says how to raise it.
  */
 import { open, IpcError } from "../../lib/index.ts";
-import { mqLimits } from "../../lib/limits.ts";
+import { mqLimits } from "../../lib/os/limits.ts";
 
 const { msgMax } = mqLimits();
 try {
