@@ -9,11 +9,11 @@ import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileCached, shimSources } from "../ffi/build.ts";
-import { nanoseconds, runtime, scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
+import { nanoseconds, runtime, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
-import { cpusFor, perMessage, pinProcess, usage, type Placement } from "./usage.ts";
+import { cpusFor, perMessage, pinProcess, type Placement, usage } from "./usage.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -59,7 +59,13 @@ async function timed(impl: string, mechanism: string, size: number, count: numbe
   const cost = perMessage(u0, usage(), count);
   return {
     ...summarize(samples),
-    impl, mechanism, pattern: "rtt", mode: "async", placement, size, count,
+    impl,
+    mechanism,
+    pattern: "rtt",
+    mode: "async",
+    placement,
+    size,
+    count,
     cpu_ns_per_msg: { parent: cost.cpu_ns_per_msg },
     ctx_switches_per_msg: { parent: cost.ctx_switches_per_msg },
   };
@@ -83,90 +89,101 @@ async function pinned<T>(placement: Placement, body: () => Promise<T>): Promise<
 
 /** Bun.spawn with ipc: process.send in the child, the ipc callback in the parent. */
 const bunIpc: RuntimeBaseline = {
-  impl: "bun-ipc", mechanism: "spawn ipc", only: "bun",
-  run: (size, count, placement) => pinned(placement, async () => {
-    let wake: (() => void) | undefined;
-    const child = Bun.spawn([process.execPath, peer, "ipc"], { env: env(placement), stdio: ["ignore", "inherit", "inherit"], ipc: () => wake?.() });
-    const msg = "x".repeat(size);
-    const once = () => new Promise<void>((resolve) => {
-      wake = resolve;
-      child.send(msg);
-    });
-    await once();
-    const row = await timed("bun-ipc", "spawn ipc", size, count, placement, once);
-    child.kill();
-    await child.exited;
-    return row;
-  }),
+  impl: "bun-ipc",
+  mechanism: "spawn ipc",
+  only: "bun",
+  run: (size, count, placement) =>
+    pinned(placement, async () => {
+      let wake: (() => void) | undefined;
+      const child = Bun.spawn([process.execPath, peer, "ipc"], { env: env(placement), stdio: ["ignore", "inherit", "inherit"], ipc: () => wake?.() });
+      const msg = "x".repeat(size);
+      const once = () =>
+        new Promise<void>((resolve) => {
+          wake = resolve;
+          child.send(msg);
+        });
+      await once();
+      const row = await timed("bun-ipc", "spawn ipc", size, count, placement, once);
+      child.kill();
+      await child.exited;
+      return row;
+    }),
 };
 
 /** A byte-echo server in the child over a unix socket, driven by `connect`. */
 function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket" | "deno-unix", only?: RuntimeName): RuntimeBaseline {
   return {
-    impl, mechanism: "unix", only,
-    run: (size, count, placement) => pinned(placement, async () => {
-      const path = `/tmp/ipcl-bench-${impl}-${process.pid}.sock`;
-      const child = spawnProcess(scriptCommand(peer, [serverKind, path]), { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
-      const listening = child.stdout!.getReader();
-      await listening.read();
-      listening.releaseLock();
-      let pending = 0;
-      let wake: (() => void) | undefined;
-      const onData = (n: number) => {
-        pending -= n;
-        if (pending <= 0) wake?.();
-      };
-      let write: (b: Uint8Array) => void;
-      let end: () => void;
-      if (serverKind === "node-net") {
-        const net = await import("node:net");
-        const s = net.createConnection(path);
-        await new Promise((r) => s.once("connect", r));
-        s.setNoDelay(true);
-        s.on("data", (d: Buffer) => onData(d.byteLength));
-        write = (b) => void s.write(b);
-        end = () => s.destroy();
-      } else if (serverKind === "deno-unix") {
-        const s = await denoConnect(path, onData);
-        write = s.write;
-        end = s.close;
-      } else {
-        const s = await Bun.connect({ unix: path, socket: { data: (_s, d) => onData(d.byteLength) } });
-        write = (b) => void s.write(b);
-        end = () => s.end();
-      }
-      const msg = new Uint8Array(size);
-      const once = () => new Promise<void>((resolve) => {
-        pending = size;
-        wake = resolve;
-        write(msg);
-      });
-      const row = await timed(impl, "unix", size, count, placement, once);
-      end();
-      child.kill();
-      await child.exited;
-      rmSync(path, { force: true }); // a killed server leaves its socket file
-      return row;
-    }),
+    impl,
+    mechanism: "unix",
+    only,
+    run: (size, count, placement) =>
+      pinned(placement, async () => {
+        const path = `/tmp/ipcl-bench-${impl}-${process.pid}.sock`;
+        const child = spawnProcess(scriptCommand(peer, [serverKind, path]), { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
+        const listening = child.stdout!.getReader();
+        await listening.read();
+        listening.releaseLock();
+        let pending = 0;
+        let wake: (() => void) | undefined;
+        const onData = (n: number) => {
+          pending -= n;
+          if (pending <= 0) wake?.();
+        };
+        let write: (b: Uint8Array) => void;
+        let end: () => void;
+        if (serverKind === "node-net") {
+          const net = await import("node:net");
+          const s = net.createConnection(path);
+          await new Promise((r) => s.once("connect", r));
+          s.setNoDelay(true);
+          s.on("data", (d: Buffer) => onData(d.byteLength));
+          write = (b) => void s.write(b);
+          end = () => s.destroy();
+        } else if (serverKind === "deno-unix") {
+          const s = await denoConnect(path, onData);
+          write = s.write;
+          end = s.close;
+        } else {
+          const s = await Bun.connect({ unix: path, socket: { data: (_s, d) => onData(d.byteLength) } });
+          write = (b) => void s.write(b);
+          end = () => s.end();
+        }
+        const msg = new Uint8Array(size);
+        const once = () =>
+          new Promise<void>((resolve) => {
+            pending = size;
+            wake = resolve;
+            write(msg);
+          });
+        const row = await timed(impl, "unix", size, count, placement, once);
+        end();
+        child.kill();
+        await child.exited;
+        rmSync(path, { force: true }); // a killed server leaves its socket file
+        return row;
+      }),
   };
 }
 
 /** A Worker's postMessage (structured clone), the in-process runtime baseline. */
 const workerPost: RuntimeBaseline = {
-  impl: "worker-postmessage", mechanism: "worker",
-  run: (size, count, placement) => pinned(placement, async () => {
-    const w = new Worker(new URL("./runtime-worker.ts", import.meta.url).href, { type: "module" });
-    let wake: (() => void) | undefined;
-    w.onmessage = () => wake?.();
-    const msg = new Uint8Array(size);
-    const once = () => new Promise<void>((resolve) => {
-      wake = resolve;
-      w.postMessage(msg);
-    });
-    const row = await timed("worker-postmessage", "worker", size, count, placement, once);
-    w.terminate();
-    return row;
-  }),
+  impl: "worker-postmessage",
+  mechanism: "worker",
+  run: (size, count, placement) =>
+    pinned(placement, async () => {
+      const w = new Worker(new URL("./runtime-worker.ts", import.meta.url).href, { type: "module" });
+      let wake: (() => void) | undefined;
+      w.onmessage = () => wake?.();
+      const msg = new Uint8Array(size);
+      const once = () =>
+        new Promise<void>((resolve) => {
+          wake = resolve;
+          w.postMessage(msg);
+        });
+      const row = await timed("worker-postmessage", "worker", size, count, placement, once);
+      w.terminate();
+      return row;
+    }),
 };
 
 /** Every runtime baseline of the runtime running the benchmark. */

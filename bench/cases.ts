@@ -6,10 +6,10 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
-import { open, spawnWorker, type Channel, type SpawnOptions } from "../lib/index.ts";
+import { type Channel, open, type SpawnOptions, spawnWorker } from "../lib/index.ts";
 import type { Mechanism } from "../lib/mechanism.ts";
 import { mechanisms, type Scheme } from "../lib/mechanisms.ts";
-import { scriptCommand, spawnProcess, type ChildProcess } from "../ffi/process.ts";
+import { type ChildProcess, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { cpusFor, type Placement } from "./usage.ts";
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), "peer.ts");
@@ -59,7 +59,12 @@ function peerEnv(placement: Placement): Record<string, string> {
 }
 
 /** Wait for the peer's ready message, then hand over the pair. */
-async function ready(tx: Channel, rx: Channel, peer: { kill(): void; exited: Promise<number> } | { terminate(): Promise<number> }, finish: () => Promise<PeerCost | undefined>): Promise<BenchPair> {
+async function ready(
+  tx: Channel,
+  rx: Channel,
+  peer: { kill(): void; exited: Promise<number> } | { terminate(): Promise<number> },
+  finish: () => Promise<PeerCost | undefined>,
+): Promise<BenchPair> {
   const abort = async () => {
     if ("kill" in peer) {
       peer.kill();
@@ -95,7 +100,10 @@ function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, pla
 /** A duplex named object: we create it, the peer opens it. */
 function duplex(name: string, c: string | undefined, maxSize: number, address: () => string, opts: object = {}, fdBased = false): BenchCase {
   return {
-    name, c, maxSize, fdBased,
+    name,
+    c,
+    maxSize,
+    fdBased,
     async start(mode, n, placement, warm) {
       const ch = open(address(), { create: true, ...opts });
       const peer = spawnPeer(mode, ch.address, ch.address, n, placement, warm);
@@ -110,7 +118,10 @@ function duplex(name: string, c: string | undefined, maxSize: number, address: (
 /** A one-way mechanism: one object per direction. */
 function oneWay(name: string, c: string | undefined, maxSize: number, address: () => string, fdBased = false): BenchCase {
   return {
-    name, c, maxSize, fdBased,
+    name,
+    c,
+    maxSize,
+    fdBased,
     async start(mode, n, placement, warm) {
       const toPeer = open(address(), { create: true });
       // our read end opens now (a FIFO reader never blocks), so the peer's writer can open
@@ -132,7 +143,11 @@ type Spawner = (cmd: string[], opts: SpawnOptions) => { channel: Channel; child:
 /** A mechanism handed to the child as descriptors (IPC_LAB_CHANNEL). */
 function inherited(name: string, c: string | undefined, maxSize: number, spawn: Spawner, fdBased = false, noStream?: string): BenchCase {
   return {
-    name, c, maxSize, fdBased, noStream,
+    name,
+    c,
+    maxSize,
+    fdBased,
+    noStream,
     async start(mode, n, placement, warm = 0) {
       const { channel, child } = spawn(scriptCommand(peerScript, [mode, "inherit", "inherit", String(n), String(warm)]), {
         stdout: "pipe",
@@ -149,7 +164,8 @@ function inherited(name: string, c: string | undefined, maxSize: number, spawn: 
 
 /** Realtime signals: each side listens on its own pid. */
 const signalCase: BenchCase = {
-  name: "signal", maxSize: 7,
+  name: "signal",
+  maxSize: 7,
   async start(mode, n, placement, warm) {
     const rx = open("signal:self:SIGRTMIN+8");
     const peer = spawnPeer(mode, "signal:self:SIGRTMIN+9", `signal:${process.pid}:SIGRTMIN+8`, n, placement, warm);
@@ -165,7 +181,9 @@ const signalCase: BenchCase = {
 
 /** The in-process baseline: a Worker thread over a SharedArrayBuffer ring. */
 const workerCase: BenchCase = {
-  name: "worker", maxSize: 1 << 20, inProcess: true,
+  name: "worker",
+  maxSize: 1 << 20,
+  inProcess: true,
   async start(mode, n, placement, warm = 0) {
     const { channel, worker } = spawnWorker(workerScript, { data: { mode, n, warm, cpu: cpusFor(placement)[1] } });
     const done = new Promise<PeerCost | undefined>((resolve) => worker.once("message", (m: PeerCost) => resolve(m)));
@@ -182,7 +200,18 @@ const workerCase: BenchCase = {
 };
 
 /** The C baseline that measures the same thing, per scheme (bench/c/baseline.c). */
-const cBaseline: Partial<Record<Scheme, string>> = { fd: "pipe", fifo: "fifo", unix: "unix", tcp: "tcp", mq: "mq", "sysv-mq": "sysv-mq", shm: "shm", "sysv-shm": "shm", memfd: "shm", eventfd: "eventfd" };
+const cBaseline: Partial<Record<Scheme, string>> = {
+  fd: "pipe",
+  fifo: "fifo",
+  unix: "unix",
+  tcp: "tcp",
+  mq: "mq",
+  "sysv-mq": "sysv-mq",
+  shm: "shm",
+  "sysv-shm": "shm",
+  memfd: "shm",
+  eventfd: "eventfd",
+};
 
 /** Mechanisms measured their own way: a pid for an address, a thread for a peer. */
 const custom: Partial<Record<Scheme, BenchCase>> = { signal: signalCase, worker: workerCase };
@@ -211,10 +240,10 @@ function caseOf(m: Mechanism): BenchCase | undefined {
   const base = m.inherit
     ? inherited(name, c, m.traits.largest, m.inherit, m.traits.pollable)
     : m.sample && m.traits.duplex
-      ? duplex(name, c, m.traits.largest, () => freshAddress(m), {}, m.traits.pollable)
-      : m.sample
-        ? oneWay(name, c, m.traits.largest, () => freshAddress(m), m.traits.pollable)
-        : undefined;
+    ? duplex(name, c, m.traits.largest, () => freshAddress(m), {}, m.traits.pollable)
+    : m.sample
+    ? oneWay(name, c, m.traits.largest, () => freshAddress(m), m.traits.pollable)
+    : undefined;
   if (!base) throw new Error(`bench/cases.ts: no way to measure ${m.scheme}: give its descriptor sample() or inherit(), or list it in custom or notMeasured`);
   const why = m.traits.lossy ? `unreliable: ${m.traits.lossy}, so a stream would measure loss; round trips only` : noStream[scheme];
   return why ? { ...base, noStream: why } : base;

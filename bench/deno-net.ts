@@ -19,7 +19,7 @@ const deno = () => (globalThis as unknown as { Deno: DenoNet }).Deno;
 
 /** Write all of b (a socket write may take only part). */
 export async function writeAll(conn: DenoConn, b: Uint8Array): Promise<void> {
-  for (let off = 0; off < b.byteLength; ) off += await conn.write(b.subarray(off));
+  for (let off = 0; off < b.byteLength;) off += await conn.write(b.subarray(off));
 }
 
 /** Connect to `path`, calling onData with the size of every chunk that arrives. */

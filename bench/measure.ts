@@ -6,8 +6,8 @@
 import { nanoseconds } from "../ffi/process.ts";
 import { counterValue } from "../lib/index.ts";
 import type { BenchCase } from "./cases.ts";
-import { summarize, type LatencySummary } from "./stats.ts";
-import { cpusFor, perMessage, pinProcess, pinThread, usage, type Placement } from "./usage.ts";
+import { type LatencySummary, summarize } from "./stats.ts";
+import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } from "./usage.ts";
 
 /** Pin our side: the whole process, or only this thread when the peer is a thread of ours. */
 function pinUs(c: BenchCase, cpu: number): void {
@@ -86,7 +86,13 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
     done = true;
     return {
       ...summarize(samples),
-      impl: "ipc-lab", mechanism: c.name, pattern: "rtt", mode, placement, size: msg.byteLength, count,
+      impl: "ipc-lab",
+      mechanism: c.name,
+      pattern: "rtt",
+      mode,
+      placement,
+      size: msg.byteLength,
+      count,
       cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
     };
@@ -119,8 +125,15 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
     const peer = await pair.finish();
     done = true;
     return {
-      impl: "ipc-lab", mechanism: c.name, pattern: "stream", mode, placement, size: msg.byteLength, count,
-      msgs_per_s: count / seconds, bytes_per_s: (count * msg.byteLength) / seconds,
+      impl: "ipc-lab",
+      mechanism: c.name,
+      pattern: "stream",
+      mode,
+      placement,
+      size: msg.byteLength,
+      count,
+      msgs_per_s: count / seconds,
+      bytes_per_s: (count * msg.byteLength) / seconds,
       cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
     };

@@ -4,8 +4,8 @@
  *   bun bench/micro.ts [--time MS]
  */
 import { Bench } from "tinybench";
-import { shim, libc } from "../ffi/runtime.ts";
-import { open, pipePair, parseAddress } from "../lib/index.ts";
+import { libc, shim } from "../ffi/runtime.ts";
+import { open, parseAddress, pipePair } from "../lib/index.ts";
 
 const time = Number(process.argv[process.argv.indexOf("--time") + 1] || 300);
 const bench = new Bench({ time, warmupTime: 100 });

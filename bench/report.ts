@@ -83,20 +83,37 @@ export const num = (n?: number) => (n === undefined ? "" : n >= 1e6 ? `${(n / 1e
 export const mb = (b?: number) => (b === undefined ? "" : b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 const cost = (r: Row) => `${num(r.cpu_ns_per_msg?.parent)}/${num(r.cpu_ns_per_msg?.peer)}`;
 const csw = (r: Row) => `${r.ctx_switches_per_msg?.parent.toFixed(2) ?? ""}/${r.ctx_switches_per_msg?.peer?.toFixed(2) ?? "-"}`;
-export const ratio = (r: Row) => (r.ratio_to_c === undefined ? "" : `${r.ratio_to_c.toFixed(2)}×${r.ratio_spread ? ` (${r.ratio_spread[0].toFixed(2)}–${r.ratio_spread[1].toFixed(2)})` : ""}`);
+export const ratio = (
+  r: Row,
+) => (r.ratio_to_c === undefined
+  ? ""
+  : `${r.ratio_to_c.toFixed(2)}×${r.ratio_spread ? ` (${r.ratio_spread[0].toFixed(2)}–${r.ratio_spread[1].toFixed(2)})` : ""}`);
 
 /** Table rows (header first) for a pattern. */
 export function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
-  const head =
-    pattern === "rtt"
-      ? ["mechanism", "impl", "mode", "placement", "size", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "vs C", "cpu ns/msg", "csw/msg"]
-      : ["mechanism", "impl", "mode", "placement", "size", "msg/s", "bytes/s", "vs C", "cpu ns/msg", "csw/msg"];
+  const head = pattern === "rtt"
+    ? ["mechanism", "impl", "mode", "placement", "size", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "vs C", "cpu ns/msg", "csw/msg"]
+    : ["mechanism", "impl", "mode", "placement", "size", "msg/s", "bytes/s", "vs C", "cpu ns/msg", "csw/msg"];
   const body = rows
     .filter((r) => r.pattern === pattern && !r.skipped && r.impl !== DENO_IMPL)
     .map((r) =>
       pattern === "rtt"
-        ? [r.mechanism, r.impl, r.mode, r.placement, String(r.size), us(r.p50_ns), us(r.p90_ns), us(r.p99_ns), us(r.p999_ns), us(r.max_ns), ratio(r), cost(r), csw(r)]
-        : [r.mechanism, r.impl, r.mode, r.placement, String(r.size), num(r.msgs_per_s), mb(r.bytes_per_s), ratio(r), cost(r), csw(r)],
+        ? [
+          r.mechanism,
+          r.impl,
+          r.mode,
+          r.placement,
+          String(r.size),
+          us(r.p50_ns),
+          us(r.p90_ns),
+          us(r.p99_ns),
+          us(r.p999_ns),
+          us(r.max_ns),
+          ratio(r),
+          cost(r),
+          csw(r),
+        ]
+        : [r.mechanism, r.impl, r.mode, r.placement, String(r.size), num(r.msgs_per_s), mb(r.bytes_per_s), ratio(r), cost(r), csw(r)]
     );
   return [head, ...body];
 }
@@ -167,7 +184,8 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
   }
   const placements = [...new Set(rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm").map((r) => r.placement))];
   for (const placement of placements) {
-    const shmRow = (pattern: "rtt" | "stream", size: number) => (r: Row) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === pattern && r.mode === "sync" && r.size === size && r.placement === placement;
+    const shmRow = (pattern: "rtt" | "stream", size: number) => (r: Row) =>
+      r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === pattern && r.mode === "sync" && r.size === size && r.placement === placement;
     const ipcTarget = `shm ring round trip ≥ 100× faster than Bun.spawn ipc (64 B, ${placement})`;
     const shm = measured(shmRow("rtt", 64));
     const ipc = measured((r) => r.impl === "bun-ipc" && r.size === 64 && r.placement === placement);
@@ -175,7 +193,14 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
       const x = ipc.p50_ns! / shm.p50_ns!;
       out.push({ target: ipcTarget, measured: `${x.toFixed(0)}×`, met: x >= 100, gap: x >= 100 ? undefined : `${(100 / x).toFixed(1)}× short` });
     } else if (rows.some((r) => r.impl === "bun-ipc")) {
-      out.push(notMeasured(ipcTarget, shm ? why(anyRow((r) => r.impl === "bun-ipc" && r.size === 64 && r.placement === placement), "bun-ipc row") : why(anyRow(shmRow("rtt", 64)), "shm row")));
+      out.push(
+        notMeasured(
+          ipcTarget,
+          shm
+            ? why(anyRow((r) => r.impl === "bun-ipc" && r.size === 64 && r.placement === placement), "bun-ipc row")
+            : why(anyRow(shmRow("rtt", 64)), "shm row"),
+        ),
+      );
     }
     for (const [size, goal, unit] of [[64, 20e6, "msg/s"], [65536, 10e9, "B/s"]] as const) {
       const target = size === 64 ? `shm ring stream ≥ 20 M msg/s at 64 B (${placement})` : `shm ring stream ≥ 10 GB/s at 64 KiB (${placement})`;
@@ -186,12 +211,18 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
         continue;
       }
       const v = unit === "msg/s" ? row.msgs_per_s! : row.bytes_per_s!;
-      out.push({ target, measured: unit === "msg/s" ? `${num(v)} msg/s` : `${mb(v)}/s`, met: v >= goal, gap: v >= goal ? undefined : `${(goal / v).toFixed(1)}× short` });
+      out.push({
+        target,
+        measured: unit === "msg/s" ? `${num(v)} msg/s` : `${mb(v)}/s`,
+        met: v >= goal,
+        gap: v >= goal ? undefined : `${(goal / v).toFixed(1)}× short`,
+      });
     }
   }
   for (const a of rows.filter((r) => r.impl === "ipc-lab" && r.pattern === "rtt" && r.mode === "async" && !r.inapplicable && fdBased.has(r.mechanism))) {
     const target = `${a.mechanism} async round trip ≤ 1.3× sync (${a.size} B, ${a.placement})`;
-    const syncRow = (r: Row) => r.impl === "ipc-lab" && r.mechanism === a.mechanism && r.pattern === "rtt" && r.mode === "sync" && r.size === a.size && r.placement === a.placement;
+    const syncRow = (r: Row) =>
+      r.impl === "ipc-lab" && r.mechanism === a.mechanism && r.pattern === "rtt" && r.mode === "sync" && r.size === a.size && r.placement === a.placement;
     const s = measured(syncRow);
     if (a.skipped) out.push(notMeasured(target, why(a, "async row")));
     else if (!s) out.push(notMeasured(target, why(anyRow(syncRow), "sync row")));
@@ -205,7 +236,9 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
 
 /** The machine and the run, in one line. */
 export function headerLine(h: Header): string {
-  return `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · run on ${h.runtime ?? "bun"} · Bun ${h.bun ?? "-"}${h.deno ? ` · ${h.deno}` : ""} · ${h.cc}${h.quick ? " · --quick" : ""}`;
+  return `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · run on ${h.runtime ?? "bun"} · Bun ${h.bun ?? "-"}${
+    h.deno ? ` · ${h.deno}` : ""
+  } · ${h.cc}${h.quick ? " · --quick" : ""}`;
 }
 
 /**
@@ -217,7 +250,10 @@ export function runtimeRows(rows: Row[]): string[][] {
   const head = ["mechanism", "pattern", "placement", "size", "Bun", "Deno", "Deno slower by"];
   const body: string[][] = [];
   for (const d of rows.filter((r) => r.impl === DENO_IMPL && !r.skipped)) {
-    const b = rows.find((r) => r.impl === "ipc-lab" && !r.skipped && r.mode === d.mode && r.mechanism === d.mechanism && r.pattern === d.pattern && r.placement === d.placement && r.size === d.size);
+    const b = rows.find((r) =>
+      r.impl === "ipc-lab" && !r.skipped && r.mode === d.mode && r.mechanism === d.mechanism && r.pattern === d.pattern && r.placement === d.placement &&
+      r.size === d.size
+    );
     if (!b) continue;
     const rtt = d.pattern === "rtt";
     const fig = (r: Row) => (rtt ? `${us(r.p50_ns)} µs` : `${num(r.msgs_per_s)} msg/s`);
@@ -239,11 +275,20 @@ function skips(rows: Row[]): string[] {
 }
 
 /** How a target reads in the text report. */
-export const targetLine = (x: TargetResult) => `  ${x.met === undefined ? "NOT MEASURED" : x.met ? "met         " : "MISSED      "} ${x.target}: ${x.met === undefined ? x.gap : `${x.measured}${x.gap ? ` — ${x.gap}` : ""}`}`;
+export const targetLine = (x: TargetResult) =>
+  `  ${x.met === undefined ? "NOT MEASURED" : x.met ? "met         " : "MISSED      "} ${x.target}: ${
+    x.met === undefined ? x.gap : `${x.measured}${x.gap ? ` — ${x.gap}` : ""}`
+  }`;
 
 /** The terminal report. */
 export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
-  const lines = [`ipc-lab bench — ${headerLine(h)}`, "", "Round trips (ping-pong; cpu and context switches per message: ours/peer's):", textTable(tableRows(rows, "rtt")), ""];
+  const lines = [
+    `ipc-lab bench — ${headerLine(h)}`,
+    "",
+    "Round trips (ping-pong; cpu and context switches per message: ours/peer's):",
+    textTable(tableRows(rows, "rtt")),
+    "",
+  ];
   if (rows.some((r) => r.pattern === "stream")) lines.push("One-way stream:", textTable(tableRows(rows, "stream")), "");
   const vs = runtimeRows(rows);
   if (vs.length) lines.push("Bun vs Deno (same channels, sync, same run):", textTable(vs), "");
@@ -260,8 +305,27 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
   parts.push("## Round trips", "", mdTable(tableRows(rows, "rtt")), "");
   if (rows.some((r) => r.pattern === "stream")) parts.push("## One-way stream", "", mdTable(tableRows(rows, "stream")), "");
   const vs = runtimeRows(rows);
-  if (vs.length) parts.push("## Bun vs Deno", "", "The same channel code, sync, measured once per runtime in this run; \"Deno slower by\" > 1: Deno takes longer (round trips: its p50 over Bun's) or moves fewer messages (streams: Bun's rate over Deno's).", "", mdTable(vs), "");
-  parts.push("## Targets", "", "| target | measured | |", "|---|---|---|", ...t.map((x) => `| ${x.target} | ${x.met === undefined ? "—" : x.measured} | ${x.met === undefined ? `**NOT MEASURED**: ${x.gap}` : x.met ? "met" : `**missed**${x.gap ? `: ${x.gap}` : ""}`} |`));
+  if (vs.length) {
+    parts.push(
+      "## Bun vs Deno",
+      "",
+      "The same channel code, sync, measured once per runtime in this run; \"Deno slower by\" > 1: Deno takes longer (round trips: its p50 over Bun's) or moves fewer messages (streams: Bun's rate over Deno's).",
+      "",
+      mdTable(vs),
+      "",
+    );
+  }
+  parts.push(
+    "## Targets",
+    "",
+    "| target | measured | |",
+    "|---|---|---|",
+    ...t.map((x) =>
+      `| ${x.target} | ${x.met === undefined ? "—" : x.measured} | ${
+        x.met === undefined ? `**NOT MEASURED**: ${x.gap}` : x.met ? "met" : `**missed**${x.gap ? `: ${x.gap}` : ""}`
+      } |`
+    ),
+  );
   const s = skips(rows);
   if (s.length) parts.push("", "## Not measured", "", ...s.map((x) => `- ${x}`));
   return parts.join("\n") + "\n";

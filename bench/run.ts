@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { parseArgs } from "node:util";
-import { runC, runtimeBaselines, cBaseline } from "./baselines.ts";
-import { benchCases, notMeasured, type BenchCase } from "./cases.ts";
+import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
+import { type BenchCase, benchCases, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
-import { roundTrips, stream, type Row } from "./measure.ts";
+import { roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
@@ -37,10 +37,22 @@ export async function bench(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      quick: { type: "boolean" }, mech: { type: "string" }, size: { type: "string" }, count: { type: "string" },
-      pattern: { type: "string" }, placement: { type: "string" }, impl: { type: "string" }, mode: { type: "string" },
-      json: { type: "string" }, md: { type: "string" }, svg: { type: "string" }, from: { type: "string" }, help: { type: "boolean", short: "h" },
-      full: { type: "boolean" }, out: { type: "string" }, compare: { type: "string" },
+      quick: { type: "boolean" },
+      mech: { type: "string" },
+      size: { type: "string" },
+      count: { type: "string" },
+      pattern: { type: "string" },
+      placement: { type: "string" },
+      impl: { type: "string" },
+      mode: { type: "string" },
+      json: { type: "string" },
+      md: { type: "string" },
+      svg: { type: "string" },
+      from: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      full: { type: "boolean" },
+      out: { type: "string" },
+      compare: { type: "string" },
     },
   });
   if (values.help) {
@@ -61,12 +73,17 @@ export async function bench(argv: string[]): Promise<number> {
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
   const mechs = list(values.mech);
   const rttCount = Number(values.count ?? (quick ? 1000 : 3000));
-  const streamCount = (size: number) => Number(values.count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1)))));
+  const streamCount = (size: number) =>
+    Number(values.count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1)))));
   const cases = benchCases.filter((c) => !mechs || mechs.includes(c.name));
   const cNames = new Set(cases.map((c) => c.c).filter(Boolean) as string[]);
   for (const m of mechs ?? []) {
     const why = (notMeasured as Record<string, string | undefined>)[m];
-    const wrong = why ? `--mech ${m}: not measured (${why})` : benchCases.some((c) => c.name === m) ? undefined : `unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`;
+    const wrong = why
+      ? `--mech ${m}: not measured (${why})`
+      : benchCases.some((c) => c.name === m)
+      ? undefined
+      : `unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`;
     if (wrong) {
       process.stderr.write(`ipc-lab bench: ${wrong}\n`);
       return 2;
@@ -78,9 +95,21 @@ export async function bench(argv: string[]): Promise<number> {
   // job measures, so that a failed one keeps its place in the report
   const jobs: { label: string; row?: Omit<Row, "count">; run: () => Promise<Row | Row[]> | Row }[] = [];
   const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: "sync" | "async", placement: Placement, size: number, why: string): Row => ({
-    impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size, count: 0, skipped: why,
+    impl: "ipc-lab",
+    mechanism: c.name,
+    pattern,
+    mode,
+    placement,
+    size,
+    count: 0,
+    skipped: why,
   });
-  if (impls.includes("c")) jobs.push({ label: "compile C baselines", run: () => (cBaseline(), { impl: "c", mechanism: "", pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: "(build)" }) });
+  if (impls.includes("c")) {
+    jobs.push({
+      label: "compile C baselines",
+      run: () => (cBaseline(), { impl: "c", mechanism: "", pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: "(build)" }),
+    });
+  }
   for (const placement of usable) {
     for (const size of sizes) {
       for (const c of cases) {
@@ -93,13 +122,22 @@ export async function bench(argv: string[]): Promise<number> {
           for (const mode of modes as ("sync" | "async")[]) {
             const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
             const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: s } as const;
-            if (s > c.maxSize) jobs.push({ label, row, run: () => ({ ...skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`), inapplicable: true }) });
-            else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
+            if (s > c.maxSize) {
+              jobs.push({
+                label,
+                row,
+                run: () => ({ ...skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`), inapplicable: true }),
+              });
+            } else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
             else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
             else if (pattern === "rtt" && mode === "sync" && c.c && impls.includes("c")) {
               // a round trip with a C target: ipc-lab and C alternate, REPS times each
               jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
-            } else jobs.push({ label, row, run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)) });
+            } else {jobs.push({
+                label,
+                row,
+                run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)),
+              });}
           }
         }
       }
@@ -107,16 +145,26 @@ export async function bench(argv: string[]): Promise<number> {
         for (const m of cNames) {
           for (const pattern of patterns as ("rtt" | "stream")[]) {
             if (m === "eventfd" && (pattern === "stream" || size !== sizes[0])) continue;
-            if (m === "mq" || m === "sysv-mq") if (size > 8192) continue;
+            if (m === "mq" || m === "sysv-mq") { if (size > 8192) continue; }
             const s = m === "eventfd" ? 8 : size;
             const row = { impl: "c", mechanism: m, pattern, mode: "sync", placement, size: s } as const;
-            jobs.push({ label: `C ${m} ${pattern} ${s} B ${placement}`, row, run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement) });
+            jobs.push({
+              label: `C ${m} ${pattern} ${s} B ${placement}`,
+              row,
+              run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement),
+            });
           }
         }
       }
       for (const b of runtimeBaselines) {
         const row = { impl: b.impl, mechanism: b.mechanism, pattern: "rtt", mode: "async", placement, size } as const;
-        if (impls.includes(b.impl) && patterns.includes("rtt")) jobs.push({ label: `${b.impl} rtt ${size} B ${placement}`, row, run: () => b.run(size, rttCount, placement) });
+        if (impls.includes(b.impl) && patterns.includes("rtt")) {
+          jobs.push({
+            label: `${b.impl} rtt ${size} B ${placement}`,
+            row,
+            run: () => b.run(size, rttCount, placement),
+          });
+        }
       }
     }
   }
@@ -135,7 +183,9 @@ export async function bench(argv: string[]): Promise<number> {
   for (const [i, job] of jobs.entries()) {
     const elapsed = (performance.now() - started) / 1000;
     const left = i > 0 ? (elapsed / i) * (jobs.length - i) : undefined;
-    const line = `[${String(i + 1).padStart(String(jobs.length).length)}/${jobs.length}] ${clock(elapsed)} elapsed${left === undefined ? "" : `, ~${clock(left)} left`} · ${job.label}`;
+    const line = `[${String(i + 1).padStart(String(jobs.length).length)}/${jobs.length}] ${clock(elapsed)} elapsed${
+      left === undefined ? "" : `, ~${clock(left)} left`
+    } · ${job.label}`;
     if (tty) process.stderr.write(`\r${line.slice(0, width).padEnd(width)}`);
     else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`${line}\n`);
     try {
@@ -166,7 +216,12 @@ const resultsRoot = fileURLToPath(new URL("./results/", import.meta.url));
  * comparison asked for, and write the files: all four into `out` (a new run), and any of
  * --json/--md/--svg named.
  */
-function report(header: ReturnType<typeof machineFacts>, rows: Row[], opts: { json?: string; md?: string; svg?: string; full?: boolean; compare?: string }, out: string | undefined): void {
+function report(
+  header: ReturnType<typeof machineFacts>,
+  rows: Row[],
+  opts: { json?: string; md?: string; svg?: string; full?: boolean; compare?: string },
+  out: string | undefined,
+): void {
   const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
   addRatios(rows, cOf);
   const fdBased = new Set(benchCases.filter((c) => c.fdBased).map((c) => c.name));
@@ -221,7 +276,9 @@ async function underDeno(args: string[], quick: boolean): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "ipcl-bench-deno-"));
   try {
     // its files go to our temporary directory: only its rows are wanted
-    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], "deno"), { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], "deno"), {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     const errors = await new Response(child.stderr).text();
     if ((await child.exited) !== 0) throw new Error(`the Deno run failed: ${errors.trim().split("\n").pop()}`);
     const { rows } = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { rows: Row[] };

@@ -4,7 +4,7 @@
  * change against an earlier run. The full tables are in report.ts.
  */
 import type { Row } from "./measure.ts";
-import { DENO_IMPL, headerLine, num, runtimeRows, tableRows, targetLine, textTable, us, type Header, type TargetResult } from "./report.ts";
+import { DENO_IMPL, type Header, headerLine, num, runtimeRows, tableRows, targetLine, type TargetResult, textTable, us } from "./report.ts";
 
 /** The smallest size each (impl, mechanism) was measured at: where its summary figures come from. */
 function smallest(rows: Row[], impl: string, mechanism: string): number | undefined {
@@ -23,13 +23,29 @@ export function summaryRows(rows: Row[]): string[][] {
     if (seen.has(key)) continue;
     seen.add(key);
     const size = smallest(rows, r.impl, r.mechanism);
-    const at = (placement: string) => rows.find((x) => x.impl === r.impl && x.mechanism === r.mechanism && x.pattern === "rtt" && x.mode === r.mode && x.size === size && x.placement === placement && !x.skipped);
+    const at = (placement: string) =>
+      rows.find((x) =>
+        x.impl === r.impl && x.mechanism === r.mechanism && x.pattern === "rtt" && x.mode === r.mode && x.size === size && x.placement === placement &&
+        !x.skipped
+      );
     const across = at("cross-cpu") ?? at("unpinned");
     const one = at("same-cpu");
-    const stream = rows.find((x) => x.impl === r.impl && x.mechanism === r.mechanism && x.pattern === "stream" && x.mode === "sync" && x.size === size && !x.skipped && x.placement === (across ?? one)?.placement);
+    const stream = rows.find((x) =>
+      x.impl === r.impl && x.mechanism === r.mechanism && x.pattern === "stream" && x.mode === "sync" && x.size === size && !x.skipped &&
+      x.placement === (across ?? one)?.placement
+    );
     const label = size !== undefined && size < 64 ? `${r.mechanism} (${size} B)` : r.mechanism;
     const vs = (across ?? one)?.ratio_to_c;
-    body.push([label, r.impl, us(across?.p50_ns), us(across?.p99_ns), us(one?.p50_ns), us(one?.p99_ns), vs === undefined ? "" : `${vs.toFixed(2)}×`, num(stream?.msgs_per_s)]);
+    body.push([
+      label,
+      r.impl,
+      us(across?.p50_ns),
+      us(across?.p99_ns),
+      us(one?.p50_ns),
+      us(one?.p99_ns),
+      vs === undefined ? "" : `${vs.toFixed(2)}×`,
+      num(stream?.msgs_per_s),
+    ]);
   }
   return [head, ...body];
 }
@@ -50,7 +66,9 @@ export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: s
     columns(summaryRows(rows)),
     "",
     ...(vs.length > 1 ? [`Bun vs Deno (round trips, ${where}; > 1: Deno is slower):`, columns(vs.map((r) => [r[0]!, r[4]!, r[5]!, r[6]!])), ""] : []),
-    `Targets: ${t.length - missed.length - unmeasured.length} met, ${missed.length} missed, ${unmeasured.length} not measured${missed.length ? " — the largest misses:" : ""}`,
+    `Targets: ${t.length - missed.length - unmeasured.length} met, ${missed.length} missed, ${unmeasured.length} not measured${
+      missed.length ? " — the largest misses:" : ""
+    }`,
     ...missed
       .map((x) => ({ x, by: Number(/([\d.]+)% over|([\d.]+)× short/.exec(x.gap ?? "")?.slice(1).find(Boolean) ?? 0) * (/short/.test(x.gap ?? "") ? 100 : 1) }))
       .sort((a, b) => b.by - a.by)
@@ -90,12 +108,23 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 function htmlTable(t: string[][]): string {
   const [head, ...body] = t;
   if (!head) return "";
-  return `<table><thead><tr>${head.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead><tbody>${body.map((r) => `<tr>${r.map((c, i) => `<td${i > 1 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  return `<table><thead><tr>${head.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead><tbody>${
+    body.map((r) => `<tr>${r.map((c, i) => `<td${i > 1 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("")
+  }</tbody></table>`;
 }
 
 /** A self-contained HTML page: the chart (inline SVG), the summary, every table, the targets. */
 export function htmlReport(h: Header, rows: Row[], t: TargetResult[], svg: string): string {
-  const targetRows = [["target", "measured", "verdict"], ...t.map((x) => [x.target, x.met === undefined ? "—" : x.measured, x.met === undefined ? `NOT MEASURED: ${x.gap}` : x.met ? "met" : `MISSED${x.gap ? `: ${x.gap}` : ""}`])];
+  const targetRows = [
+    ["target", "measured", "verdict"],
+    ...t.map((
+      x,
+    ) => [
+      x.target,
+      x.met === undefined ? "—" : x.measured,
+      x.met === undefined ? `NOT MEASURED: ${x.gap}` : x.met ? "met" : `MISSED${x.gap ? `: ${x.gap}` : ""}`,
+    ]),
+  ];
   const vs = runtimeRows(rows);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ipc-lab benchmark ${esc(h.date.slice(0, 10))}</title>
@@ -136,5 +165,8 @@ export function compareRuns(old: Row[], now: Row[]): string {
     const fig = (x: Row) => (rtt ? `${us(x.p50_ns)} µs` : `${num(x.msgs_per_s)}/s`);
     body.push([r.mechanism, r.impl, r.pattern, r.mode, r.placement, String(r.size), fig(b), fig(r), change]);
   }
-  return [`Compared with the earlier run (${body.length} rows in both${only ? `, ${only} only in this one` : ""}; round trips by p50, streams by msg/s):`, textTable([head, ...body])].join("\n");
+  return [
+    `Compared with the earlier run (${body.length} rows in both${only ? `, ${only} only in this one` : ""}; round trips by p50, streams by msg/s):`,
+    textTable([head, ...body]),
+  ].join("\n");
 }

@@ -27,7 +27,7 @@ function runnable(path) {
 
 /** `dir` and each of its parents. */
 function* upFrom(dir) {
-  for (let d = dir; ; d = dirname(d)) {
+  for (let d = dir;; d = dirname(d)) {
     yield d;
     if (dirname(d) === d) return;
   }

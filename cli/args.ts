@@ -41,7 +41,11 @@ export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: s
     if (unknown) {
       const names = Object.keys(options);
       const near = nearest(unknown.replace(/^-+/, ""), names);
-      const hint = near ? `; did you mean --${near}?` : names.length ? ` (options: ${names.map((n) => `--${n}`).join(", ")})` : " (this command takes no options)";
+      const hint = near
+        ? `; did you mean --${near}?`
+        : names.length
+        ? ` (options: ${names.map((n) => `--${n}`).join(", ")})`
+        : " (this command takes no options)";
       throw new UsageError(`unknown option '${unknown}'${hint}`);
     }
     throw new UsageError((e as Error).message);
@@ -81,12 +85,24 @@ export function toHex(bytes: Uint8Array): string {
  * pair: a phrase of the library's advice, and what to say instead in the CLI's terms.
  */
 const cliWords: [RegExp, string][] = [
-  [/create it \(create: true\), or start the side that listens first, or wait (longer|for it) \(timeout\)/, "start the side that listens first (`ipc-lab recv ADDRESS` listens), or give a longer --timeout MS"],
-  [/create it \(create: true\), or start the side that creates it first, or wait (longer|for it) \(timeout\)/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give a longer --timeout MS"],
+  [
+    /create it \(create: true\), or start the side that listens first, or wait (longer|for it) \(timeout\)/,
+    "start the side that listens first (`ipc-lab recv ADDRESS` listens), or give a longer --timeout MS",
+  ],
+  [
+    /create it \(create: true\), or start the side that creates it first, or wait (longer|for it) \(timeout\)/,
+    "start the side that creates it first (`ipc-lab recv ADDRESS` creates it), or give a longer --timeout MS",
+  ],
   [/create it \(create: true\), or start the side that creates it first/, "start the side that creates it first (`ipc-lab recv ADDRESS` creates it)"],
-  [/split it, or open with a larger maxMessageSize where the mechanism allows/, "split it: `ipc-lab info` shows each mechanism's limits and the sysctls that raise them"],
+  [
+    /split it, or open with a larger maxMessageSize where the mechanism allows/,
+    "split it: `ipc-lab info` shows each mechanism's limits and the sysctls that raise them",
+  ],
   [/\(pass allowForeignOwner: true to trust it\)/, "(the command line does not open another user's ring)"],
-  [/open with a smaller capacity \(bytes per direction\)/, "remove what you no longer need (`ipc-lab ls`, `ipc-lab gc`) or make /dev/shm larger (mount -o remount,size=… /dev/shm)"],
+  [
+    /open with a smaller capacity \(bytes per direction\)/,
+    "remove what you no longer need (`ipc-lab ls`, `ipc-lab gc`) or make /dev/shm larger (mount -o remount,size=… /dev/shm)",
+  ],
 ];
 
 /** An IpcError's message in the command line's terms (flags, sysctls), not the library's options. */

@@ -2,7 +2,7 @@
  * The `ipc-lab` command: dispatches to a subcommand.
  */
 import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
+import { runtime, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -18,9 +18,11 @@ const commands: Record<string, { load: () => Promise<Command>; about: string }> 
 
 /** Usage text of the whole command. */
 export const usage = `usage: ipc-lab [--runtime bun|deno] COMMAND [ARGS]
-${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(6)} ${c.about}`)
-  .join("\n")}
+${
+  Object.entries(commands)
+    .map(([name, c]) => `  ${name.padEnd(6)} ${c.about}`)
+    .join("\n")
+}
 Addresses: see README ("Mechanisms and addresses")     (ipc-lab COMMAND --help for more)
 `;
 

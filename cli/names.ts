@@ -35,7 +35,9 @@ export function ls(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (list.length === 0) process.stdout.write(`no objects registered (${registryDir()})\n`);
-    for (const e of list) process.stdout.write(`${e.address.padEnd(48)} pid ${String(e.pid).padEnd(8)} ${e.alive ? "alive" : "DEAD (ipc-lab gc removes it)"}\n`);
+    for (const e of list) {
+      process.stdout.write(`${e.address.padEnd(48)} pid ${String(e.pid).padEnd(8)} ${e.alive ? "alive" : "DEAD (ipc-lab gc removes it)"}\n`);
+    }
     if (stray.length) process.stdout.write(`\nin /dev/shm, not created by a registered ipc-lab owner:\n${stray.map((s) => `  ${s}`).join("\n")}\n`);
     return EXIT.ok;
   });

@@ -23,7 +23,9 @@ for (const placement of placements) {
     const file = path.join(out, `${placement}-${size}.json`);
     console.log(`measuring ${mechs.join(", ")} at ${size} B, ${placement}`);
     // each cell's own files (report, chart) stay beside its JSON
-    await $`${bun} ${path.join(root, "bin/ipc-lab.ts")} bench --mech ${mechs.join(",")} --size ${size} --placement ${placement} --mode sync --json ${file} --out ${path.join(out, `${placement}-${size}`)}`;
+    await $`${bun} ${path.join(root, "bin/ipc-lab.ts")} bench --mech ${
+      mechs.join(",")
+    } --size ${size} --placement ${placement} --mode sync --json ${file} --out ${path.join(out, `${placement}-${size}`)}`;
     results.push(JSON.parse(await fs.readFile(file, "utf8")));
   }
 }
@@ -33,7 +35,10 @@ const rows = results.flatMap((r) => r.rows);
 const merged = { header: results[0].header, rows, targets: results.flatMap((r) => r.targets) };
 await fs.writeFile(path.join(out, "all.json"), JSON.stringify(merged, null, 2));
 await $`${bun} ${path.join(root, "bench/chart.ts")} ${path.join(out, "all.json")} ${path.join(out, "chart.svg")}`;
-const line = (r) => `| ${r.mechanism} | ${r.impl} | ${r.placement} | ${r.size} | ${r.pattern === "rtt" ? (r.p50_ns / 1000).toFixed(2) + " µs" : ""} | ${r.pattern === "stream" ? Math.round(r.msgs_per_s).toLocaleString("en") : ""} | ${r.ratio_to_c ? r.ratio_to_c.toFixed(2) + "×" : ""} |`;
+const line = (r) =>
+  `| ${r.mechanism} | ${r.impl} | ${r.placement} | ${r.size} | ${r.pattern === "rtt" ? (r.p50_ns / 1000).toFixed(2) + " µs" : ""} | ${
+    r.pattern === "stream" ? Math.round(r.msgs_per_s).toLocaleString("en") : ""
+  } | ${r.ratio_to_c ? r.ratio_to_c.toFixed(2) + "×" : ""} |`;
 const md = [
   `# Experiment: ${mechs.join(", ")} × ${sizes.join(", ")} B × ${placements.join(", ")}`,
   "",

@@ -6,7 +6,7 @@
  *   deno run -A examples/parent-child.ts memfd
  */
 import { fileURLToPath } from "node:url";
-import { scriptCommand, open, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair, readCounter, counterValue } from "../lib/index.ts";
+import { counterValue, open, readCounter, scriptCommand, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair } from "../lib/index.ts";
 
 if (process.env.IPC_LAB_CHANNEL) {
   // the child: its channel is the address the parent put in IPC_LAB_CHANNEL

@@ -3,7 +3,7 @@
  * differences (pointer representation, 64-bit results, errno) from lib/. lib/ imports
  * `libc`, `shim` and the helpers below and never learns which runtime it runs on.
  */
-import { libcSymbols, shimSymbols, type NativeFn, type NativeType, type SymbolTable } from "./libc.ts";
+import { libcSymbols, type NativeFn, type NativeType, shimSymbols, type SymbolTable } from "./libc.ts";
 import { shimLibraryPath } from "./build.ts";
 
 /** An opaque native address. Obtain one from a native call; do arithmetic with ptrAdd(). */
@@ -47,7 +47,14 @@ interface RuntimeFfi {
 async function loadBun(): Promise<RuntimeFfi> {
   const ffi = await import("bun:ffi");
   const word: Record<NativeType, string> = {
-    i32: "i32", u32: "u32", f64: "f64", usize: "u64", isize: "i64_fast", ptr: "ptr", buf: "ptr", void: "void",
+    i32: "i32",
+    u32: "u32",
+    f64: "f64",
+    usize: "u64",
+    isize: "i64_fast",
+    ptr: "ptr",
+    buf: "ptr",
+    void: "void",
   };
   const toNum = (p: Pointer) => p as unknown as number;
   return {
@@ -71,14 +78,24 @@ async function loadBun(): Promise<RuntimeFfi> {
 
 /** The part of Deno's FFI API used here (declared locally: the project type-checks against bun-types). */
 interface DenoFfi {
-  dlopen(path: string, symbols: Record<string, { parameters: string[]; result: string; nonblocking?: boolean }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
+  dlopen(
+    path: string,
+    symbols: Record<string, { parameters: string[]; result: string; nonblocking?: boolean }>,
+  ): { symbols: Record<string, (...a: unknown[]) => unknown> };
   UnsafePointer: { create(v: bigint): unknown; value(p: unknown): bigint; offset(p: unknown, n: number): unknown };
   UnsafePointerView: { getArrayBuffer(p: unknown, length: number, offset?: number): ArrayBuffer; getCString(p: unknown): string };
 }
 
 function loadDeno(D: DenoFfi): RuntimeFfi {
   const word: Record<NativeType, string> = {
-    i32: "i32", u32: "u32", f64: "f64", usize: "usize", isize: "isize", ptr: "pointer", buf: "buffer", void: "void",
+    i32: "i32",
+    u32: "u32",
+    f64: "f64",
+    usize: "usize",
+    isize: "isize",
+    ptr: "pointer",
+    buf: "buffer",
+    void: "void",
   };
   const declare = (table: SymbolTable, nonblocking: boolean) => {
     const decl: Record<string, { parameters: string[]; result: string; nonblocking?: boolean }> = {};

@@ -4,17 +4,16 @@
  * errno never has to cross threads.
  */
 import { ptrFromNumber, shim } from "./runtime.ts";
-import type { WaitRequest, WaitReply } from "./waiter.ts";
+import type { WaitReply, WaitRequest } from "./waiter.ts";
 
 declare const self: Worker;
 
 self.onmessage = (ev: MessageEvent<WaitRequest>) => {
   const q = ev.data;
-  const result =
-    q.op === "poll"
-      ? shim.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
-      : q.op === "futex"
-        ? shim.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
-        : shim.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs);
+  const result = q.op === "poll"
+    ? shim.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
+    : q.op === "futex"
+    ? shim.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
+    : shim.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs);
   self.postMessage({ id: q.id, result } satisfies WaitReply);
 };

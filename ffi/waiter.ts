@@ -7,7 +7,7 @@
  * idle waiters hold nothing, so a finished program exits.
  */
 import { fact } from "./facts.ts";
-import { libc, ptrFromNumber, ptrToNumber, shimAsync, type Pointer } from "./runtime.ts";
+import { libc, type Pointer, ptrFromNumber, ptrToNumber, shimAsync } from "./runtime.ts";
 
 /** A request to a waiter thread. */
 export type WaitRequest =
@@ -60,8 +60,8 @@ function nonblockingSlot(calls: NonNullable<typeof shimAsync>): WaitSlot {
       q.op === "poll"
         ? calls.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
         : q.op === "futex"
-          ? calls.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
-          : calls.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs),
+        ? calls.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
+        : calls.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs),
   };
 }
 

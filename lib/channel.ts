@@ -170,7 +170,8 @@ export abstract class BaseChannel implements Channel {
         errno: C.EMSGSIZE,
         syscall: op,
         address: this.address,
-        message: `message of ${bytes.byteLength} bytes exceeds ${this.sizeNoun} maximum of ${max} bytes; split it, or open with a larger maxMessageSize where the mechanism allows`,
+        message:
+          `message of ${bytes.byteLength} bytes exceeds ${this.sizeNoun} maximum of ${max} bytes; split it, or open with a larger maxMessageSize where the mechanism allows`,
       });
     }
     return bytes;

@@ -24,13 +24,10 @@ export type OpenOptions = CommonOptions & Partial<UnionToIntersection<Union<Sche
  * `open("mq:/jobs", { wait: "semaphore" })` does not compile; for any other string, all of
  * them (open() then refuses the ones the scheme does not understand, at run time).
  */
-export type OptionsFor<A extends string> = string extends A
-  ? OpenOptions
-  : A extends `${infer S}:${string}`
-    ? S extends keyof SchemeOptions
-      ? SchemeOptions[S] & CommonOptions
-      : OpenOptions
-    : OpenOptions;
+export type OptionsFor<A extends string> = string extends A ? OpenOptions
+  : A extends `${infer S}:${string}` ? S extends keyof SchemeOptions ? SchemeOptions[S] & CommonOptions
+    : OpenOptions
+  : OpenOptions;
 
 /** The schemes open() understands, with what each names (from the mechanism descriptors). */
 export const schemes: Readonly<Record<string, { describe: string }>> = Object.fromEntries(mechanisms.map((m) => [m.scheme, { describe: m.describe }]));

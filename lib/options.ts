@@ -24,7 +24,9 @@ export const commonOptionNames: readonly string[] = ["create", "timeout", "role"
  * name of T that is missing: `optionNames<MqOptions>()("create", …)`.
  */
 export function optionNames<T>() {
-  return <const K extends readonly (keyof T & string)[]>(...names: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })): readonly string[] => names;
+  return <const K extends readonly (keyof T & string)[]>(
+    ...names: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })
+  ): readonly string[] => names;
 }
 
 /** Edit distance between two words: how a mistyped name finds the one meant. */
@@ -45,7 +47,9 @@ export function nearest(word: string, names: readonly string[]): string | undefi
 
 /** Throw EINVAL for the first option of `options` that `scheme` does not understand. */
 export function checkOptionNames(options: unknown, scheme: string, names: readonly string[], address: string): void {
-  if (options === null || typeof options !== "object") throw ipcError("EINVAL", "open", address, `options must be an object (got ${options === null ? "null" : typeof options})`);
+  if (options === null || typeof options !== "object") {
+    throw ipcError("EINVAL", "open", address, `options must be an object (got ${options === null ? "null" : typeof options})`);
+  }
   for (const key of Object.keys(options)) {
     if (names.includes(key) || commonOptionNames.includes(key)) continue;
     if ((options as Record<string, unknown>)[key] === undefined) continue; // { x: undefined } passes nothing

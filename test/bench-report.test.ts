@@ -5,16 +5,33 @@
  * miss is computed, and interleaved repetitions keep their median and spread.
  */
 import type { Row } from "../bench/measure.ts";
-import { addRatios, median, ratioToC, targets, textReport, type Header } from "../bench/report.ts";
+import { addRatios, type Header, median, ratioToC, targets, textReport } from "../bench/report.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { testPrefix } from "./support/leaks.ts";
 
 const rtt = (impl: string, mechanism: string, p50: number, extra: Partial<Row> = {}): Row => ({
-  impl, mechanism, pattern: "rtt", mode: "sync", placement: "cross-cpu", size: 64, count: 100, p50_ns: p50, ...extra,
+  impl,
+  mechanism,
+  pattern: "rtt",
+  mode: "sync",
+  placement: "cross-cpu",
+  size: 64,
+  count: 100,
+  p50_ns: p50,
+  ...extra,
 });
 const stream = (impl: string, mechanism: string, rate: number, extra: Partial<Row> = {}): Row => ({
-  impl, mechanism, pattern: "stream", mode: "sync", placement: "cross-cpu", size: 64, count: 100, msgs_per_s: rate, bytes_per_s: rate * 64, ...extra,
+  impl,
+  mechanism,
+  pattern: "stream",
+  mode: "sync",
+  placement: "cross-cpu",
+  size: 64,
+  count: 100,
+  msgs_per_s: rate,
+  bytes_per_s: rate * 64,
+  ...extra,
 });
 const cOf = (m: string) => ({ pipe: "pipe", eventfd: "eventfd", shm: "shm", "shm (semaphore)": "shm-sem", fifo: "fifo" } as Record<string, string>)[m];
 const none = new Set<string>();
@@ -42,7 +59,12 @@ describe("benchmark ratios and targets", () => {
   });
 
   test("every sync round trip with a C counterpart is a target, eventfd's 8 B included", () => {
-    const rows = [rtt("ipc-lab", "eventfd", 40, { size: 8 }), rtt("c", "eventfd", 25, { size: 8 }), rtt("ipc-lab", "pipe", 21, { size: 4096 }), rtt("c", "pipe", 20, { size: 4096 })];
+    const rows = [
+      rtt("ipc-lab", "eventfd", 40, { size: 8 }),
+      rtt("c", "eventfd", 25, { size: 8 }),
+      rtt("ipc-lab", "pipe", 21, { size: 4096 }),
+      rtt("c", "pipe", 20, { size: 4096 }),
+    ];
     addRatios(rows, cOf);
     const t = targets(rows, none, cOf);
     expect(t.map((x) => [x.target, x.met, x.gap])).toEqual([
@@ -68,7 +90,11 @@ describe("benchmark ratios and targets", () => {
     expect(by("fifo sync")).toMatchObject({ met: undefined, gap: "C fifo row: failed: mkfifo: Permission denied" });
     expect(by("shm (semaphore) sync")).toMatchObject({ met: undefined, gap: "C shm-sem row: no such row in this run" });
     expect(by("shm ring stream ≥ 20 M")).toMatchObject({ met: undefined, gap: "shm stream row: failed: timeout" });
-    const text = textReport({ date: "2026-11-27T00:00:00Z", cores: 2, cpu_model: "x", kernel: "Linux", runtime: "bun", node: "20", cc: "cc", quick: true } as Header, rows, t);
+    const text = textReport(
+      { date: "2026-11-27T00:00:00Z", cores: 2, cpu_model: "x", kernel: "Linux", runtime: "bun", node: "20", cc: "cc", quick: true } as Header,
+      rows,
+      t,
+    );
     expect(text).toContain("NOT MEASURED pipe sync round trip ≤ 1.1× C pipe (64 B, cross-cpu): ipc-lab row: failed: peer crashed");
   });
 

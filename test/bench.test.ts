@@ -18,8 +18,33 @@ describe("bench", () => {
 
   test("a small run measures ipc-lab and C side by side and writes JSON, Markdown and SVG", async () => {
     const [json, md, svg] = ["r.json", "r.md", "r.svg"].map((f) => join(dir, f)) as [string, string, string];
-    const p = track(Bun.spawn([process.execPath, cli, "bench", "--mech", "pipe,shm", "--size", "64", "--placement", "cross-cpu",
-      "--impl", "ipc-lab,c", "--mode", "sync", "--count", "300", "--json", json, "--md", md, "--svg", svg, "--out", join(dir, "run1")], { stdout: "pipe", stderr: "pipe" }));
+    const p = track(
+      Bun.spawn([
+        process.execPath,
+        cli,
+        "bench",
+        "--mech",
+        "pipe,shm",
+        "--size",
+        "64",
+        "--placement",
+        "cross-cpu",
+        "--impl",
+        "ipc-lab,c",
+        "--mode",
+        "sync",
+        "--count",
+        "300",
+        "--json",
+        json,
+        "--md",
+        md,
+        "--svg",
+        svg,
+        "--out",
+        join(dir, "run1"),
+      ], { stdout: "pipe", stderr: "pipe" }),
+    );
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     expect(out).toContain("Round trips");
@@ -60,8 +85,29 @@ describe("bench", () => {
 
   test("the same run under Deno sits beside Bun's, per mechanism (--impl deno)", async () => {
     const json = join(dir, "vs.json");
-    const p = track(Bun.spawn([process.execPath, cli, "bench", "--mech", "pipe,shm", "--size", "64", "--placement", "cross-cpu",
-      "--impl", "ipc-lab,deno", "--mode", "sync", "--count", "300", "--json", json, "--out", join(dir, "run2")], { stdout: "pipe", stderr: "pipe" }));
+    const p = track(
+      Bun.spawn([
+        process.execPath,
+        cli,
+        "bench",
+        "--mech",
+        "pipe,shm",
+        "--size",
+        "64",
+        "--placement",
+        "cross-cpu",
+        "--impl",
+        "ipc-lab,deno",
+        "--mode",
+        "sync",
+        "--count",
+        "300",
+        "--json",
+        json,
+        "--out",
+        join(dir, "run2"),
+      ], { stdout: "pipe", stderr: "pipe" }),
+    );
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     expect(out).toMatch(/Bun vs Deno[^\n]*\n.*Deno slower by/);
@@ -81,14 +127,41 @@ describe("bench", () => {
 
   test("the benchmark runs under Deno itself, with Deno's own socket as a baseline", async () => {
     const json = join(dir, "deno.json");
-    const p = track(Bun.spawn([process.execPath, cli, "--runtime", "deno", "bench", "--mech", "shm", "--size", "64", "--placement", "cross-cpu",
-      "--impl", "ipc-lab,deno-socket", "--mode", "sync,async", "--pattern", "rtt", "--count", "300", "--json", json, "--out", join(dir, "run3")], { stdout: "pipe", stderr: "pipe" }));
+    const p = track(
+      Bun.spawn([
+        process.execPath,
+        cli,
+        "--runtime",
+        "deno",
+        "bench",
+        "--mech",
+        "shm",
+        "--size",
+        "64",
+        "--placement",
+        "cross-cpu",
+        "--impl",
+        "ipc-lab,deno-socket",
+        "--mode",
+        "sync,async",
+        "--pattern",
+        "rtt",
+        "--count",
+        "300",
+        "--json",
+        json,
+        "--out",
+        join(dir, "run3"),
+      ], { stdout: "pipe", stderr: "pipe" }),
+    );
     await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
     const data = JSON.parse(readFileSync(json, "utf8"));
     expect(data.header).toMatchObject({ runtime: "deno" });
     const rows = data.rows as Record<string, unknown>[];
-    for (const mode of ["sync", "async"]) expect(rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.mode === mode)!.p50_ns as number).toBeGreaterThan(0);
+    for (const mode of ["sync", "async"]) {
+      expect(rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.mode === mode)!.p50_ns as number).toBeGreaterThan(0);
+    }
     expect(rows.find((r) => r.impl === "deno-socket")!.p50_ns as number).toBeGreaterThan(0);
     rmSync(json);
     rmSync(join(dir, "run3"), { recursive: true });

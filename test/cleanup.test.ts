@@ -30,14 +30,18 @@ describe("names are removed when the owner goes", () => {
     test(`on ${how}`, async () => {
       const n = ++serial;
       noteMq(`mq:/${prefix}${n}`);
-      const child = track(Bun.spawn([process.execPath, "-e", `
+      const child = track(Bun.spawn([
+        process.execPath,
+        "-e",
+        `
         const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
         open("shm:/${prefix}${n}", { create: true });
         open("mq:/${prefix}${n}", { create: true });
         open("fifo:${dir}/${prefix}${n}", { create: true });
         console.log("ready");
         if (${JSON.stringify(how)} === "throw") throw new Error("uncaught on purpose");
-        if (${JSON.stringify(how)} !== "exit") await Bun.sleep(30000);`], { stdout: "pipe", stderr: "ignore" }));
+        if (${JSON.stringify(how)} !== "exit") await Bun.sleep(30000);`,
+      ], { stdout: "pipe", stderr: "ignore" }));
       expect(await lineReader(child.stdout).line()).toBe("ready");
       if (how.startsWith("SIG")) {
         expect(namesExist(n)).toEqual([true, true, true]);

@@ -29,11 +29,13 @@ describe("the CLI as a user runs it, without bun on PATH", () => {
     expect(Bun.which("deno", { PATH: bare.PATH })).toBe(null);
   });
 
-  for (const [how, cmd] of [
-    ["npx ipc-lab", ["npx", "--no-install", "ipc-lab", "info"]],
-    ["npm run ipc-lab", ["npm", "run", "--silent", "ipc-lab", "--", "info"]],
-    ["./bin/ipc-lab.ts", ["./bin/ipc-lab.ts", "info"]],
-  ] as const) {
+  for (
+    const [how, cmd] of [
+      ["npx ipc-lab", ["npx", "--no-install", "ipc-lab", "info"]],
+      ["npm run ipc-lab", ["npm", "run", "--silent", "ipc-lab", "--", "info"]],
+      ["./bin/ipc-lab.ts", ["./bin/ipc-lab.ts", "info"]],
+    ] as const
+  ) {
     test(`${how} in the clone`, async () => {
       const r = await run([...cmd], root);
       expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
@@ -44,7 +46,10 @@ describe("the CLI as a user runs it, without bun on PATH", () => {
   test("node_modules/.bin/ipc-lab in a project that depends on ipc-lab", async () => {
     const project = mkdtempSync(join(tmpdir(), testPrefix("dependent")));
     try {
-      writeFileSync(join(project, "package.json"), JSON.stringify({ name: "dependent", version: "1.0.0", private: true, dependencies: { "ipc-lab": `file:${root}` } }));
+      writeFileSync(
+        join(project, "package.json"),
+        JSON.stringify({ name: "dependent", version: "1.0.0", private: true, dependencies: { "ipc-lab": `file:${root}` } }),
+      );
       const install = await run(["npm", "install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], project);
       expect(install.code).toBe(0);
       const r = await run([join(project, "node_modules", ".bin", "ipc-lab"), "info"], project);

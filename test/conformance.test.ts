@@ -7,10 +7,10 @@
 import { describe, expect, test } from "./support/harness.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runtime } from "../ffi/process.ts";
-import { IpcError, type Channel } from "../lib/index.ts";
+import { type Channel, IpcError } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
-import { dir, mechanisms, prefix, workerMechanism, type Session } from "./support/mechanisms.ts";
+import { dir, mechanisms, prefix, type Session, workerMechanism } from "./support/mechanisms.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { ackWindow, checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 
@@ -39,7 +39,6 @@ function nothingMore(ch: Channel): boolean {
 async function peerReady(s: Session): Promise<void> {
   expect(JSON.parse(await s.out.line())).toEqual({ ready: true });
 }
-
 
 // every mechanism, and the in-process Worker baseline with its peer in a thread. On Deno
 // only the processes: a Deno Worker keeps pipes and sockets open after terminate() (a

@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { scriptCommand, spawnProcess, type RuntimeName } from "../ffi/process.ts";
-import { track, testPrefix } from "./support/leaks.ts";
+import { type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
 const root = join(import.meta.dir, "..", "examples");

@@ -1,7 +1,7 @@
 /** Named pipes: one direction per end, waiting for the peer without hanging, ownership. */
 import { describe, expect, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
-import { open, FifoChannel } from "../lib/index.ts";
+import { FifoChannel, open } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { privateDir, testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

@@ -43,7 +43,11 @@ describe("the leak check reports every kind of leak", () => {
     test(`a System V ${kind} object of this user`, async () => {
       const key = testKey();
       await reported(() => {
-        const id = kind === "shm" ? shim.ipcl_shmget(key, 4096, C.IPC_CREAT | 0o600) : kind === "msg" ? shim.ipcl_msgget(key, C.IPC_CREAT | 0o600) : shim.ipcl_semget(key, 1, C.IPC_CREAT | 0o600);
+        const id = kind === "shm"
+          ? shim.ipcl_shmget(key, 4096, C.IPC_CREAT | 0o600)
+          : kind === "msg"
+          ? shim.ipcl_msgget(key, C.IPC_CREAT | 0o600)
+          : shim.ipcl_semget(key, 1, C.IPC_CREAT | 0o600);
         expect(id).toBeGreaterThanOrEqual(0);
       }, new RegExp(`^System V ${kind} key ${key} id \\d+$`));
     });

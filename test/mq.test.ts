@@ -1,6 +1,6 @@
 /** POSIX message queues: priorities, limits from /proc, ownership and waiting to open. */
 import { describe, expect, test } from "bun:test";
-import { open, MqChannel } from "../lib/index.ts";
+import { MqChannel, open } from "../lib/index.ts";
 import { mqLimits } from "../lib/os/limits.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { noteMq, testPrefix, track } from "./support/leaks.ts";
@@ -59,13 +59,17 @@ describe("mq", () => {
     const address = fresh();
     const e = expectIpcError(() => open(address), "ENOENT");
     expect(e.message).toContain("start the side that creates it first");
-    const creator = track(Bun.spawn([process.execPath, "-e", `
+    const creator = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
       await Bun.sleep(300);
       const q = open(${JSON.stringify(address)}, { create: true });
       q.send("made");
       await Bun.sleep(3000);
-      q.close();`]));
+      q.close();`,
+    ]));
     using q = open(address, { timeout: 10_000 });
     expect(new TextDecoder().decode(q.recv({ timeout: 10_000 }))).toBe("made");
     creator.kill();

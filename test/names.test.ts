@@ -34,20 +34,34 @@ describe("ls and gc", () => {
     const shmKey = sysvKey("shm");
     const msgKey = sysvKey("msg");
     const dead = [
-      `shm:/${prefix}dead`, noteMq(`mq:/${prefix}dead`), `sem:/${prefix}dead`, `fifo:${dir}/${prefix}dead`,
-      `unix:${dir}/${prefix}dead.sock`, `unix-dgram:${dir}/${prefix}dead.dgram`, `unix:${prefix}private`,
-      `sysv-shm:${shmKey}`, `sysv-mq:${msgKey}`,
+      `shm:/${prefix}dead`,
+      noteMq(`mq:/${prefix}dead`),
+      `sem:/${prefix}dead`,
+      `fifo:${dir}/${prefix}dead`,
+      `unix:${dir}/${prefix}dead.sock`,
+      `unix-dgram:${dir}/${prefix}dead.dgram`,
+      `unix:${prefix}private`,
+      `sysv-shm:${shmKey}`,
+      `sysv-mq:${msgKey}`,
     ];
-    const killed = track(Bun.spawn([process.execPath, "-e", `
+    const killed = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { open, Semaphore } = await import(${lib});
       for (const a of ${JSON.stringify(dead)}) a.startsWith("sem:") ? new Semaphore(a, { create: true }) : open(a, { create: true });
       console.log("ready");
-      await Bun.sleep(60000);`], { env, stdout: "pipe" }));
-    const live = track(Bun.spawn([process.execPath, "-e", `
+      await Bun.sleep(60000);`,
+    ], { env, stdout: "pipe" }));
+    const live = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { open } = await import(${lib});
       open("shm:/${prefix}live", { create: true });
       console.log("ready");
-      await Bun.sleep(60000);`], { env, stdout: "pipe" }));
+      await Bun.sleep(60000);`,
+    ], { env, stdout: "pipe" }));
     expect(await lineReader(killed.stdout).line()).toBe("ready");
     expect(await lineReader(live.stdout).line()).toBe("ready");
     killed.kill(9);

@@ -8,7 +8,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scriptCommand, spawnProcess } from "../ffi/process.ts";
-import { IpcError, open, remove, type Channel } from "../lib/index.ts";
+import { type Channel, IpcError, open, remove } from "../lib/index.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { noteMq, testKey, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -33,7 +33,12 @@ const kinds: { name: string; address: () => string; queue: boolean; limit?: numb
  * Start a peer process that creates `address` ("create": we open it) or opens the one we
  * create ("open"), and queues `n` messages; `kill` SIGKILLs it.
  */
-async function withPeer(address: string, n: number, peerDoes: "create" | "open", body: (ch: Channel, kill: () => Promise<void>) => Promise<void>): Promise<void> {
+async function withPeer(
+  address: string,
+  n: number,
+  peerDoes: "create" | "open",
+  body: (ch: Channel, kill: () => Promise<void>) => Promise<void>,
+): Promise<void> {
   const ours = peerDoes === "open" ? open(address, { create: true }) : undefined;
   const peer = track(spawnProcess(scriptCommand(script, [address, String(n), peerDoes]), { stdio: ["ignore", "pipe", "inherit"] }));
   const ch = ours ?? open(address, { timeout: 10_000 });

@@ -12,7 +12,7 @@
 import { describe, expect, test } from "bun:test";
 import { IpcError } from "../lib/index.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
-import { dir, mechanisms, prefix, type Mechanism, type Session } from "./support/mechanisms.ts";
+import { dir, type Mechanism, mechanisms, prefix, type Session } from "./support/mechanisms.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 
@@ -97,21 +97,24 @@ for (const m of mechanisms) {
       }));
 
     // unbounded channels (UDP, an append-only file) never make a sender wait: nothing to end
-    test.skipIf(!m.bounded)("a peer killed while receiving: send ends with EPIPE (or its timeout)", () =>
-      withPeer(attachedReceiver(m), "recv", 1_000_000, async (s) => {
-        const max = s.here.caps.maxMessageSize;
-        const buf = new Uint8Array(max);
-        let i = 0;
-        // the peer checks the sequence: sizes 0..max, so the kill often lands mid-message
-        const sendOne = () => s.here.send(fillMessage(i, buf, sizeFor(i++, max)), { timeout: m.seesPeerExit ? undefined : BOUND });
-        for (let k = 0; k < 3; k++) sendOne();
-        s.peer.kill(9);
-        expect(await s.peer.exited).toBe(128 + 9);
-        const t0 = performance.now();
-        const err = untilError(sendOne);
-        expect(expectedSendErrors(m)).toContain(err.code);
-        expect(performance.now() - t0).toBeLessThan(BOUND * 4);
-      }));
+    test.skipIf(!m.bounded)(
+      "a peer killed while receiving: send ends with EPIPE (or its timeout)",
+      () =>
+        withPeer(attachedReceiver(m), "recv", 1_000_000, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          const buf = new Uint8Array(max);
+          let i = 0;
+          // the peer checks the sequence: sizes 0..max, so the kill often lands mid-message
+          const sendOne = () => s.here.send(fillMessage(i, buf, sizeFor(i++, max)), { timeout: m.seesPeerExit ? undefined : BOUND });
+          for (let k = 0; k < 3; k++) sendOne();
+          s.peer.kill(9);
+          expect(await s.peer.exited).toBe(128 + 9);
+          const t0 = performance.now();
+          const err = untilError(sendOne);
+          expect(expectedSendErrors(m)).toContain(err.code);
+          expect(performance.now() - t0).toBeLessThan(BOUND * 4);
+        }),
+    );
   });
 }
 

@@ -36,11 +36,15 @@ describe("pipe", () => {
   });
 
   test("a child started by spawnWithPipes finds its channel in IPC_LAB_CHANNEL; its exit is EOF", async () => {
-    const { channel, child } = spawnWithPipes([process.execPath, "-e", `
+    const { channel, child } = spawnWithPipes([
+      process.execPath,
+      "-e",
+      `
       const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
       const ch = open(process.env.IPC_LAB_CHANNEL);
       const m = ch.recv();
-      ch.send(new TextDecoder().decode(m).toUpperCase());`]);
+      ch.send(new TextDecoder().decode(m).toUpperCase());`,
+    ]);
     using ch = channel;
     ch.send("shout");
     expect(new TextDecoder().decode(ch.recv({ timeout: 10_000 }))).toBe("SHOUT");

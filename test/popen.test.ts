@@ -1,6 +1,6 @@
 /** popen:/spawn: — /bin/sh -c, one direction per popen stream, exit status on pclose. */
 import { describe, expect, test } from "bun:test";
-import { open, CommandChannel } from "../lib/index.ts";
+import { CommandChannel, open } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

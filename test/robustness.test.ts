@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { open, IpcError, SharedMemory } from "../lib/index.ts";
+import { IpcError, open, SharedMemory } from "../lib/index.ts";
 import { RING_HEADER } from "../lib/ring/channel.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
@@ -88,7 +88,12 @@ describe("signal storm", () => {
       const onSignal = () => handled++;
       process.on("SIGUSR2", onSignal);
       // the storm counts the signals it sent, and says so when stopped
-      const storm = track(Bun.spawn(["/bin/sh", "-c", `n=0; trap 'echo $n; exit 0' TERM; while kill -USR2 ${process.pid} ${peer.pid} 2>/dev/null; do n=$((n+1)); done; echo $n`], { stdout: "pipe" }));
+      const storm = track(
+        Bun.spawn(
+          ["/bin/sh", "-c", `n=0; trap 'echo $n; exit 0' TERM; while kill -USR2 ${process.pid} ${peer.pid} 2>/dev/null; do n=$((n+1)); done; echo $n`],
+          { stdout: "pipe" },
+        ),
+      );
       let sent = 0;
       try {
         const max = here.caps.maxMessageSize;

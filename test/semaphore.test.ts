@@ -35,10 +35,14 @@ describe("POSIX named semaphores", () => {
   test("waitAsync keeps timers running and takes a unit posted by another process", async () => {
     const address = `sem:/${prefix}${++serial}`;
     using s = new Semaphore(address, { create: true });
-    const child = track(Bun.spawn([process.execPath, "-e", `
+    const child = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { Semaphore } = await import(${lib});
       await Bun.sleep(300);
-      new Semaphore(${JSON.stringify(address)}).post();`]));
+      new Semaphore(${JSON.stringify(address)}).post();`,
+    ]));
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
     expect(await s.waitAsync({ timeout: 10_000 }).finally(() => clearInterval(timer))).toBeTrue();
@@ -93,12 +97,16 @@ describe("System V semaphores", () => {
   test("SEM_UNDO: units taken by a process that is killed come back", async () => {
     const address = fresh();
     using s = new SysvSemaphore(address, { create: true, value: 3 });
-    const child = track(Bun.spawn([process.execPath, "-e", `
+    const child = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { SysvSemaphore } = await import(${lib});
       const s = new SysvSemaphore(${JSON.stringify(address)});
       s.wait({ n: 2 });
       console.log("took 2");
-      await Bun.sleep(30000);`], { stdout: "pipe" }));
+      await Bun.sleep(30000);`,
+    ], { stdout: "pipe" }));
     expect(await lineReader(child.stdout).line()).toBe("took 2");
     expect(s.value).toBe(1);
     child.kill(9);

@@ -34,7 +34,13 @@ describe("the soak's tally", () => {
       return m;
     });
     const corrupted = [700, 701].filter((i) => sizeFor(i, MAX) > 8).length;
-    expect({ lost: t.lost, duplicated: t.duplicated, reordered: t.reordered, corrupted: t.corrupted, extra: t.extra }).toEqual({ lost: 3, duplicated: 2, reordered: 1, corrupted, extra: 2 });
+    expect({ lost: t.lost, duplicated: t.duplicated, reordered: t.reordered, corrupted: t.corrupted, extra: t.extra }).toEqual({
+      lost: 3,
+      duplicated: 2,
+      reordered: 1,
+      corrupted,
+      extra: 2,
+    });
   });
 });
 

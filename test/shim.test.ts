@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { shimSymbols, type NativeFn, type NativeType } from "../ffi/libc.ts";
+import { type NativeFn, type NativeType, shimSymbols } from "../ffi/libc.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { testPrefix } from "./support/leaks.ts";

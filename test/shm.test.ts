@@ -1,6 +1,6 @@
 /** Shared-memory rings: wrap-around, header validation, exclusivity, permissions. */
 import { describe, expect, test } from "bun:test";
-import { statSync, writeFileSync, unlinkSync } from "node:fs";
+import { statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open, RingChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
@@ -79,11 +79,15 @@ describe("shm ring", () => {
   test("a ring connects two processes: a third is refused with EBUSY", async () => {
     const address = fresh();
     using a = open(address, { create: true });
-    const peer = track(Bun.spawn([process.execPath, "-e", `
+    const peer = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
       const ch = open(${JSON.stringify(address)});
       ch.send("attached");
-      await Bun.sleep(30000);`]));
+      await Bun.sleep(30000);`,
+    ]));
     expect(new TextDecoder().decode(a.recv({ timeout: 10_000 }))).toBe("attached");
     expect((a as RingChannel).peerPid).toBe(peer.pid);
     expect(expectIpcError(() => open(address), "EBUSY").message).toContain(`pid ${peer.pid}`);

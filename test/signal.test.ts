@@ -27,14 +27,18 @@ async function stop(p: Bun.Subprocess): Promise<void> {
 
 /** A receiver process for `sig` that waits for "go" on stdin, then counts what it received. */
 function receiver(sig: string) {
-  const p = track(Bun.spawn([process.execPath, "-e", `
+  const p = track(Bun.spawn([
+    process.execPath,
+    "-e",
+    `
     const { open } = await import(${lib});
     const ch = open("signal:self:${sig}");
     console.log("ready");
     for await (const _ of console) break; // wait for a line on stdin
     let n = 0;
     while (ch.tryRecv() !== undefined) n++;
-    console.log(n);`], { stdin: "pipe", stdout: "pipe" }));
+    console.log(n);`,
+  ], { stdin: "pipe", stdout: "pipe" }));
   return Object.assign(p, { lines: lineReader(p.stdout) });
 }
 
@@ -94,12 +98,16 @@ describe("signals", () => {
   });
 
   test("after close the signal is ignored: a late sender cannot kill the receiver", async () => {
-    const p = track(Bun.spawn([process.execPath, "-e", `
+    const p = track(Bun.spawn([
+      process.execPath,
+      "-e",
+      `
       const { open } = await import(${lib});
       open("signal:self:SIGRTMIN+7").close();
       console.log("closed");
       await Bun.sleep(300);
-      console.log("alive");`], { stdout: "pipe" }));
+      console.log("alive");`,
+    ], { stdout: "pipe" }));
     const lines = lineReader(p.stdout);
     expect(await lines.line()).toBe("closed");
     process.kill(p.pid, 41); // SIGRTMIN+7 on Linux/glibc (SIGRTMIN is 34)

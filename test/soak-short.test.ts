@@ -6,14 +6,22 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { track, testPrefix } from "./support/leaks.ts";
+import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
 describe("soak, short form", () => {
   test("50 000 messages per mechanism on one CPU: nothing lost, duplicated, reordered, corrupted or extra", async () => {
-    const p = track(Bun.spawn([process.execPath, join(import.meta.dir, "soak.ts"), "--count", "50000", "--placement", "same-cpu"], { stdout: "pipe", stderr: "pipe" }));
+    const p = track(
+      Bun.spawn([process.execPath, join(import.meta.dir, "soak.ts"), "--count", "50000", "--placement", "same-cpu"], { stdout: "pipe", stderr: "pipe" }),
+    );
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-    expect({ code: await p.exited, err, failures: out.split("\n").filter((l) => !l.includes(" 0 lost, 0 duplicated, 0 reordered, 0 corrupted, 0 extra") && !l.startsWith("soak passed") && l !== "") }).toEqual({ code: 0, err: "", failures: [] });
+    expect({
+      code: await p.exited,
+      err,
+      failures: out.split("\n").filter((l) =>
+        !l.includes(" 0 lost, 0 duplicated, 0 reordered, 0 corrupted, 0 extra") && !l.startsWith("soak passed") && l !== ""
+      ),
+    }).toEqual({ code: 0, err: "", failures: [] });
     const rows = out.split("\n").filter((l) => l.includes(" msgs "));
     const runs = Number(/soak passed: (\d+) runs/.exec(out)?.[1]);
     expect(runs).toBeGreaterThanOrEqual(18); // every mechanism of test/support/mechanisms.ts

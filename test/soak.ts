@@ -13,7 +13,7 @@ import { shim } from "../ffi/runtime.ts";
 import { leftovers } from "./support/leaks.ts";
 import { dir, mechanisms, prefix } from "./support/mechanisms.ts";
 import { readdirSync, readFileSync } from "node:fs";
-import { IpcError, type Channel } from "../lib/index.ts";
+import { type Channel, IpcError } from "../lib/index.ts";
 import { Tally } from "./support/sequence.ts";
 
 /** Faults (other than lost messages) after which a run stops: enough to tell kinds apart. */
@@ -47,7 +47,9 @@ function cpusOf(pid: number | "self"): string[] {
 function pinningProblem(peer: number): string {
   const ours = cpusOf("self");
   const theirs = cpusOf(peer);
-  return ours.join() === "0" && theirs.join() === "0" ? "" : `pinning did not hold: our threads may run on ${ours.join(" / ")}, the producer's on ${theirs.join(" / ")}`;
+  return ours.join() === "0" && theirs.join() === "0"
+    ? ""
+    : `pinning did not hold: our threads may run on ${ours.join(" / ")}, the producer's on ${theirs.join(" / ")}`;
 }
 
 const { values } = parseArgs({ options: { count: { type: "string" }, mech: { type: "string" }, placement: { type: "string" } } });
@@ -104,7 +106,9 @@ for (const placement of placements) {
     const secs = (performance.now() - t0) / 1000;
     const verdict = `${tally}${problem ? ` — FAILED: ${problem}` : tally.faults ? " — FAILED" : ""}`;
     if (problem || tally.faults) failures++;
-    const row = `${m.name.padEnd(28)} ${placement.padEnd(9)} ${String(count).padStart(9)} msgs ${(bytes / 2 ** 20).toFixed(0).padStart(6)} MiB ${secs.toFixed(1).padStart(6)} s  ${verdict}`;
+    const row = `${m.name.padEnd(28)} ${placement.padEnd(9)} ${String(count).padStart(9)} msgs ${(bytes / 2 ** 20).toFixed(0).padStart(6)} MiB ${
+      secs.toFixed(1).padStart(6)
+    } s  ${verdict}`;
     rows.push(row);
     console.log(row);
   }

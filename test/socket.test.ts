@@ -124,11 +124,15 @@ describe("unix socket names without a '/' live in a private directory", () => {
       const server = listen(`unix:${name}`);
       expect(statSync(`${dir}/sockets`).mode & 0o777).toBe(0o700);
       expect(statSync(`${dir}/sockets/${name}`).isSocket()).toBeTrue();
-      const peer = Bun.spawn([process.execPath, "-e", `
+      const peer = Bun.spawn([
+        process.execPath,
+        "-e",
+        `
         const { open } = await import(${JSON.stringify(new URL("../lib/index.ts", import.meta.url).href)});
         const c = open("unix:${name}", { timeout: 5000 });
         c.send("from a peer");
-        c.close();`], { env: { ...process.env }, stdout: "inherit", stderr: "inherit" });
+        c.close();`,
+      ], { env: { ...process.env }, stdout: "inherit", stderr: "inherit" });
       const conn = server.accept({ timeout: 5000 })!;
       expect(text(conn.recv({ timeout: 5000 }))).toBe("from a peer");
       expect(await peer.exited).toBe(0);

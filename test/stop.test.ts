@@ -11,7 +11,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand, spawnProcess, type ChildProcess } from "../ffi/process.ts";
+import { type ChildProcess, runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -31,7 +31,11 @@ type Sig = keyof typeof signalNumbers;
 
 function sysv(scheme: "sysv-shm" | "sysv-mq" | "sysv-sem"): string {
   const key = testKey();
-  const [get, remove] = scheme === "sysv-shm" ? [() => shim.ipcl_shmget(key, 0, 0), shim.ipcl_shm_remove] : scheme === "sysv-mq" ? [() => shim.ipcl_msgget(key, 0), shim.ipcl_msg_remove] : [() => shim.ipcl_semget(key, 1, 0), shim.ipcl_sem_remove];
+  const [get, remove] = scheme === "sysv-shm"
+    ? [() => shim.ipcl_shmget(key, 0, 0), shim.ipcl_shm_remove]
+    : scheme === "sysv-mq"
+    ? [() => shim.ipcl_msgget(key, 0), shim.ipcl_msg_remove]
+    : [() => shim.ipcl_semget(key, 1, 0), shim.ipcl_sem_remove];
   noteProbe(`${scheme}:${key}`, () => get() >= 0, () => remove(get()));
   return `${scheme}:${key}`;
 }
@@ -69,7 +73,11 @@ const cases: Case[] = [
 const asyncCases: Case[] = recvCases.map(([label, , address, options]) => [`${label}, for await`, "async", address, options]);
 
 /** Start the program, wait for "ready", send `sig`; the exit status, the delay and its output. */
-async function stop(cmd: string[], sig: Sig, extra?: (p: ChildProcess) => Promise<void>): Promise<{ status: number; ms: number; out: string[]; signalCode: string | null }> {
+async function stop(
+  cmd: string[],
+  sig: Sig,
+  extra?: (p: ChildProcess) => Promise<void>,
+): Promise<{ status: number; ms: number; out: string[]; signalCode: string | null }> {
   const p = track(spawnProcess(cmd, { stdio: ["ignore", "pipe", "inherit"] }));
   const out = lineReader(p.stdout!);
   const first = await out.line();
@@ -137,10 +145,12 @@ describe(`a blocked program stops when told (${runtime})`, () => {
     expect(await leftovers(prefix)).toEqual([]);
   });
 
-  for (const [label, args] of [
-    ["ipc-lab recv", (a: string) => ["recv", a]],
-    ["ipc-lab recv --timeout", (a: string) => ["recv", a, "--timeout", "600000"]],
-  ] as const) {
+  for (
+    const [label, args] of [
+      ["ipc-lab recv", (a: string) => ["recv", a]],
+      ["ipc-lab recv --timeout", (a: string) => ["recv", a, "--timeout", "600000"]],
+    ] as const
+  ) {
     test(`${label} stops on Ctrl-C (SIGINT): 130, queue removed`, async () => {
       const address = noteMq(`mq:/${n()}`);
       // the CLI prints nothing before it blocks: wait until the queue exists

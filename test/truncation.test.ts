@@ -9,8 +9,8 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand, spawnProcess, type ChildProcess } from "../ffi/process.ts";
-import { open, spawnWithPipes, spawnWithSocketpair, type Channel, type CommandChannel } from "../lib/index.ts";
+import { type ChildProcess, runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { type Channel, type CommandChannel, open, spawnWithPipes, spawnWithSocketpair } from "../lib/index.ts";
 import { IpcError } from "../lib/errors.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
@@ -48,7 +48,12 @@ const cases: [string, Start][] = [
     return { here: channel, child: track(child) };
   }],
   ["socketpair", () => {
-    const { channel, child } = spawnWithSocketpair(scriptCommand(peer, ["inherit"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe", maxMessageSize: MAX });
+    const { channel, child } = spawnWithSocketpair(scriptCommand(peer, ["inherit"]), {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      maxMessageSize: MAX,
+    });
     return { here: channel, child: track(child) };
   }],
   ["fifo", named(() => `fifo:${dir}/${prefix}${++serial}`)],

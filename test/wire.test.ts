@@ -96,18 +96,18 @@ for (const [lang, peer] of Object.entries(peers)) {
       });
     }
 
-  test(`${lang} sends realtime signals with payloads, ipc-lab recv prints them in order`, async () => {
-    const short = ["hi", "", "abc1234", "ü"];
-    const recv = run([process.execPath, cli, "recv", "signal:self:SIGRTMIN+2", "--count", String(short.length), "--timeout", "20000"]);
-    const announce = lineReader(recv.stderr);
-    expect(await announce.line()).toBe(`ipc-lab recv: listening on signal:${recv.pid}:SIGRTMIN+2`);
-    const send = run([...peer(), "signal-send", String(recv.pid), String(C.SIGRTMIN + 2), ...short]);
-    const [s, r] = await Promise.all([output(send), recv.lines.rest()]);
-    expect(s).toMatchObject({ code: 0, err: "" });
-    expect(await recv.exited).toBe(0);
-    expect(r).toBe(short.map((m) => m + "\n").join(""));
+    test(`${lang} sends realtime signals with payloads, ipc-lab recv prints them in order`, async () => {
+      const short = ["hi", "", "abc1234", "ü"];
+      const recv = run([process.execPath, cli, "recv", "signal:self:SIGRTMIN+2", "--count", String(short.length), "--timeout", "20000"]);
+      const announce = lineReader(recv.stderr);
+      expect(await announce.line()).toBe(`ipc-lab recv: listening on signal:${recv.pid}:SIGRTMIN+2`);
+      const send = run([...peer(), "signal-send", String(recv.pid), String(C.SIGRTMIN + 2), ...short]);
+      const [s, r] = await Promise.all([output(send), recv.lines.rest()]);
+      expect(s).toMatchObject({ code: 0, err: "" });
+      expect(await recv.exited).toBe(0);
+      expect(r).toBe(short.map((m) => m + "\n").join(""));
+    });
   });
-});
 }
 
 describe("ipc-lab send / recv", () => {

@@ -1,6 +1,6 @@
 /** The in-process baseline: a Worker over a SharedArrayBuffer ring with Atomics.wait. */
 import { describe, expect, test } from "bun:test";
-import { spawnWorker, RingChannel, IpcError } from "../lib/index.ts";
+import { IpcError, RingChannel, spawnWorker } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 import { testPrefix } from "./support/leaks.ts";

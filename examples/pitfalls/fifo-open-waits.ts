@@ -4,7 +4,7 @@
  * reader's open never blocks.
  */
 import { rmSync } from "node:fs";
-import { open, IpcError } from "../../lib/index.ts";
+import { IpcError, open } from "../../lib/index.ts";
 
 const path = `/tmp/ipc-lab-pitfall-fifo-${process.pid}`;
 using creator = open(`fifo:${path}`, { create: true });

@@ -2,7 +2,7 @@
  * Pitfall: a POSIX queue holds at most msg_max messages (10 on most systems), and asking
  * for more fails with a bare EINVAL. Fix: ipc-lab clamps to the limit and says how to raise it.
  */
-import { open, IpcError } from "../../lib/index.ts";
+import { IpcError, open } from "../../lib/index.ts";
 import { mqLimits } from "../../lib/os/limits.ts";
 
 const { msgMax } = mqLimits();

@@ -29,6 +29,10 @@ if (process.argv[2] === "child") {
   const child = Bun.spawn([process.execPath, import.meta.path, "child", address]);
   race(cell, true);
   await child.exited;
-  console.log(`problem: two processes each did ${N} plain increments at the same time: the counter says ${cell[PLAIN]}, not ${2 * N} (${2 * N - cell[PLAIN]!} updates lost).`);
+  console.log(
+    `problem: two processes each did ${N} plain increments at the same time: the counter says ${cell[PLAIN]}, not ${2 * N} (${
+      2 * N - cell[PLAIN]!
+    } updates lost).`,
+  );
   console.log(`fix: with Atomics.add it says ${cell[ATOMIC]}.`);
 }

@@ -6,14 +6,18 @@ import { readdirSync, readFileSync } from "node:fs";
 
 const lib = JSON.stringify(new URL("../../lib/index.ts", import.meta.url).pathname);
 async function count(sig: string): Promise<number> {
-  const child = Bun.spawn([process.execPath, "-e", `
+  const child = Bun.spawn([
+    process.execPath,
+    "-e",
+    `
     const { open } = await import(${lib});
     const ch = open("signal:self:${sig}");
     console.log("ready");
     for await (const _ of console) break;
     let n = 0;
     while (ch.tryRecv() !== undefined) n++;
-    console.log(n);`], { stdin: "pipe", stdout: "pipe" });
+    console.log(n);`,
+  ], { stdin: "pipe", stdout: "pipe" });
   const reader = child.stdout.getReader();
   await reader.read(); // ready
   child.kill("SIGSTOP");

@@ -9,11 +9,11 @@
  * `fd:0` for popen:), or any C/Python program that frames its output the same way.
  */
 import { C } from "../../ffi/facts.ts";
-import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
+import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
 import { libc } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
 import { ipcError, throwErrno } from "../errors.ts";
-import { pipeCapacity, streamMax, StreamChannel } from "./stream.ts";
+import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 

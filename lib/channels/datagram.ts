@@ -7,13 +7,13 @@
  */
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
-import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
-import { ipAddress, sockaddrBuffer, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
+import { ipAddress, sockaddrBuffer, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { pathNames } from "../names/kinds.ts";
@@ -62,7 +62,9 @@ export class DatagramChannel extends BaseChannel {
       shim.ipcl_setsockopt_int(fd, C.SOL_SOCKET, C.SO_RCVBUF, Math.max(4 * max, 65536));
       if (opts.create) {
         const r = shim.ipcl_bind_listen(fd, a.sockaddr, a.length, 0);
-        if (r < 0) throw errnoError(-r, "bind", addr.text, r === -C.EADDRINUSE ? "the address is in use (a dead owner's socket file? `ipc-lab gc`)" : undefined);
+        if (r < 0) {
+          throw errnoError(-r, "bind", addr.text, r === -C.EADDRINUSE ? "the address is in use (a dead owner's socket file? `ipc-lab gc`)" : undefined);
+        }
         if (a.path) libc.chmod(cstr(a.path), 0o600);
       } else {
         if (!udp) {
@@ -133,7 +135,12 @@ export class DatagramChannel extends BaseChannel {
     }
     if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return -1;
     if (r === -C.EMSGSIZE) {
-      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next datagram has ${this.#size[0]} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+      throw errnoError(
+        C.EMSGSIZE,
+        "recvInto",
+        this.address,
+        `the next datagram has ${this.#size[0]} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
+      );
     }
     throw errnoError(-r, "recvfrom", this.address);
   }

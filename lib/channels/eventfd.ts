@@ -8,11 +8,11 @@ import type { ChildProcess } from "../../ffi/process.ts";
 import { readFileSync } from "node:fs";
 import { C, fact } from "../../ffi/facts.ts";
 import { libc, shim } from "../../ffi/runtime.ts";
-import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
-import { parseFds, type Address } from "../address.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
+import { type Address, parseFds } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
-import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
+import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 
@@ -91,7 +91,12 @@ export class EventfdChannel extends BaseChannel {
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {
     if (buf.byteLength < 8) {
-      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `an eventfd value has 8 bytes and does not fit a ${buf.byteLength}-byte buffer; nothing was taken`);
+      throw errnoError(
+        C.EMSGSIZE,
+        "recvInto",
+        this.address,
+        `an eventfd value has 8 bytes and does not fit a ${buf.byteLength}-byte buffer; nothing was taken`,
+      );
     }
     const r = shim.ipcl_eventfd_rw(this.#rfd, buf, 0, timeout);
     if (r === 0) return 8;
@@ -130,7 +135,12 @@ export function openEventfd(addr: Address, opts: EventfdOptions): EventfdChannel
   const [r, w = r] = fds as [number, number?];
   const mode = semaphoreMode(r);
   if (mode !== undefined && opts.semaphore !== undefined && mode !== opts.semaphore) {
-    throw ipcError("EINVAL", "open", addr.text, `descriptor ${r} is ${mode ? "" : "not "}a semaphore-mode eventfd, but semaphore: ${opts.semaphore} was asked for`);
+    throw ipcError(
+      "EINVAL",
+      "open",
+      addr.text,
+      `descriptor ${r} is ${mode ? "" : "not "}a semaphore-mode eventfd, but semaphore: ${opts.semaphore} was asked for`,
+    );
   }
   return new EventfdChannel(addr.text, r, w!, mode ?? opts.semaphore ?? false);
 }

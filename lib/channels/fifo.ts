@@ -6,11 +6,11 @@
  */
 import { C, layout } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
-import { checkPath, type Address } from "../address.ts";
+import { type Address, checkPath } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
-import { DEFAULT_PIPE_CAPACITY, streamMax, StreamChannel } from "./stream.ts";
+import { DEFAULT_PIPE_CAPACITY, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { pathNames } from "../names/kinds.ts";
@@ -60,7 +60,14 @@ export class FifoChannel extends StreamChannel {
       throw errnoError(C.ENOENT, "open", addr.text, notThere(`no FIFO at ${path}`, opts.timeout ?? 0));
     }
     if (isFifo(path) === false) throw ipcError("EINVAL", "open", addr.text, `${path} is not a FIFO`);
-    super(addr.text, { rfd: -1, wfd: -1, mechanism: "fifo", maxMessageSize: streamMax(opts.maxMessageSize, addr.text), awaitWriter: true, capacity: DEFAULT_PIPE_CAPACITY });
+    super(addr.text, {
+      rfd: -1,
+      wfd: -1,
+      mechanism: "fifo",
+      maxMessageSize: streamMax(opts.maxMessageSize, addr.text),
+      awaitWriter: true,
+      capacity: DEFAULT_PIPE_CAPACITY,
+    });
     this.#path = path;
     this.#owner = owner;
     if (owner) closeAtExit(this, this.address);
@@ -75,7 +82,12 @@ export class FifoChannel extends StreamChannel {
 
   #claim(role: "reader" | "writer", op: string): void {
     if (this.#role && this.#role !== role) {
-      throw ipcError("EBADF", op, this.address, `this end of ${this.address} is the ${this.#role}: a FIFO carries one direction; open a second FIFO for replies`);
+      throw ipcError(
+        "EBADF",
+        op,
+        this.address,
+        `this end of ${this.address} is the ${this.#role}: a FIFO carries one direction; open a second FIFO for replies`,
+      );
     }
     this.#role = role;
   }

@@ -8,8 +8,8 @@
  */
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
-import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
-import { checkPath, type Address } from "../address.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
+import { type Address, checkPath } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
@@ -101,10 +101,22 @@ export class FileChannel extends BaseChannel {
       if (shim.ipcl_pread(this.#fd, this.#header, 4, this.#offset) !== 4) return -1;
       const len = this.#headerView.getUint32(0, true);
       if (len > buf.byteLength) {
-        throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+        throw errnoError(
+          C.EMSGSIZE,
+          "recvInto",
+          this.address,
+          `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
+        );
       }
       const n = checkNeg(shim.ipcl_pread(this.#fd, buf, len, this.#offset + 4), "pread", this.address);
-      if (n !== len) throw ipcError("ETRUNC", "pread", this.address, `${this.#path} ends inside a message (${n} of ${len} bytes): it was truncated or written without the lock`);
+      if (n !== len) {
+        throw ipcError(
+          "ETRUNC",
+          "pread",
+          this.address,
+          `${this.#path} ends inside a message (${n} of ${len} bytes): it was truncated or written without the lock`,
+        );
+      }
       this.#offset += 4 + len;
       return len;
     } finally {

@@ -4,17 +4,17 @@
  * the descriptor-based ones, socket-address.ts builds socket addresses.
  * @module
  */
-export { pipePair, spawnWithPipes, CHILD_PIPE_ADDRESS, type PipedChild, type SpawnPipeOptions } from "./pipe.ts";
-export { MqChannel, MQ_PRIO_MAX } from "./mq.ts";
+export { CHILD_PIPE_ADDRESS, type PipedChild, pipePair, type SpawnPipeOptions, spawnWithPipes } from "./pipe.ts";
+export { MQ_PRIO_MAX, MqChannel } from "./mq.ts";
 export { FifoChannel } from "./fifo.ts";
 export { StreamChannel } from "./stream.ts";
-export { createMemfdRing, spawnWithMemfd, type MemfdRing, type MemfdOptions } from "./memfd.ts";
-export { Listener, ServerStreamChannel, socketPair, spawnWithSocketpair, type SocketOptions } from "./socket.ts";
+export { createMemfdRing, type MemfdOptions, type MemfdRing, spawnWithMemfd } from "./memfd.ts";
+export { Listener, ServerStreamChannel, type SocketOptions, socketPair, spawnWithSocketpair } from "./socket.ts";
 export { DatagramChannel, type DatagramOptions } from "./datagram.ts";
 export { SysvMqChannel, type SysvMqOptions } from "./sysv-mq.ts";
-export { EventfdChannel, createEventfd, spawnWithEventfd, counterValue, readCounter, EVENTFD_MAX, type EventfdOptions } from "./eventfd.ts";
+export { counterValue, createEventfd, EVENTFD_MAX, EventfdChannel, type EventfdOptions, readCounter, spawnWithEventfd } from "./eventfd.ts";
 export { SemChannel } from "./sem.ts";
-export { SignalChannel, signalNumber, SIGNAL_PAYLOAD_MAX, type SignalOptions } from "./signal.ts";
+export { SIGNAL_PAYLOAD_MAX, SignalChannel, signalNumber, type SignalOptions } from "./signal.ts";
 export { CommandChannel, type PopenOptions } from "./command.ts";
 export { FileChannel, type FileOptions } from "./file.ts";
 export { spawnWorker, workerChannelData, type WorkerOptions } from "./worker.ts";

@@ -5,11 +5,11 @@
  */
 import type { ChildProcess } from "../../ffi/process.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
-import { parseFds, type Address } from "../address.ts";
+import { type Address, parseFds } from "../address.ts";
 import { checkNeg } from "../errors.ts";
-import { RingChannel, ringGeometry, ringTuningNames, type RingTuning } from "../ring/channel.ts";
+import { RingChannel, ringGeometry, type RingTuning, ringTuningNames } from "../ring/channel.ts";
 import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
-import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
+import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 
 /** Options for memfd rings. */

@@ -6,8 +6,8 @@
  */
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
-import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
-import { checkPosixName, type Address } from "../address.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
+import { type Address, checkPosixName } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
@@ -42,7 +42,9 @@ function limitError(addr: Address, what: string, asked: number, max: number, fil
     "EINVAL",
     "mq_open",
     addr.text,
-    `${what} ${asked} exceeds this system's ${file.split("/").pop()} of ${max} (${file}); ask for at most ${max}, or raise it as root: sysctl fs.mqueue.${file.split("/").pop()}=${asked}`,
+    `${what} ${asked} exceeds this system's ${file.split("/").pop()} of ${max} (${file}); ask for at most ${max}, or raise it as root: sysctl fs.mqueue.${
+      file.split("/").pop()
+    }=${asked}`,
   );
 }
 
@@ -66,8 +68,12 @@ export class MqChannel extends BaseChannel {
     const capacity = opts.capacity ?? Math.min(10, limits.msgMax);
     const msgsize = opts.maxMessageSize ?? Math.min(8192, limits.msgsizeMax);
     if (opts.create) {
-      if (!Number.isInteger(capacity) || capacity < 1) throw ipcError("EINVAL", "mq_open", addr.text, `capacity must be a whole number of messages >= 1 (got ${capacity})`);
-      if (!Number.isInteger(msgsize) || msgsize < 1) throw ipcError("EINVAL", "mq_open", addr.text, `maxMessageSize must be a whole number of bytes >= 1 (got ${msgsize})`);
+      if (!Number.isInteger(capacity) || capacity < 1) {
+        throw ipcError("EINVAL", "mq_open", addr.text, `capacity must be a whole number of messages >= 1 (got ${capacity})`);
+      }
+      if (!Number.isInteger(msgsize) || msgsize < 1) {
+        throw ipcError("EINVAL", "mq_open", addr.text, `maxMessageSize must be a whole number of bytes >= 1 (got ${msgsize})`);
+      }
       if (capacity > limits.msgMax) limitError(addr, "capacity", capacity, limits.msgMax, "/proc/sys/fs/mqueue/msg_max");
       if (msgsize > limits.msgsizeMax) limitError(addr, "maxMessageSize", msgsize, limits.msgsizeMax, "/proc/sys/fs/mqueue/msgsize_max");
     }
@@ -162,7 +168,12 @@ export class MqChannel extends BaseChannel {
   }
 
   #tooBig(n: number, cap: number) {
-    return errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+    return errnoError(
+      C.EMSGSIZE,
+      "recvInto",
+      this.address,
+      `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
+    );
   }
 
   protected override waitReadable(timeout: number): PendingWait {

@@ -7,10 +7,10 @@
 import type { ChildProcess } from "../../ffi/process.ts";
 import { C, fact, layout } from "../../ffi/facts.ts";
 import { libc } from "../../ffi/runtime.ts";
-import { parseFds, type Address } from "../address.ts";
+import { type Address, parseFds } from "../address.ts";
 import { throwErrno } from "../errors.ts";
-import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
-import { pipeCapacity, streamMax, StreamChannel } from "./stream.ts";
+import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
+import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 
@@ -47,7 +47,11 @@ export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
   const fds = parseFds(addr);
   for (const fd of fds) {
     if (libc.fcntl(fd, C.F_GETFL, 0) < 0) {
-      throwErrno("fcntl", addr.text, `descriptor ${fd} is not open in this process: pass it to the child (spawnWith ends, or stdio[${fd}] of the runtime's spawn) or check the number`);
+      throwErrno(
+        "fcntl",
+        addr.text,
+        `descriptor ${fd} is not open in this process: pass it to the child (spawnWith ends, or stdio[${fd}] of the runtime's spawn) or check the number`,
+      );
     }
   }
   let rfd: number;

@@ -5,9 +5,9 @@
  */
 import type { PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
-import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
-import { ipcError, type IpcError } from "../errors.ts";
-import { Semaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "../primitives/semaphore.ts";
+import { BaseChannel, type ChannelCaps, type RecvOptions, type SendOptions, timeoutMs } from "../channel.ts";
+import { type IpcError, ipcError } from "../errors.ts";
+import { SEM_VALUE_MAX, Semaphore, type SemaphoreOptions } from "../primitives/semaphore.ts";
 import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";

@@ -5,10 +5,10 @@
  */
 import { C } from "../../ffi/facts.ts";
 import { cstr, errno, libc, type Pointer } from "../../ffi/runtime.ts";
-import { checkPosixName, type Address } from "../address.ts";
+import { type Address, checkPosixName } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { errnoError, throwErrno } from "../errors.ts";
-import { RingChannel, ringGeometry, type RingGeometry, type RingTuning } from "../ring/channel.ts";
+import { RingChannel, type RingGeometry, ringGeometry, type RingTuning } from "../ring/channel.ts";
 import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -57,15 +57,22 @@ function createRing(addr: Address, name: string, fd: number, g: RingGeometry, op
     libc.close(fd); // the mapping keeps the memory; the name keeps the object findable
   }
   const { base, size } = mapped;
-  const ch: RingChannel = new RingChannel(addr.text, "shm", {
-    base,
-    size,
-    release: () => libc.munmap(base, size),
-    unlink: () => {
-      libc.shm_unlink(cstr(name));
-      forgetAtExit(ch, addr.text);
+  const ch: RingChannel = new RingChannel(
+    addr.text,
+    "shm",
+    {
+      base,
+      size,
+      release: () => libc.munmap(base, size),
+      unlink: () => {
+        libc.shm_unlink(cstr(name));
+        forgetAtExit(ch, addr.text);
+      },
     },
-  }, 0, g, opts);
+    0,
+    g,
+    opts,
+  );
   closeAtExit(ch, addr.text);
   return ch;
 }
@@ -106,7 +113,18 @@ function attachRing(addr: Address, name: string, opts: ShmOptions): RingChannel 
 export const shm = mechanism<ShmOptions>()({
   scheme: "shm",
   describe: "shm:/name — a POSIX shared-memory ring (/dev/shm/name)",
-  options: optionNames<ShmOptions>()("create", "exclusive", "mode", "capacity", "maxMessageSize", "timeout", "allowForeignOwner", "spin", "wait", "peerCheckMs"),
+  options: optionNames<ShmOptions>()(
+    "create",
+    "exclusive",
+    "mode",
+    "capacity",
+    "maxMessageSize",
+    "timeout",
+    "allowForeignOwner",
+    "spin",
+    "wait",
+    "peerCheckMs",
+  ),
   open: (a, o) => openShm(a, o),
   traits: { ...usualTraits, duplex: true, pollable: false, largest: 1 << 20 },
   names: shmNames,

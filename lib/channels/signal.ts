@@ -22,7 +22,7 @@
 import { C, fact, layout } from "../../ffi/facts.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { cstr, errno, libc, shim } from "../../ffi/runtime.ts";
-import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
@@ -53,17 +53,34 @@ export function signalNumber(text: string, address: string): number {
   else if (/^\d+$/.test(text)) n = Number(text);
   else n = named[text];
   if (n === undefined || n < 1 || n > C.SIGRTMAX) {
-    throw ipcError("EADDRESS", "parseAddress", address, `'${text}' is not a usable signal: use SIGRTMIN+N (N = 0..${C.SIGRTMAX - C.SIGRTMIN}), SIGUSR1 or SIGUSR2`);
+    throw ipcError(
+      "EADDRESS",
+      "parseAddress",
+      address,
+      `'${text}' is not a usable signal: use SIGRTMIN+N (N = 0..${C.SIGRTMAX - C.SIGRTMIN}), SIGUSR1 or SIGUSR2`,
+    );
   }
   if (RUNTIME_SIGNALS.has(n)) throw ipcError("EINVAL", "sigaction", address, `signal ${n} is used by the JavaScript runtime itself: use SIGRTMIN+N`);
-  if (n === C.IPCL_WAKE_SIGNAL) throw ipcError("EINVAL", "sigaction", address, `signal ${n} (SIGRTMAX) is what ipc-lab uses to end blocked calls on Ctrl-C: use SIGRTMIN+N with N below ${C.SIGRTMAX - C.SIGRTMIN}`);
+  if (n === C.IPCL_WAKE_SIGNAL) {
+    throw ipcError(
+      "EINVAL",
+      "sigaction",
+      address,
+      `signal ${n} (SIGRTMAX) is what ipc-lab uses to end blocked calls on Ctrl-C: use SIGRTMIN+N with N below ${C.SIGRTMAX - C.SIGRTMIN}`,
+    );
+  }
   return n;
 }
 
 function parse(addr: Address): { pid: number; self: boolean; signo: number } {
   const [who, sig = "SIGRTMIN+1", extra] = addr.name.split(":");
   if (extra !== undefined || !who || !(who === "self" || /^\d+$/.test(who))) {
-    throw ipcError("EADDRESS", "parseAddress", addr.text, `invalid address '${addr.text}': expected signal:PID[:SIGNAL] or signal:self[:SIGNAL], e.g. signal:self:SIGRTMIN+1`);
+    throw ipcError(
+      "EADDRESS",
+      "parseAddress",
+      addr.text,
+      `invalid address '${addr.text}': expected signal:PID[:SIGNAL] or signal:self[:SIGNAL], e.g. signal:self:SIGRTMIN+1`,
+    );
   }
   return { pid: who === "self" ? process.pid : Number(who), self: who === "self", signo: signalNumber(sig, addr.text) };
 }
@@ -141,7 +158,14 @@ export class SignalChannel extends BaseChannel {
   #listen(address: string): number {
     const signo = this.signo;
     if (listening.has(signo)) throw ipcError("EBUSY", "sigaction", address, `this process already receives signal ${signo} on another channel: close it first`);
-    if (shim.ipcl_signal_in_use(signo) === 1) throw ipcError("EBUSY", "sigaction", address, `signal ${signo} already has a handler in this process (the runtime's or the program's): pick another SIGRTMIN+N`);
+    if (shim.ipcl_signal_in_use(signo) === 1) {
+      throw ipcError(
+        "EBUSY",
+        "sigaction",
+        address,
+        `signal ${signo} already has a handler in this process (the runtime's or the program's): pick another SIGRTMIN+N`,
+      );
+    }
     const fds = new Int32Array(2);
     if (libc.pipe2(fds, C.O_CLOEXEC) !== 0) throw errnoError(errno(), "pipe2", address);
     const [rfd, wfd] = [fds[0]!, fds[1]!];
@@ -214,14 +238,24 @@ export class SignalChannel extends BaseChannel {
     if (lost !== this.#lostSeen) {
       const n = lost - this.#lostSeen;
       this.#lostSeen = lost;
-      throw ipcError("ENOBUFS", "recv", this.address, `${n} signal(s) sent without ipc-lab (process-directed) were lost: the reader fell more than ${this.caps.capacity} signals behind`);
+      throw ipcError(
+        "ENOBUFS",
+        "recv",
+        this.address,
+        `${n} signal(s) sent without ipc-lab (process-directed) were lost: the reader fell more than ${this.caps.capacity} signals behind`,
+      );
     }
     if (this.#start === this.#end && !this.#refill(timeout)) return -1;
     const rec = new DataView(this.#records.buffer, this.#start, RECORD.size);
     const code = rec.getInt32(RECORD.code, true);
     const len = this.#realtime && code === SI_QUEUE ? Math.min(rec.getUint8(RECORD.value + 7), SIGNAL_PAYLOAD_MAX) : 0;
     if (len > buf.byteLength) {
-      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next signal carries ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept`);
+      throw errnoError(
+        C.EMSGSIZE,
+        "recvInto",
+        this.address,
+        `the next signal carries ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept`,
+      );
     }
     buf.set(this.#records.subarray(this.#start + RECORD.value, this.#start + RECORD.value + len));
     this.lastSender = rec.getInt32(RECORD.pid, true);

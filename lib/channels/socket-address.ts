@@ -7,7 +7,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { C, fact } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
-import { checkPath, type Address } from "../address.ts";
+import { type Address, checkPath } from "../address.ts";
 import { errnoError, ipcError } from "../errors.ts";
 
 /** A parsed socket address, ready for bind/connect. */
@@ -47,11 +47,20 @@ export function privateSocketDir(address: string): string {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw errnoError(fact("EACCES"), "mkdir", address, `cannot create the private socket directory ${dir}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw errnoError(fact("EACCES"), "mkdir", address, `cannot create the private socket directory ${dir}: ${(e as Error).message}`);
+    }
   }
   const st = statSync(dir);
   if (!st.isDirectory() || st.uid !== libc.geteuid() || (st.mode & 0o077) !== 0) {
-    throw errnoError(fact("EACCES"), "open", address, `${dir} is not a private directory of this user (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): remove it, or set IPC_LAB_SOCKETS to a directory only you can use`);
+    throw errnoError(
+      fact("EACCES"),
+      "open",
+      address,
+      `${dir} is not a private directory of this user (owner uid ${st.uid}, mode ${
+        (st.mode & 0o777).toString(8)
+      }): remove it, or set IPC_LAB_SOCKETS to a directory only you can use`,
+    );
   }
   return dir;
 }

@@ -11,10 +11,10 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
 import { checkNeg, errnoError } from "../errors.ts";
-import { spawnWith, type SpawnOptions } from "../os/inherit.ts";
+import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
-import { ipAddress, unixAddress, withPort, type SocketAddress } from "./socket-address.ts";
-import { streamMax, StreamChannel } from "./stream.ts";
+import { ipAddress, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
+import { StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { pathNames } from "../names/kinds.ts";
@@ -94,7 +94,12 @@ export class Listener implements Disposable {
     const r = shim.ipcl_bind_listen(fd, a.sockaddr, a.length, opts.backlog ?? 128);
     if (r < 0) {
       libc.close(fd);
-      throw errnoError(-r, "bind", addr.text, r === -C.EADDRINUSE ? "the address is in use: another process listens there, or a dead one left its socket file (`ipc-lab gc`)" : undefined);
+      throw errnoError(
+        -r,
+        "bind",
+        addr.text,
+        r === -C.EADDRINUSE ? "the address is in use: another process listens there, or a dead one left its socket file (`ipc-lab gc`)" : undefined,
+      );
     }
     if (a.path) libc.chmod(cstr(a.path), opts.mode ?? 0o600);
     this.#fd = fd;
@@ -197,7 +202,13 @@ export function socketPair(opts: { maxMessageSize?: number } = {}): [StreamChann
   const sv = new Int32Array(2);
   checkNeg(shim.ipcl_socketpair(C.SOCK_STREAM, sv), "socketpair");
   const make = (fd: number) =>
-    new StreamChannel(`fd:${fd}`, { rfd: fd, wfd: fd, mechanism: "socketpair", maxMessageSize: streamMax(opts.maxMessageSize, "socketpair"), capacity: sendBuffer(fd) });
+    new StreamChannel(`fd:${fd}`, {
+      rfd: fd,
+      wfd: fd,
+      mechanism: "socketpair",
+      maxMessageSize: streamMax(opts.maxMessageSize, "socketpair"),
+      capacity: sendBuffer(fd),
+    });
   return [make(sv[0]!), make(sv[1]!)];
 }
 
@@ -205,7 +216,13 @@ export function socketPair(opts: { maxMessageSize?: number } = {}): [StreamChann
 export function spawnWithSocketpair(cmd: string[], opts: SpawnOptions & { maxMessageSize?: number } = {}): { channel: StreamChannel; child: ChildProcess } {
   const sv = new Int32Array(2);
   checkNeg(shim.ipcl_socketpair(C.SOCK_STREAM, sv), "socketpair");
-  const channel = new StreamChannel(`fd:${sv[0]}`, { rfd: sv[0]!, wfd: sv[0]!, mechanism: "socketpair", maxMessageSize: streamMax(opts.maxMessageSize, "socketpair"), capacity: sendBuffer(sv[0]!) });
+  const channel = new StreamChannel(`fd:${sv[0]}`, {
+    rfd: sv[0]!,
+    wfd: sv[0]!,
+    mechanism: "socketpair",
+    maxMessageSize: streamMax(opts.maxMessageSize, "socketpair"),
+    capacity: sendBuffer(sv[0]!),
+  });
   try {
     return { channel, child: spawnWith(cmd, { fds: [sv[1]!], address: "fd:3" }, opts) };
   } catch (e) {

@@ -4,8 +4,8 @@
  * shim (one read(2) may bring many frames); writing is one writev(2) per frame.
  */
 import { C } from "../../ffi/facts.ts";
-import { libc, shim, type Pointer } from "../../ffi/runtime.ts";
-import { pollAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { libc, type Pointer, shim } from "../../ffi/runtime.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 

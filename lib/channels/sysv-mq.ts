@@ -9,7 +9,7 @@ import { C } from "../../ffi/facts.ts";
 import { shim } from "../../ffi/runtime.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
-import { BaseChannel, timeoutMs, type ChannelCaps, type RecvOptions, type SendOptions } from "../channel.ts";
+import { BaseChannel, type ChannelCaps, type RecvOptions, type SendOptions, timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvMsgLimits } from "../os/limits.ts";
@@ -45,7 +45,12 @@ const full = (x: number) => x === -C.EAGAIN || x === -C.ETIMEDOUT;
 
 function checkType(t: number, what: string, address: string, allowZero: boolean): number {
   if (!Number.isInteger(t) || (allowZero ? false : t <= 0) || Math.abs(t) > 0x7fffffff) {
-    throw ipcError("EINVAL", "msgsnd", address, `${what} must be a whole number ${allowZero ? "(0 any, N that type, -N lowest type <= N)" : "> 0"} within 32 bits (got ${t})`);
+    throw ipcError(
+      "EINVAL",
+      "msgsnd",
+      address,
+      `${what} must be a whole number ${allowZero ? "(0 any, N that type, -N lowest type <= N)" : "> 0"} within 32 bits (got ${t})`,
+    );
   }
   return t;
 }
@@ -70,7 +75,12 @@ export class SysvMqChannel extends BaseChannel {
     const limits = sysvMsgLimits();
     const max = opts.maxMessageSize ?? limits.msgmax;
     if (!Number.isInteger(max) || max < 0 || max > limits.msgmax) {
-      throw ipcError("EINVAL", "msgget", addr.text, `maxMessageSize ${max} exceeds this system's msgmax of ${limits.msgmax} (/proc/sys/kernel/msgmax); ask for at most ${limits.msgmax}, or raise it as root: sysctl kernel.msgmax=${max}`);
+      throw ipcError(
+        "EINVAL",
+        "msgget",
+        addr.text,
+        `maxMessageSize ${max} exceeds this system's msgmax of ${limits.msgmax} (/proc/sys/kernel/msgmax); ask for at most ${limits.msgmax}, or raise it as root: sysctl kernel.msgmax=${max}`,
+      );
     }
     let owner = false;
     let id = -1;
@@ -181,7 +191,12 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   #tooBig(n: number, cap: number) {
-    return errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+    return errnoError(
+      C.EMSGSIZE,
+      "recvInto",
+      this.address,
+      `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
+    );
   }
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {

@@ -4,7 +4,7 @@
  * removes the segment (IPC_RMID) on close; the kernel frees it after the last detach.
  */
 import { C } from "../../ffi/facts.ts";
-import { shim, type Pointer } from "../../ffi/runtime.ts";
+import { type Pointer, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
@@ -46,15 +46,22 @@ export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
         throw e;
       }
       initRingHeader(base, g);
-      const ch: RingChannel = new RingChannel(addr.text, "sysv-shm", {
-        base,
-        size,
-        release: () => shim.ipcl_shmdt(base),
-        unlink: () => {
-          shim.ipcl_shm_remove(id);
-          forgetAtExit(ch, addr.text);
+      const ch: RingChannel = new RingChannel(
+        addr.text,
+        "sysv-shm",
+        {
+          base,
+          size,
+          release: () => shim.ipcl_shmdt(base),
+          unlink: () => {
+            shim.ipcl_shm_remove(id);
+            forgetAtExit(ch, addr.text);
+          },
         },
-      }, 0, g, opts);
+        0,
+        g,
+        opts,
+      );
       closeAtExit(ch, addr.text);
       return ch;
     }

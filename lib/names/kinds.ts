@@ -6,7 +6,7 @@
 import { existsSync, lstatSync } from "node:fs";
 import { C } from "../../ffi/facts.ts";
 import { cstr, errno, libc, shim } from "../../ffi/runtime.ts";
-import { checkPath, checkPosixName, type Address } from "../address.ts";
+import { type Address, checkPath, checkPosixName } from "../address.ts";
 import { errnoError } from "../errors.ts";
 import type { NameKind } from "../mechanism.ts";
 import { sysvKey } from "../os/sysv-key.ts";

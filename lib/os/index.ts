@@ -4,4 +4,4 @@
  * System V keys (sysv-key.ts).
  * @module
  */
-export { spawnWith, CHANNEL_ENV, type ChildEnds, type SpawnOptions } from "./inherit.ts";
+export { CHANNEL_ENV, type ChildEnds, type SpawnOptions, spawnWith } from "./inherit.ts";

@@ -4,7 +4,7 @@
  * parent then closes the ends only the child needs (keeping them would hide the child's
  * exit: no EOF, no EPIPE).
  */
-import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
+import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
 import { libc } from "../../ffi/runtime.ts";
 import { ipcError } from "../errors.ts";
 

@@ -19,7 +19,12 @@ export function sysvKey(addr: Address): number {
     return key;
   }
   if (!/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(n)) {
-    throw ipcError("EADDRESS", "parseAddress", addr.text, `invalid address '${addr.text}': expected ${addr.scheme}:KEY (decimal or 0x-hex) or ${addr.scheme}:/path (ftok)`);
+    throw ipcError(
+      "EADDRESS",
+      "parseAddress",
+      addr.text,
+      `invalid address '${addr.text}': expected ${addr.scheme}:KEY (decimal or 0x-hex) or ${addr.scheme}:/path (ftok)`,
+    );
   }
   const key = Number(n) | 0; // key_t is a signed int
   if (key === 0) throw ipcError("EADDRESS", "parseAddress", addr.text, `invalid address '${addr.text}': key 0 is IPC_PRIVATE, which no other process can find`);

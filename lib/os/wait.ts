@@ -42,7 +42,14 @@ export function notThere(what: string, timeout: number, side = "the side that cr
  * -errno) until it succeeds or `timeout` ms pass, retrying only on ENOENT. Any other error
  * throws at once; running out of time throws ENOENT saying what is missing (`missing`).
  */
-export function openWhenPresent(timeout: number, attempt: () => number, syscall: string, address: string, missing: string, hint?: (errno: number) => string | undefined): number {
+export function openWhenPresent(
+  timeout: number,
+  attempt: () => number,
+  syscall: string,
+  address: string,
+  missing: string,
+  hint?: (errno: number) => string | undefined,
+): number {
   const got = retryUntil(
     timeout,
     () => {

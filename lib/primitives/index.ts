@@ -3,5 +3,5 @@
  * plain shared-memory region (shared-memory.ts).
  * @module
  */
-export { Semaphore, SysvSemaphore, SEM_VALUE_MAX, type SemaphoreOptions } from "./semaphore.ts";
+export { SEM_VALUE_MAX, Semaphore, type SemaphoreOptions, SysvSemaphore } from "./semaphore.ts";
 export { SharedMemory } from "./shared-memory.ts";

@@ -4,8 +4,8 @@
  * that dies holding units gives them back).
  */
 import { C } from "../../ffi/facts.ts";
-import { cstr, libc, shim, type Pointer } from "../../ffi/runtime.ts";
-import { semWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { cstr, libc, type Pointer, shim } from "../../ffi/runtime.ts";
+import { type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
 import { checkPosixName, parseAddress } from "../address.ts";
 import { timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
@@ -35,7 +35,9 @@ export const SEM_VALUE_MAX = 0x7fffffff;
 const ASYNC_SLICE_MS = 100;
 
 function checkValue(v: number, address: string): number {
-  if (!Number.isInteger(v) || v < 0 || v > SEM_VALUE_MAX) throw ipcError("EINVAL", "sem_open", address, `value must be a whole number from 0 to ${SEM_VALUE_MAX} (got ${v})`);
+  if (!Number.isInteger(v) || v < 0 || v > SEM_VALUE_MAX) {
+    throw ipcError("EINVAL", "sem_open", address, `value must be a whole number from 0 to ${SEM_VALUE_MAX} (got ${v})`);
+  }
   return v;
 }
 
@@ -184,7 +186,9 @@ export class SysvSemaphore implements Disposable {
   constructor(address: string, opts: SemaphoreOptions & { undo?: boolean } = {}) {
     watchStopSignals();
     const addr = parseAddress(address);
-    if (addr.scheme !== "sysv-sem") throw ipcError("EADDRESS", "semget", address, `a System V semaphore address is sysv-sem:KEY or sysv-sem:/path (got '${address}')`);
+    if (addr.scheme !== "sysv-sem") {
+      throw ipcError("EADDRESS", "semget", address, `a System V semaphore address is sysv-sem:KEY or sysv-sem:/path (got '${address}')`);
+    }
     const key = sysvKey(addr);
     let id = -1;
     let owner = false;

@@ -6,17 +6,28 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C, fact, layout } from "../../ffi/facts.ts";
-import { nativeView, ptrAdd, shim, type Pointer } from "../../ffi/runtime.ts";
-import { futexWaitAsync, semWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
+import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
+import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
 import { optionNames } from "../options.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
-export const RING_HEADER = layout("ring_header", [
-  "magic", "version", "header_size", "capacity", "max_message", "creator_pid", "opener_pid", "wait_kind", "dir",
-] as const);
+export const RING_HEADER = layout(
+  "ring_header",
+  [
+    "magic",
+    "version",
+    "header_size",
+    "capacity",
+    "max_message",
+    "creator_pid",
+    "opener_pid",
+    "wait_kind",
+    "dir",
+  ] as const,
+);
 /** Field offsets of struct ipcl_ring_dir, from the shim. */
 export const RING_DIR = layout("ring_dir", ["head", "producer_waiting", "tail", "consumer_waiting", "closed", "data_ready", "space_ready"] as const);
 const WAIT_FUTEX = fact("IPCL_RING_WAIT_FUTEX");
@@ -62,7 +73,12 @@ export function ringGeometry(capacity: number | undefined, maxMessage: number | 
   const limit = cap - ALIGN;
   const max = maxMessage ?? Math.min(RING_DEFAULT_MAX, cap / 2);
   if (!Number.isInteger(max) || max < 0 || max > limit) {
-    throw ipcError("EINVAL", "open", address, `maxMessageSize must be from 0 to ${limit} for a ${cap}-byte ring (capacity - ${ALIGN}); raise capacity for larger messages (got ${max})`);
+    throw ipcError(
+      "EINVAL",
+      "open",
+      address,
+      `maxMessageSize must be from 0 to ${limit} for a ${cap}-byte ring (capacity - ${ALIGN}); raise capacity for larger messages (got ${max})`,
+    );
   }
   if (wait !== "futex" && wait !== "semaphore") throw ipcError("EINVAL", "open", address, `wait must be "futex" or "semaphore" (got ${String(wait)})`);
   return { capacity: cap, maxMessage: max, wait };
@@ -124,7 +140,9 @@ export function readRingHeader(base: RingMemory, size: number): RingGeometry | s
   if (w[hdr("header_size")] !== RING_HEADER.size) return `its header size ${w[hdr("header_size")]} differs from ${RING_HEADER.size}`;
   const capacity = w[hdr("capacity")]!;
   const maxMessage = w[hdr("max_message")]!;
-  if (capacity < RING_MIN_CAPACITY || capacity > RING_MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) return `its capacity ${capacity} is not a valid power of two`;
+  if (capacity < RING_MIN_CAPACITY || capacity > RING_MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
+    return `its capacity ${capacity} is not a valid power of two`;
+  }
   if (maxMessage > capacity - ALIGN) return `its maxMessageSize ${maxMessage} does not fit its capacity ${capacity}`;
   if (size < ringObjectSize({ capacity, maxMessage })) return `it is ${size} bytes, too small for its capacity ${capacity}`;
   const kind = w[hdr("wait_kind")];
@@ -186,14 +204,28 @@ export class RingChannel extends BaseChannel {
   readonly #txData32: Uint32Array;
   readonly #rxData: Uint8Array;
   readonly #rxData32: Uint32Array;
-  readonly #txHead: number; readonly #txTail: number; readonly #txConsumerWaiting: number; readonly #txProducerWaiting: number; readonly #txClosed: number;
-  readonly #rxHead: number; readonly #rxTail: number; readonly #rxConsumerWaiting: number; readonly #rxProducerWaiting: number; readonly #rxClosed: number;
-  readonly #txHeadPtr: Pointer; readonly #rxHeadPtr: Pointer; readonly #txTailPtr: Pointer; readonly #rxTailPtr: Pointer;
+  readonly #txHead: number;
+  readonly #txTail: number;
+  readonly #txConsumerWaiting: number;
+  readonly #txProducerWaiting: number;
+  readonly #txClosed: number;
+  readonly #rxHead: number;
+  readonly #rxTail: number;
+  readonly #rxConsumerWaiting: number;
+  readonly #rxProducerWaiting: number;
+  readonly #rxClosed: number;
+  readonly #txHeadPtr: Pointer;
+  readonly #rxHeadPtr: Pointer;
+  readonly #txTailPtr: Pointer;
+  readonly #rxTailPtr: Pointer;
   // semaphore wait strategy: where each kind of sleeper waits
   readonly #semaphore: boolean;
   /** the header words as Int32Array when the ring lives in a SharedArrayBuffer (Atomics.wait) */
   readonly #atomics: Int32Array | null;
-  readonly #txDataSem: Pointer; readonly #rxDataSem: Pointer; readonly #txSpaceSem: Pointer; readonly #rxSpaceSem: Pointer;
+  readonly #txDataSem: Pointer;
+  readonly #rxDataSem: Pointer;
+  readonly #txSpaceSem: Pointer;
+  readonly #rxSpaceSem: Pointer;
   // local copies: we are the only writer of our head (tx) and tail (rx)
   #head: number;
   #tail: number;
@@ -412,7 +444,12 @@ export class RingChannel extends BaseChannel {
     }
     const len = this.#rxData32[(this.#tail & this.#mask) >>> 2]!;
     if (len > this.#maxMessage) {
-      throw ipcError("EPROTO", "recv", this.address, `the ring holds a message of ${len} bytes, above its maximum ${this.#maxMessage}: the shared memory was corrupted or written by something else`);
+      throw ipcError(
+        "EPROTO",
+        "recv",
+        this.address,
+        `the ring holds a message of ${len} bytes, above its maximum ${this.#maxMessage}: the shared memory was corrupted or written by something else`,
+      );
     }
     return len;
   }
@@ -445,7 +482,12 @@ export class RingChannel extends BaseChannel {
     if (Atomics.load(this.#w, this.#rxClosed) !== 0 || this.#peerGone) {
       // the peer may have pushed a last message before closing
       if (Atomics.load(this.#w, this.#rxHead) !== this.#tail) return;
-      throw ipcError("EOF", "recv", this.address, `the other side of ${this.address} has closed${this.#peerGone ? " (its process exited)" : ""}: no more messages will come`);
+      throw ipcError(
+        "EOF",
+        "recv",
+        this.address,
+        `the other side of ${this.address} has closed${this.#peerGone ? " (its process exited)" : ""}: no more messages will come`,
+      );
     }
   }
 
@@ -484,7 +526,12 @@ export class RingChannel extends BaseChannel {
     const len = this.#waitLength(timeout);
     if (len < 0) return -1;
     if (len > buf.byteLength) {
-      throw errnoError(C.EMSGSIZE, "recvInto", this.address, `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`);
+      throw errnoError(
+        C.EMSGSIZE,
+        "recvInto",
+        this.address,
+        `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
+      );
     }
     this.#take(len, buf);
     return len;
@@ -534,7 +581,8 @@ export class RingChannel extends BaseChannel {
       if (!this.closed) Atomics.store(this.#w, this.#rxConsumerWaiting, 0);
       return r;
     };
-    const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
+    const waitAsync =
+      (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
     if (waitAsync) {
       const r = waitAsync(w, this.#rxHead, this.#tail | 0, ms);
       const result = r.async ? (r.value as Promise<string>).then(() => clear(0)) : Promise.resolve(clear(0));
@@ -550,8 +598,8 @@ export class RingChannel extends BaseChannel {
     Atomics.store(w, this.#txClosed, 1);
     Atomics.store(w, this.#rxClosed, 1);
     // wake whoever sleeps, so they see `closed`
-    if (this.#atomics) for (const i of [this.#txHead, this.#txTail, this.#rxHead, this.#rxTail]) Atomics.notify(this.#atomics, i);
-    else if (this.#semaphore) for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p);
+    if (this.#atomics) { for (const i of [this.#txHead, this.#txTail, this.#rxHead, this.#rxTail]) Atomics.notify(this.#atomics, i); }
+    else if (this.#semaphore) { for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p); }
     else for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
     this.#map.unlink?.();
     // a waiter thread still inside a wait on this memory: unmap once it has returned

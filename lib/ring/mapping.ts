@@ -4,7 +4,7 @@
  * mechanism whose channel is a RingChannel.
  */
 import { C, layout } from "../../ffi/facts.ts";
-import { cstr, libc, nativeView, shim, type Pointer } from "../../ffi/runtime.ts";
+import { cstr, libc, nativeView, type Pointer, shim } from "../../ffi/runtime.ts";
 import { errnoError, IpcError, ipcError, throwErrno } from "../errors.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./channel.ts";
@@ -42,7 +42,9 @@ export function reserveError(r: number, syscall: string, address: string, bytes:
     errno: C.ENOSPC,
     syscall,
     address,
-    message: `${syscall} on ${address} failed: cannot reserve ${MiB(bytes)} of shared memory: ${left}; ${smaller}, or free some shared memory (\`ipc-lab gc\` removes what dead owners left)`,
+    message: `${syscall} on ${address} failed: cannot reserve ${
+      MiB(bytes)
+    } of shared memory: ${left}; ${smaller}, or free some shared memory (\`ipc-lab gc\` removes what dead owners left)`,
   });
 }
 
@@ -116,7 +118,12 @@ export function claimOpener(base: Pointer, address: string, name: string, unmap:
   };
   if (prev === process.pid && named && openedHere.has(address)) {
     unmap();
-    throw ipcError("EBUSY", "open", address, `${name} is already open as the peer in this process; a ring connects exactly two ends: use that channel, or create another ring`);
+    throw ipcError(
+      "EBUSY",
+      "open",
+      address,
+      `${name} is already open as the peer in this process; a ring connects exactly two ends: use that channel, or create another ring`,
+    );
   }
   if (prev !== 0 && prev !== process.pid) {
     if (processAlive(prev)) {

@@ -6,10 +6,10 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
-import { open, spawnWithEventfd, type Channel, type SpawnOptions } from "../../lib/index.ts";
+import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
+import { type Channel, open, type SpawnOptions, spawnWithEventfd } from "../../lib/index.ts";
 import { expect } from "./harness.ts";
-import { lineReader, type LineReader } from "./lines.ts";
+import { type LineReader, lineReader } from "./lines.ts";
 import { privateDir, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
 
@@ -76,4 +76,3 @@ export const countingMechanisms: CountingMechanism[] = [
   inherited("eventfd", spawnWithEventfd, { fill: fillEventfd }),
   inherited("eventfd (semaphore mode)", (cmd, o) => spawnWithEventfd(cmd, { ...o, semaphore: true }), { fill: fillEventfd }),
 ];
-

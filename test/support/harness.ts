@@ -13,7 +13,8 @@ async function denoApi(): Promise<Api> {
   const { expect } = await import("./deno-expect.ts");
   type Body = () => unknown;
   const test = (name: string, fn: Body, timeout?: number) => nodeTest.test(name, { timeout }, fn as () => Promise<void>);
-  test.skipIf = (skip: unknown) => (name: string, fn: Body, timeout?: number) => nodeTest.test(name, { skip: Boolean(skip), timeout }, fn as () => Promise<void>);
+  test.skipIf = (skip: unknown) => (name: string, fn: Body, timeout?: number) =>
+    nodeTest.test(name, { skip: Boolean(skip), timeout }, fn as () => Promise<void>);
   const describe = (name: string, fn: () => void) => nodeTest.describe(name, fn);
   // the cast: only the members these suites call are provided, with bun:test's meaning
   return { describe, test, expect, afterAll: (fn: Body) => nodeTest.after(fn as () => Promise<void>) } as unknown as Api;

@@ -149,7 +149,8 @@ function removeLeaked(items: string[]): void {
     let m: RegExpExecArray | null;
     if ((m = /^\/dev\/shm\/(.+)$/.exec(x))) rmSync(x, { force: true });
     else if ((m = /^queue mq:(\/.+)$/.exec(x))) libc.mq_unlink(cstr(m[1]!));
-    else if ((m = /^System V (shm|msg|sem) key -?\d+ id (\d+)$/.exec(x))) ({ shm: shim.ipcl_shm_remove, msg: shim.ipcl_msg_remove, sem: shim.ipcl_sem_remove })[m[1] as "shm"](Number(m[2]));
-    else if ((m = /^(?:FIFO|socket|directory) (\/.+)$/.exec(x))) rmSync(m[1]!, { force: true, recursive: true });
+    else if ((m = /^System V (shm|msg|sem) key -?\d+ id (\d+)$/.exec(x))) {
+      ({ shm: shim.ipcl_shm_remove, msg: shim.ipcl_msg_remove, sem: shim.ipcl_sem_remove })[m[1] as "shm"](Number(m[2]));
+    } else if ((m = /^(?:FIFO|socket|directory) (\/.+)$/.exec(x))) rmSync(m[1]!, { force: true, recursive: true });
   }
 }

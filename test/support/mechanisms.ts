@@ -6,13 +6,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnProcess, type ChildProcess } from "../../ffi/process.ts";
-import { open, parseAddress, spawnWithSocketpair, spawnWorker, type Channel, type CommandChannel, type SpawnOptions } from "../../lib/index.ts";
+import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
+import { type Channel, type CommandChannel, open, parseAddress, type SpawnOptions, spawnWithSocketpair, spawnWorker } from "../../lib/index.ts";
 import type { Mechanism as LibMechanism } from "../../lib/mechanism.ts";
 import { mechanisms as libMechanisms, type Scheme } from "../../lib/mechanisms.ts";
 import { shm as shmDescriptor } from "../../lib/channels/shm.ts";
 import { unix as unixDescriptor } from "../../lib/channels/socket.ts";
-import { lineReader, type LineReader } from "./lines.ts";
+import { type LineReader, lineReader } from "./lines.ts";
 import { noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
 import { ackWindow } from "./sequence.ts";
@@ -223,7 +223,7 @@ export const workerMechanism: Mechanism = {
         exitCode = code;
         report.close();
         resolve(code);
-      }),
+      })
     );
     const peer: ChildProcess = {
       pid: process.pid,

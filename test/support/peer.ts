@@ -19,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { shim } from "../../ffi/runtime.ts";
 import { open } from "../../lib/index.ts";
 import type { Channel } from "../../lib/index.ts";
-import { ackWindow, checkMessage, fillMessage, sizeFor, countingMessage, countingTotal, countingValue } from "./sequence.ts";
+import { ackWindow, checkMessage, countingMessage, countingTotal, countingValue, fillMessage, sizeFor } from "./sequence.ts";
 
 const [role, rawAddress, countArg, maxArg] = process.argv.slice(2);
 if (process.env.PEER_CPU) shim.ipcl_pin_process(Number(process.env.PEER_CPU));

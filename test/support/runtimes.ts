@@ -3,7 +3,7 @@
  * cross-runtime test sets IPC_LAB_PEER_RUNTIME so that a Bun test talks to Deno peers
  * (and the Deno suite to Bun peers).
  */
-import { runtime, scriptCommand, type RuntimeName } from "../../ffi/process.ts";
+import { runtime, type RuntimeName, scriptCommand } from "../../ffi/process.ts";
 
 /** The runtime peers run on: $IPC_LAB_PEER_RUNTIME ("bun" | "deno"), else ours. */
 export function peerRuntime(): RuntimeName {

@@ -12,7 +12,7 @@
  * blocked call threw and that its handler ran, then closes and exits 0. Without, ipc-lab's
  * default applies: names removed, exit 128 + the signal number.
  */
-import { listen, open, Semaphore, SysvSemaphore, type Channel } from "../../lib/index.ts";
+import { type Channel, listen, open, Semaphore, SysvSemaphore } from "../../lib/index.ts";
 import { IpcError } from "../../lib/errors.ts";
 
 const [how, address, optionsJson = "{}", own] = process.argv.slice(2) as [string, string, string?, string?];

@@ -123,7 +123,9 @@ function openFds(): Set<string> {
     }
     // eventpoll: not IPC, but each runtime Worker (a waiter thread on Bun) opens one beside
     // its eventfd; added() uses them to tell a Worker's eventfd from a leaked one
-    if (/^(pipe:|socket:|anon_inode:\[eventfd\]|anon_inode:\[eventpoll\]|\/memfd:|\/dev\/shm\/)/.test(target) || isMqueue(target)) out.add(`fd ${n} -> ${target}`);
+    if (/^(pipe:|socket:|anon_inode:\[eventfd\]|anon_inode:\[eventpoll\]|\/memfd:|\/dev\/shm\/)/.test(target) || isMqueue(target)) {
+      out.add(`fd ${n} -> ${target}`);
+    }
   }
   return out;
 }

@@ -11,7 +11,12 @@ interface Starter<S extends { here: Channel; peer: ChildProcess }> {
 }
 
 /** Run body with a fresh session; always close our end and reap the peer, whatever happens. */
-export async function withPeer<S extends { here: Channel; peer: ChildProcess }>(m: Starter<S>, role: string, count: number, body: (s: S) => Promise<void> | void): Promise<void> {
+export async function withPeer<S extends { here: Channel; peer: ChildProcess }>(
+  m: Starter<S>,
+  role: string,
+  count: number,
+  body: (s: S) => Promise<void> | void,
+): Promise<void> {
   const s = await m.start(role, count);
   try {
     await body(s);
