@@ -15,12 +15,18 @@ function pinUs(c: BenchCase, cpu: number): void {
   else pinProcess(cpu);
 }
 
+/**
+ * How the two sides wait: sync (both block), async (we await recvAsync, the peer blocks),
+ * async-both (both await: recvAsync and sendAsync on each side, as two servers would).
+ */
+export type Mode = "sync" | "async" | "async-both";
+
 /** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
   impl: string;
   mechanism: string;
   pattern: "rtt" | "stream";
-  mode: "sync" | "async";
+  mode: Mode;
   placement: Placement;
   size: number;
   count: number;
@@ -39,6 +45,9 @@ export interface Row extends Partial<LatencySummary> {
   ratio_reps?: number;
   /** with interleaved repetitions: the median p50 of the C runs paired with this row */
   c_pair_p50_ns?: number;
+  /** async rows: how late a 1 ms interval timer fired while we awaited (p99 and worst), ns */
+  timer_late_p99_ns?: number;
+  timer_late_max_ns?: number;
   /** why a combination was not measured */
   skipped?: string;
   /** the combination cannot exist (a size above the mechanism's maximum): no target applies */
@@ -50,10 +59,39 @@ function payload(c: BenchCase, size: number): Uint8Array {
   return c.name === "eventfd" ? counterValue(1) : new Uint8Array(size);
 }
 
+/**
+ * A 1 ms interval timer that records how late each tick fires: whether async waits leave
+ * the event loop free (a wait that blocked it would show as lateness). stop() summarises.
+ */
+function lateness(): { stop(): { timer_late_p99_ns?: number; timer_late_max_ns?: number } } {
+  const late: number[] = [];
+  let due = nanoseconds() + 1e6;
+  const timer = setInterval(() => {
+    const now = nanoseconds();
+    late.push(Math.max(0, now - due));
+    due = now + 1e6;
+  }, 1);
+  return {
+    stop() {
+      clearInterval(timer);
+      if (late.length === 0) return {};
+      late.sort((a, b) => a - b);
+      return { timer_late_p99_ns: late[Math.min(late.length - 1, Math.floor(late.length * 0.99))], timer_late_max_ns: late[late.length - 1] };
+    },
+  };
+}
+
+/** The same timer's lateness with the event loop idle for `ms`: what the runtime itself adds (p99, ns). */
+export async function idleTimerLateness(ms = 300): Promise<number | undefined> {
+  const timer = lateness();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return timer.stop().timer_late_p99_ns;
+}
+
 /** Round trips: warm-up, then `count` timed ones. */
-export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async"): Promise<Row> {
+export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: Mode): Promise<Row> {
   const warm = Math.min(1000, Math.ceil(count / 10));
-  const pair = await c.start("echo", warm + count, placement);
+  const pair = await c.start(mode === "async-both" ? "echo-async" : "echo", warm + count, placement);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinUs(c, ours);
   let done = false;
@@ -73,14 +111,24 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
         pair.rx.recvInto(buf);
         samples[i] = nanoseconds() - t0;
       }
-    } else {
+    }
+    const timer = mode === "sync" ? undefined : lateness();
+    if (mode === "async") {
       for (let i = 0; i < count; i++) {
         const t0 = nanoseconds();
         pair.tx.send(msg);
         await pair.rx.recvAsync();
         samples[i] = nanoseconds() - t0;
       }
+    } else if (mode === "async-both") {
+      for (let i = 0; i < count; i++) {
+        const t0 = nanoseconds();
+        await pair.tx.sendAsync(msg);
+        await pair.rx.recvAsync();
+        samples[i] = nanoseconds() - t0;
+      }
     }
+    const late = timer?.stop();
     const ours2 = perMessage(u0, usage(), count);
     const peer = await pair.finish();
     done = true;
@@ -95,6 +143,7 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
       count,
       cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
+      ...late,
     };
   } finally {
     if (ours >= 0) pinUs(c, -1);

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
 import { type BenchCase, benchCases, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
-import { roundTrips, type Row, stream } from "./measure.ts";
+import { idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
@@ -21,7 +21,7 @@ import type { Placement } from "./usage.ts";
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
-                     [--mode sync,async] [--full] [--out DIR] [--compare OLD.json]
+                     [--mode sync,async,async-both] [--full] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
        ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
   Prints a summary (--full: every row and target) and saves results.json, report.md,
@@ -68,7 +68,7 @@ export async function bench(argv: string[]): Promise<number> {
   const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
   const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
   const patterns = list(values.pattern) ?? ["rtt", "stream"];
-  const modes = list(values.mode) ?? ["sync", "async"];
+  const modes = list(values.mode) ?? ["sync", "async", "async-both"];
   // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
   const mechs = list(values.mech);
@@ -94,7 +94,7 @@ export async function bench(argv: string[]): Promise<number> {
   // the work, as a list of jobs (so the progress bar knows the total); `row` says what a
   // job measures, so that a failed one keeps its place in the report
   const jobs: { label: string; row?: Omit<Row, "count">; run: () => Promise<Row | Row[]> | Row }[] = [];
-  const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: "sync" | "async", placement: Placement, size: number, why: string): Row => ({
+  const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: Mode, placement: Placement, size: number, why: string): Row => ({
     impl: "ipc-lab",
     mechanism: c.name,
     pattern,
@@ -119,7 +119,7 @@ export async function bench(argv: string[]): Promise<number> {
         if (tiny && size !== Math.min(...sizes)) continue;
         const s = tiny ? c.maxSize : size;
         for (const pattern of patterns as ("rtt" | "stream")[]) {
-          for (const mode of modes as ("sync" | "async")[]) {
+          for (const mode of modes as Mode[]) {
             const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
             const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: s } as const;
             if (s > c.maxSize) {
@@ -130,13 +130,16 @@ export async function bench(argv: string[]): Promise<number> {
               });
             } else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
             else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
+            else if (mode === "async-both" && (size !== sizes[0] || pattern === "stream")) continue; // both ends async: round trips, smallest size
             else if (pattern === "rtt" && mode === "sync" && c.c && impls.includes("c")) {
               // a round trip with a C target: ipc-lab and C alternate, REPS times each
               jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
             } else {jobs.push({
                 label,
                 row,
-                run: () => (pattern === "rtt" ? roundTrips(c, s, rttCount, placement, mode) : stream(c, s, streamCount(s), placement, mode)),
+                run: () => (pattern === "rtt"
+                  ? roundTrips(c, s, rttCount, placement, mode)
+                  : stream(c, s, streamCount(s), placement, mode === "sync" ? "sync" : "async")),
               });}
           }
         }
@@ -200,7 +203,7 @@ export async function bench(argv: string[]): Promise<number> {
   if (tty) process.stderr.write(`\r${" ".repeat(width)}\r`);
   process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
-  const header = machineFacts(quick);
+  const header = { ...machineFacts(quick), timer_idle_late_p99_ns: await idleTimerLateness() };
   report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
   return 0;
 }
@@ -225,7 +228,7 @@ function report(
   const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
   addRatios(rows, cOf);
   const fdBased = new Set(benchCases.filter((c) => c.fdBased).map((c) => c.name));
-  const t = targets(rows, fdBased, cOf);
+  const t = targets(rows, fdBased, cOf, header.timer_idle_late_p99_ns);
   const svg = chartSvg(header, rows);
   if (out) {
     mkdirSync(out, { recursive: true });

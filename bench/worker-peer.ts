@@ -13,6 +13,7 @@ const empty = new Uint8Array(0);
 ch.send(empty); // ready
 let u0 = usage();
 if (mode === "echo") { for (let i = 0; i < n; i++) ch.send(buf.subarray(0, ch.recvInto(buf))); }
+else if (mode === "echo-async") { for (let i = 0; i < n; i++) await ch.sendAsync(await ch.recvAsync()); }
 else if (mode === "sink") {
   for (let i = 0; i < warm; i++) ch.recvInto(buf);
   ch.send(empty);

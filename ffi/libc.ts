@@ -36,6 +36,8 @@ export const libcSymbols = {
   read: { args: ["i32", "buf", "usize"], returns: "isize" },
   /** ssize_t write(int fd, const void *buf, size_t count); */
   write: { args: ["i32", "buf", "usize"], returns: "isize" },
+  /** int sched_yield(void); */
+  sched_yield: { args: [], returns: "i32" },
   /** int pipe2(int pipefd[2], int flags); */
   pipe2: { args: ["buf", "i32"], returns: "i32" },
   /** int mkfifo(const char *path, mode_t mode); */
@@ -153,6 +155,8 @@ export const shimSymbols = {
   ipcl_msgget: { args: ["i32", "i32"], returns: "i32" },
   /** int ipcl_msg_stat(int id, double out[4]);  qnum, qbytes, lspid, lrpid */
   ipcl_msg_stat: { args: ["i32", "buf"], returns: "i32" },
+  /** int ipcl_msg_wait(int id, double timeout_ms, int cancel_fd);  1 once a message is queued, 0 timeout, -ECANCELED, -errno */
+  ipcl_msg_wait: { args: ["i32", "f64", "i32"], returns: "i32", blocking: true },
   /** int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms); */
   ipcl_msgsnd: { args: ["i32", "f64", "buf", "usize", "f64"], returns: "i32", blocking: true },
   /** int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, uint32_t *cancel); */

@@ -1,5 +1,5 @@
 /**
- * A waiter thread: performs one blocking wait at a time (poll on an fd, a futex or a semaphore wait)
+ * A waiter thread: performs one blocking wait at a time (poll on an fd, a futex, a semaphore, a System V queue)
  * off the JS main thread and posts the shim's result back. Shim waits return -errno, so
  * errno never has to cross threads.
  */
@@ -14,6 +14,8 @@ self.onmessage = (ev: MessageEvent<WaitRequest>) => {
     ? shim.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
     : q.op === "futex"
     ? shim.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
+    : q.op === "msg"
+    ? shim.ipcl_msg_wait(q.queue, q.timeoutMs, q.cancelFd)
     : shim.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs);
   self.postMessage({ id: q.id, result } satisfies WaitReply);
 };

@@ -13,7 +13,8 @@ import { libc, type Pointer, ptrFromNumber, ptrToNumber, shimAsync } from "./run
 export type WaitRequest =
   | { id: number; op: "poll"; fd: number; events: number; timeoutMs: number; cancelFd: number }
   | { id: number; op: "futex"; address: number; expected: number; timeoutMs: number }
-  | { id: number; op: "sem"; address: number; timeoutMs: number };
+  | { id: number; op: "sem"; address: number; timeoutMs: number }
+  | { id: number; op: "msg"; queue: number; timeoutMs: number; cancelFd: number };
 
 /** A waiter thread's answer: the shim's return value. */
 export interface WaitReply {
@@ -61,6 +62,8 @@ function nonblockingSlot(calls: NonNullable<typeof shimAsync>): WaitSlot {
         ? calls.ipcl_poll1(q.fd, q.events, q.timeoutMs, q.cancelFd)
         : q.op === "futex"
         ? calls.ipcl_futex_wait(ptrFromNumber(q.address), q.expected, q.timeoutMs)
+        : q.op === "msg"
+        ? calls.ipcl_msg_wait(q.queue, q.timeoutMs, q.cancelFd)
         : calls.ipcl_sem_wait(ptrFromNumber(q.address), q.timeoutMs),
   };
 }
@@ -143,4 +146,15 @@ export function futexWaitAsync(address: Pointer, expected: number, timeoutMs: nu
  */
 export function semWaitAsync(sem: Pointer, timeoutMs: number): PendingWait {
   return run((id) => ({ id, op: "sem", address: ptrToNumber(sem), timeoutMs }), () => {});
+}
+
+/**
+ * Wait off-thread until System V queue `msqid` holds a message (it is not taken). Resolves
+ * to 1, 0 on timeout, -ECANCELED after cancel(), or -errno.
+ */
+export function msgWaitAsync(msqid: number, timeoutMs: number): PendingWait {
+  return run(
+    (id, t) => ({ id, op: "msg", queue: msqid, timeoutMs, cancelFd: t.cancelRead }),
+    (t) => libc.write(t.cancelWrite, oneByte, 1),
+  );
 }

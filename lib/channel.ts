@@ -5,6 +5,8 @@
  */
 import { C } from "../ffi/facts.ts";
 import type { PendingWait } from "../ffi/waiter.ts";
+import { Backoff, loopTurn, SecondLook } from "./os/wait.ts";
+import { shim } from "../ffi/runtime.ts";
 import { watchStopSignals } from "./names/cleanup.ts";
 import { IpcError, ipcError } from "./errors.ts";
 
@@ -89,6 +91,12 @@ export interface Channel extends AsyncIterable<Uint8Array>, Disposable {
   tryRecvInto(buf: Uint8Array): number | undefined;
   /** Receive without blocking the event loop. Rejects with ETIMEDOUT, EOF, or ECLOSED if closed meanwhile. */
   recvAsync(opts?: RecvOptions): Promise<Uint8Array>;
+  /**
+   * Send without blocking the event loop: resolves once the message is in, waiting for
+   * room (a full ring or queue) off the JS thread. Rejects with ETIMEDOUT, EPIPE, or
+   * ECLOSED if closed meanwhile.
+   */
+  sendAsync(msg: Payload, opts?: SendOptions): Promise<void>;
   /** Close this end (idempotent). The creator of a named object also removes the name. */
   close(): void;
 }
@@ -140,6 +148,30 @@ export abstract class BaseChannel implements Channel {
   protected abstract recvImpl(buf: Uint8Array, timeout: number): number;
   /** Start an off-thread wait that ends when a receive may succeed (or after `timeout`). */
   protected abstract waitReadable(timeout: number): PendingWait;
+  /**
+   * Start a wait that ends when a send of `size` bytes may succeed (or after `timeout`).
+   * The default re-checks on a timer with a doubling back-off (50 µs to 2 ms), for
+   * mechanisms with nothing to wait on; those with a descriptor or a futex override it.
+   */
+  protected waitWritable(timeout: number, _size: number): PendingWait {
+    return (this.#sendBackoff ??= new Backoff()).wait(timeout);
+  }
+  #sendBackoff: Backoff | undefined;
+  /**
+   * Before an async wait goes off-thread: look again for a short while on the JS thread,
+   * where an answer that is about to arrive costs no thread handoff. True when a receive
+   * may now succeed. Default: poll the readiness descriptor, if there is one (SecondLook).
+   */
+  protected readableSoon(): boolean {
+    const fd = this.readinessFd();
+    if (fd < 0) return false;
+    return (this.#look ??= new SecondLook()).look(() => shim.ipcl_poll1(fd, C.POLLIN, 0, -1) > 0);
+  }
+  #look: SecondLook | undefined;
+  /** A descriptor that polls readable when a receive may succeed, or -1 when there is none. */
+  protected readinessFd(): number {
+    return -1;
+  }
   /** Release resources; called once. */
   protected abstract closeImpl(): void;
 
@@ -253,17 +285,44 @@ export abstract class BaseChannel implements Channel {
     const deadline = t < 0 ? -1 : performance.now() + t;
     for (;;) {
       const m = this.recvMessage(0);
-      if (m !== undefined) return m;
+      if (m !== undefined) {
+        await loopTurn(); // found at once: let timers and I/O have their turn now and then
+        return m;
+      }
+      if (this.readableSoon()) continue;
       const left = remaining(deadline);
       if (left === 0) throw this.#timedOut("recvAsync", t);
-      const wait = this.waitReadable(left);
-      this.#waits.add(wait);
-      try {
-        await wait.result;
-      } finally {
-        this.#waits.delete(wait);
-      }
+      await this.#pending(this.waitReadable(left));
       this.assertOpen("recvAsync");
+    }
+  }
+
+  /** @inheritdoc */
+  async sendAsync(msg: Payload, opts?: SendOptions): Promise<void> {
+    this.assertOpen("sendAsync");
+    const t = timeoutMs(opts, "sendAsync", this.address);
+    const bytes = this.#bytes(msg, "sendAsync");
+    if (this.sendImpl(bytes, 0, opts)) return loopTurn();
+    const deadline = t < 0 ? -1 : performance.now() + t;
+    for (;;) {
+      const left = remaining(deadline);
+      if (left === 0) throw this.#timedOut("sendAsync", t);
+      await this.#pending(this.waitWritable(left, bytes.byteLength));
+      this.assertOpen("sendAsync");
+      if (this.sendImpl(bytes, 0, opts)) {
+        this.#sendBackoff?.reset();
+        return;
+      }
+    }
+  }
+
+  /** Await an off-thread wait, which close() cancels. */
+  async #pending(wait: PendingWait): Promise<void> {
+    this.#waits.add(wait);
+    try {
+      await wait.result;
+    } finally {
+      this.#waits.delete(wait);
     }
   }
 

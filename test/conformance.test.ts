@@ -150,6 +150,39 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
         expect(performance.now() - t0).toBeLessThan(1100);
       }));
 
+    test.skipIf(!m.bounded)(
+      "sendAsync into a full channel waits off the event loop, and sends once the peer drains it",
+      () =>
+        withPeer(m, "late-drain", 0, async (s) => {
+          await peerReady(s);
+          const msg = new Uint8Array(Math.min(1024, s.here.caps.maxMessageSize));
+          let sent = 0;
+          for (let quiet = 0; quiet < 3; quiet++) { // full as in the trySend test: false after a pause
+            while (s.here.trySend(msg)) {
+              sent++;
+              quiet = 0;
+            }
+            await sleep(50);
+          }
+          const t0 = performance.now();
+          const late = await s.here.sendAsync(msg, { timeout: 100 }).then(() => undefined, (e: unknown) => e);
+          expect(late instanceof IpcError && late.code).toBe("ETIMEDOUT");
+          expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+          let ticks = 0;
+          let done = false;
+          const timer = setInterval(() => ticks++, 10);
+          const sending = s.here.sendAsync(msg, { timeout: 10_000 }).finally(() => {
+            done = true;
+            clearInterval(timer);
+          });
+          await sleep(150);
+          expect(done).toBeFalse(); // the peer has not taken anything yet
+          expect(ticks).toBeGreaterThanOrEqual(5); // and the event loop ran meanwhile
+          await sending;
+          expect(JSON.parse(await s.out.line())).toEqual({ received: sent + 1 });
+        }),
+    );
+
     test("recvAsync lets timers run while it waits for a peer", () =>
       withPeer(m, "late-send", 1, async (s) => {
         let ticks = 0;

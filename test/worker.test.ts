@@ -33,6 +33,17 @@ describe("worker: (in-process baseline)", () => {
       expectIpcError(() => ch.recv({ timeout: 10_000 }), "EOF");
     }));
 
+  test("both ends async: a Worker awaiting recvAsync is woken every time (its event loop has nothing else)", () =>
+    withWorker("echo-async", 0, async (ch) => {
+      const max = ch.caps.maxMessageSize;
+      for (let i = 0; i < 2000; i++) {
+        await ch.sendAsync(fillMessage(i, new Uint8Array(max), sizeFor(i, 256)));
+        const back = await ch.recvAsync({ timeout: 5000 });
+        const problem = checkMessage(i, back, 256);
+        if (problem) throw new Error(problem);
+      }
+    }));
+
   test("20 000 messages to a Worker arrive whole and in order", () =>
     withWorker("recv", 20_000, async (ch, done) => {
       const max = ch.caps.maxMessageSize;

@@ -170,6 +170,7 @@ int ipcl_msg_remove(int id);
 int ipcl_sem_remove(int id);
 int ipcl_msgget(int key, int flags);
 int ipcl_msg_stat(int id, double *out);
+int ipcl_msg_wait(int id, double timeout_ms, int cancel_fd);
 int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms);
 int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel);
 int ipcl_semget(int key, int nsems, int flags);

@@ -179,3 +179,29 @@ int ipcl_semop1(int id, int num, int delta, int undo, double timeout_ms) {
     return -errno;
   }
 }
+
+/*
+ * Wait until System V queue `id` holds a message (msg_qnum > 0): 1, 0 on timeout,
+ * -ECANCELED once cancel_fd is readable, -EINTR on a stop signal, or -errno. System V has
+ * no wait that leaves the message in the queue (msgrcv takes it), so this looks every
+ * 20 us, backing off to 1 ms, between looks sleeping in ppoll on cancel_fd: an off-thread
+ * poll for the async path, which the JS thread never waits on.
+ */
+int ipcl_msg_wait(int id, double timeout_ms, int cancel_fd) {
+  WAIT_SCOPE;
+  int64_t deadline = deadline_after(timeout_ms), pause = 20000;
+  struct pollfd p = {.fd = cancel_fd, .events = POLLIN};
+  for (;;) {
+    struct msqid_ds ds;
+    if (msgctl(id, IPC_STAT, &ds) < 0) return -errno;
+    if (ds.msg_qnum > 0) return 1;
+    int64_t now = now_ns(CLOCK_MONOTONIC), ns = pause;
+    if (deadline >= 0 && now >= deadline) return 0;
+    if (deadline >= 0 && deadline - now < ns) ns = deadline - now;
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    int r = ppoll(&p, cancel_fd >= 0 ? 1 : 0, &ts, NULL);
+    if (r > 0) return -ECANCELED;
+    if (r < 0 && errno == EINTR && stopping()) return -EINTR;
+    if (pause < 1000000) pause *= 2;
+  }
+}

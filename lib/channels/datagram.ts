@@ -149,6 +149,14 @@ export class DatagramChannel extends BaseChannel {
     return pollAsync(this.#fd, C.POLLIN, timeout);
   }
 
+  protected override waitWritable(timeout: number): PendingWait {
+    return pollAsync(this.#fd, C.POLLOUT, timeout);
+  }
+
+  protected override readinessFd(): number {
+    return this.#fd;
+  }
+
   protected override closeImpl(): void {
     libc.close(this.#fd);
     if (this.#path) {

@@ -108,6 +108,14 @@ export class EventfdChannel extends BaseChannel {
     return pollAsync(this.#rfd, C.POLLIN, timeout);
   }
 
+  protected override waitWritable(timeout: number): PendingWait {
+    return pollAsync(this.#wfd, C.POLLOUT, timeout);
+  }
+
+  protected override readinessFd(): number {
+    return this.#rfd;
+  }
+
   protected override closeImpl(): void {
     libc.close(this.#rfd);
     if (this.#wfd !== this.#rfd) libc.close(this.#wfd);

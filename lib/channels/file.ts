@@ -13,7 +13,7 @@ import { type Address, checkPath } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { openWhenPresent } from "../os/wait.ts";
+import { openWhenPresent, SecondLook } from "../os/wait.ts";
 import { streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -146,6 +146,12 @@ export class FileChannel extends BaseChannel {
       shim.ipcl_inotify_drain(watch);
     }
   }
+
+  /** Before the inotify wait: look at the file's size for a while (SecondLook). */
+  protected override readableSoon(): boolean {
+    return this.#look.look(() => shim.ipcl_fd_size(this.#fd) > this.#offset);
+  }
+  readonly #look = new SecondLook();
 
   protected override waitReadable(timeout: number): PendingWait {
     const watch = this.#watcher();

@@ -181,6 +181,14 @@ export class MqChannel extends BaseChannel {
     return pollAsync(this.#q, C.POLLIN, this.#peer.slice(timeout));
   }
 
+  protected override waitWritable(timeout: number): PendingWait {
+    return pollAsync(this.#q, C.POLLOUT, this.#peer.slice(timeout));
+  }
+
+  protected override readinessFd(): number {
+    return this.#q;
+  }
+
   protected override closeImpl(): void {
     this.#peer.close();
     libc.mq_close(this.#q);

@@ -286,6 +286,10 @@ export class SignalChannel extends BaseChannel {
     return pollAsync(this.#rfd, C.POLLIN, timeout);
   }
 
+  protected override readinessFd(): number {
+    return this.#rfd; // the listener thread's pipe: readable once a signal has been recorded
+  }
+
   protected override closeImpl(): void {
     if (this.#rfd < 0 && this.#wfds.length === 0) return;
     // read end first: a write the listener thread is blocked in then fails, and it can end

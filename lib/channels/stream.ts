@@ -155,6 +155,14 @@ export class StreamChannel extends BaseChannel {
     return pollAsync(this.readEnd(timeout), C.POLLIN, timeout);
   }
 
+  protected override waitWritable(timeout: number): PendingWait {
+    return pollAsync(this.writeEnd(timeout), C.POLLOUT, timeout);
+  }
+
+  protected override readinessFd(): number {
+    return this.readEnd(0);
+  }
+
   /**
    * Hand the (single, read/write) descriptor over to another owner and close this channel
    * without closing it. Only for a channel that has read nothing yet.

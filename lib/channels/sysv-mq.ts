@@ -7,14 +7,14 @@
  */
 import { C } from "../../ffi/facts.ts";
 import { shim } from "../../ffi/runtime.ts";
-import type { PendingWait } from "../../ffi/waiter.ts";
+import { msgWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type RecvOptions, type SendOptions, timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvMsgLimits } from "../os/limits.ts";
 import { sysvKey } from "../os/sysv-key.ts";
-import { Backoff, openWhenPresent } from "../os/wait.ts";
+import { Backoff, openWhenPresent, SecondLook } from "../os/wait.ts";
 import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -68,7 +68,6 @@ export class SysvMqChannel extends BaseChannel {
   readonly #typeOut = new Float64Array(1);
   #lastType = 0;
   #stash: { data: Uint8Array; type: number } | undefined;
-  readonly #backoff = new Backoff();
 
   constructor(addr: Address, opts: SysvMqOptions) {
     const key = sysvKey(addr);
@@ -204,9 +203,20 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   protected override waitReadable(timeout: number): PendingWait {
-    // no descriptor to poll: re-check on a timer with back-off (50 µs .. 2 ms)
-    return this.#backoff.wait(timeout);
+    // no descriptor to poll: a waiter thread looks at the message count (20 µs .. 1 ms apart);
+    // with a receiveType the count includes messages not for us, so a timer back-off instead
+    if (this.#receiveType !== 0) return this.#backoff.wait(timeout);
+    return msgWaitAsync(this.#id, this.#peer.slice(timeout));
   }
+  readonly #backoff = new Backoff();
+
+  /** Before the timer: look at the queue's message count for a while (SecondLook). */
+  protected override readableSoon(): boolean {
+    if (this.#receiveType !== 0) return false; // the count includes messages of other types
+    return this.#look.look(() => shim.ipcl_msg_stat(this.#id, this.#stat) === 0 && this.#stat[0]! > 0);
+  }
+  readonly #look = new SecondLook();
+  readonly #stat = new Float64Array(4);
 
   protected override closeImpl(): void {
     this.#peer.close();

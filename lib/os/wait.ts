@@ -4,7 +4,8 @@
  * with a doubling back-off so the event loop stays free.
  */
 import { C } from "../../ffi/facts.ts";
-import { sleepSync } from "../../ffi/process.ts";
+import { nanoseconds, sleepSync } from "../../ffi/process.ts";
+import { libc, shim } from "../../ffi/runtime.ts";
 import { throwIfStopped } from "../names/cleanup.ts";
 import { errnoError } from "../errors.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
@@ -98,4 +99,86 @@ export class Backoff {
   reset(): void {
     this.#next = this.min;
   }
+}
+
+/**
+ * How long an async wait may spin on the JS thread before it parks off-thread (in ns, or
+ * in sched_yield() calls: the caller's unit). Warm (a
+ * recent look found its message): `warmNs` every time. After 8 looks in a row that found
+ * nothing the channel is cold: `coldNs` (next to nothing), except every 16th wait, which
+ * probes with `probeNs` — longer than a parked peer takes to wake and answer, so two
+ * async sides that both went cold find each other again once traffic resumes. One miss
+ * in a busy conversation does not make it cold.
+ */
+export class SpinPolicy {
+  #misses = 0;
+  #coldWaits = 0;
+  constructor(readonly warmNs: number, readonly coldNs: number, readonly probeNs: number) {}
+
+  /** How long to spin for the wait about to start. */
+  budget(): number {
+    if (this.#misses < 8) return this.warmNs;
+    return ++this.#coldWaits % 16 === 0 ? this.probeNs : this.coldNs;
+  }
+
+  /** The spin found its message. */
+  hit(): void {
+    this.#misses = 0;
+  }
+
+  /** The spin ran out. */
+  miss(): void {
+    this.#misses++;
+  }
+}
+
+/**
+ * The second look of an async receive, for mechanisms whose readiness is a syscall
+ * (poll on a descriptor, a queue's message count): before the wait goes off-thread (a
+ * thread handoff each way), look again for a while on the JS thread. Across CPUs it
+ * polls; when this process may run on one CPU only it calls sched_yield() between looks,
+ * which runs a peer that our send just woke, as a sync wait's sleep would. How long:
+ * SpinPolicy, warm 50 µs (a descriptor round trip across CPUs is tens of µs here), cold
+ * 1 µs, probing 200 µs; a timer is never held up longer than that.
+ */
+export class SecondLook {
+  readonly #policy = new SpinPolicy(50_000, 1_000, 200_000);
+
+  /** Look with `ready` until it says true or the time allowed runs out. */
+  look(ready: () => boolean): boolean {
+    const oneCpu = shim.ipcl_cpus_allowed() === 1;
+    const end = nanoseconds() + this.#policy.budget();
+    do {
+      if (oneCpu) libc.sched_yield();
+      if (ready()) {
+        this.#policy.hit();
+        return true;
+      }
+    } while (nanoseconds() < end);
+    this.#policy.miss();
+    return false;
+  }
+}
+
+/** How long async calls that complete at once may keep the event loop from its next turn, in ms. */
+const TURN_MS = 1;
+let turnAt = 0;
+let turnArmed = false;
+
+/**
+ * An async receive or send that finds its message at once (or within its spin) resolves
+ * without the event loop turning: a conversation that never waits would starve timers
+ * and I/O. Call before resolving: undefined when the loop has had a turn recently, else a
+ * promise that resolves on the next turn (setImmediate), at most once per TURN_MS.
+ */
+export function loopTurn(): Promise<void> | undefined {
+  const now = performance.now();
+  if (!turnArmed) {
+    turnArmed = true;
+    turnAt = now;
+    setImmediate(() => (turnArmed = false));
+    return undefined;
+  }
+  if (now - turnAt < TURN_MS) return undefined;
+  return new Promise((resolve) => setImmediate(resolve));
 }

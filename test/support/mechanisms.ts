@@ -150,7 +150,7 @@ function fromDescriptor(m: LibMechanism, opts = {}, name = m.title ?? m.scheme, 
 }
 
 /** Roles in which the peer receives (so it must be listening before we send). */
-export const peerReceives = (role: string) => role === "recv" || role === "idle" || role === "echo";
+export const peerReceives = (role: string) => role === "recv" || role === "idle" || role === "echo" || role === "late-drain";
 
 /**
  * Realtime signals: whoever receives listens on its own pid (signal:self:SIG); the sender
@@ -171,7 +171,9 @@ const signalMechanism: Mechanism = {
     }
     const peer = track(spawnProcess(args(`signal:self:${sig}`), { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PEER_READY: "1" } }));
     const s = session(this, open(`signal:${peer.pid}:${sig}`), peer);
-    if (role !== "idle" && (await s.out.line()) !== JSON.stringify({ ready: true })) throw new Error("the signal peer did not say it was ready");
+    if (role !== "idle" && role !== "late-drain" && (await s.out.line()) !== JSON.stringify({ ready: true })) {
+      throw new Error("the signal peer did not say it was ready");
+    }
     return s;
   },
 };

@@ -28,13 +28,17 @@ const count = Number(countArg ?? 0);
 
 // the role matters to FIFOs only: they carry one direction
 const extra = JSON.parse(process.env.PEER_OPEN_OPTS ?? "{}") as Record<string, unknown>;
-const ch: Channel = open(address, { timeout: 10_000, role: role === "recv" || role === "idle" ? "reader" : "writer", ...extra });
+const receives = role === "recv" || role === "idle" || role === "late-drain";
+const ch: Channel = open(address, { timeout: 10_000, role: receives ? "reader" : "writer", ...extra });
 const max = Number(maxArg ?? ch.caps.maxMessageSize);
 const window = Number(process.env.PEER_WINDOW ?? 0);
 const ackDue = window > 0 ? ackWindow(window) : () => false;
 const ack = new Uint8Array(0);
 if (process.env.PEER_HELLO) ch.send(ack);
-if (process.env.PEER_READY && role !== "idle" && role !== "quiet") report({ ready: true });
+if (process.env.PEER_READY && role !== "idle" && role !== "quiet" && role !== "late-drain") report({ ready: true });
+
+/** How long a late-drain peer leaves the channel alone. */
+const LATE_DRAIN_MS = 1000;
 
 function report(r: object): void {
   (process.env.PEER_REPORT === "stderr" ? process.stderr : process.stdout).write(JSON.stringify(r) + "\n");
@@ -95,6 +99,26 @@ switch (role) {
     let total = 0n;
     while (total < want) total += countingValue(ch, ch.recv({ timeout: 30_000 }));
     report({ ok: total === want, total: String(total) });
+    ch.close();
+    break;
+  }
+  case "late-drain": {
+    // say ready, receive nothing for a second (the test fills the channel), then take
+    // everything until a second passes without a message, or EOF
+    report({ ready: true });
+    await sleep(LATE_DRAIN_MS);
+    const buf = new Uint8Array(ch.caps.maxMessageSize);
+    let received = 0;
+    try {
+      for (;;) {
+        const n = ch.recvInto(buf, { timeout: 1000 });
+        received++;
+        if (ackDue(n)) ch.send(ack);
+      }
+    } catch {
+      // ETIMEDOUT (all taken) or EOF
+    }
+    report({ received });
     ch.close();
     break;
   }

@@ -41,6 +41,23 @@ switch (role) {
     ch.close();
     break;
   }
+  case "late-drain": {
+    report({ ready: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    const buf = new Uint8Array(ch.caps.maxMessageSize);
+    let received = 0;
+    try {
+      for (;;) {
+        ch.recvInto(buf, { timeout: 1000 });
+        received++;
+      }
+    } catch {
+      // ETIMEDOUT (all taken) or EOF
+    }
+    report({ received });
+    ch.close();
+    break;
+  }
   case "idle":
   case "quiet":
     report({ ready: true });

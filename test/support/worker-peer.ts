@@ -22,6 +22,13 @@ if (role === "send") {
   } catch {
     // EOF: the parent closed
   }
+} else if (role === "echo-async") {
+  // both ends async: nothing but the awaited wait keeps this Worker's event loop busy
+  try {
+    for (;;) await ch.sendAsync(await ch.recvAsync());
+  } catch {
+    // EOF: the parent closed
+  }
 } else if (role === "late-send") {
   await Bun.sleep(300);
   ch.send(fillMessage(0, buf, sizeFor(0, max)));
