@@ -17,9 +17,10 @@ function pinUs(c: BenchCase, cpu: number): void {
 
 /**
  * How the two sides wait: sync (both block), async (we await recvAsync, the peer blocks),
- * async-both (both await: recvAsync and sendAsync on each side, as two servers would).
+ * async-both (both await: recvAsync and sendAsync on each side, as two servers would);
+ * batch (streams only: sendMany of BATCH messages, the peer takes them with recvMany).
  */
-export type Mode = "sync" | "async" | "async-both";
+export type Mode = "sync" | "async" | "async-both" | "batch";
 
 /** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
@@ -53,6 +54,9 @@ export interface Row extends Partial<LatencySummary> {
   /** the combination cannot exist (a size above the mechanism's maximum): no target applies */
   inapplicable?: boolean;
 }
+
+/** Messages per sendMany/recvMany in batch streams. */
+export const BATCH = 64;
 
 /** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */
 function payload(c: BenchCase, size: number): Uint8Array {
@@ -155,9 +159,9 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
  * A one-way stream of `count` messages to a consuming peer (sync or async consumer), after
  * a warm-up stream of its own (so both sides run compiled code when the clock starts).
  */
-export async function stream(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async"): Promise<Row> {
+export async function stream(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async" | "batch"): Promise<Row> {
   const warm = Math.min(20_000, Math.ceil(count / 5));
-  const pair = await c.start(mode === "sync" ? "sink" : "sink-async", count, placement, warm);
+  const pair = await c.start(mode === "sync" ? "sink" : mode === "async" ? "sink-async" : "sink-batch", count, placement, warm);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinUs(c, ours);
   let done = false;
@@ -167,7 +171,10 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
     pair.rx.recv({ timeout: 20_000 }); // warm-up done
     const u0 = usage();
     const t0 = nanoseconds();
-    for (let i = 0; i < count; i++) pair.tx.send(msg);
+    if (mode === "batch") {
+      const batch = Array<Uint8Array>(BATCH).fill(msg);
+      for (let i = 0; i < count; i += BATCH) pair.tx.sendMany(i + BATCH <= count ? batch : batch.slice(0, count - i));
+    } else for (let i = 0; i < count; i++) pair.tx.send(msg);
     pair.rx.recv({ timeout: 20_000 }); // the peer's ack: everything arrived
     const seconds = (nanoseconds() - t0) / 1e9;
     const ours2 = perMessage(u0, usage(), count);

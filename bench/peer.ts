@@ -3,7 +3,7 @@
  *   bun bench/peer.ts MODE IN OUT N
  * MODE: echo (send back each of N messages), echo-async (the same with recvAsync and
  * sendAsync, as an async server would), sink (receive W warm-up messages and ack,
- * then N and ack), sink-async (the same with recvAsync). IN/OUT: addresses ("inherit" = IPC_LAB_CHANNEL; the same address
+ * then N and ack), sink-async (the same with recvAsync), sink-batch (the same with tryRecvManyInto, 64 at a time). IN/OUT: addresses ("inherit" = IPC_LAB_CHANNEL; the same address
  * twice = one duplex channel). BENCH_CPU pins the process. It first sends one "ready"
  * message, and at the end prints its cost per message as JSON on stdout.
  */
@@ -31,6 +31,16 @@ if (mode === "echo") {
   tx.send(empty);
   u0 = usage();
   for (let i = 0; i < n; i++) rx.recvInto(buf);
+  tx.send(empty);
+} else if (mode === "sink-batch") {
+  for (let i = 0; i < warm; i++) rx.recvInto(buf);
+  tx.send(empty);
+  u0 = usage();
+  const lengths = new Uint32Array(64);
+  for (let i = 0; i < n;) {
+    const got = rx.tryRecvManyInto(buf, lengths);
+    i += got > 0 ? got : rx.recvInto(buf) >= 0 ? 1 : 0; // nothing there: wait for one as sink does
+  }
   tx.send(empty);
 } else if (mode === "sink-async") {
   for (let i = 0; i < warm; i++) await rx.recvAsync();

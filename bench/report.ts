@@ -242,6 +242,24 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
       }
     }
   }
+  // batches: one head publication and at most one wake per sendMany, against C's ring
+  // moving one message at a time
+  for (const b of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === "stream" && r.mode === "batch")) {
+    const target = `shm ring stream in batches (sendMany) ≥ 2× the C ring's per-message stream (${b.size} B, ${b.placement})`;
+    const cRow = (r: Row) => r.impl === "c" && r.mechanism === "shm" && r.pattern === "stream" && r.size === b.size && r.placement === b.placement;
+    const c = measured(cRow);
+    if (b.skipped) out.push(notMeasured(target, why(b, "batch row")));
+    else if (!c) out.push(notMeasured(target, why(anyRow(cRow), "C shm stream row")));
+    else {
+      const x = b.msgs_per_s! / c.msgs_per_s!;
+      out.push({
+        target,
+        measured: `${x.toFixed(2)}× (${num(b.msgs_per_s)} vs ${num(c.msgs_per_s)} msg/s)`,
+        met: x >= 2,
+        gap: x >= 2 ? undefined : `${(2 / x).toFixed(1)}× short`,
+      });
+    }
+  }
   // what a Bun user compares first: two async programs over the ring against Bun.spawn's IPC;
   // and whether the event loop stayed free meanwhile (a 1 ms timer's lateness)
   for (const placement of placements) {

@@ -21,7 +21,7 @@ import type { Placement } from "./usage.ts";
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
-                     [--mode sync,async,async-both] [--full] [--out DIR] [--compare OLD.json]
+                     [--mode sync,async,async-both,batch] [--full] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
        ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
   Prints a summary (--full: every row and target) and saves results.json, report.md,
@@ -68,7 +68,7 @@ export async function bench(argv: string[]): Promise<number> {
   const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
   const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
   const patterns = list(values.pattern) ?? ["rtt", "stream"];
-  const modes = list(values.mode) ?? ["sync", "async", "async-both"];
+  const modes = list(values.mode) ?? ["sync", "async", "async-both", "batch"];
   // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
   const mechs = list(values.mech);
@@ -131,6 +131,7 @@ export async function bench(argv: string[]): Promise<number> {
             } else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
             else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
             else if (mode === "async-both" && (size !== sizes[0] || pattern === "stream")) continue; // both ends async: round trips, smallest size
+            else if (mode === "batch" && (size !== sizes[0] || pattern === "rtt")) continue; // batches: streams, smallest size
             else if (pattern === "rtt" && mode === "sync" && c.c && impls.includes("c")) {
               // a round trip with a C target: ipc-lab and C alternate, REPS times each
               jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
@@ -139,7 +140,7 @@ export async function bench(argv: string[]): Promise<number> {
                 row,
                 run: () => (pattern === "rtt"
                   ? roundTrips(c, s, rttCount, placement, mode)
-                  : stream(c, s, streamCount(s), placement, mode === "sync" ? "sync" : "async")),
+                  : stream(c, s, streamCount(s), placement, mode === "async-both" ? "async" : mode)),
               });}
           }
         }

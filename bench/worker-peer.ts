@@ -14,7 +14,17 @@ ch.send(empty); // ready
 let u0 = usage();
 if (mode === "echo") { for (let i = 0; i < n; i++) ch.send(buf.subarray(0, ch.recvInto(buf))); }
 else if (mode === "echo-async") { for (let i = 0; i < n; i++) await ch.sendAsync(await ch.recvAsync()); }
-else if (mode === "sink") {
+else if (mode === "sink-batch") {
+  for (let i = 0; i < warm; i++) ch.recvInto(buf);
+  ch.send(empty);
+  u0 = usage();
+  const lengths = new Uint32Array(64);
+  for (let i = 0; i < n;) {
+    const got = ch.tryRecvManyInto(buf, lengths);
+    i += got > 0 ? got : ch.recvInto(buf) >= 0 ? 1 : 0;
+  }
+  ch.send(empty);
+} else if (mode === "sink") {
   for (let i = 0; i < warm; i++) ch.recvInto(buf);
   ch.send(empty);
   u0 = usage();

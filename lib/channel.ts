@@ -97,6 +97,28 @@ export interface Channel extends AsyncIterable<Uint8Array>, Disposable {
    * ECLOSED if closed meanwhile.
    */
   sendAsync(msg: Payload, opts?: SendOptions): Promise<void>;
+  /**
+   * Send every message of `msgs`, in order, waiting for room as send() does (`timeout`
+   * covers the whole batch). Rings publish a run of messages at once and wake at most once.
+   */
+  sendMany(msgs: readonly Payload[], opts?: SendOptions): void;
+  /** Send as many of `msgs` as fit now, in order; returns how many. Never blocks. */
+  trySendMany(msgs: readonly Payload[], opts?: Omit<SendOptions, "timeout">): number;
+  /** Wait for a message as recv() does, then take up to `max` that are there: one or more, in order. */
+  recvMany(max: number, opts?: RecvOptions): Uint8Array[];
+  /** Take up to `max` messages that are there now; an empty array when none is. Never blocks. */
+  tryRecvMany(max: number): Uint8Array[];
+  /**
+   * No allocation: take the messages that are there now, one after another into `buf`,
+   * message k's length into `lengths[k]`, until either is full; returns how many (0 when
+   * none is there). A message larger than the room left stays for the next call; one
+   * larger than all of `buf` is EMSGSIZE, kept. Never blocks.
+   */
+  tryRecvManyInto(buf: Uint8Array, lengths: Uint32Array): number;
+  /** sendMany without blocking the event loop. */
+  sendManyAsync(msgs: readonly Payload[], opts?: SendOptions): Promise<void>;
+  /** recvMany without blocking the event loop. */
+  recvManyAsync(max: number, opts?: RecvOptions): Promise<Uint8Array[]>;
   /** Close this end (idempotent). The creator of a named object also removes the name. */
   close(): void;
 }
@@ -314,6 +336,156 @@ export abstract class BaseChannel implements Channel {
         return;
       }
     }
+  }
+
+  // ---- batches ------------------------------------------------------------------------
+
+  /**
+   * Send as many of `msgs` as fit now, in order; how many. Default: one sendImpl each.
+   * Rings override it to publish once and wake at most once per batch.
+   */
+  protected trySendBatch(msgs: readonly Uint8Array[], opts?: SendOptions): number {
+    let n = 0;
+    while (n < msgs.length && this.sendImpl(msgs[n]!, 0, opts)) n++;
+    return n;
+  }
+
+  /**
+   * Up to `max` messages that are there now. Default: one receive each; an EOF after some
+   * messages ends the batch (the next receive reports it). Rings override it.
+   */
+  protected tryRecvBatch(max: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    while (out.length < max) {
+      let m: Uint8Array | undefined;
+      try {
+        m = this.recvMessage(0);
+      } catch (e) {
+        if (out.length > 0 && e instanceof IpcError && e.code === "EOF") break;
+        throw e;
+      }
+      if (m === undefined) break;
+      out.push(m);
+    }
+    return out;
+  }
+
+  /**
+   * Messages that are there now, packed into `buf`, lengths into `lengths`; how many.
+   * Default: one recvImpl each. Rings override it to release their space once.
+   */
+  protected tryRecvBatchInto(buf: Uint8Array, lengths: Uint32Array): number {
+    let n = 0;
+    let at = 0;
+    while (n < lengths.length) {
+      let len: number;
+      try {
+        len = this.recvImpl(buf.subarray(at), 0);
+      } catch (e) {
+        // the next one does not fit the room left, or the peer has gone: it waits for the next call
+        if (n > 0 && e instanceof IpcError && (e.code === "EMSGSIZE" || e.code === "EOF")) break;
+        throw e;
+      }
+      if (len < 0) break;
+      lengths[n++] = len;
+      at += len;
+    }
+    return n;
+  }
+
+  /** @inheritdoc */
+  tryRecvManyInto(buf: Uint8Array, lengths: Uint32Array): number {
+    this.assertOpen("tryRecvManyInto");
+    if (!(buf instanceof Uint8Array) || !(lengths instanceof Uint32Array)) {
+      throw ipcError("EINVAL", "tryRecvManyInto", this.address, "tryRecvManyInto takes a Uint8Array for the messages and a Uint32Array for their lengths");
+    }
+    return lengths.length === 0 ? 0 : this.tryRecvBatchInto(buf, lengths);
+  }
+
+  #batch(msgs: readonly Payload[], op: string): Uint8Array[] {
+    if (!Array.isArray(msgs)) throw ipcError("EINVAL", op, this.address, `${op} takes an array of messages (got ${typeof msgs})`);
+    return msgs.map((m) => this.#bytes(m, op));
+  }
+
+  #checkMax(max: number, op: string): void {
+    if (!Number.isInteger(max) || max < 1) throw ipcError("EINVAL", op, this.address, `max must be a whole number of messages >= 1 (got ${max})`);
+  }
+
+  /** @inheritdoc */
+  sendMany(msgs: readonly Payload[], opts?: SendOptions): void {
+    this.assertOpen("sendMany");
+    const t = timeoutMs(opts, "sendMany", this.address);
+    const bytes = this.#batch(msgs, "sendMany");
+    if (bytes.length === 0) return;
+    const deadline = t < 0 ? -1 : performance.now() + t;
+    let i = this.trySendBatch(bytes, opts);
+    while (i < bytes.length) {
+      // the next one waits for room as send() would; then the rest go in as a batch again
+      if (!this.sendImpl(bytes[i]!, remaining(deadline), opts)) throw this.#timedOut("sendMany", t);
+      i++;
+      if (i < bytes.length) i += this.trySendBatch(bytes.slice(i), opts);
+    }
+  }
+
+  /** @inheritdoc */
+  trySendMany(msgs: readonly Payload[], opts?: Omit<SendOptions, "timeout">): number {
+    this.assertOpen("trySendMany");
+    const bytes = this.#batch(msgs, "trySendMany");
+    return bytes.length === 0 ? 0 : this.trySendBatch(bytes, opts); // nothing to send: nothing to check either
+  }
+
+  /** @inheritdoc */
+  recvMany(max: number, opts?: RecvOptions): Uint8Array[] {
+    this.assertOpen("recvMany");
+    this.#checkMax(max, "recvMany");
+    const t = timeoutMs(opts, "recvMany", this.address);
+    const now = this.tryRecvBatch(max);
+    if (now.length > 0) return now;
+    const first = this.recvMessage(t);
+    if (first === undefined) throw this.#timedOut("recvMany", t);
+    return this.#withMore(first, max);
+  }
+
+  /** `first` and up to max - 1 more that are there now (an EOF right after `first` waits for the next call). */
+  #withMore(first: Uint8Array, max: number): Uint8Array[] {
+    if (max === 1) return [first];
+    try {
+      return [first, ...this.tryRecvBatch(max - 1)];
+    } catch (e) {
+      if (e instanceof IpcError && e.code === "EOF") return [first];
+      throw e;
+    }
+  }
+
+  /** @inheritdoc */
+  tryRecvMany(max: number): Uint8Array[] {
+    this.assertOpen("tryRecvMany");
+    this.#checkMax(max, "tryRecvMany");
+    return this.tryRecvBatch(max);
+  }
+
+  /** @inheritdoc */
+  async sendManyAsync(msgs: readonly Payload[], opts?: SendOptions): Promise<void> {
+    this.assertOpen("sendManyAsync");
+    const t = timeoutMs(opts, "sendManyAsync", this.address);
+    const bytes = this.#batch(msgs, "sendManyAsync");
+    if (bytes.length === 0) return;
+    const deadline = t < 0 ? -1 : performance.now() + t;
+    let i = this.trySendBatch(bytes, opts);
+    while (i < bytes.length) {
+      const left = remaining(deadline);
+      if (left === 0) throw this.#timedOut("sendManyAsync", t);
+      await this.#pending(this.waitWritable(left, bytes[i]!.byteLength));
+      this.assertOpen("sendManyAsync");
+      i += this.trySendBatch(bytes.slice(i), opts);
+    }
+    return loopTurn();
+  }
+
+  /** @inheritdoc */
+  async recvManyAsync(max: number, opts?: RecvOptions): Promise<Uint8Array[]> {
+    this.#checkMax(max, "recvManyAsync");
+    return this.#withMore(await this.recvAsync(opts), max);
   }
 
   /** Await an off-thread wait, which close() cancels. */

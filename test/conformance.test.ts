@@ -76,6 +76,38 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
         expect(await peerReport(s)).toEqual({ ok: true, received: 20_000, error: "" });
       }));
 
+    test.skipIf(!!m.window)("batches: sendMany and sendManyAsync to a peer, whole and in order", () =>
+      withPeer(m, "recv", 5_000, async (s) => {
+        const max = s.here.caps.maxMessageSize;
+        const batch = (from: number, n: number) => Array.from({ length: n }, (_, k) => fillMessage(from + k, new Uint8Array(max), sizeFor(from + k, max)));
+        for (let i = 0; i < 5_000; i += 100) {
+          if (i % 200 === 0) s.here.sendMany(batch(i, 100), { timeout: 20_000 });
+          else await s.here.sendManyAsync(batch(i, 100), { timeout: 20_000 });
+        }
+        expect(await peerReport(s)).toEqual({ ok: true, received: 5_000, error: "" });
+        expect(s.here.trySendMany([])).toBe(0);
+      }));
+
+    test.skipIf(!!m.window)(
+      "batches: recvMany and recvManyAsync from a peer take one or more, whole and in order",
+      () =>
+        withPeer(m, "send", 5_000, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          let i = 0;
+          while (i < 5_000) {
+            const got = i % 2 === 0 ? s.here.recvMany(64, { timeout: 20_000 }) : await s.here.recvManyAsync(64, { timeout: 20_000 });
+            expect(got.length).toBeGreaterThanOrEqual(1);
+            expect(got.length).toBeLessThanOrEqual(64);
+            for (const msg of got) {
+              const problem = checkMessage(i++, msg, max);
+              if (problem) throw new Error(problem);
+            }
+          }
+          expect(i).toBe(5_000);
+          expectIpcError(() => s.here.recvMany(0), "EINVAL");
+        }),
+    );
+
     test.skipIf(!m.duplex)("a duplex channel carries round trips with a peer", () =>
       withPeer(m, "echo", 0, (s) => {
         const max = s.here.caps.maxMessageSize;
