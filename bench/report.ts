@@ -242,6 +242,30 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
       }
     }
   }
+  // the ring against the physical limit: a C cache-line ping-pong between the same two CPUs
+  // (p50 ≤ 1.5×), and its tail against the C ring's (p99 ≤ 2×)
+  for (
+    const r of rows.filter((x) =>
+      x.impl === "ipc-lab" && x.mechanism === "shm" && x.pattern === "rtt" && x.mode === "sync" && x.size === 64 && x.placement === "cross-cpu"
+    )
+  ) {
+    const flagRow = (x: Row) => x.impl === "c" && x.mechanism === "flag" && x.placement === r.placement;
+    const flag = measured(flagRow);
+    const flagTarget = `shm sync round trip p50 ≤ 1.5× a C cache-line ping-pong (64 B, ${r.placement})`;
+    if (r.skipped) out.push(notMeasured(flagTarget, why(r, "shm row")));
+    else if (!flag) {
+      if (rows.some((x) => x.impl === "c")) out.push(notMeasured(flagTarget, why(anyRow(flagRow), "C flag row")));
+    } else {
+      const x = r.p50_ns! / flag.p50_ns!;
+      out.push({ target: flagTarget, measured: `${x.toFixed(2)}× (${us(r.p50_ns)} µs vs ${us(flag.p50_ns)} µs)`, met: x <= 1.5, gap: over(x, 1.5) });
+    }
+    const cRing = cRowFor(r, rows, "shm");
+    const tailTarget = `shm sync round trip p99 ≤ 2× the C ring's p99 (64 B, ${r.placement})`;
+    if (!r.skipped && cRing && !cRing.skipped) {
+      const x = r.p99_ns! / cRing.p99_ns!;
+      out.push({ target: tailTarget, measured: `${x.toFixed(2)}× (${us(r.p99_ns)} µs vs ${us(cRing.p99_ns)} µs)`, met: x <= 2, gap: over(x, 2) });
+    }
+  }
   // batches: one head publication and at most one wake per sendMany, against C's ring
   // moving one message at a time
   for (const b of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === "stream" && r.mode === "batch")) {

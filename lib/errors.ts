@@ -6,6 +6,7 @@ import { fact } from "../ffi/facts.ts";
 import { errno as currentErrno, libc, readCString } from "../ffi/runtime.ts";
 
 const EINTR = fact("EINTR");
+const EMSGSIZE = fact("EMSGSIZE");
 
 /**
  * The codes ipc-lab raises on purpose (docs/channel.md, "Errors", says when each comes),
@@ -135,4 +136,17 @@ export function checkNeg(r: number, syscall: string, address?: string, hint?: st
 /** An IpcError that is not an errno condition. */
 export function ipcError(code: IpcErrorCode, syscall: string, address: string | undefined, message: string): IpcError {
   return new IpcError({ code, syscall, address, message });
+}
+
+/**
+ * EMSGSIZE for a message larger than the caller's buffer: it is not lost — the next
+ * receive gets it — and the error says so, with its size and how to take it.
+ */
+export function tooBigKept(size: number, bufBytes: number, syscall: string, address: string, what = "message"): IpcError {
+  return errnoError(
+    EMSGSIZE,
+    syscall,
+    address,
+    `the next ${what} has ${size} bytes and does not fit a ${bufBytes}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
+  );
 }

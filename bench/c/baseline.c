@@ -251,6 +251,45 @@ static void since(const struct rusage *r0, double *cpu, double *csw) {
 
 static int cmp(const void *a, const void *b) { int64_t x = *(const int64_t *)a, y = *(const int64_t *)b; return (x > y) - (x < y); }
 
+/*
+ * "flag": the physical limit of a round trip between two CPUs — one shared cache line, two
+ * words: the parent stores a sequence number in one, the child spins until it sees it and
+ * stores it in the other, the parent spins until it comes back. No payload, no ring.
+ */
+static int flag_rtt(long count, long warm, int pcpu, int ccpu) {
+  if (pcpu < 0 || pcpu == ccpu) { fprintf(stderr, "flag: a spinning ping-pong needs two CPUs (cross-cpu)\n"); return 2; }
+  uint32_t *f = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (f == MAP_FAILED) die("mmap");
+  long total = warm + count;
+  pid_t pid = fork();
+  if (pid == 0) {
+    pin(ccpu);
+    for (uint32_t i = 1; i <= (uint32_t)total; i++) {
+      while (__atomic_load_n(&f[0], __ATOMIC_ACQUIRE) != i) __builtin_ia32_pause();
+      __atomic_store_n(&f[1], i, __ATOMIC_RELEASE);
+    }
+    _exit(0);
+  }
+  pin(pcpu);
+  int64_t *samples = malloc(sizeof *samples * (count ? count : 1));
+  for (uint32_t i = 1; i <= (uint32_t)total; i++) {
+    int64_t t0 = now();
+    __atomic_store_n(&f[0], i, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&f[1], __ATOMIC_ACQUIRE) != i) __builtin_ia32_pause();
+    if (i > (uint32_t)warm) samples[i - warm - 1] = now() - t0;
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  qsort(samples, count, sizeof *samples, cmp);
+  double sum = 0;
+  for (long i = 0; i < count; i++) sum += samples[i];
+  printf("{\"impl\":\"c\",\"mechanism\":\"flag\",\"pattern\":\"rtt\",\"mode\":\"sync\",\"placement\":\"cross-cpu\",\"size\":0,\"count\":%ld", count);
+  printf(",\"p50_ns\":%ld,\"p90_ns\":%ld,\"p99_ns\":%ld,\"p999_ns\":%ld,\"max_ns\":%ld,\"mean_ns\":%.1f}\n",
+         (long)samples[count / 2], (long)samples[(long)(0.9 * count)], (long)samples[(long)(0.99 * count)],
+         (long)samples[(long)(0.999 * count)], (long)samples[count - 1], sum / count);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc != 6) { fprintf(stderr, "usage: baseline MECH rtt|stream SIZE COUNT same-cpu|cross-cpu|unpinned\n"); return 2; }
   mech = argv[1];
@@ -261,6 +300,10 @@ int main(int argc, char **argv) {
   if (!strcmp(placement, "same-cpu")) pcpu = ccpu = 0;
   else if (!strcmp(placement, "cross-cpu")) { pcpu = 0; ccpu = 1; }
   if (pcpu == ccpu && pcpu >= 0) spin = 0; /* never spin when sharing one CPU */
+  if (!strcmp(mech, "flag")) {
+    if (strcmp(pattern, "rtt")) { fprintf(stderr, "flag: round trips only\n"); return 2; }
+    return flag_rtt(count, count / 10 + 1 < 1000 ? count / 10 + 1 : 1000, pcpu, ccpu);
+  }
   if (!strcmp(mech, "eventfd")) {
     size = 8;
     if (!strcmp(pattern, "stream")) { fprintf(stderr, "eventfd values merge: it has round trips, not a stream\n"); return 2; }

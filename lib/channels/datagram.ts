@@ -11,7 +11,7 @@ import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, sockaddrBuffer, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -135,12 +135,7 @@ export class DatagramChannel extends BaseChannel {
     }
     if (r === -C.ETIMEDOUT || r === -C.EAGAIN) return -1;
     if (r === -C.EMSGSIZE) {
-      throw errnoError(
-        C.EMSGSIZE,
-        "recvInto",
-        this.address,
-        `the next datagram has ${this.#size[0]} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
-      );
+      throw tooBigKept(this.#size[0]!, buf.byteLength, "recvInto", this.address, "datagram");
     }
     throw errnoError(-r, "recvfrom", this.address);
   }

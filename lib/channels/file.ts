@@ -12,8 +12,8 @@ import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { type Address, checkPath } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { checkNeg, errnoError, ipcError } from "../errors.ts";
-import { openWhenPresent, SecondLook } from "../os/wait.ts";
+import { checkNeg, ipcError, tooBigKept } from "../errors.ts";
+import { createOrOpen, SecondLook } from "../os/wait.ts";
 import { streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -49,14 +49,14 @@ export class FileChannel extends BaseChannel {
     const path = checkPath(addr);
     const p = cstr(path);
     const flags = C.O_RDWR | C.O_APPEND | C.O_CLOEXEC;
-    let fd = -1;
-    let owner = false;
-    if (opts.create) {
-      fd = shim.ipcl_open(p, flags | C.O_CREAT | C.O_EXCL, opts.mode ?? 0o600);
-      if (fd >= 0) owner = true;
-      else if (fd !== -C.EEXIST || opts.exclusive) checkNeg(fd, "open", addr.text);
-    }
-    if (fd < 0) fd = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_open(p, flags, 0), "open", addr.text, `no file ${path}`);
+    const { fd, owner } = createOrOpen(
+      opts,
+      () => shim.ipcl_open(p, flags | C.O_CREAT | C.O_EXCL, opts.mode ?? 0o600),
+      () => shim.ipcl_open(p, flags, 0),
+      "open",
+      addr.text,
+      `no file ${path}`,
+    );
     super(addr.text);
     this.#fd = fd;
     this.#path = path;
@@ -101,12 +101,7 @@ export class FileChannel extends BaseChannel {
       if (shim.ipcl_pread(this.#fd, this.#header, 4, this.#offset) !== 4) return -1;
       const len = this.#headerView.getUint32(0, true);
       if (len > buf.byteLength) {
-        throw errnoError(
-          C.EMSGSIZE,
-          "recvInto",
-          this.address,
-          `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
-        );
+        throw tooBigKept(len, buf.byteLength, "recvInto", this.address);
       }
       const n = checkNeg(shim.ipcl_pread(this.#fd, buf, len, this.#offset + 4), "pread", this.address);
       if (n !== len) {

@@ -10,9 +10,9 @@ import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { type Address, checkPosixName } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { checkNeg, errnoError, errnoName, ipcError } from "../errors.ts";
+import { checkNeg, errnoError, errnoName, ipcError, tooBigKept } from "../errors.ts";
 import { mqLimits } from "../os/limits.ts";
-import { openWhenPresent } from "../os/wait.ts";
+import { createOrOpen } from "../os/wait.ts";
 import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -79,14 +79,15 @@ export class MqChannel extends BaseChannel {
     }
     const cname = cstr(name);
     const flags = C.O_RDWR | C.O_CLOEXEC;
-    let owner = false;
-    let q = -1;
-    if (opts.create) {
-      q = shim.ipcl_mq_open(cname, flags | C.O_CREAT | C.O_EXCL, opts.mode ?? 0o600, capacity, msgsize);
-      if (q >= 0) owner = true;
-      else if (q !== -C.EEXIST || opts.exclusive) checkNeg(q, "mq_open", addr.text, mqHint(-q));
-    }
-    if (q < 0) q = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_mq_open(cname, flags, 0, 0, 0), "mq_open", addr.text, `no queue ${name}`, mqHint);
+    const { fd: q, owner } = createOrOpen(
+      opts,
+      () => shim.ipcl_mq_open(cname, flags | C.O_CREAT | C.O_EXCL, opts.mode ?? 0o600, capacity, msgsize),
+      () => shim.ipcl_mq_open(cname, flags, 0, 0, 0),
+      "mq_open",
+      addr.text,
+      `no queue ${name}`,
+      mqHint,
+    );
     super(addr.text);
     this.#q = q;
     this.#name = name;
@@ -168,12 +169,7 @@ export class MqChannel extends BaseChannel {
   }
 
   #tooBig(n: number, cap: number) {
-    return errnoError(
-      C.EMSGSIZE,
-      "recvInto",
-      this.address,
-      `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
-    );
+    return tooBigKept(n, cap, "recvInto", this.address);
   }
 
   protected override waitReadable(timeout: number): PendingWait {

@@ -25,7 +25,7 @@ import { cstr, errno, libc, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { pipeMaxSize } from "../os/limits.ts";
 import { retryUntil } from "../os/wait.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -250,12 +250,7 @@ export class SignalChannel extends BaseChannel {
     const code = rec.getInt32(RECORD.code, true);
     const len = this.#realtime && code === SI_QUEUE ? Math.min(rec.getUint8(RECORD.value + 7), SIGNAL_PAYLOAD_MAX) : 0;
     if (len > buf.byteLength) {
-      throw errnoError(
-        C.EMSGSIZE,
-        "recvInto",
-        this.address,
-        `the next signal carries ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept`,
-      );
+      throw tooBigKept(len, buf.byteLength, "recvInto", this.address, "signal");
     }
     buf.set(this.#records.subarray(this.#start + RECORD.value, this.#start + RECORD.value + len));
     this.lastSender = rec.getInt32(RECORD.pid, true);

@@ -11,10 +11,10 @@ import { msgWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type RecvOptions, type SendOptions, timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { sysvMsgLimits } from "../os/limits.ts";
 import { sysvKey } from "../os/sysv-key.ts";
-import { Backoff, openWhenPresent, SecondLook } from "../os/wait.ts";
+import { Backoff, createOrOpen, SecondLook } from "../os/wait.ts";
 import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -81,14 +81,14 @@ export class SysvMqChannel extends BaseChannel {
         `maxMessageSize ${max} exceeds this system's msgmax of ${limits.msgmax} (/proc/sys/kernel/msgmax); ask for at most ${limits.msgmax}, or raise it as root: sysctl kernel.msgmax=${max}`,
       );
     }
-    let owner = false;
-    let id = -1;
-    if (opts.create) {
-      id = shim.ipcl_msgget(key, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600));
-      if (id >= 0) owner = true;
-      else if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "msgget", addr.text);
-    }
-    if (id < 0) id = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_msgget(key, 0), "msgget", addr.text, `no queue with key ${addr.name}`);
+    const { fd: id, owner } = createOrOpen(
+      opts,
+      () => shim.ipcl_msgget(key, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600)),
+      () => shim.ipcl_msgget(key, 0),
+      "msgget",
+      addr.text,
+      `no queue with key ${addr.name}`,
+    );
     super(addr.text);
     this.#id = id;
     this.#owner = owner;
@@ -190,12 +190,7 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   #tooBig(n: number, cap: number) {
-    return errnoError(
-      C.EMSGSIZE,
-      "recvInto",
-      this.address,
-      `the next message has ${n} bytes and does not fit a ${cap}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
-    );
+    return tooBigKept(n, cap, "recvInto", this.address);
   }
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {

@@ -10,6 +10,36 @@ import { throwIfStopped } from "../names/cleanup.ts";
 import { errnoError } from "../errors.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 
+/** How a named object was got: its descriptor or id, and whether we created it (and so own its name). */
+export interface Got {
+  fd: number;
+  owner: boolean;
+}
+
+/**
+ * "Create exclusively, else open", the one way every named object is opened. With
+ * `create`: `create()` (a descriptor or id, or -errno); EEXIST falls through to opening
+ * unless `exclusive`, any other error throws. Not created: `open()`, retried while the
+ * object does not exist yet for up to `timeout` ms (openWhenPresent). Both calls return
+ * -errno, so no errno is read here.
+ */
+export function createOrOpen(
+  opts: { create?: boolean; exclusive?: boolean; timeout?: number },
+  create: () => number,
+  open: () => number,
+  syscall: string,
+  address: string,
+  missing: string,
+  hint?: (errno: number) => string | undefined,
+): Got {
+  if (opts.create) {
+    const fd = create();
+    if (fd >= 0) return { fd, owner: true };
+    if (fd !== -C.EEXIST || opts.exclusive) throw errnoError(-fd, syscall, address, hint?.(-fd));
+  }
+  return { fd: openWhenPresent(opts.timeout ?? 0, open, syscall, address, missing, hint), owner: false };
+}
+
 /**
  * Retry `attempt` until it returns a value other than undefined or `timeout` ms pass
  * (-1: forever), sleeping with a growing back-off (1 ms up to 50 ms). Returns undefined

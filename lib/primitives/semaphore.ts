@@ -11,7 +11,7 @@ import { timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvKey } from "../os/sysv-key.ts";
-import { notThere, openWhenPresent, retryUntil } from "../os/wait.ts";
+import { createOrOpen, notThere, retryUntil } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { sysvNames } from "../names/kinds.ts";
 
@@ -190,16 +190,15 @@ export class SysvSemaphore implements Disposable {
       throw ipcError("EADDRESS", "semget", address, `a System V semaphore address is sysv-sem:KEY or sysv-sem:/path (got '${address}')`);
     }
     const key = sysvKey(addr);
-    let id = -1;
-    let owner = false;
-    if (opts.create) {
-      id = shim.ipcl_semget(key, 1, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600));
-      if (id >= 0) {
-        owner = true;
-        checkNeg(shim.ipcl_sem_setval(id, 0, checkValue(opts.value ?? 0, address)), "semctl(SETVAL)", address);
-      } else if (id !== -C.EEXIST || opts.exclusive) checkNeg(id, "semget", address);
-    }
-    if (id < 0) id = openWhenPresent(opts.timeout ?? 0, () => shim.ipcl_semget(key, 1, 0), "semget", address, `no semaphore with key ${addr.name}`);
+    const { fd: id, owner } = createOrOpen(
+      opts,
+      () => shim.ipcl_semget(key, 1, C.IPC_CREAT | C.IPC_EXCL | (opts.mode ?? 0o600)),
+      () => shim.ipcl_semget(key, 1, 0),
+      "semget",
+      address,
+      `no semaphore with key ${addr.name}`,
+    );
+    if (owner) checkNeg(shim.ipcl_sem_setval(id, 0, checkValue(opts.value ?? 0, address)), "semctl(SETVAL)", address);
     this.address = address;
     this.id = id;
     this.owner = owner;

@@ -10,7 +10,7 @@ import { libc, nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.
 import { nanoseconds } from "../../ffi/process.ts";
 import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { errnoError, ipcError } from "../errors.ts";
+import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
 import { SpinPolicy } from "../os/wait.ts";
 import { optionNames } from "../options.ts";
@@ -518,12 +518,7 @@ export class RingChannel extends BaseChannel {
     let len = this.#peek();
     if (len < 0) this.#checkEof();
     if (len > buf.byteLength) {
-      throw errnoError(
-        C.EMSGSIZE,
-        "tryRecvManyInto",
-        this.address,
-        `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept`,
-      );
+      throw tooBigKept(len, buf.byteLength, "tryRecvManyInto", this.address);
     }
     while (len >= 0 && n < lengths.length && at + len <= buf.byteLength) {
       this.#copyOut(len, buf, at);
@@ -620,12 +615,7 @@ export class RingChannel extends BaseChannel {
     const len = this.#waitLength(timeout);
     if (len < 0) return -1;
     if (len > buf.byteLength) {
-      throw errnoError(
-        C.EMSGSIZE,
-        "recvInto",
-        this.address,
-        `the next message has ${len} bytes and does not fit a ${buf.byteLength}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
-      );
+      throw tooBigKept(len, buf.byteLength, "recvInto", this.address);
     }
     this.#take(len, buf);
     return len;
