@@ -6,7 +6,7 @@
  *
  * Children: `Bun.spawn` passes numbers at stdio[3..] as the child's fds 3..; on Deno,
  * `Deno.Command` cannot pass descriptors beyond stdio, while `node:child_process.spawn`
- * with `stdio[3] = fd` can (DESIGN.md).
+ * with `stdio[3] = fd` can (docs/deno.md).
  */
 import { spawn as nodeSpawn } from "node:child_process";
 import { existsSync } from "node:fs";

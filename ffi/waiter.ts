@@ -1,7 +1,7 @@
 /**
  * Asynchronous waits that never block the event loop: each pending wait runs off the JS
  * thread and calls the shim's blocking poll/futex/semaphore wait — on Bun in a pooled
- * Worker (DESIGN: +10-15 µs per wait), on Deno as an FFI call declared `nonblocking`
+ * Worker (+10-15 µs per wait, docs/channel.md "Async waits"), on Deno as an FFI call declared `nonblocking`
  * (+~20 µs). A pending wait keeps the process alive like a pending socket read does;
  * closing the channel cancels it (a byte on the cancel pipe for poll, a futex wake), and
  * idle waiters hold nothing, so a finished program exits.

@@ -11,7 +11,7 @@ import { timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvKey } from "../os/sysv-key.ts";
-import { createOrOpen, notThere, retryUntil } from "../os/wait.ts";
+import { createOrOpen, notThere, retryUntil, SecondLook } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { sysvNames } from "../names/kinds.ts";
 
@@ -51,6 +51,7 @@ export class Semaphore implements Disposable {
   #sem: Pointer | null;
   #pending = 0;
   #closeWhenIdle = false;
+  #look: SecondLook | undefined;
 
   /** Open or create the semaphore at `sem:/name`. */
   constructor(address: string, opts: SemaphoreOptions = {}) {
@@ -117,6 +118,9 @@ export class Semaphore implements Disposable {
     const deadline = t < 0 ? Infinity : performance.now() + t;
     for (;;) {
       if (this.tryWait()) return true;
+      // look again on the JS thread before a waiter thread takes over (SecondLook): a unit
+      // posted within µs costs no thread handoff
+      if ((this.#look ??= new SecondLook()).look(() => this.tryWait())) return true;
       const left = deadline - performance.now();
       if (left <= 0) return false;
       const r = await this.#slice(Math.min(left, ASYNC_SLICE_MS));
