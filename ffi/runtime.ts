@@ -185,3 +185,21 @@ export function cstr(s: string): Uint8Array {
 }
 
 shim.ipcl_init();
+
+/** The libc calls lib/ makes that report failure by returning -1 and setting errno. */
+const errnoCalls = ["pipe2", "kill", "mkfifo", "eventfd", "fcntl", "fstat", "shm_open", "shm_unlink", "mq_unlink", "sem_unlink", "unlink"] as const;
+type ErrnoCall = (typeof errnoCalls)[number];
+
+/**
+ * Those calls as -errno returning ones, like the shim's: the result, or -errno on failure.
+ * errno is read here, right after the call on the same thread, so lib/ never reads it.
+ */
+export const sys: { [K in ErrnoCall]: Bound<typeof libcSymbols>[K] } = Object.fromEntries(
+  errnoCalls.map((name) => {
+    const call = libc[name] as (...args: unknown[]) => number;
+    return [name, (...args: unknown[]) => {
+      const r = call(...args);
+      return r < 0 ? -errnoCell[0]! : r;
+    }];
+  }),
+) as { [K in ErrnoCall]: Bound<typeof libcSymbols>[K] };

@@ -3,7 +3,7 @@
  * number, the failing call, the channel address, and a message that says what to do.
  */
 import { fact } from "../ffi/facts.ts";
-import { errno as currentErrno, libc, readCString } from "../ffi/runtime.ts";
+import { libc, readCString } from "../ffi/runtime.ts";
 
 const EINTR = fact("EINTR");
 const EMSGSIZE = fact("EMSGSIZE");
@@ -120,11 +120,6 @@ export function errnoError(n: number, syscall: string, address?: string, hint?: 
     address,
     message: `${syscall}${where} failed: ${code} (${errnoText(n)})${what ? `; ${what}` : ""}`,
   });
-}
-
-/** Throw an IpcError from the current errno (call right after a libc call returned -1). */
-export function throwErrno(syscall: string, address?: string, hint?: string): never {
-  throw errnoError(currentErrno(), syscall, address, hint);
 }
 
 /** For shim calls that return -errno: throw when r < 0, else return r. */

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileCached, shimLibraryPath, shimSources } from "../ffi/build.ts";
 import { C, fact, layout } from "../ffi/facts.ts";
-import { cstr, errno, libc } from "../ffi/runtime.ts";
-import { errnoName, IpcError, throwErrno } from "../lib/errors.ts";
+import { cstr, errno, libc, sys } from "../ffi/runtime.ts";
+import { checkNeg, errnoName, IpcError } from "../lib/errors.ts";
 import { testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
@@ -26,11 +26,15 @@ describe("ffi", () => {
     expect(errnoName(C.EMSGSIZE)).toBe("EMSGSIZE");
   });
 
+  test("sys: the same call returns -errno, so lib/ never reads errno", () => {
+    expect(sys.unlink(cstr("/nonexistent-ipcl/x"))).toBe(-C.ENOENT);
+    expect(sys.kill(process.pid, 0)).toBe(0);
+  });
+
   test("a failing call surfaces as IpcError with code, errno, syscall and advice", () => {
-    libc.unlink(cstr("/nonexistent-ipcl/x"));
     let err: unknown;
     try {
-      throwErrno("unlink", "fifo:/nonexistent-ipcl/x");
+      checkNeg(sys.unlink(cstr("/nonexistent-ipcl/x")), "unlink", "fifo:/nonexistent-ipcl/x");
     } catch (e) {
       err = e;
     }

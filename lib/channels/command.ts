@@ -10,9 +10,9 @@
  */
 import { C } from "../../ffi/facts.ts";
 import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
-import { libc } from "../../ffi/runtime.ts";
+import { libc, sys } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
-import { ipcError, throwErrno } from "../errors.ts";
+import { checkNeg, ipcError } from "../errors.ts";
 import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -33,7 +33,7 @@ export interface PopenOptions {
 
 function pipe(): [number, number] {
   const fds = new Int32Array(2);
-  if (libc.pipe2(fds, C.O_CLOEXEC) !== 0) throwErrno("pipe2");
+  checkNeg(sys.pipe2(fds, C.O_CLOEXEC), "pipe2");
   return [fds[0]!, fds[1]!];
 }
 

@@ -7,11 +7,11 @@
 import type { ChildProcess } from "../../ffi/process.ts";
 import { readFileSync } from "node:fs";
 import { C, fact } from "../../ffi/facts.ts";
-import { libc, shim } from "../../ffi/runtime.ts";
+import { libc, shim, sys } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { type Address, parseFds } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -29,9 +29,7 @@ const EFD_CLOEXEC = fact("EFD_CLOEXEC");
 const EFD_SEMAPHORE = fact("EFD_SEMAPHORE");
 
 function newEventfd(semaphore: boolean): number {
-  const fd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0));
-  if (fd < 0) throwErrno("eventfd");
-  return fd;
+  return checkNeg(sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0)), "eventfd");
 }
 
 /** An 8-byte little-endian message carrying `value`. */
@@ -139,7 +137,7 @@ function semaphoreMode(fd: number): boolean | undefined {
 /** Open `eventfd:N` or `eventfd:R,W` on inherited descriptors. */
 export function openEventfd(addr: Address, opts: EventfdOptions): EventfdChannel {
   const fds = parseFds(addr);
-  for (const fd of fds) if (libc.fcntl(fd, C.F_GETFL, 0) < 0) throwErrno("fcntl", addr.text, `descriptor ${fd} is not open in this process`);
+  for (const fd of fds) checkNeg(sys.fcntl(fd, C.F_GETFL, 0), "fcntl", addr.text, `descriptor ${fd} is not open in this process`);
   const [r, w = r] = fds as [number, number?];
   const mode = semaphoreMode(r);
   if (mode !== undefined && opts.semaphore !== undefined && mode !== opts.semaphore) {

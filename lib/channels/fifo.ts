@@ -5,10 +5,10 @@
  * the call's timeout instead of hanging in open(2).
  */
 import { C, layout } from "../../ffi/facts.ts";
-import { cstr, libc, shim } from "../../ffi/runtime.ts";
+import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { checkNeg, errnoError, ipcError, throwErrno } from "../errors.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { DEFAULT_PIPE_CAPACITY, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -51,10 +51,11 @@ export class FifoChannel extends StreamChannel {
     const path = checkPath(addr);
     let owner = false;
     if (opts.create) {
-      if (libc.mkfifo(cstr(path), opts.mode ?? 0o600) === 0) owner = true;
+      const r = sys.mkfifo(cstr(path), opts.mode ?? 0o600);
+      if (r === 0) owner = true;
       else if (opts.exclusive || isFifo(path) !== true) {
         const exists = isFifo(path) === false;
-        throwErrno("mkfifo", addr.text, exists ? `${path} exists and is not a FIFO: choose another path or remove it` : undefined);
+        throw errnoError(-r, "mkfifo", addr.text, exists ? `${path} exists and is not a FIFO: choose another path or remove it` : undefined);
       }
     } else if (retryUntil(opts.timeout ?? 0, () => isFifo(path)) === undefined) {
       throw errnoError(C.ENOENT, "open", addr.text, notThere(`no FIFO at ${path}`, opts.timeout ?? 0));

@@ -6,9 +6,9 @@
  */
 import type { ChildProcess } from "../../ffi/process.ts";
 import { C, fact, layout } from "../../ffi/facts.ts";
-import { libc } from "../../ffi/runtime.ts";
+import { libc, sys } from "../../ffi/runtime.ts";
 import { type Address, parseFds } from "../address.ts";
-import { throwErrno } from "../errors.ts";
+import { checkNeg, errnoError } from "../errors.ts";
 import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -24,11 +24,12 @@ export interface PipeOptions {
 
 function newPipe(capacity: number | undefined): [number, number] {
   const fds = new Int32Array(2);
-  if (libc.pipe2(fds, C.O_CLOEXEC) !== 0) throwErrno("pipe2");
-  if (capacity !== undefined && libc.fcntl(fds[1]!, C.F_SETPIPE_SZ, capacity) < 0) {
+  checkNeg(sys.pipe2(fds, C.O_CLOEXEC), "pipe2");
+  const r = capacity === undefined ? 0 : sys.fcntl(fds[1]!, C.F_SETPIPE_SZ, capacity);
+  if (r < 0) {
     libc.close(fds[0]!);
     libc.close(fds[1]!);
-    throwErrno("fcntl(F_SETPIPE_SZ)", undefined, "the size must not exceed /proc/sys/fs/pipe-max-size for an unprivileged user");
+    throw errnoError(-r, "fcntl(F_SETPIPE_SZ)", undefined, "the size must not exceed /proc/sys/fs/pipe-max-size for an unprivileged user");
   }
   return [fds[0]!, fds[1]!];
 }
@@ -46,8 +47,10 @@ function isSocket(fd: number): boolean {
 export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
   const fds = parseFds(addr);
   for (const fd of fds) {
-    if (libc.fcntl(fd, C.F_GETFL, 0) < 0) {
-      throwErrno(
+    const r = sys.fcntl(fd, C.F_GETFL, 0);
+    if (r < 0) {
+      throw errnoError(
+        -r,
         "fcntl",
         addr.text,
         `descriptor ${fd} is not open in this process: pass it to the child (spawnWith ends, or stdio[${fd}] of the runtime's spawn) or check the number`,

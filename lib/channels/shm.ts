@@ -4,10 +4,10 @@
  * close; one peer opens it. Both sides can send and receive (see lib/ring/channel.ts).
  */
 import { C } from "../../ffi/facts.ts";
-import { cstr, errno, libc, type Pointer } from "../../ffi/runtime.ts";
+import { cstr, libc, type Pointer, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPosixName } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { errnoError, throwErrno } from "../errors.ts";
+import { errnoError } from "../errors.ts";
 import { RingChannel, type RingGeometry, ringGeometry, type RingTuning } from "../ring/channel.ts";
 import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -39,9 +39,9 @@ export function openShm(addr: Address, opts: ShmOptions): RingChannel {
   const cname = cstr(name);
   if (opts.create) {
     const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text, opts.wait);
-    const fd = libc.shm_open(cname, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, opts.mode ?? 0o600);
+    const fd = sys.shm_open(cname, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, opts.mode ?? 0o600);
     if (fd >= 0) return createRing(addr, name, fd, g, opts);
-    if (opts.exclusive || errno() !== C.EEXIST) throwErrno("shm_open", addr.text);
+    if (opts.exclusive || fd !== -C.EEXIST) throw errnoError(-fd, "shm_open", addr.text);
   }
   return attachRing(addr, name, opts);
 }
@@ -83,10 +83,10 @@ function attachRing(addr: Address, name: string, opts: ShmOptions): RingChannel 
   let why = "";
   // wait for the object to exist and for its creator to finish the header
   const attached = retryUntil(opts.timeout ?? 0, () => {
-    const fd = libc.shm_open(cname, C.O_RDWR | C.O_CLOEXEC, 0);
+    const fd = sys.shm_open(cname, C.O_RDWR | C.O_CLOEXEC, 0);
     if (fd < 0) {
-      lastErr = errno();
-      if (lastErr !== C.ENOENT) throwErrno("shm_open", addr.text);
+      lastErr = -fd;
+      if (lastErr !== C.ENOENT) throw errnoError(lastErr, "shm_open", addr.text);
       return undefined;
     }
     try {

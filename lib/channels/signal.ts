@@ -21,7 +21,7 @@
  */
 import { C, fact, layout } from "../../ffi/facts.ts";
 import { readdirSync, readFileSync } from "node:fs";
-import { cstr, errno, libc, shim } from "../../ffi/runtime.ts";
+import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
@@ -167,7 +167,7 @@ export class SignalChannel extends BaseChannel {
       );
     }
     const fds = new Int32Array(2);
-    if (libc.pipe2(fds, C.O_CLOEXEC) !== 0) throw errnoError(errno(), "pipe2", address);
+    checkNeg(sys.pipe2(fds, C.O_CLOEXEC), "pipe2", address);
     const [rfd, wfd] = [fds[0]!, fds[1]!];
     // a second open file description of the write end, non-blocking, for the signal handler
     const nbWfd = shim.ipcl_open(cstr(`/proc/self/fd/${wfd}`), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC, 0);
@@ -205,7 +205,7 @@ export class SignalChannel extends BaseChannel {
       if (this.#tid > 0) return this.#deliver(v);
     }
     if (this.#realtime) return shim.ipcl_sigqueue(this.pid, this.signo, v);
-    return libc.kill(this.pid, this.signo) === 0 ? 0 : -errno();
+    return sys.kill(this.pid, this.signo);
   }
 
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {

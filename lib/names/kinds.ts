@@ -5,7 +5,7 @@
  */
 import { existsSync, lstatSync } from "node:fs";
 import { C } from "../../ffi/facts.ts";
-import { cstr, errno, libc, shim } from "../../ffi/runtime.ts";
+import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath, checkPosixName } from "../address.ts";
 import { errnoError } from "../errors.ts";
 import type { NameKind } from "../mechanism.ts";
@@ -16,21 +16,20 @@ type Names = Omit<NameKind, "scheme" | "describe">;
 /** The result of an unlink-like call: true when removed, false when there was nothing. */
 function unlinked(r: number, call: string, addr: Address): boolean {
   if (r === 0) return true;
-  const e = errno();
-  if (e === C.ENOENT) return false;
-  throw errnoError(e, call, addr.text);
+  if (r === -C.ENOENT) return false;
+  throw errnoError(-r, call, addr.text);
 }
 
 /** POSIX shared memory: /dev/shm/NAME. */
 export const shmNames: Names = {
   exists: (a) => existsSync(`/dev/shm/${checkPosixName(a).slice(1)}`),
-  remove: (a) => unlinked(libc.shm_unlink(cstr(checkPosixName(a))), "shm_unlink", a),
+  remove: (a) => unlinked(sys.shm_unlink(cstr(checkPosixName(a))), "shm_unlink", a),
 };
 
 /** POSIX named semaphores: /dev/shm/sem.NAME. */
 export const semNames: Names = {
   exists: (a) => existsSync(`/dev/shm/sem.${checkPosixName(a).slice(1)}`),
-  remove: (a) => unlinked(libc.sem_unlink(cstr(checkPosixName(a))), "sem_unlink", a),
+  remove: (a) => unlinked(sys.sem_unlink(cstr(checkPosixName(a))), "sem_unlink", a),
 };
 
 /** POSIX message queues: seen by opening (the mqueue filesystem may not be mounted). */
@@ -41,7 +40,7 @@ export const mqNames: Names = {
     else if (fd !== -C.ENOENT) throw errnoError(-fd, "mq_open", a.text); // says nothing about whether it is there
     return fd >= 0;
   },
-  remove: (a) => unlinked(libc.mq_unlink(cstr(checkPosixName(a))), "mq_unlink", a),
+  remove: (a) => unlinked(sys.mq_unlink(cstr(checkPosixName(a))), "mq_unlink", a),
 };
 
 /** A file-system path (FIFOs, files); `path` maps the address to it (unix sockets differ). */
@@ -55,7 +54,7 @@ export function pathNames(path: (a: Address) => string = checkPath, lasts?: (a: 
         return false;
       }
     },
-    remove: (a) => unlinked(libc.unlink(cstr(path(a))), "unlink", a),
+    remove: (a) => unlinked(sys.unlink(cstr(path(a))), "unlink", a),
     lasts,
   };
 }

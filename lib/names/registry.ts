@@ -8,7 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { C } from "../../ffi/facts.ts";
-import { errno, libc } from "../../ffi/runtime.ts";
+import { libc, sys } from "../../ffi/runtime.ts";
 
 /** One registered object. */
 export interface RegistryEntry {
@@ -108,7 +108,7 @@ export function forgetDeadOpeners(): number {
 
 /** Is process pid alive? */
 export function alive(pid: number): boolean {
-  return libc.kill(pid, 0) === 0 || errno() !== C.ESRCH;
+  return sys.kill(pid, 0) !== -C.ESRCH;
 }
 
 /** Every registered object. */

@@ -212,3 +212,52 @@ export function loopTurn(): Promise<void> | undefined {
   if (now - turnAt < TURN_MS) return undefined;
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Native memory (a mapping, a semaphore handle) that an off-thread wait may still be
+ * using: it must outlive every pending wait, however close() and the waits interleave.
+ * track() counts a wait until it settles; release() runs `free` once: when asked and no
+ * wait is pending, or else as the last pending wait settles.
+ */
+export class HeldDuringWaits {
+  #pending = 0;
+  #wanted = false;
+  #freed = false;
+  constructor(private readonly free: () => void) {}
+
+  /** Whether release() has been asked for. */
+  get releasing(): boolean {
+    return this.#wanted;
+  }
+
+  /** Whether no tracked wait is pending. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
+
+  /**
+   * Count `wait` as pending until it settles. `deferFree`: the settling does not free the
+   * memory itself — the caller still has work on it (the Semaphore gives a unit back) and
+   * calls release() after.
+   */
+  track<T>(wait: Promise<T>, deferFree = false): Promise<T> {
+    this.#pending++;
+    return wait.finally(() => {
+      this.#pending--;
+      if (!deferFree) this.#maybeFree();
+    });
+  }
+
+  /** Free now if no wait is pending, else once the last one settles. Idempotent. */
+  release(): void {
+    this.#wanted = true;
+    this.#maybeFree();
+  }
+
+  #maybeFree(): void {
+    if (this.#wanted && this.#pending === 0 && !this.#freed) {
+      this.#freed = true;
+      this.free();
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { timeoutMs } from "../channel.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvKey } from "../os/sysv-key.ts";
-import { createOrOpen, notThere, retryUntil, SecondLook } from "../os/wait.ts";
+import { createOrOpen, HeldDuringWaits, notThere, retryUntil, SecondLook } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { sysvNames } from "../names/kinds.ts";
 
@@ -49,8 +49,11 @@ export class Semaphore implements Disposable {
   readonly owner: boolean;
   readonly #name: string;
   #sem: Pointer | null;
-  #pending = 0;
-  #closeWhenIdle = false;
+  /** the handle, kept until close() and the last waiter thread in sem_wait on it have both happened */
+  readonly #held = new HeldDuringWaits(() => {
+    libc.sem_close(this.#sem!);
+    this.#sem = null;
+  });
   #look: SecondLook | undefined;
 
   /** Open or create the semaphore at `sem:/name`. */
@@ -80,7 +83,7 @@ export class Semaphore implements Disposable {
   }
 
   #handle(op: string): Pointer {
-    if (!this.#sem || this.#closeWhenIdle) throw ipcError("ECLOSED", op, this.address, `${op} on ${this.address} after close()`);
+    if (!this.#sem || this.#held.releasing) throw ipcError("ECLOSED", op, this.address, `${op} on ${this.address} after close()`);
     return this.#sem;
   }
 
@@ -125,13 +128,13 @@ export class Semaphore implements Disposable {
       if (left <= 0) return false;
       const r = await this.#slice(Math.min(left, ASYNC_SLICE_MS));
       if (r === 0) {
-        if (this.#closeWhenIdle) {
+        if (this.#held.releasing) {
           this.#finishClose(true); // closed while we waited: give the unit back
           throw ipcError("ECLOSED", "sem_wait", this.address, `${this.address} was closed while waiting`);
         }
         return true;
       }
-      if (this.#closeWhenIdle) {
+      if (this.#held.releasing) {
         this.#finishClose(false);
         throw ipcError("ECLOSED", "sem_wait", this.address, `${this.address} was closed while waiting`);
       }
@@ -141,30 +144,24 @@ export class Semaphore implements Disposable {
 
   #slice(ms: number): Promise<number> {
     const w: PendingWait = semWaitAsync(this.#handle("sem_wait"), ms);
-    this.#pending++;
-    return w.result.finally(() => this.#pending--);
+    return this.#held.track(w.result, true); // waitAsync frees after giving back a unit it took (#finishClose)
   }
 
   #finishClose(returnUnit: boolean): void {
-    if (this.#pending > 0 || !this.#sem) return;
+    if (!this.#held.idle || !this.#sem) return;
     if (returnUnit) shim.ipcl_sem_post(this.#sem);
-    libc.sem_close(this.#sem);
-    this.#sem = null;
+    this.#held.release();
   }
 
   /** Close the handle (idempotent); the creator also unlinks the name. */
   close(): void {
-    if (!this.#sem || this.#closeWhenIdle) return;
-    this.#closeWhenIdle = true;
+    if (!this.#sem || this.#held.releasing) return;
     if (this.owner) {
       libc.sem_unlink(cstr(this.#name));
       forgetAtExit(this, this.address);
     }
-    // a waiter thread may be inside sem_wait on this handle: unmap only once it returns
-    if (this.#pending === 0) {
-      libc.sem_close(this.#sem);
-      this.#sem = null;
-    }
+    // a waiter thread may be inside sem_wait on this handle: close it only once that returns
+    this.#held.release();
   }
 
   [Symbol.dispose](): void {

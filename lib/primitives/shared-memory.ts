@@ -5,10 +5,10 @@
  * matters).
  */
 import { C } from "../../ffi/facts.ts";
-import { cstr, errno, libc, nativeView, type Pointer } from "../../ffi/runtime.ts";
+import { cstr, libc, nativeView, type Pointer, sys } from "../../ffi/runtime.ts";
 import { checkPosixName, parseAddress } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { ipcError, throwErrno } from "../errors.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
 
 /** A mapped shared-memory region. */
@@ -29,8 +29,7 @@ export class SharedMemory implements Disposable {
     if (addr.scheme !== "shm") throw ipcError("EADDRESS", "shm_open", address, `a shared-memory address is shm:/name (got '${address}')`);
     const name = checkPosixName(addr);
     const flags = C.O_RDWR | C.O_CLOEXEC | (opts.create ? C.O_CREAT | C.O_EXCL : 0);
-    const fd = libc.shm_open(cstr(name), flags, opts.mode ?? 0o600);
-    if (fd < 0) throwErrno("shm_open", address);
+    const fd = checkNeg(sys.shm_open(cstr(name), flags, opts.mode ?? 0o600), "shm_open", address);
     try {
       if (opts.create) {
         if (!Number.isInteger(opts.size) || opts.size! <= 0) throw ipcError("EINVAL", "ftruncate", address, "create needs a size in bytes > 0");
@@ -63,7 +62,8 @@ export class SharedMemory implements Disposable {
     libc.munmap(this.#base, this.size);
     this.#base = this.#buffer = null;
     if (this.owner) {
-      if (libc.shm_unlink(cstr(this.#name)) !== 0 && errno() !== C.ENOENT) throwErrno("shm_unlink", this.address);
+      const r = sys.shm_unlink(cstr(this.#name));
+      if (r < 0 && r !== -C.ENOENT) throw errnoError(-r, "shm_unlink", this.address);
       forgetAtExit(this, this.address);
     }
   }

@@ -12,7 +12,7 @@ import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { SpinPolicy } from "../os/wait.ts";
+import { HeldDuringWaits, SpinPolicy } from "../os/wait.ts";
 import { optionNames } from "../options.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
@@ -244,12 +244,13 @@ export class RingChannel extends BaseChannel {
   #peerTail: number;
   #peerHead: number;
   #peerGone = false;
-  #asyncWaits = 0;
-  #releaseWhenIdle = false;
+  /** the mapping, kept until close() and the last async wait on it have both happened */
+  readonly #held: HeldDuringWaits;
 
   constructor(address: string, mechanism: string, map: RingMapping, side: 0 | 1, g: RingGeometry, tuning: RingTuning = {}) {
     super(address);
     this.#map = map;
+    this.#held = new HeldDuringWaits(() => map.release());
     this.#side = side;
     const m = map.base;
     this.#w = new Uint32Array(region(m, 0, RING_HEADER.size), 0, RING_HEADER.size / 4);
@@ -703,11 +704,9 @@ export class RingChannel extends BaseChannel {
     if (this.#atomics) return this.#waitAtomicsAsync(word, value, flag, slice);
     // a semaphore wait cannot be woken early; its slice bounds how long close() defers the unmap
     const wait = this.#semaphore ? semWaitAsync(sem, slice) : futexWaitAsync(ptr, value, slice, () => shim.ipcl_futex_wake(ptr, 1 << 30));
-    this.#asyncWaits++;
     return {
       cancel: wait.cancel,
-      result: wait.result.then((r) => {
-        if (--this.#asyncWaits === 0 && this.#releaseWhenIdle) this.#map.release();
+      result: this.#held.track(wait.result).then((r) => {
         if (!this.closed) {
           Atomics.store(w, flag, 0);
           if (r === -C.ETIMEDOUT) this.#peerDead();
@@ -754,7 +753,6 @@ export class RingChannel extends BaseChannel {
     else for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
     this.#map.unlink?.();
     // a waiter thread still inside a wait on this memory: unmap once it has returned
-    if (this.#asyncWaits === 0) this.#map.release();
-    else this.#releaseWhenIdle = true;
+    this.#held.release();
   }
 }

@@ -4,8 +4,8 @@
  * mechanism whose channel is a RingChannel.
  */
 import { C, layout } from "../../ffi/facts.ts";
-import { cstr, libc, nativeView, type Pointer, shim } from "../../ffi/runtime.ts";
-import { errnoError, IpcError, ipcError, throwErrno } from "../errors.ts";
+import { cstr, libc, nativeView, type Pointer, shim, sys } from "../../ffi/runtime.ts";
+import { checkNeg, errnoError, IpcError, ipcError } from "../errors.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./channel.ts";
 
@@ -14,7 +14,7 @@ const statLayout = layout("stat", ["st_size", "st_uid"]);
 /** Size and owner of the file behind fd. */
 export function fdStat(fd: number, address: string): { size: number; uid: number } {
   const st = new Uint8Array(statLayout.size);
-  if (libc.fstat(fd, st) !== 0) throwErrno("fstat", address);
+  checkNeg(sys.fstat(fd, st), "fstat", address);
   const v = new DataView(st.buffer);
   return { size: Number(v.getBigInt64(statLayout.st_size, true)), uid: v.getUint32(statLayout.st_uid, true) };
 }
