@@ -24,7 +24,6 @@ export type BoundAsync<T extends SymbolTable> = {
 
 /** The adapter each runtime provides. */
 interface RuntimeFfi {
-  readonly name: "bun" | "deno";
   open<T extends SymbolTable>(path: string, table: T): Bound<T>;
   /**
    * The table's `blocking` symbols as calls that run on a runtime thread and return a
@@ -58,7 +57,6 @@ async function loadBun(): Promise<RuntimeFfi> {
   };
   const toNum = (p: Pointer) => p as unknown as number;
   return {
-    name: "bun",
     open<T extends SymbolTable>(path: string, table: T): Bound<T> {
       const decl: Record<string, { args: string[]; returns: string }> = {};
       for (const [k, fn] of Object.entries(table) as [string, NativeFn][]) {
@@ -108,7 +106,6 @@ function loadDeno(D: DenoFfi): RuntimeFfi {
   // Deno returns 64-bit integers as BigInt; lib/ works in numbers (sizes here stay far below 2^53)
   const wide = (t: NativeType) => t === "usize" || t === "isize";
   return {
-    name: "deno",
     open<T extends SymbolTable>(path: string, table: T): Bound<T> {
       const { symbols } = D.dlopen(path, declare(table, false));
       const out: Record<string, unknown> = {};
@@ -144,8 +141,6 @@ async function loadRuntime(): Promise<RuntimeFfi> {
 
 const rt = await loadRuntime();
 
-/** Which runtime's FFI is in use. */
-export const runtimeName = rt.name;
 /** libc functions, typed from the table. */
 export const libc: Bound<typeof libcSymbols> = rt.open("libc.so.6", libcSymbols);
 /** Shim functions, typed from the table. */
