@@ -266,6 +266,24 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
       out.push({ target: tailTarget, measured: `${x.toFixed(2)}× (${us(r.p99_ns)} µs vs ${us(cRing.p99_ns)} µs)`, met: x <= 2, gap: over(x, 2) });
     }
   }
+  // the ring's 64 B stream against the C ring's: ≥ 1.0× across CPUs, ≥ 0.8× on one CPU
+  for (const r of rows.filter((x) => x.impl === "ipc-lab" && x.mechanism === "shm" && x.pattern === "stream" && x.mode === "sync" && x.size === 64)) {
+    const goal = r.placement === "same-cpu" ? 0.8 : 1.0;
+    const target = `shm ring stream ≥ ${goal.toFixed(1)}× the C ring's (64 B, ${r.placement})`;
+    const c = cRowFor(r, rows, "shm");
+    if (r.skipped) out.push(notMeasured(target, why(r, "shm stream row")));
+    else if (!c || c.skipped) {
+      if (rows.some((x) => x.impl === "c")) out.push(notMeasured(target, why(c, "C shm stream row")));
+    } else {
+      const x = r.msgs_per_s! / c.msgs_per_s!;
+      out.push({
+        target,
+        measured: `${x.toFixed(2)}× (${num(r.msgs_per_s)} vs ${num(c.msgs_per_s)} msg/s)`,
+        met: x >= goal,
+        gap: x >= goal ? undefined : `${(goal / x).toFixed(1)}× short`,
+      });
+    }
+  }
   // batches: one head publication and at most one wake per sendMany, against C's ring
   // moving one message at a time
   for (const b of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === "stream" && r.mode === "batch")) {

@@ -27,7 +27,8 @@ export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] 
   Prints a summary (--full: every row and target) and saves results.json, report.md,
   chart.svg and report.html in --out (default bench/results/DATE-HOST/), saying where.
   --compare: each row's change against an earlier results.json.
-  --from: the report of a saved run — ratios and targets worked out again — without measuring.
+  --from: the report of a saved run — ratios and targets worked out again — without measuring
+          (with --out DIR: its files written again there).
 `;
 
 const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -61,7 +62,7 @@ export async function bench(argv: string[]): Promise<number> {
   }
   if (values.from) {
     const saved = JSON.parse(readFileSync(values.from, "utf8")) as { header: ReturnType<typeof machineFacts>; rows: Row[] };
-    report(saved.header, saved.rows, values, undefined);
+    report(saved.header, saved.rows, values, values.out); // --out: write the report files again (ratios and targets worked out anew)
     return 0;
   }
   const quick = !!values.quick;

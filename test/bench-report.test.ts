@@ -115,6 +115,20 @@ describe("benchmark ratios and targets", () => {
     expect(targets(rows, none, cOf).map((x) => [x.target, x.gap])).toEqual([["pipe sync round trip ≤ 1.1× C pipe (64 B, cross-cpu)", "0.5% over"]]);
   });
 
+  test("the ring's stream is judged against the C ring's: ≥ 1.0× across CPUs, ≥ 0.8× on one CPU", () => {
+    const rows = [
+      stream("ipc-lab", "shm", 5e6),
+      stream("c", "shm", 10e6),
+      stream("ipc-lab", "shm", 9e6, { placement: "same-cpu" }),
+      stream("c", "shm", 10e6, { placement: "same-cpu" }),
+    ];
+    const judged = targets(rows, new Set(), cOf).filter((x) => x.target.includes("the C ring's (64 B"));
+    expect(judged.map((x) => [x.target, x.met, x.gap])).toEqual([
+      ["shm ring stream ≥ 1.0× the C ring's (64 B, cross-cpu)", false, "2.0× short"],
+      ["shm ring stream ≥ 0.8× the C ring's (64 B, same-cpu)", true, undefined],
+    ]);
+  });
+
   test("the async target needs its sync row", () => {
     const rows = [rtt("ipc-lab", "pipe", 40, { mode: "async" })];
     expect(targets(rows, new Set(["pipe"]), () => undefined)).toEqual([
