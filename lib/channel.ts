@@ -341,13 +341,13 @@ export abstract class BaseChannel implements Channel {
   // ---- batches ------------------------------------------------------------------------
 
   /**
-   * Send as many of `msgs` as fit now, in order; how many. Default: one sendImpl each.
-   * Rings override it to publish once and wake at most once per batch.
+   * Send as many of `msgs` (from index `from` on) as fit now, in order; how many. Default:
+   * one sendImpl each. Rings override it to publish once and wake at most once per batch.
    */
-  protected trySendBatch(msgs: readonly Uint8Array[], opts?: SendOptions): number {
-    let n = 0;
-    while (n < msgs.length && this.sendImpl(msgs[n]!, 0, opts)) n++;
-    return n;
+  protected trySendBatch(msgs: readonly Uint8Array[], from: number, opts?: SendOptions): number {
+    let i = from;
+    while (i < msgs.length && this.sendImpl(msgs[i]!, 0, opts)) i++;
+    return i - from;
   }
 
   /**
@@ -418,12 +418,12 @@ export abstract class BaseChannel implements Channel {
     const bytes = this.#batch(msgs, "sendMany");
     if (bytes.length === 0) return;
     const deadline = t < 0 ? -1 : performance.now() + t;
-    let i = this.trySendBatch(bytes, opts);
+    let i = this.trySendBatch(bytes, 0, opts);
     while (i < bytes.length) {
       // the next one waits for room as send() would; then the rest go in as a batch again
       if (!this.sendImpl(bytes[i]!, remaining(deadline), opts)) throw this.#timedOut("sendMany", t);
       i++;
-      if (i < bytes.length) i += this.trySendBatch(bytes.slice(i), opts);
+      if (i < bytes.length) i += this.trySendBatch(bytes, i, opts);
     }
   }
 
@@ -431,7 +431,7 @@ export abstract class BaseChannel implements Channel {
   trySendMany(msgs: readonly Payload[], opts?: Omit<SendOptions, "timeout">): number {
     this.assertOpen("trySendMany");
     const bytes = this.#batch(msgs, "trySendMany");
-    return bytes.length === 0 ? 0 : this.trySendBatch(bytes, opts); // nothing to send: nothing to check either
+    return bytes.length === 0 ? 0 : this.trySendBatch(bytes, 0, opts); // nothing to send: nothing to check either
   }
 
   /** @inheritdoc */
@@ -471,13 +471,13 @@ export abstract class BaseChannel implements Channel {
     const bytes = this.#batch(msgs, "sendManyAsync");
     if (bytes.length === 0) return;
     const deadline = t < 0 ? -1 : performance.now() + t;
-    let i = this.trySendBatch(bytes, opts);
+    let i = this.trySendBatch(bytes, 0, opts);
     while (i < bytes.length) {
       const left = remaining(deadline);
       if (left === 0) throw this.#timedOut("sendManyAsync", t);
       await this.#pending(this.waitWritable(left, bytes[i]!.byteLength));
       this.assertOpen("sendManyAsync");
-      i += this.trySendBatch(bytes.slice(i), opts);
+      i += this.trySendBatch(bytes, i, opts);
     }
     return loopTurn();
   }

@@ -17,7 +17,8 @@ export interface Got {
 }
 
 /**
- * "Create exclusively, else open", the one way every named object is opened. With
+ * "Create exclusively, else open" for objects whose open is a plain call (queues, files,
+ * System V semaphores; rings and FIFOs attach their own way). With
  * `create`: `create()` (a descriptor or id, or -errno); EEXIST falls through to opening
  * unless `exclusive`, any other error throws. Not created: `open()`, retried while the
  * object does not exist yet for up to `timeout` ms (openWhenPresent). Both calls return

@@ -429,17 +429,17 @@ export class RingChannel extends BaseChannel {
   }
 
   /** Batches: write as many as fit now, publish the head once, wake at most once. */
-  protected override trySendBatch(msgs: readonly Uint8Array[]): number {
+  protected override trySendBatch(msgs: readonly Uint8Array[], from: number): number {
     this.#assertReader("trySendMany");
     let head = this.#head;
-    let n = 0;
-    for (; n < msgs.length; n++) {
-      const next = this.#write(msgs[n]!, head);
+    let i = from;
+    for (; i < msgs.length; i++) {
+      const next = this.#write(msgs[i]!, head);
       if (next < 0) break;
       head = next;
     }
-    if (n > 0) this.#publish(head);
-    return n;
+    if (i > from) this.#publish(head);
+    return i - from;
   }
 
   /** Batches: copy out up to `max` messages that are there now, release their space once. */
