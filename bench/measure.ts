@@ -18,9 +18,11 @@ function pinUs(c: BenchCase, cpu: number): void {
 /**
  * How the two sides wait: sync (both block), async (we await recvAsync, the peer blocks),
  * async-both (both await: recvAsync and sendAsync on each side, as two servers would);
- * batch (streams only: sendMany of BATCH messages, the peer takes them with recvMany).
+ * batch (streams only: sendMany of BATCH messages, the peer takes them with recvMany);
+ * loan (round trips on rings: each side loans the room for its message and commits it,
+ * and reads the other's in place with recvView — zero-copy, no payload written).
  */
-export type Mode = "sync" | "async" | "async-both" | "batch";
+export type Mode = "sync" | "async" | "async-both" | "batch" | "loan";
 
 /** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
@@ -49,6 +51,13 @@ export interface Row extends Partial<LatencySummary> {
   /** async rows: how late a 1 ms interval timer fired while we awaited (p99 and worst), ns */
   timer_late_p99_ns?: number;
   timer_late_max_ns?: number;
+  /**
+   * the warm-up round trips before the timed ones (a fresh peer process, so its JIT starts
+   * cold): the first one, the median of the first 10 and of the first 100, and after how
+   * many round trips a run of 20 first had a median within 1.25× of the timed p50
+   * (`settled_after` = the warm-up's length when it never did)
+   */
+  warmup?: { first_ns: number; first10_p50_ns: number; first100_p50_ns: number; settled_after: number };
   /** why a combination was not measured */
   skipped?: string;
   /** the combination cannot exist (a size above the mechanism's maximum): no target applies */
@@ -92,10 +101,24 @@ export async function idleTimerLateness(ms = 300): Promise<number | undefined> {
   return timer.stop().timer_late_p99_ns;
 }
 
+/** The warm-up's shape (Row.warmup), against the steady p50 measured after it. */
+function warmupOf(warm: Float64Array, steadyP50: number): Row["warmup"] {
+  if (warm.length < 100) return undefined;
+  const med = (xs: Float64Array) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  let settled = warm.length;
+  for (let k = 0; k + 20 <= warm.length; k++) {
+    if (med(warm.subarray(k, k + 20)) <= 1.25 * steadyP50) {
+      settled = k;
+      break;
+    }
+  }
+  return { first_ns: warm[0]!, first10_p50_ns: med(warm.subarray(0, 10)), first100_p50_ns: med(warm.subarray(0, 100)), settled_after: settled };
+}
+
 /** Round trips: warm-up, then `count` timed ones. */
 export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: Mode): Promise<Row> {
   const warm = Math.min(1000, Math.ceil(count / 10));
-  const pair = await c.start(mode === "async-both" ? "echo-async" : "echo", warm + count, placement);
+  const pair = await c.start(mode === "async-both" ? "echo-async" : mode === "loan" ? "echo-loan" : "echo", warm + count, placement);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinUs(c, ours);
   let done = false;
@@ -103,12 +126,30 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
     const msg = payload(c, size);
     const buf = new Uint8Array(Math.max(pair.rx.caps.maxMessageSize, 8));
     const samples = new Float64Array(count);
+    const loaned = () => {
+      pair.tx.loan(size);
+      pair.tx.commit();
+      pair.rx.recvView();
+      pair.rx.release();
+    };
+    const warmSamples = new Float64Array(warm);
     for (let i = 0; i < warm; i++) {
-      pair.tx.send(msg);
-      pair.rx.recvInto(buf);
+      const t0 = nanoseconds();
+      if (mode === "loan") loaned();
+      else {
+        pair.tx.send(msg);
+        pair.rx.recvInto(buf);
+      }
+      warmSamples[i] = nanoseconds() - t0;
     }
     const u0 = usage();
-    if (mode === "sync") {
+    if (mode === "loan") {
+      for (let i = 0; i < count; i++) {
+        const t0 = nanoseconds();
+        loaned();
+        samples[i] = nanoseconds() - t0;
+      }
+    } else if (mode === "sync") {
       for (let i = 0; i < count; i++) {
         const t0 = nanoseconds();
         pair.tx.send(msg);
@@ -116,7 +157,7 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
         samples[i] = nanoseconds() - t0;
       }
     }
-    const timer = mode === "sync" ? undefined : lateness();
+    const timer = mode === "sync" || mode === "loan" ? undefined : lateness();
     if (mode === "async") {
       for (let i = 0; i < count; i++) {
         const t0 = nanoseconds();
@@ -136,8 +177,10 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
     const ours2 = perMessage(u0, usage(), count);
     const peer = await pair.finish();
     done = true;
+    const summary = summarize(samples);
     return {
-      ...summarize(samples),
+      ...summary,
+      warmup: warmupOf(warmSamples, summary.p50_ns),
       impl: "ipc-lab",
       mechanism: c.name,
       pattern: "rtt",

@@ -2,7 +2,8 @@
  * The other process of a benchmark run.
  *   bun bench/peer.ts MODE IN OUT N
  * MODE: echo (send back each of N messages), echo-async (the same with recvAsync and
- * sendAsync, as an async server would), sink (receive W warm-up messages and ack,
+ * sendAsync, as an async server would), echo-loan (read each in place with recvView and
+ * answer with a loan of the same size, committed unwritten: zero-copy both ways), sink (receive W warm-up messages and ack,
  * then N and ack), sink-async (the same with recvAsync), sink-batch (the same with tryRecvManyInto, 64 at a time). IN/OUT: addresses ("inherit" = IPC_LAB_CHANNEL; the same address
  * twice = one duplex channel). BENCH_CPU pins the process. It first sends one "ready"
  * message, and at the end prints its cost per message as JSON on stdout.
@@ -24,6 +25,12 @@ tx.send(empty, { timeout: 10_000 }); // ready (a datagram server learns our addr
 let u0 = usage();
 if (mode === "echo") {
   for (let i = 0; i < n; i++) tx.send(buf.subarray(0, rx.recvInto(buf)));
+} else if (mode === "echo-loan") {
+  for (let i = 0; i < n; i++) {
+    tx.loan(rx.recvView().byteLength);
+    tx.commit();
+    rx.release();
+  }
 } else if (mode === "echo-async") {
   for (let i = 0; i < n; i++) await tx.sendAsync(await rx.recvAsync());
 } else if (mode === "sink") {

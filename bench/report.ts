@@ -302,6 +302,19 @@ export function targets(rows: Row[], fdBased: Set<string>, cOf: (m: string) => s
       });
     }
   }
+  // zero-copy: a loaned 1 MiB round trip within 3× a loaned 64 B one (latency flat with size), per runtime
+  for (const big of rows.filter((r) => r.mechanism === "shm" && r.pattern === "rtt" && r.mode === "loan" && r.size === 1 << 20)) {
+    const who = big.impl === DENO_IMPL ? " on Deno" : "";
+    const target = `shm loaned round trip at 1 MiB ≤ 3× a loaned 64 B one${who} (${big.placement})`;
+    const smallRow = (r: Row) => r.impl === big.impl && r.mechanism === "shm" && r.mode === "loan" && r.size === 64 && r.placement === big.placement;
+    const small = measured(smallRow);
+    if (big.skipped) out.push(notMeasured(target, why(big, "1 MiB loan row")));
+    else if (!small) out.push(notMeasured(target, why(anyRow(smallRow), "64 B loan row")));
+    else {
+      const x = big.p50_ns! / small.p50_ns!;
+      out.push({ target, measured: `${x.toFixed(2)}× (${us(big.p50_ns)} µs vs ${us(small.p50_ns)} µs)`, met: x <= 3, gap: over(x, 3) });
+    }
+  }
   // what a Bun user compares first: two async programs over the ring against Bun.spawn's IPC;
   // and whether the event loop stayed free meanwhile (a 1 ms timer's lateness)
   for (const placement of placements) {
@@ -370,7 +383,15 @@ export function runtimeRows(rows: Row[]): string[][] {
     const rtt = d.pattern === "rtt";
     const fig = (r: Row) => (rtt ? `${us(r.p50_ns)} µs` : `${num(r.msgs_per_s)} msg/s`);
     const x = rtt ? d.p50_ns! / b.p50_ns! : b.msgs_per_s! / d.msgs_per_s!;
-    body.push([d.mechanism, rtt ? "rtt p50" : "stream", d.placement, String(d.size), fig(b), fig(d), `${x.toFixed(2)}×`]);
+    body.push([
+      d.mode === "sync" ? d.mechanism : `${d.mechanism} ${d.mode} ${d.size} B`,
+      rtt ? "rtt p50" : "stream",
+      d.placement,
+      String(d.size),
+      fig(b),
+      fig(d),
+      `${x.toFixed(2)}×`,
+    ]);
   }
   return body.length ? [head, ...body] : [];
 }
@@ -392,6 +413,42 @@ export const targetLine = (x: TargetResult) =>
     x.met === undefined ? x.gap : `${x.measured}${x.gap ? ` — ${x.gap}` : ""}`
   }`;
 
+/**
+ * The warm-up table: for each sync round trip at the smallest size, the first round trips
+ * with a fresh peer against the steady p50, and when they settled.
+ */
+export function warmupRows(rows: Row[]): string[][] {
+  const withWarmup = rows.filter((r) => r.impl === "ipc-lab" && r.pattern === "rtt" && r.mode === "sync" && r.warmup && !r.skipped);
+  if (withWarmup.length === 0) return [];
+  const smallest = Math.min(...withWarmup.map((r) => r.size));
+  const out = [["mechanism", "placement", "size", "first µs", "first 10 p50", "first 100 p50", "steady p50", "within 1.25× after"]];
+  for (const r of withWarmup.filter((r) => r.size === smallest || r.size < 64)) {
+    const w = r.warmup!;
+    out.push([
+      r.mechanism,
+      r.placement,
+      String(r.size),
+      us(w.first_ns),
+      us(w.first10_p50_ns),
+      us(w.first100_p50_ns),
+      us(r.p50_ns),
+      `${w.settled_after} round trips`,
+    ]);
+  }
+  return out;
+}
+
+/** One sentence on warm-up for the summary: the median over mechanisms of when round trips settled. */
+export function warmupSentence(rows: Row[]): string | undefined {
+  const t = warmupRows(rows).slice(1);
+  if (t.length === 0) return undefined;
+  const settled = t.map((r) => Number(r[7]!.split(" ")[0])).sort((a, b) => a - b);
+  const shm = t.find((r) => r[0] === "shm" && r[1] === "cross-cpu") ?? t.find((r) => r[0] === "shm");
+  return `Warm-up: with a fresh peer, round trips came within 1.25× of steady after ${settled[settled.length >> 1]} (median; at most ${
+    settled[settled.length - 1]
+  })${shm ? `; the shm ring's first took ${shm[3]} µs against ${shm[6]} µs steady` : ""}.`;
+}
+
 /** The terminal report. */
 export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   const lines = [
@@ -404,6 +461,8 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   if (rows.some((r) => r.pattern === "stream")) lines.push("One-way stream:", textTable(tableRows(rows, "stream")), "");
   const vs = runtimeRows(rows);
   if (vs.length) lines.push("Bun vs Deno (same channels, sync, same run):", textTable(vs), "");
+  const warm = warmupRows(rows);
+  if (warm.length) lines.push("Warm-up (the round trips before the timed ones, with a fresh peer process):", textTable(warm), "");
   lines.push("Targets:", ...t.map(targetLine));
   const s = skips(rows);
   if (s.length) lines.push("", `Not measured (${s.length}):`, ...s.map((x) => `  ${x}`));
@@ -424,6 +483,17 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
       "The same channel code, sync, measured once per runtime in this run; \"Deno slower by\" > 1: Deno takes longer (round trips: its p50 over Bun's) or moves fewer messages (streams: Bun's rate over Deno's).",
       "",
       mdTable(vs),
+      "",
+    );
+  }
+  const warm = warmupRows(rows);
+  if (warm.length) {
+    parts.push(
+      "## Warm-up",
+      "",
+      "Each timed run starts with a fresh peer process, whose JIT starts cold: its first round trips, before the timed ones, against the steady p50 that follows (the bench process has usually compiled the shared code already, on earlier rows).",
+      "",
+      mdTable(warm),
       "",
     );
   }

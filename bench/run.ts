@@ -21,7 +21,7 @@ import type { Placement } from "./usage.ts";
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
-                     [--mode sync,async,async-both,batch] [--full] [--out DIR] [--compare OLD.json]
+                     [--mode sync,async,async-both,batch,loan] [--full] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
        ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
   Prints a summary (--full: every row and target) and saves results.json, report.md,
@@ -69,7 +69,7 @@ export async function bench(argv: string[]): Promise<number> {
   const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
   const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
   const patterns = list(values.pattern) ?? ["rtt", "stream"];
-  const modes = list(values.mode) ?? ["sync", "async", "async-both", "batch"];
+  const modes = list(values.mode) ?? ["sync", "async", "async-both", "batch", "loan"];
   // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
   const mechs = list(values.mech);
@@ -121,6 +121,15 @@ export async function bench(argv: string[]): Promise<number> {
         const s = tiny ? c.maxSize : size;
         for (const pattern of patterns as ("rtt" | "stream")[]) {
           for (const mode of modes as Mode[]) {
+            if (mode === "loan") {
+              // zero-copy round trips on the ring, at sizes up to 1 MiB: is latency flat with size?
+              if (pattern !== "rtt" || size !== sizes[0] || c.name !== "shm") continue;
+              for (const ls of LOAN_SIZES) {
+                const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: ls } as const;
+                jobs.push({ label: `${c.name} rtt loan ${ls} B ${placement}`, row, run: () => roundTrips(c, ls, rttCount, placement, "loan") });
+              }
+              continue;
+            }
             if (mode === "async-both" && (size !== sizes[0] || pattern === "stream")) continue; // both ends async: round trips, smallest size
             if (mode === "batch" && (size !== sizes[0] || pattern === "rtt")) continue; // batches: streams, smallest size
             const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
@@ -179,11 +188,23 @@ export async function bench(argv: string[]): Promise<number> {
     }
   }
 
-  if (impls.includes("deno") && impls.includes("ipc-lab") && runtime === "bun") {
-    const args = ["--impl", "ipc-lab", "--mode", "sync", "--size", String(sizes[0]), "--placement", usable.join(","), "--pattern", patterns.join(",")];
+  const denoModes = modes.filter((m) => m === "sync" || m === "loan");
+  if (impls.includes("deno") && impls.includes("ipc-lab") && runtime === "bun" && denoModes.length > 0) {
+    const args = [
+      "--impl",
+      "ipc-lab",
+      "--mode",
+      denoModes.join(","),
+      "--size",
+      String(sizes[0]),
+      "--placement",
+      usable.join(","),
+      "--pattern",
+      patterns.join(","),
+    ];
     if (mechs) args.push("--mech", mechs.join(","));
     if (values.count) args.push("--count", values.count);
-    jobs.push({ label: `the same ipc-lab rows under Deno (sync, ${sizes[0]} B)`, run: () => underDeno(args, quick) });
+    jobs.push({ label: `the same ipc-lab rows under Deno (sync ${sizes[0]} B, loans)`, run: () => underDeno(args, quick) });
   }
 
   const rows: Row[] = [];
@@ -255,6 +276,9 @@ function report(
   if (out) process.stderr.write(`results saved to ${out}/ (results.json, report.md, chart.svg, report.html)\n`);
 }
 
+/** Message sizes of the zero-copy (loan) round trips. */
+const LOAN_SIZES = [64, 4096, 65536, 1 << 20];
+
 /** How many times ipc-lab and C each run, alternating, for a round trip with a C target. */
 const REPS = 3;
 
@@ -274,8 +298,16 @@ async function interleaved(c: BenchCase, cName: string, size: number, count: num
     ratios.push(ratioToC(r, base));
     cP50.push(base.p50_ns!);
   }
-  const mid = ours.sort((a, b) => a.p50_ns! - b.p50_ns!)[REPS >> 1]!;
-  return { ...mid, ratio_to_c: median(ratios), ratio_spread: [Math.min(...ratios), Math.max(...ratios)], ratio_reps: REPS, c_pair_p50_ns: median(cP50) };
+  const mid = [...ours].sort((a, b) => a.p50_ns! - b.p50_ns!)[REPS >> 1]!;
+  // the first repetition's warm-up is the one whose code was coldest in this process
+  return {
+    ...mid,
+    warmup: ours[0]!.warmup,
+    ratio_to_c: median(ratios),
+    ratio_spread: [Math.min(...ratios), Math.max(...ratios)],
+    ratio_reps: REPS,
+    c_pair_p50_ns: median(cP50),
+  };
 }
 
 /**

@@ -4,7 +4,7 @@
  * change against an earlier run. The full tables are in report.ts.
  */
 import type { Row } from "./measure.ts";
-import { DENO_IMPL, type Header, headerLine, num, runtimeRows, tableRows, targetLine, type TargetResult, textTable, us } from "./report.ts";
+import { DENO_IMPL, type Header, headerLine, num, runtimeRows, tableRows, targetLine, type TargetResult, textTable, us, warmupSentence } from "./report.ts";
 
 /** The smallest size each (impl, mechanism) was measured at: where its summary figures come from. */
 function smallest(rows: Row[], impl: string, mechanism: string): number | undefined {
@@ -65,6 +65,7 @@ export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: s
     "on different CPUs; vs C: the ratio to the C program doing the same (> 1 is slower):",
     columns(summaryRows(rows)),
     "",
+    ...(warmupSentence(rows)?.match(/.{1,98}(\s|$)/g)?.map((l) => l.trimEnd()).concat("") ?? []),
     ...(vs.length > 1 ? [`Bun vs Deno (round trips, ${where}; > 1: Deno is slower):`, columns(vs.map((r) => [r[0]!, r[4]!, r[5]!, r[6]!])), ""] : []),
     `Targets: ${t.length - missed.length - unmeasured.length} met, ${missed.length} missed, ${unmeasured.length} not measured${
       missed.length ? " — the largest misses:" : ""

@@ -7,8 +7,17 @@
  * One object holds a header and two single-producer/single-consumer byte rings:
  * dir[0] carries creator -> opener, dir[1] carries opener -> creator.
  * A message in a ring is a u32 little-endian length, the payload, then padding to
- * IPCL_RING_ALIGN bytes. Positions are free-running u32 byte counters (capacity is a
- * power of two, so `head - tail` is the used space even across wrap-around).
+ * IPCL_RING_ALIGN bytes (its "record"). Positions are free-running u32 byte counters
+ * (capacity is a power of two, so `head - tail` is the used space even across wrap-around).
+ *
+ * Version 2: a record that would run past the end of the data area starts at offset 0
+ * instead, whenever it is no longer than its position (so it fits there once the ring has
+ * drained): the producer writes IPCL_RING_PAD as the length word where it would have
+ * started, and the consumer, reading IPCL_RING_PAD, skips to the start. Records stay whole
+ * in memory, which is what lets a receiver read a message in place (zero-copy). Only a
+ * record longer than both its position and the room before the end (possible only when
+ * max_message > capacity / 2 - 8) still wraps: its payload continues at offset 0.
+ * The producer publishes a pad and the record after it with one store of `head`.
  */
 #ifndef IPCL_RING_H
 #define IPCL_RING_H
@@ -16,8 +25,10 @@
 #include <stdint.h>
 
 #define IPCL_RING_MAGIC 0x4c435049u /* "IPCL" little-endian */
-#define IPCL_RING_VERSION 1u
+#define IPCL_RING_VERSION 2u
 #define IPCL_RING_ALIGN 8u
+/* The length word of a pad: the rest of the data area up to its end is unused. */
+#define IPCL_RING_PAD 0xffffffffu
 /* How a side sleeps: on a futex on the word it waits for, or on a process-shared semaphore. */
 #define IPCL_RING_WAIT_FUTEX 0u
 #define IPCL_RING_WAIT_SEMAPHORE 1u

@@ -119,11 +119,54 @@ export interface Channel extends AsyncIterable<Uint8Array>, Disposable {
   sendManyAsync(msgs: readonly Payload[], opts?: SendOptions): Promise<void>;
   /** recvMany without blocking the event loop. */
   recvManyAsync(max: number, opts?: RecvOptions): Promise<Uint8Array[]>;
+  /**
+   * Borrow the room for the next message: a writable view of `size` bytes, waiting for room
+   * as send() does. Fill it, then commit() (or abandonLoan()). On shared-memory rings the view
+   * is the ring itself (zero-copy: nothing is copied at commit); elsewhere it is a buffer
+   * that commit() sends. One loan at a time; no send while it is out (EBUSY).
+   */
+  loan(size: number, opts?: RecvOptions): Uint8Array;
+  /** loan() that never blocks: undefined when there is no room now. */
+  tryLoan(size: number): Uint8Array | undefined;
+  /** loan() without blocking the event loop. */
+  loanAsync(size: number, opts?: RecvOptions): Promise<Uint8Array>;
+  /**
+   * Send the loaned view's first `length` bytes (default: all it has) as one message. The
+   * view is detached: its length becomes 0 and writing through it throws or does nothing,
+   * never reaching the ring. On rings commit() never waits (the room was taken at loan());
+   * elsewhere it sends as send() does, with `opts.timeout`.
+   */
+  commit(length?: number, opts?: SendOptions): void;
+  /** Give back the loan without sending anything; its view is detached. No-op without a loan. */
+  abandonLoan(): void;
+  /**
+   * Receive the next message as a read-only view, valid until release() or the next
+   * receive (whichever comes first); then it is detached (length 0; set/subarray/decoding
+   * it throw a TypeError) and its room goes back to the sender. On shared-memory rings the
+   * view is the message in place (zero-copy); elsewhere a received copy.
+   */
+  recvView(opts?: RecvOptions): Uint8Array;
+  /** recvView() that never blocks: undefined when empty. */
+  tryRecvView(): Uint8Array | undefined;
+  /** recvView() without blocking the event loop. */
+  recvViewAsync(opts?: RecvOptions): Promise<Uint8Array>;
+  /** Let go of the view recvView() returned (detach it, free its room). No-op without one. */
+  release(): void;
   /** Close this end (idempotent). The creator of a named object also removes the name. */
   close(): void;
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Detach the ArrayBuffer behind a loaned or viewed array, so that a use after commit(),
+ * release() or close() can never touch the ring. Every such array owns its whole buffer
+ * (loanImpl and viewImpl return arrays of their own, or views made for this one message).
+ */
+function detach(view: Uint8Array): void {
+  const buf = view.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; detached?: boolean };
+  if (buf instanceof ArrayBuffer && !buf.detached && buf.transfer) buf.transfer(0);
+}
 
 /** Milliseconds from an options object: -1 means forever. Rejects negative and NaN. */
 export function timeoutMs(opts: { timeout?: number } | undefined, op: string, address: string): number {
@@ -152,6 +195,10 @@ export abstract class BaseChannel implements Channel {
   #closed = false;
   #rx: Uint8Array | undefined;
   #waits = new Set<PendingWait>();
+  /** the view loan() returned, until commit()/abandonLoan() */
+  #loaned: Uint8Array | undefined;
+  /** the view recvView() returned, until release() or the next receive */
+  #viewed: Uint8Array | undefined;
 
   protected constructor(address: string) {
     this.address = address;
@@ -196,6 +243,29 @@ export abstract class BaseChannel implements Channel {
   }
   /** Release resources; called once. */
   protected abstract closeImpl(): void;
+  /**
+   * A writable view for the next message of `size` bytes, waiting at most `timeout` ms for
+   * room (-1 forever, 0 try); undefined when there was none in time. Default: a buffer of
+   * its own, which commitImpl sends. Rings override it to hand out the room in the ring.
+   */
+  protected loanImpl(size: number, _timeout: number): Uint8Array | undefined {
+    return new Uint8Array(size);
+  }
+  /** Publish the loan's first `length` bytes; false when there was no room within `timeout`. */
+  protected commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
+    return this.sendImpl(view.subarray(0, length), timeout, opts);
+  }
+  /** Forget the loan (nothing is published). */
+  protected abandonImpl(): void {}
+  /**
+   * The next message to read in place until releaseImpl(), waiting at most `timeout` ms;
+   * undefined when none arrived. Default: a received copy (an array of its own).
+   */
+  protected viewImpl(timeout: number): Uint8Array | undefined {
+    return this.recvMessage(timeout);
+  }
+  /** Give the viewed message's room back to the sender. */
+  protected releaseImpl(): void {}
 
   /** @inheritdoc */
   get closed(): boolean {
@@ -205,6 +275,26 @@ export abstract class BaseChannel implements Channel {
   /** Throw ECLOSED if this channel was closed. */
   protected assertOpen(op: string): void {
     if (this.#closed) throw ipcError("ECLOSED", op, this.address, `${op} on ${this.address} after close(): open the channel again`);
+  }
+
+  /** assertOpen for sends: also EBUSY while a loan is out (its message goes first). */
+  #txOpen(op: string): void {
+    if (!this.#closed && this.#loaned === undefined) return; // the hot path: one test
+    this.assertOpen(op);
+    if (this.#loaned !== undefined) {
+      throw ipcError("EBUSY", op, this.address, `${op} while a loan is out: commit() or abandonLoan() it first (its message comes before this one)`);
+    }
+  }
+
+  /** assertOpen for receives: also lets go of the view recvView() returned ("until the next receive"). */
+  protected beginReceive(op: string): void {
+    this.#rxOpen(op);
+  }
+
+  #rxOpen(op: string): void {
+    if (!this.#closed && this.#viewed === undefined) return; // the hot path: one test
+    this.assertOpen(op);
+    if (this.#viewed !== undefined) this.release();
   }
 
   /** Words used in size errors, e.g. "this queue's": override for a precise noun. */
@@ -243,14 +333,14 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   send(msg: Payload, opts?: SendOptions): void {
-    this.assertOpen("send");
+    this.#txOpen("send");
     const t = timeoutMs(opts, "send", this.address);
     if (!this.sendImpl(this.#bytes(msg, "send"), t, opts)) throw this.#timedOut("send", t);
   }
 
   /** @inheritdoc */
   trySend(msg: Payload, opts?: Omit<SendOptions, "timeout">): boolean {
-    this.assertOpen("trySend");
+    this.#txOpen("trySend");
     return this.sendImpl(this.#bytes(msg, "trySend"), 0, opts);
   }
 
@@ -271,7 +361,7 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   recv(opts?: RecvOptions): Uint8Array {
-    this.assertOpen("recv");
+    this.#rxOpen("recv");
     const t = timeoutMs(opts, "recv", this.address);
     const m = this.recvMessage(t);
     if (m === undefined) throw this.#timedOut("recv", t);
@@ -280,13 +370,13 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   tryRecv(): Uint8Array | undefined {
-    this.assertOpen("tryRecv");
+    this.#rxOpen("tryRecv");
     return this.recvMessage(0);
   }
 
   /** @inheritdoc */
   recvInto(buf: Uint8Array, opts?: RecvOptions): number {
-    this.assertOpen("recvInto");
+    this.#rxOpen("recvInto");
     const t = timeoutMs(opts, "recvInto", this.address);
     const n = this.recvImpl(buf, t);
     if (n < 0) throw this.#timedOut("recvInto", t);
@@ -295,33 +385,45 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   tryRecvInto(buf: Uint8Array): number | undefined {
-    this.assertOpen("tryRecvInto");
+    this.#rxOpen("tryRecvInto");
     const n = this.recvImpl(buf, 0);
     return n < 0 ? undefined : n;
   }
 
   /** @inheritdoc */
-  async recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
-    this.assertOpen("recvAsync");
-    const t = timeoutMs(opts, "recvAsync", this.address);
+  recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
+    try {
+      this.#rxOpen("recvAsync");
+    } catch (e) {
+      return Promise.reject(e); // misuse rejects as it does in every async call (not async itself: one promise less per message)
+    }
+    return this.#whenReadable("recvAsync", opts, () => this.recvMessage(0));
+  }
+
+  /**
+   * The async receive loop: `take` (never blocking) until it gives something; between
+   * tries, look again on the JS thread (readableSoon), then wait off-thread.
+   */
+  async #whenReadable<T>(op: string, opts: RecvOptions | undefined, take: () => T | undefined): Promise<T> {
+    const t = timeoutMs(opts, op, this.address);
     const deadline = t < 0 ? -1 : performance.now() + t;
     for (;;) {
-      const m = this.recvMessage(0);
+      const m = take();
       if (m !== undefined) {
         await loopTurn(); // found at once: let timers and I/O have their turn now and then
         return m;
       }
       if (this.readableSoon()) continue;
       const left = remaining(deadline);
-      if (left === 0) throw this.#timedOut("recvAsync", t);
+      if (left === 0) throw this.#timedOut(op, t);
       await this.#pending(this.waitReadable(left));
-      this.assertOpen("recvAsync");
+      this.assertOpen(op);
     }
   }
 
   /** @inheritdoc */
   async sendAsync(msg: Payload, opts?: SendOptions): Promise<void> {
-    this.assertOpen("sendAsync");
+    this.#txOpen("sendAsync");
     const t = timeoutMs(opts, "sendAsync", this.address);
     const bytes = this.#bytes(msg, "sendAsync");
     if (this.sendImpl(bytes, 0, opts)) return loopTurn();
@@ -330,7 +432,7 @@ export abstract class BaseChannel implements Channel {
       const left = remaining(deadline);
       if (left === 0) throw this.#timedOut("sendAsync", t);
       await this.#pending(this.waitWritable(left, bytes.byteLength));
-      this.assertOpen("sendAsync");
+      this.#txOpen("sendAsync");
       if (this.sendImpl(bytes, 0, opts)) {
         this.#sendBackoff?.reset();
         return;
@@ -395,7 +497,7 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   tryRecvManyInto(buf: Uint8Array, lengths: Uint32Array): number {
-    this.assertOpen("tryRecvManyInto");
+    this.#rxOpen("tryRecvManyInto");
     if (!(buf instanceof Uint8Array) || !(lengths instanceof Uint32Array)) {
       throw ipcError("EINVAL", "tryRecvManyInto", this.address, "tryRecvManyInto takes a Uint8Array for the messages and a Uint32Array for their lengths");
     }
@@ -413,7 +515,7 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   sendMany(msgs: readonly Payload[], opts?: SendOptions): void {
-    this.assertOpen("sendMany");
+    this.#txOpen("sendMany");
     const t = timeoutMs(opts, "sendMany", this.address);
     const bytes = this.#batch(msgs, "sendMany");
     if (bytes.length === 0) return;
@@ -429,14 +531,14 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   trySendMany(msgs: readonly Payload[], opts?: Omit<SendOptions, "timeout">): number {
-    this.assertOpen("trySendMany");
+    this.#txOpen("trySendMany");
     const bytes = this.#batch(msgs, "trySendMany");
     return bytes.length === 0 ? 0 : this.trySendBatch(bytes, 0, opts); // nothing to send: nothing to check either
   }
 
   /** @inheritdoc */
   recvMany(max: number, opts?: RecvOptions): Uint8Array[] {
-    this.assertOpen("recvMany");
+    this.#rxOpen("recvMany");
     this.#checkMax(max, "recvMany");
     const t = timeoutMs(opts, "recvMany", this.address);
     const now = this.tryRecvBatch(max);
@@ -459,14 +561,14 @@ export abstract class BaseChannel implements Channel {
 
   /** @inheritdoc */
   tryRecvMany(max: number): Uint8Array[] {
-    this.assertOpen("tryRecvMany");
+    this.#rxOpen("tryRecvMany");
     this.#checkMax(max, "tryRecvMany");
     return this.tryRecvBatch(max);
   }
 
   /** @inheritdoc */
   async sendManyAsync(msgs: readonly Payload[], opts?: SendOptions): Promise<void> {
-    this.assertOpen("sendManyAsync");
+    this.#txOpen("sendManyAsync");
     const t = timeoutMs(opts, "sendManyAsync", this.address);
     const bytes = this.#batch(msgs, "sendManyAsync");
     if (bytes.length === 0) return;
@@ -476,7 +578,7 @@ export abstract class BaseChannel implements Channel {
       const left = remaining(deadline);
       if (left === 0) throw this.#timedOut("sendManyAsync", t);
       await this.#pending(this.waitWritable(left, bytes[i]!.byteLength));
-      this.assertOpen("sendManyAsync");
+      this.#txOpen("sendManyAsync");
       i += this.trySendBatch(bytes, i, opts);
     }
     return loopTurn();
@@ -486,6 +588,104 @@ export abstract class BaseChannel implements Channel {
   async recvManyAsync(max: number, opts?: RecvOptions): Promise<Uint8Array[]> {
     this.#checkMax(max, "recvManyAsync");
     return this.#withMore(await this.recvAsync(opts), max);
+  }
+
+  // ---- loans and views (zero-copy on rings) ------------------------------------------
+
+  #loanSize(size: number, op: string): number {
+    this.#txOpen(op);
+    if (!Number.isInteger(size) || size < 0) throw ipcError("EINVAL", op, this.address, `size must be a whole number of bytes >= 0 (got ${size})`);
+    if (size > this.caps.maxMessageSize) {
+      throw ipcError("EMSGSIZE", op, this.address, `a loan of ${size} bytes exceeds ${this.sizeNoun} maximum of ${this.caps.maxMessageSize} bytes`);
+    }
+    return size;
+  }
+
+  /** @inheritdoc */
+  loan(size: number, opts?: RecvOptions): Uint8Array {
+    const t = timeoutMs(opts, "loan", this.address);
+    const view = this.loanImpl(this.#loanSize(size, "loan"), t);
+    if (view === undefined) throw this.#timedOut("loan", t);
+    return (this.#loaned = view);
+  }
+
+  /** @inheritdoc */
+  tryLoan(size: number): Uint8Array | undefined {
+    return (this.#loaned = this.loanImpl(this.#loanSize(size, "tryLoan"), 0));
+  }
+
+  /** @inheritdoc */
+  async loanAsync(size: number, opts?: RecvOptions): Promise<Uint8Array> {
+    const t = timeoutMs(opts, "loanAsync", this.address);
+    this.#loanSize(size, "loanAsync");
+    const deadline = t < 0 ? -1 : performance.now() + t;
+    for (;;) {
+      const view = this.loanImpl(size, 0);
+      if (view !== undefined) return (this.#loaned = view);
+      const left = remaining(deadline);
+      if (left === 0) throw this.#timedOut("loanAsync", t);
+      await this.#pending(this.waitWritable(left, size));
+      this.#loanSize(size, "loanAsync"); // closed, or another loan taken, meanwhile
+    }
+  }
+
+  /** @inheritdoc */
+  commit(length?: number, opts?: SendOptions): void {
+    this.assertOpen("commit");
+    const view = this.#loaned;
+    if (view === undefined) {
+      throw ipcError("EINVAL", "commit", this.address, "commit() without a loan: call loan(size) first, fill the view it returns, then commit()");
+    }
+    const n = length ?? view.byteLength;
+    if (!Number.isInteger(n) || n < 0 || n > view.byteLength) {
+      throw ipcError("EINVAL", "commit", this.address, `commit length must be from 0 to the ${view.byteLength} bytes loaned (got ${length})`);
+    }
+    const t = timeoutMs(opts, "commit", this.address);
+    if (!this.commitImpl(view, n, t, opts)) throw this.#timedOut("commit", t); // the loan stays: commit again, or abandonLoan()
+    this.#loaned = undefined;
+    detach(view);
+  }
+
+  /** @inheritdoc */
+  abandonLoan(): void {
+    const view = this.#loaned;
+    if (view === undefined) return;
+    this.#loaned = undefined;
+    this.abandonImpl();
+    detach(view);
+  }
+
+  /** @inheritdoc */
+  recvView(opts?: RecvOptions): Uint8Array {
+    this.#rxOpen("recvView");
+    const t = timeoutMs(opts, "recvView", this.address);
+    const view = this.viewImpl(t);
+    if (view === undefined) throw this.#timedOut("recvView", t);
+    return (this.#viewed = view);
+  }
+
+  /** @inheritdoc */
+  tryRecvView(): Uint8Array | undefined {
+    this.#rxOpen("tryRecvView");
+    return (this.#viewed = this.viewImpl(0));
+  }
+
+  /** @inheritdoc */
+  async recvViewAsync(opts?: RecvOptions): Promise<Uint8Array> {
+    this.#rxOpen("recvViewAsync");
+    // a view that is a copy is a received message: recvAsync (which a mechanism may override) gives it
+    const inPlace = this.viewImpl !== BaseChannel.prototype.viewImpl;
+    const view = inPlace ? await this.#whenReadable("recvViewAsync", opts, () => this.viewImpl(0)) : await this.recvAsync(opts);
+    return (this.#viewed = view);
+  }
+
+  /** @inheritdoc */
+  release(): void {
+    const view = this.#viewed;
+    if (view === undefined) return;
+    this.#viewed = undefined;
+    detach(view); // first: nothing can read the room once the sender may reuse it
+    if (!this.#closed) this.releaseImpl();
   }
 
   /** Await an off-thread wait, which close() cancels. */
@@ -515,6 +715,10 @@ export abstract class BaseChannel implements Channel {
     if (this.#closed) return;
     this.#closed = true;
     for (const w of this.#waits) w.cancel();
+    // a view into a ring must not outlive its mapping: detach before the memory goes
+    if (this.#loaned) detach(this.#loaned);
+    if (this.#viewed) detach(this.#viewed);
+    this.#loaned = this.#viewed = undefined;
     this.closeImpl();
   }
 

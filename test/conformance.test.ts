@@ -108,6 +108,68 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
         }),
     );
 
+    test.skipIf(!!m.window)(
+      "loans: loan, tryLoan and loanAsync, filled in place and committed, reach a peer whole and in order",
+      () =>
+        withPeer(m, "recv", 3_000, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          for (let i = 0; i < 3_000; i++) {
+            const size = sizeFor(i, max);
+            // every third loan asks for more than it commits: commit(length) sends only that much
+            const ask = i % 3 === 0 ? Math.min(max, size + 9) : size;
+            const view = i % 4 === 0
+              ? await s.here.loanAsync(ask, { timeout: 20_000 })
+              : i % 4 === 1
+              ? s.here.tryLoan(ask) ?? s.here.loan(ask, { timeout: 20_000 })
+              : s.here.loan(ask, { timeout: 20_000 });
+            expect(view.byteLength).toBe(ask);
+            fillMessage(i, view, size);
+            if (i === 5) {
+              expectIpcError(() => s.here.loan(1), "EBUSY"); // one loan at a time
+              expectIpcError(() => s.here.send("x"), "EBUSY"); // its message comes first
+              expectIpcError(() => s.here.commit(ask + 1), "EINVAL");
+            }
+            s.here.commit(size);
+            expect(view.byteLength).toBe(0); // detached: nothing written through it reaches the channel
+            expect(() => view.set([1])).toThrow(TypeError);
+          }
+          expectIpcError(() => s.here.commit(), "EINVAL"); // no loan
+          expectIpcError(() => s.here.loan(max + 1), "EMSGSIZE");
+          const dropped = s.here.loan(Math.min(max, 4));
+          s.here.abandonLoan(); // nothing is sent
+          expect(dropped.byteLength).toBe(0);
+          s.here.abandonLoan(); // idempotent
+          expect(await peerReport(s)).toEqual({ ok: true, received: 3_000, error: "" });
+        }),
+    );
+
+    test.skipIf(!!m.window)(
+      "views: recvView, tryRecvView and recvViewAsync read a peer's messages whole and in order; a view ends at release() or the next receive",
+      () =>
+        withPeer(m, "send", 3_000, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          let last: Uint8Array | undefined;
+          for (let i = 0; i < 3_000; i++) {
+            let view: Uint8Array | undefined;
+            if (i % 3 === 0) view = await s.here.recvViewAsync({ timeout: 20_000 });
+            else if (i % 3 === 1) { while (!(view = s.here.tryRecvView())) await sleep(0); }
+            else view = s.here.recvView({ timeout: 20_000 });
+            if (last) expect(last.byteLength).toBe(0); // the previous one ended at this receive
+            const problem = checkMessage(i, view, max);
+            if (problem) throw new Error(problem);
+            if (i % 2 === 0) {
+              s.here.release();
+              expect(view.byteLength).toBe(0);
+              expect(() => view.subarray(0, 1)).toThrow(TypeError);
+              s.here.release(); // idempotent
+              last = undefined;
+            } else last = view.byteLength > 0 ? view : undefined;
+          }
+          await s.peer.exited;
+          s.here.release();
+        }),
+    );
+
     test.skipIf(!m.duplex)("a duplex channel carries round trips with a peer", () =>
       withPeer(m, "echo", 0, (s) => {
         const max = s.here.caps.maxMessageSize;

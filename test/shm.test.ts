@@ -1,6 +1,6 @@
 /** Shared-memory rings: wrap-around, header validation, exclusivity, permissions. */
 import { describe, expect, test } from "bun:test";
-import { statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open, RingChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
@@ -33,6 +33,68 @@ describe("shm ring", () => {
       b.send(got);
       expect(a.recv()).toEqual(got);
     }
+  });
+
+  test("loans and views are the ring itself (zero-copy), also across its end, where records are padded to start at 0", () => {
+    const address = fresh();
+    const file = `/dev/shm/${address.slice("shm:/".length)}`;
+    using a = open(address, { create: true, capacity: 4096 });
+    using b = open(address);
+    // 13 (17 → 24-byte records) then 1000 (1008) bytes: the ring's end falls inside records again and again
+    for (let i = 0; i < 3_000; i++) {
+      const size = i % 7 === 0 ? 1000 : 13;
+      const loan = a.loan(size);
+      fillMessage(i, loan, size);
+      // before commit the bytes are already in the shared object: the loan is the ring
+      if (i % 97 === 0) expect(indexOf(readFileSync(file), loan)).toBeGreaterThan(0);
+      a.commit();
+      const view = b.recvView();
+      expect(view).toEqual(fillMessage(i, new Uint8Array(size), size));
+      if (i % 97 === 0) {
+        // (views are read-only by contract) a write through the view lands in the shared object: it is the ring
+        const at = indexOf(readFileSync(file), view);
+        view[0] = view[0]! ^ 0xff;
+        expect(readFileSync(file)[at]).toBe(view[0]);
+      }
+      b.release();
+      expect(view.byteLength).toBe(0);
+    }
+  });
+
+  test("a record larger than half the ring wraps: its loan is a buffer of its own, copied at commit, and arrives whole", () => {
+    const address = fresh();
+    using a = open(address, { create: true, capacity: 4096, maxMessageSize: 4000 });
+    using b = open(address);
+    for (let i = 0; i < 200; i++) {
+      const size = [3000, 100, 3900, 2500, 7][i % 5]!;
+      const loan = a.loan(size);
+      fillMessage(i, loan, size);
+      a.commit();
+      expect(b.recvView()).toEqual(fillMessage(i, new Uint8Array(size), size));
+      b.release();
+      a.send(fillMessage(i, new Uint8Array(size), size)); // plain sends interleave with loans
+      expect(b.recv()).toEqual(fillMessage(i, new Uint8Array(size), size));
+    }
+  });
+
+  test("a loan waits for room like send (and times out); close() detaches a loan and a view still held", async () => {
+    const address = fresh();
+    const a = open(address, { create: true, capacity: 4096 });
+    const b = open(address);
+    while (a.trySend(new Uint8Array(500)));
+    expect(a.tryLoan(500)).toBeUndefined();
+    expectIpcError(() => a.loan(500, { timeout: 20 }), "ETIMEDOUT");
+    const later = a.loanAsync(500, { timeout: 5_000 });
+    b.recv();
+    const loan = await later; // room was made: the async loan got it
+    const view = b.recvView();
+    a.close();
+    b.close();
+    expect(loan.byteLength).toBe(0); // the mapping is gone: touching it must not be possible
+    expect(view.byteLength).toBe(0);
+    expectIpcError(() => a.commit(), "ECLOSED");
+    a.abandonLoan();
+    b.release();
   });
 
   test("a ring is full at its capacity, and drains in order", () => {
@@ -141,3 +203,12 @@ describe("ring wake-ups", () => {
 });
 
 checkLeaks(prefix);
+
+/** Where `needle` first occurs in `hay`, or -1. */
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

@@ -84,22 +84,24 @@ static void wake_producer(struct ipcl_ring_dir *d) { if (use_sem) sem_post(&d->s
 static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   struct ipcl_ring_dir *d = &e->ring->dir[e->side];
   uint32_t cap = e->ring->capacity, need = (len + 4 + 7) & ~7u, head = d->head;
+  /* a record that would run past the end starts at 0 when it fits there (IPCL_RING_PAD) */
+  uint32_t pos = head & (cap - 1), pad = pos + need > cap && need <= pos ? cap - pos : 0;
   for (int i = 0;; i++) {
     uint32_t tail = LOAD(&d->tail);
-    if (head - tail + need <= cap) break;
+    if (head - tail + pad + need <= cap) break;
     if (i < spin) continue;
-    STORE(&d->producer_waiting, need);
-    if (head - LOAD(&d->tail) + need <= cap) { STORE(&d->producer_waiting, 0); break; }
+    STORE(&d->producer_waiting, pad + need);
+    if (head - LOAD(&d->tail) + pad + need <= cap) { STORE(&d->producer_waiting, 0); break; }
     sleep_for_space(d, tail);
     STORE(&d->producer_waiting, 0);
   }
   uint8_t *data = e->data[e->side];
-  uint32_t pos = head & (cap - 1);
+  if (pad) { uint32_t p = IPCL_RING_PAD; memcpy(data + pos, &p, 4); pos = 0; }
   memcpy(data + pos, &len, 4);
   uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
   memcpy(data + start, msg, first);
   memcpy(data, msg + first, len - first);
-  STORE(&d->head, head + need);
+  STORE(&d->head, head + pad + need);
   if (LOAD(&d->consumer_waiting) && XCHG(&d->consumer_waiting, 0)) wake_consumer(d);
 }
 
@@ -117,6 +119,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   uint8_t *data = e->data[1 - e->side];
   uint32_t pos = tail & (cap - 1), len;
   memcpy(&len, data + pos, 4);
+  if (len == IPCL_RING_PAD) { tail += cap - pos; pos = 0; memcpy(&len, data, 4); } /* published with the record after it */
   uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
   memcpy(out, data + start, first);
   memcpy(out + first, data, len - first);

@@ -25,7 +25,7 @@ const char *ipcl_facts(void) {
   FACT(PIPE_BUF); FACT(SIGPIPE); FACT(SIGINT); FACT(SIGTERM); FACT(SIGHUP);
   FACT(IPCL_WAKE_SIGNAL); FACT(ENOMEM); FACT(EFAULT);
   FACT(IPCL_EOF); FACT(IPCL_ETRUNC);
-  FACT(IPCL_RING_MAGIC); FACT(IPCL_RING_VERSION); FACT(IPCL_RING_ALIGN);
+  FACT(IPCL_RING_MAGIC); FACT(IPCL_RING_VERSION); FACT(IPCL_RING_ALIGN); FACT(IPCL_RING_PAD);
   SIZE(struct stat, "stat");
   OFF(struct stat, st_mode, "stat"); OFF(struct stat, st_size, "stat"); OFF(struct stat, st_uid, "stat");
   SIZE(struct ipcl_ring_header, "ring_header");

@@ -62,7 +62,7 @@ export class SemChannel extends BaseChannel {
 
   /** The waiter thread takes the unit itself, so the base "wait, then try" path would lose it. */
   override async recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
-    this.assertOpen("recvAsync");
+    this.beginReceive("recvAsync");
     const t = timeoutMs(opts, "recvAsync", this.address);
     const deadline = t < 0 ? Infinity : performance.now() + t;
     for (;;) {

@@ -37,6 +37,10 @@ const WAIT_SEMAPHORE = fact("IPCL_RING_WAIT_SEMAPHORE");
 const MAGIC = fact("IPCL_RING_MAGIC");
 const VERSION = fact("IPCL_RING_VERSION");
 const ALIGN = fact("IPCL_RING_ALIGN");
+const PAD = fact("IPCL_RING_PAD");
+
+/** Bytes a message of `len` takes in the ring: its length word and payload, padded to ALIGN. */
+const recordSize = (len: number) => (len + 4 + ALIGN - 1) & ~(ALIGN - 1);
 
 /** Smallest and largest ring capacity per direction (bytes, powers of two). */
 export const RING_MIN_CAPACITY = 4096;
@@ -230,6 +234,15 @@ export class RingChannel extends BaseChannel {
   readonly #rxHeadPtr: Pointer;
   readonly #txTailPtr: Pointer;
   readonly #rxTailPtr: Pointer;
+  /** where each direction's data starts (native rings: loans and views are made over it) */
+  readonly #txDataPtr: Pointer;
+  readonly #rxDataPtr: Pointer;
+  /** an in-place loan: where its record starts and the head before it (and its pad) */
+  #loanAt = -1;
+  #loanHead = 0;
+  #loanPad = 0;
+  /** an in-place view: the tail after its record, -1 when none is held */
+  #viewEnd = -1;
   // semaphore wait strategy: where each kind of sleeper waits
   readonly #semaphore: boolean;
   /** the header words as Int32Array when the ring lives in a SharedArrayBuffer (Atomics.wait) */
@@ -282,6 +295,8 @@ export class RingChannel extends BaseChannel {
     this.#txTailPtr = at(this.#txTail * 4);
     this.#rxHeadPtr = at(this.#rxHead * 4);
     this.#rxTailPtr = at(this.#rxTail * 4);
+    this.#txDataPtr = at(RING_HEADER.size + tx * g.capacity);
+    this.#rxDataPtr = at(RING_HEADER.size + rx * g.capacity);
     this.#semaphore = g.wait === "semaphore";
     const semAt = (d: 0 | 1, f: "data_ready" | "space_ready") => at(RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]);
     this.#txDataSem = semAt(tx, "data_ready");
@@ -397,12 +412,17 @@ export class RingChannel extends BaseChannel {
   #write(msg: Uint8Array, head: number): number {
     const cap = this.#mask + 1;
     const len = msg.byteLength;
-    const need = (len + 4 + ALIGN - 1) & ~(ALIGN - 1);
-    if (((head - this.#peerTail) >>> 0) + need > cap) {
+    const need = recordSize(len);
+    let pos = head & this.#mask;
+    const pad = pos + need > cap && need <= pos ? cap - pos : 0; // #padBefore, inline on the hot path
+    if (((head - this.#peerTail) >>> 0) + pad + need > cap) {
       this.#peerTail = Atomics.load(this.#w, this.#txTail);
-      if (((head - this.#peerTail) >>> 0) + need > cap) return -1;
+      if (((head - this.#peerTail) >>> 0) + pad + need > cap) return -1;
     }
-    const pos = head & this.#mask;
+    if (pad !== 0) {
+      this.#txData32[pos >>> 2] = PAD;
+      pos = 0;
+    }
     this.#txData32[pos >>> 2] = len;
     const start = pos + 4;
     if (len <= SMALL && start + len <= cap) {
@@ -414,7 +434,31 @@ export class RingChannel extends BaseChannel {
       this.#txData.set(msg.subarray(0, first), start);
       this.#txData.set(msg.subarray(first), 0);
     }
-    return (head + need) >>> 0;
+    return (head + pad + need) >>> 0;
+  }
+
+  /**
+   * The pad before a record of `need` bytes at `pos` (ffi/ipcl_ring.h, version 2): the rest
+   * of the data area when the record would run past its end and fits at offset 0 (need <=
+   * pos), else 0 (it fits before the end, or it is larger than capacity / 2 and wraps).
+   */
+  #padBefore(pos: number, need: number): number {
+    const cap = this.#mask + 1;
+    return pos + need > cap && need <= pos ? cap - pos : 0;
+  }
+
+  /** Bytes a message of `len` bytes takes when written at `head`: its record and any pad before it. */
+  #footprint(len: number, head: number): number {
+    const need = recordSize(len);
+    return this.#padBefore(head & this.#mask, need) + need;
+  }
+
+  /** Whether `bytes` more fit after `head` now (reading the consumer's tail only when the cached one says no). */
+  #fits(head: number, bytes: number): boolean {
+    const cap = this.#mask + 1;
+    if (((head - this.#peerTail) >>> 0) + bytes <= cap) return true;
+    this.#peerTail = Atomics.load(this.#w, this.#txTail);
+    return ((head - this.#peerTail) >>> 0) + bytes <= cap;
   }
 
   /** Make everything written up to `head` visible, and wake the consumer if it sleeps. */
@@ -465,17 +509,27 @@ export class RingChannel extends BaseChannel {
 
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
     this.#assertReader("send");
-    if (this.#push(msg)) return true;
+    if (this.#push(msg)) return true; // the usual case: no closure, no wait
+    return timeout !== 0 && this.#untilRoom(msg.byteLength, timeout, "send", () => this.#push(msg));
+  }
+
+  /**
+   * Run `attempt` (which succeeds once `len` bytes fit) until it does: at once, then
+   * spinning, then asleep on the tail; false after `timeout` ms (0: one attempt).
+   */
+  #untilRoom(len: number, timeout: number, op: string, attempt: () => boolean): boolean {
+    this.#assertReader(op);
+    if (attempt()) return true;
     if (timeout === 0) return false;
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     const w = this.#w;
-    for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (this.#push(msg)) return true;
+    for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (attempt()) return true;
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
-    const need = (msg.byteLength + 4 + ALIGN - 1) & ~(ALIGN - 1);
+    const need = this.#footprint(len, this.#head);
     for (;;) {
       Atomics.store(w, this.#txProducerWaiting, need);
       const tail = Atomics.load(w, this.#txTail);
-      if (this.#push(msg)) {
+      if (attempt()) {
         Atomics.store(w, this.#txProducerWaiting, 0);
         return true;
       }
@@ -486,10 +540,45 @@ export class RingChannel extends BaseChannel {
       }
       const r = this.#sleepForSpace(tail, Math.min(left, this.#peerCheckMs));
       Atomics.store(w, this.#txProducerWaiting, 0);
-      if (r === -C.EINTR) throw errnoError(C.EINTR, "send", this.address);
+      if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
       if (r === -C.ETIMEDOUT) this.#peerDead();
-      this.#assertReader("send");
+      this.#assertReader(op);
     }
+  }
+
+  // ---- loans: the next record's room, written in place ----------------------------------
+
+  /**
+   * A view of the ring where the next message goes. A ring in a SharedArrayBuffer (whose
+   * views cannot be detached), an empty message and a record that must wrap (larger than
+   * capacity / 2) get a buffer of their own instead, copied at commit.
+   */
+  protected override loanImpl(size: number, timeout: number): Uint8Array | undefined {
+    const head = this.#head;
+    const need = recordSize(size);
+    const pos = head & this.#mask;
+    const pad = this.#padBefore(pos, need);
+    if (this.#atomics || size === 0 || (pad === 0 && pos + need > this.#mask + 1)) return super.loanImpl(size, timeout);
+    if (!this.#untilRoom(size, timeout, "loan", () => this.#fits(head, pad + need))) return undefined;
+    const at = pad === 0 ? pos : 0;
+    if (pad !== 0) this.#txData32[pos >>> 2] = PAD; // unseen until the head moves past it
+    this.#loanAt = at;
+    this.#loanHead = head;
+    this.#loanPad = pad;
+    return new Uint8Array(nativeView(this.#txDataPtr, at + 4, size));
+  }
+
+  protected override commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
+    if (this.#loanAt < 0) return super.commitImpl(view, length, timeout, opts);
+    this.#assertReader("commit");
+    this.#txData32[this.#loanAt >>> 2] = length;
+    this.#loanAt = -1;
+    this.#publish((this.#loanHead + this.#loanPad + recordSize(length)) >>> 0);
+    return true;
+  }
+
+  protected override abandonImpl(): void {
+    this.#loanAt = -1; // nothing was published: the next record is written over it
   }
 
   // ---- consumer ---------------------------------------------------------------------
@@ -500,8 +589,15 @@ export class RingChannel extends BaseChannel {
       this.#peerHead = Atomics.load(this.#w, this.#rxHead);
       if (this.#peerHead === this.#tail) return -1;
     }
-    const len = this.#rxData32[(this.#tail & this.#mask) >>> 2]!;
+    const pos = this.#tail & this.#mask;
+    const len = this.#rxData32[pos >>> 2]!;
     if (len > this.#maxMessage) {
+      if (len === PAD) {
+        // the producer started its next record at offset 0: skip to it (and free the pad now)
+        this.#tail = (this.#tail + this.#mask + 1 - pos) >>> 0;
+        this.#release();
+        return this.#peek();
+      }
       throw ipcError(
         "EPROTO",
         "recv",
@@ -550,7 +646,7 @@ export class RingChannel extends BaseChannel {
       out.set(this.#rxData.subarray(start, cap), at);
       out.set(this.#rxData.subarray(0, len - first), at + first);
     }
-    this.#tail = (this.#tail + ((len + 4 + ALIGN - 1) & ~(ALIGN - 1))) >>> 0;
+    this.#tail = (this.#tail + recordSize(len)) >>> 0;
   }
 
   /** Publish our tail (the space is the producer's again), and wake the producer once its message fits. */
@@ -630,6 +726,33 @@ export class RingChannel extends BaseChannel {
     return out;
   }
 
+  // ---- views: the next message, read in place -----------------------------------------
+
+  /**
+   * The next message in place, until releaseImpl(). A ring in a SharedArrayBuffer, an empty
+   * message and one that wraps (larger than capacity / 2) are copied out instead.
+   */
+  protected override viewImpl(timeout: number): Uint8Array | undefined {
+    if (this.#atomics) return super.viewImpl(timeout);
+    const len = this.#waitLength(timeout);
+    if (len < 0) return undefined;
+    const start = (this.#tail & this.#mask) + 4;
+    if (len === 0 || start + len > this.#mask + 1) {
+      const out = new Uint8Array(len);
+      this.#take(len, out);
+      return out;
+    }
+    this.#viewEnd = (this.#tail + recordSize(len)) >>> 0;
+    return new Uint8Array(nativeView(this.#rxDataPtr, start, len));
+  }
+
+  protected override releaseImpl(): void {
+    if (this.#viewEnd < 0) return;
+    this.#tail = this.#viewEnd;
+    this.#viewEnd = -1;
+    this.#release();
+  }
+
   /**
    * Look again on the JS thread before parking: a reply that is a few µs away costs no
    * thread handoff. Across CPUs: spin, adaptively (see ASYNC_SPIN_MAX). On one CPU:
@@ -682,7 +805,7 @@ export class RingChannel extends BaseChannel {
 
   protected override waitWritable(timeout: number, size: number): PendingWait {
     const w = this.#w;
-    const need = (size + 4 + ALIGN - 1) & ~(ALIGN - 1);
+    const need = this.#footprint(size, this.#head);
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
     Atomics.store(w, this.#txProducerWaiting, need);
     const tail = Atomics.load(w, this.#txTail);
