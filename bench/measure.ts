@@ -5,7 +5,7 @@
  */
 import { nanoseconds } from "../ffi/process.ts";
 import { counterValue } from "../lib/index.ts";
-import type { BenchCase } from "./cases.ts";
+import { type BenchCase, fastRing } from "./cases.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
 import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } from "./usage.ts";
 
@@ -51,6 +51,8 @@ export interface Row extends Partial<LatencySummary> {
   /** async rows: how late a 1 ms interval timer fired while we awaited (p99 and worst), ns */
   timer_late_p99_ns?: number;
   timer_late_max_ns?: number;
+  /** how many ticks those figures come from */
+  timer_ticks?: number;
   /**
    * the warm-up round trips before the timed ones (a fresh peer process, so its JIT starts
    * cold): the first one, the median of the first 10 and of the first 100, and after how
@@ -76,7 +78,7 @@ function payload(c: BenchCase, size: number): Uint8Array {
  * A 1 ms interval timer that records how late each tick fires: whether async waits leave
  * the event loop free (a wait that blocked it would show as lateness). stop() summarises.
  */
-function lateness(): { stop(): { timer_late_p99_ns?: number; timer_late_max_ns?: number } } {
+function lateness(): { stop(): { timer_late_p99_ns?: number; timer_late_max_ns?: number; timer_ticks?: number } } {
   const late: number[] = [];
   let due = nanoseconds() + 1e6;
   const timer = setInterval(() => {
@@ -89,7 +91,11 @@ function lateness(): { stop(): { timer_late_p99_ns?: number; timer_late_max_ns?:
       clearInterval(timer);
       if (late.length === 0) return {};
       late.sort((a, b) => a - b);
-      return { timer_late_p99_ns: late[Math.min(late.length - 1, Math.floor(late.length * 0.99))], timer_late_max_ns: late[late.length - 1] };
+      return {
+        timer_late_p99_ns: late[Math.min(late.length - 1, Math.floor(late.length * 0.99))],
+        timer_late_max_ns: late[late.length - 1],
+        timer_ticks: late.length,
+      };
     },
   };
 }
@@ -98,6 +104,24 @@ function lateness(): { stop(): { timer_late_p99_ns?: number; timer_late_max_ns?:
 export async function idleTimerLateness(ms = 300): Promise<number | undefined> {
   const timer = lateness();
   await new Promise((resolve) => setTimeout(resolve, ms));
+  return timer.stop().timer_late_p99_ns;
+}
+
+/**
+ * The same timer's lateness while the loop is busy but gives the event loop a turn
+ * (setImmediate) every 250 µs, as async calls that complete at once do (loopTurn): the
+ * runtime's own jitter under load, with no IPC at all (p99, ns). Both runtimes fire a
+ * 1 ms timer up to several ms late now and then in this state, which an idle loop never
+ * shows: this is the fair baseline for the async rows.
+ */
+export async function busyTimerLateness(ms = 300): Promise<number | undefined> {
+  const timer = lateness();
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    const start = performance.now();
+    while (performance.now() - start < 0.25); // busy, as a conversation is
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return timer.stop().timer_late_p99_ns;
 }
 
@@ -117,7 +141,7 @@ function warmupOf(warm: Float64Array, steadyP50: number): Row["warmup"] {
 
 /** Round trips: warm-up, then `count` timed ones. */
 export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: Mode): Promise<Row> {
-  const warm = Math.min(1000, Math.ceil(count / 10));
+  const warm = fastRing(c) ? 50_000 : Math.min(1000, Math.ceil(count / 10));
   const pair = await c.start(mode === "async-both" ? "echo-async" : mode === "loan" ? "echo-loan" : "echo", warm + count, placement);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinUs(c, ours);

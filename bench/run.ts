@@ -10,9 +10,9 @@ import { fileURLToPath } from "node:url";
 import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { parseArgs } from "node:util";
 import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
-import { type BenchCase, benchCases, notMeasured } from "./cases.ts";
+import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
-import { idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
+import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
@@ -149,7 +149,7 @@ export async function bench(argv: string[]): Promise<number> {
                 label,
                 row,
                 run: () => (pattern === "rtt"
-                  ? roundTrips(c, s, rttCount, placement, mode)
+                  ? roundTrips(c, s, mode !== "sync" && fastRing(c) ? rttCount * 40 : rttCount, placement, mode)
                   : stream(c, s, streamCount(s), placement, mode === "async-both" ? "async" : mode)),
               });}
           }
@@ -231,7 +231,7 @@ export async function bench(argv: string[]): Promise<number> {
   if (tty) process.stderr.write(`\r${" ".repeat(width)}\r`);
   process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
-  const header = { ...machineFacts(quick), timer_idle_late_p99_ns: await idleTimerLateness() };
+  const header = { ...machineFacts(quick), timer_idle_late_p99_ns: await idleTimerLateness(), timer_busy_late_p99_ns: await busyTimerLateness() };
   report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
   return 0;
 }
@@ -256,7 +256,7 @@ function report(
   const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
   addRatios(rows, cOf);
   const fdBased = new Set(benchCases.filter((c) => c.fdBased).map((c) => c.name));
-  const t = targets(rows, fdBased, cOf, header.timer_idle_late_p99_ns);
+  const t = targets(rows, fdBased, cOf, header);
   const svg = chartSvg(header, rows);
   if (out) {
     mkdirSync(out, { recursive: true });

@@ -397,8 +397,11 @@ export abstract class BaseChannel implements Channel {
     } catch (e) {
       return Promise.reject(e); // misuse rejects as it does in every async call (not async itself: one promise less per message)
     }
-    return this.#whenReadable("recvAsync", opts, () => this.recvMessage(0));
+    return this.#whenReadable("recvAsync", opts, this.#takeMessage);
   }
+  /** made once: a closure per call is garbage per message, and collections delay timers */
+  readonly #takeMessage = () => this.recvMessage(0);
+  readonly #takeView = () => this.viewImpl(0);
 
   /**
    * The async receive loop: `take` (never blocking) until it gives something; between
@@ -675,7 +678,7 @@ export abstract class BaseChannel implements Channel {
     this.#rxOpen("recvViewAsync");
     // a view that is a copy is a received message: recvAsync (which a mechanism may override) gives it
     const inPlace = this.viewImpl !== BaseChannel.prototype.viewImpl;
-    const view = inPlace ? await this.#whenReadable("recvViewAsync", opts, () => this.viewImpl(0)) : await this.recvAsync(opts);
+    const view = inPlace ? await this.#whenReadable("recvViewAsync", opts, this.#takeView) : await this.recvAsync(opts);
     return (this.#viewed = view);
   }
 

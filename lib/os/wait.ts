@@ -192,25 +192,21 @@ export class SecondLook {
 }
 
 /** How long async calls that complete at once may keep the event loop from its next turn, in ms. */
-const TURN_MS = 1;
+const TURN_MS = 0.25;
 let turnAt = 0;
-let turnArmed = false;
 
 /**
  * An async receive or send that finds its message at once (or within its spin) resolves
  * without the event loop turning: a conversation that never waits would starve timers
- * and I/O. Call before resolving: undefined when the loop has had a turn recently, else a
- * promise that resolves on the next turn (setImmediate), at most once per TURN_MS.
+ * and I/O. Call before resolving: undefined, or — once TURN_MS has passed since the last
+ * such turn — a promise that resolves on the next turn (setImmediate). Nothing is kept
+ * scheduled in between: Bun runs timers only once its queue of immediates is empty, so an
+ * immediate left pending to notice "the loop has turned" held timers back by 2–5 ms.
  */
 export function loopTurn(): Promise<void> | undefined {
   const now = performance.now();
-  if (!turnArmed) {
-    turnArmed = true;
-    turnAt = now;
-    setImmediate(() => (turnArmed = false));
-    return undefined;
-  }
   if (now - turnAt < TURN_MS) return undefined;
+  turnAt = now;
   return new Promise((resolve) => setImmediate(resolve));
 }
 
