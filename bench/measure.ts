@@ -23,13 +23,16 @@ function pinUs(c: BenchCase, cpu: number): void {
  * and reads the other's in place with recvView — zero-copy, no payload written).
  */
 export type Mode = "sync" | "async" | "async-both" | "batch" | "loan";
+/** Lock rows (bench/locks.ts): one process alone, or another taking the same lock meanwhile. */
+export type LockMode = "uncontended" | "contended";
 
 /** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
   impl: string;
   mechanism: string;
-  pattern: "rtt" | "stream";
-  mode: Mode;
+  /** rtt and stream: messages; lock: lock+unlock pairs (bench/locks.ts) */
+  pattern: "rtt" | "stream" | "lock";
+  mode: Mode | LockMode;
   placement: Placement;
   size: number;
   count: number;

@@ -122,6 +122,14 @@ export function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
   return [head, ...body];
 }
 
+/** The lock table: ns per lock+unlock pair, alone and contended. */
+export function lockRows(rows: Row[]): string[][] {
+  const body = rows
+    .filter((r) => r.pattern === "lock" && !r.skipped)
+    .map((r) => [r.mechanism, r.mode, r.placement, (r.mean_ns ?? 0).toFixed(0), num(r.msgs_per_s)]);
+  return body.length ? [["lock", "mode", "placement", "ns per lock+unlock", "pairs/s"], ...body] : [];
+}
+
 /** A plain-text table: the first five columns left-aligned, the figures right-aligned. */
 export function textTable(t: string[][]): string {
   const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
@@ -476,6 +484,8 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   if (rows.some((r) => r.pattern === "stream")) lines.push("One-way stream:", textTable(tableRows(rows, "stream")), "");
   const vs = runtimeRows(rows);
   if (vs.length) lines.push("Bun vs Deno (same channels, sync, same run):", textTable(vs), "");
+  const locks = lockRows(rows);
+  if (locks.length) lines.push("Locks (a robust Mutex, a POSIX semaphore, flock; contended: a peer process takes it meanwhile):", textTable(locks), "");
   const warm = warmupRows(rows);
   if (warm.length) lines.push("Warm-up (the round trips before the timed ones, with a fresh peer process):", textTable(warm), "");
   lines.push("Targets:", ...t.map(targetLine));
@@ -498,6 +508,17 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
       "The same channel code, sync, measured once per runtime in this run; \"Deno slower by\" > 1: Deno takes longer (round trips: its p50 over Bun's) or moves fewer messages (streams: Bun's rate over Deno's).",
       "",
       mdTable(vs),
+      "",
+    );
+  }
+  const locks = lockRows(rows);
+  if (locks.length) {
+    parts.push(
+      "## Locks",
+      "",
+      "A lock+unlock pair of the robust `Mutex` (a pthread mutex in shared memory), a POSIX semaphore (wait + post) and `flock(2)` on a file: alone in one process, and contended — a peer process taking the same lock in a loop meanwhile (on the other CPU, or the same one).",
+      "",
+      mdTable(locks),
       "",
     );
   }

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
 import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
+import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
@@ -19,7 +20,7 @@ import type { Placement } from "./usage.ts";
 
 /** Usage text. */
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
-                     [--pattern rtt,stream] [--placement same-cpu,cross-cpu,unpinned]
+                     [--pattern rtt,stream,lock] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
                      [--mode sync,async,async-both,batch,loan] [--full] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
@@ -68,7 +69,7 @@ export async function bench(argv: string[]): Promise<number> {
   const quick = !!values.quick;
   const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
   const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
-  const patterns = list(values.pattern) ?? ["rtt", "stream"];
+  const patterns = list(values.pattern) ?? ["rtt", "stream", "lock"];
   const modes = list(values.mode) ?? ["sync", "async", "async-both", "batch", "loan"];
   // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
@@ -119,7 +120,7 @@ export async function bench(argv: string[]): Promise<number> {
         const tiny = c.maxSize < Math.min(...sizes);
         if (tiny && size !== Math.min(...sizes)) continue;
         const s = tiny ? c.maxSize : size;
-        for (const pattern of patterns as ("rtt" | "stream")[]) {
+        for (const pattern of patterns.filter((p) => p !== "lock") as ("rtt" | "stream")[]) {
           for (const mode of modes as Mode[]) {
             if (mode === "loan") {
               // zero-copy round trips on the ring, at sizes up to 1 MiB: is latency flat with size?
@@ -162,7 +163,7 @@ export async function bench(argv: string[]): Promise<number> {
       }
       if (impls.includes("c")) {
         for (const m of cNames) {
-          for (const pattern of patterns as ("rtt" | "stream")[]) {
+          for (const pattern of patterns.filter((p) => p !== "lock") as ("rtt" | "stream")[]) {
             if (m === "eventfd" && (pattern === "stream" || size !== sizes[0])) continue;
             if (m === "mq" || m === "sysv-mq") { if (size > 8192) continue; }
             const s = m === "eventfd" ? 8 : size;
@@ -172,6 +173,16 @@ export async function bench(argv: string[]): Promise<number> {
               row,
               run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement),
             });
+          }
+        }
+      }
+      if (patterns.includes("lock") && size === sizes[0] && impls.includes("ipc-lab")) {
+        // the robust mutex against a POSIX semaphore and flock: alone, and with a peer taking it meanwhile
+        for (const kind of LOCK_KINDS) {
+          for (const contended of [false, true]) {
+            const mode = contended ? "contended" : "uncontended";
+            const row = { impl: "ipc-lab", mechanism: kind, pattern: "lock", mode, placement, size: 0 } as const;
+            jobs.push({ label: `${kind} lock+unlock ${mode} ${placement}`, row, run: () => lockPairs(kind, quick ? 20_000 : 100_000, placement, contended) });
           }
         }
       }
@@ -200,7 +211,7 @@ export async function bench(argv: string[]): Promise<number> {
       "--placement",
       usable.join(","),
       "--pattern",
-      patterns.join(","),
+      patterns.filter((p) => p !== "lock").join(","),
     ];
     if (mechs) args.push("--mech", mechs.join(","));
     if (values.count) args.push("--count", values.count);

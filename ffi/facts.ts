@@ -61,6 +61,7 @@ export const C = {
   EBADF: fact("EBADF"),
   ESRCH: fact("ESRCH"),
   EBUSY: fact("EBUSY"),
+  EPERM: fact("EPERM"),
   EPROTO: fact("EPROTO"),
   ENOMSG: fact("ENOMSG"),
   EIDRM: fact("EIDRM"),

@@ -118,6 +118,14 @@ export const shimSymbols = {
   ipcl_poll1: { args: ["i32", "i32", "f64", "i32"], returns: "i32", blocking: true },
   /** int ipcl_futex_wait(uint32_t *addr, uint32_t expected, double timeout_ms); */
   ipcl_futex_wait: { args: ["ptr", "u32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_mutex_init(void *m);  a robust, process-shared, error-checking pthread mutex */
+  ipcl_mutex_init: { args: ["ptr"], returns: "i32" },
+  /** int ipcl_mutex_lock(void *m, double timeout_ms);  0, -EOWNERDEAD, -EBUSY (try), -ETIMEDOUT, -errno; JS thread only (the locking thread owns it) */
+  ipcl_mutex_lock: { args: ["ptr", "f64"], returns: "i32" },
+  /** int ipcl_mutex_unlock(void *m); */
+  ipcl_mutex_unlock: { args: ["ptr"], returns: "i32" },
+  /** int ipcl_mutex_consistent(void *m); */
+  ipcl_mutex_consistent: { args: ["ptr"], returns: "i32" },
   /** int ipcl_futex_wake(uint32_t *addr, int n); */
   ipcl_futex_wake: { args: ["ptr", "i32"], returns: "i32" },
   /** void *ipcl_mmap_shared(int fd, size_t len, int *err); */

@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/facts.ts";
 import type { PendingWait } from "../ffi/waiter.ts";
-import { Backoff, loopTurn, SecondLook } from "./os/wait.ts";
+import { Backoff, loopTurn, remaining, SecondLook } from "./os/wait.ts";
 import { shim } from "../ffi/runtime.ts";
 import { watchStopSignals } from "./names/cleanup.ts";
 import { IpcError, ipcError } from "./errors.ts";
@@ -176,11 +176,6 @@ export function timeoutMs(opts: { timeout?: number } | undefined, op: string, ad
     throw ipcError("EINVAL", op, address, `timeout must be a number of milliseconds >= 0, or omitted to wait forever (got ${t})`);
   }
   return t;
-}
-
-/** Milliseconds left before `deadline` (performance.now() based); -1 stays -1. */
-function remaining(deadline: number): number {
-  return deadline < 0 ? -1 : Math.max(0, deadline - performance.now());
 }
 
 /**

@@ -9,7 +9,22 @@ export { type Address, parseAddress } from "./address.ts";
 export * from "./channels/index.ts";
 export { RingChannel, type RingTuning, type RingWait } from "./ring/index.ts";
 export { CHANNEL_ENV, type ChildEnds, type SpawnOptions, spawnWith } from "./os/index.ts";
-export { SEM_VALUE_MAX, Semaphore, type SemaphoreOptions, SharedMemory, SysvSemaphore } from "./primitives/index.ts";
+export {
+  Board,
+  type BoardOptions,
+  type BoardValue,
+  Condition,
+  type LockResult,
+  Mutex,
+  type MutexGuard,
+  type RegionOptions,
+  SEM_VALUE_MAX,
+  Semaphore,
+  type SemaphoreOptions,
+  SharedMemory,
+  SysvSemaphore,
+  type WaitResult,
+} from "./primitives/index.ts";
 export { remove } from "./names/index.ts";
 export { mechanismOf, mechanisms, type Scheme, type SchemeOptions } from "./mechanisms.ts";
 export type { Mechanism, NameKind, Traits, Unique } from "./mechanism.ts";

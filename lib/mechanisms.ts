@@ -22,12 +22,15 @@ import { file } from "./channels/file.ts";
 import { worker } from "./channels/worker.ts";
 import { popen, spawn } from "./channels/command.ts";
 import { sysvSem } from "./primitives/semaphore.ts";
+import { mutexNames } from "./primitives/mutex.ts";
+import { condNames } from "./primitives/condition.ts";
+import { boardNames } from "./primitives/board.ts";
 
 /** Every mechanism open() understands, one per scheme. */
 export const mechanisms = [fd, fifo, mq, shm, unix, unixDgram, tcp, udp, sysvMq, sem, signal, eventfd, popen, spawn, file, worker, memfd, sysvShm] as const;
 
 /** Named objects that are not channels (primitives), for remove() and `gc`. */
-export const primitiveNames: readonly NameKind[] = [sysvSem];
+export const primitiveNames: readonly NameKind[] = [sysvSem, mutexNames, condNames, boardNames];
 
 /** The options each scheme understands (besides CommonOptions), derived from the descriptors. */
 export type SchemeOptions = { [M in (typeof mechanisms)[number] as M["scheme"]]: OptionsOf<M> };

@@ -26,6 +26,9 @@ const char *ipcl_facts(void) {
   FACT(IPCL_WAKE_SIGNAL); FACT(ENOMEM); FACT(EFAULT);
   FACT(IPCL_EOF); FACT(IPCL_ETRUNC);
   FACT(IPCL_RING_MAGIC); FACT(IPCL_RING_VERSION); FACT(IPCL_RING_ALIGN); FACT(IPCL_RING_PAD);
+  FACT(FUTEX_WAITERS); FACT(FUTEX_TID_MASK); FACT(EOWNERDEAD); FACT(ENOTRECOVERABLE); FACT(EDEADLK);
+  SIZE(pthread_mutex_t, "pthread_mutex");
+  FACT_AS("offsetof.pthread_mutex.lock", offsetof(pthread_mutex_t, __data.__lock));
   SIZE(struct stat, "stat");
   OFF(struct stat, st_mode, "stat"); OFF(struct stat, st_size, "stat"); OFF(struct stat, st_uid, "stat");
   SIZE(struct ipcl_ring_header, "ring_header");

@@ -199,6 +199,12 @@ int ipcl_sem_post(void *sem);
 int ipcl_sem_getvalue(void *sem);
 int ipcl_sem_init_shared(void *sem, unsigned value);
 
+/* mutex.c */
+int ipcl_mutex_init(void *m);
+int ipcl_mutex_lock(void *m, double timeout_ms);
+int ipcl_mutex_unlock(void *m);
+int ipcl_mutex_consistent(void *m);
+
 /* signals.c */
 int ipcl_signal_start(int signo, int wfd, int nb_wfd);
 int ipcl_signal_stop(int signo);

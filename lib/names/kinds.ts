@@ -32,6 +32,21 @@ export const semNames: Names = {
   remove: (a) => unlinked(sys.sem_unlink(cstr(checkPosixName(a))), "sem_unlink", a),
 };
 
+/**
+ * The POSIX shared-memory name of a primitive's object (lib/primitives/region.ts):
+ * "/KIND.NAME" for KIND:/NAME, as POSIX semaphores are sem.NAME — so that `mutex:/jobs` and
+ * `shm:/jobs` never collide.
+ */
+export function regionObjectName(a: Address): string {
+  return `/${a.scheme}.${checkPosixName(a).slice(1)}`;
+}
+
+/** The primitives' objects: /dev/shm/KIND.NAME. */
+export const regionNames: Names = {
+  exists: (a) => existsSync(`/dev/shm${regionObjectName(a)}`),
+  remove: (a) => unlinked(sys.shm_unlink(cstr(regionObjectName(a))), "shm_unlink", a),
+};
+
 /** POSIX message queues: seen by opening (the mqueue filesystem may not be mounted). */
 export const mqNames: Names = {
   exists(a) {

@@ -191,6 +191,11 @@ export class SecondLook {
   }
 }
 
+/** Milliseconds left before `deadline` (performance.now() based); -1 (no deadline) stays -1. */
+export function remaining(deadline: number): number {
+  return deadline < 0 ? -1 : Math.max(0, deadline - performance.now());
+}
+
 /** How long async calls that complete at once may keep the event loop from its next turn, in ms. */
 const TURN_MS = 0.25;
 let turnAt = 0;

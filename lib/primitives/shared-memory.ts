@@ -56,6 +56,16 @@ export class SharedMemory implements Disposable {
     return this.#buffer;
   }
 
+  /** true once close() was called */
+  get closed(): boolean {
+    return this.#base === null;
+  }
+
+  /** @internal the native address (Mutex.at, Condition.at); null once closed */
+  static pointerOf(m: SharedMemory): Pointer | null {
+    return m.#base;
+  }
+
   /** Unmap (idempotent); the creator also unlinks the name. */
   close(): void {
     if (!this.#base) return;
@@ -71,4 +81,11 @@ export class SharedMemory implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** The native address of a SharedMemory, for primitives placed inside it (ECLOSED once closed). */
+export function basePointer(m: SharedMemory): Pointer {
+  const p = SharedMemory.pointerOf(m);
+  if (!p) throw ipcError("ECLOSED", "at", m.address, `${m.address} is closed`);
+  return p;
 }
