@@ -116,14 +116,14 @@ function duplex(name: string, c: string | undefined, maxSize: number, address: (
 }
 
 /** A one-way mechanism: one object per direction. */
-function oneWay(name: string, c: string | undefined, maxSize: number, address: () => string, fdBased = false): BenchCase {
+function oneWay(name: string, c: string | undefined, maxSize: number, address: () => string, fdBased = false, sendOpts: object = {}): BenchCase {
   return {
     name,
     c,
     maxSize,
     fdBased,
     async start(mode, n, placement, warm) {
-      const toPeer = open(address(), { create: true });
+      const toPeer = open(address(), { create: true, ...sendOpts });
       // our read end opens now (a FIFO reader never blocks), so the peer's writer can open
       const fromPeer = open(address(), { create: true, role: "reader" });
       const peer = spawnPeer(mode, toPeer.address, fromPeer.address, n, placement, warm);
@@ -222,6 +222,9 @@ export const notMeasured: Partial<Record<Scheme, string>> = {
   spawn: "a command's stdin and stdout: the pipes fd: measures",
 };
 
+/** Options for our sending end of a one-way mechanism: a topic end subscribes at open unless it only publishes. */
+const sendingEnd: Partial<Record<Scheme, object>> = { topic: { role: "writer" } };
+
 /** Why a mechanism has no stream row, beyond what its traits say. */
 const noStream: Partial<Record<Scheme, string>> = { eventfd: "values merge: round trips only" };
 
@@ -242,7 +245,7 @@ function caseOf(m: Mechanism): BenchCase | undefined {
     : m.sample && m.traits.duplex
     ? duplex(name, c, m.traits.largest, () => freshAddress(m), {}, m.traits.pollable)
     : m.sample
-    ? oneWay(name, c, m.traits.largest, () => freshAddress(m), m.traits.pollable)
+    ? oneWay(name, c, m.traits.largest, () => freshAddress(m), m.traits.pollable, sendingEnd[scheme])
     : undefined;
   if (!base) throw new Error(`bench/cases.ts: no way to measure ${m.scheme}: give its descriptor sample() or inherit(), or list it in custom or notMeasured`);
   const why = m.traits.lossy ? `unreliable: ${m.traits.lossy}, so a stream would measure loss; round trips only` : noStream[scheme];
@@ -258,9 +261,9 @@ export const benchCases: BenchCase[] = mechanisms.flatMap((m) => {
 });
 
 /**
- * The cases that answer in 1–10 µs (rings): their round trips warm up for 50 000 round
+ * The cases that answer in 1–10 µs (rings, topics): their round trips warm up for 50 000 round
  * trips rather than 1000 (background JIT compilation of the hot path goes on for ~150 ms
  * and, on a shared CPU, stalls the timed part), and their async round trips run 40× the
  * usual count, so that the 1 ms timer measured meanwhile ticks often enough for a p99.
  */
-export const fastRing = (c: BenchCase) => c.c === "shm" || c.c === "shm-sem" || c.name === "worker";
+export const fastRing = (c: BenchCase) => c.c === "shm" || c.c === "shm-sem" || c.name === "worker" || c.name === "topic";

@@ -330,6 +330,19 @@ export function targets(
       out.push({ target, measured: `${x.toFixed(2)}× (${us(big.p50_ns)} µs vs ${us(small.p50_ns)} µs)`, met: x <= 3, gap: over(x, 3) });
     }
   }
+  // topics: one publisher to 4 subscribers within 3× the two-process ring's round trip
+  for (const fan of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "topic → 4 subscribers")) {
+    const target = `topic round trip to the last of 4 subscribers ≤ 3× the shm ring's round trip (64 B, ${fan.placement})`;
+    const ringRow = (r: Row) =>
+      r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === "rtt" && r.mode === "sync" && r.size === 64 && r.placement === fan.placement;
+    const ring = measured(ringRow);
+    if (fan.skipped) out.push(notMeasured(target, why(fan, "topic fan-out row")));
+    else if (!ring) out.push(notMeasured(target, why(anyRow(ringRow), "shm round trip row")));
+    else {
+      const x = fan.p50_ns! / ring.p50_ns!;
+      out.push({ target, measured: `${x.toFixed(2)}× (${us(fan.p50_ns)} µs vs ${us(ring.p50_ns)} µs)`, met: x <= 3, gap: over(x, 3) });
+    }
+  }
   // what a Bun user compares first: two async programs over the ring against Bun.spawn's IPC;
   // and whether the event loop stayed free meanwhile (a 1 ms timer's lateness)
   for (const placement of placements) {

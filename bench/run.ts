@@ -13,6 +13,7 @@ import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
 import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
+import { topicFanout } from "./topic-fanout.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
@@ -174,6 +175,13 @@ export async function bench(argv: string[]): Promise<number> {
               run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement),
             });
           }
+        }
+      }
+      if (patterns.includes("rtt") && size === sizes[0] && impls.includes("ipc-lab") && modes.includes("sync") && (!mechs || mechs.includes("topic"))) {
+        // one publisher, 1, 4 and 8 subscribers: the round trip to the last one
+        for (const k of [1, 4, 8]) {
+          const row = { impl: "ipc-lab", mechanism: `topic → ${k} subscriber${k > 1 ? "s" : ""}`, pattern: "rtt", mode: "sync", placement, size: 64 } as const;
+          jobs.push({ label: `topic fan-out to ${k} ${placement}`, row, run: () => topicFanout(k, rttCount, placement) });
         }
       }
       if (patterns.includes("lock") && size === sizes[0] && impls.includes("ipc-lab")) {

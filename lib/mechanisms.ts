@@ -21,13 +21,34 @@ import { signal } from "./channels/signal.ts";
 import { file } from "./channels/file.ts";
 import { worker } from "./channels/worker.ts";
 import { popen, spawn } from "./channels/command.ts";
+import { topic } from "./channels/topic.ts";
 import { sysvSem } from "./primitives/semaphore.ts";
 import { mutexNames } from "./primitives/mutex.ts";
 import { condNames } from "./primitives/condition.ts";
 import { boardNames } from "./primitives/board.ts";
 
 /** Every mechanism open() understands, one per scheme. */
-export const mechanisms = [fd, fifo, mq, shm, unix, unixDgram, tcp, udp, sysvMq, sem, signal, eventfd, popen, spawn, file, worker, memfd, sysvShm] as const;
+export const mechanisms = [
+  fd,
+  fifo,
+  mq,
+  shm,
+  unix,
+  unixDgram,
+  tcp,
+  udp,
+  sysvMq,
+  sem,
+  signal,
+  eventfd,
+  popen,
+  spawn,
+  file,
+  worker,
+  memfd,
+  sysvShm,
+  topic,
+] as const;
 
 /** Named objects that are not channels (primitives), for remove() and `gc`. */
 export const primitiveNames: readonly NameKind[] = [sysvSem, mutexNames, condNames, boardNames];

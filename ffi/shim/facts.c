@@ -31,6 +31,7 @@ const char *ipcl_facts(void) {
   FACT_AS("offsetof.pthread_mutex.lock", offsetof(pthread_mutex_t, __data.__lock));
   SIZE(struct stat, "stat");
   OFF(struct stat, st_mode, "stat"); OFF(struct stat, st_size, "stat"); OFF(struct stat, st_uid, "stat");
+  OFF(struct stat, st_nlink, "stat"); OFF(struct stat, st_ino, "stat");
   SIZE(struct ipcl_ring_header, "ring_header");
   OFF(struct ipcl_ring_header, magic, "ring_header");
   OFF(struct ipcl_ring_header, version, "ring_header");

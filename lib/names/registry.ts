@@ -27,11 +27,14 @@ export function registryDir(): string {
 
 const fileOf = (address: string) => join(registryDir(), encodeURIComponent(address));
 
-/** Record that this process owns `address`. Best effort: a registry failure never fails the channel. */
-export function register(address: string): void {
+/**
+ * Record that this process (or `pid`: a topic's last participant hands the record on to one
+ * still there) owns `address`. Best effort: a registry failure never fails the channel.
+ */
+export function register(address: string, pid = process.pid): void {
   try {
     mkdirSync(registryDir(), { recursive: true, mode: 0o700 });
-    writeFileSync(fileOf(address), JSON.stringify({ address, pid: process.pid, created: new Date().toISOString() }), { mode: 0o600 });
+    writeFileSync(fileOf(address), JSON.stringify({ address, pid, created: new Date().toISOString() }), { mode: 0o600 });
   } catch {
     // an unwritable registry only costs `ipc-lab gc` its knowledge of this object
   }

@@ -9,14 +9,19 @@ import { checkNeg, errnoError, IpcError, ipcError } from "../errors.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./channel.ts";
 
-const statLayout = layout("stat", ["st_size", "st_uid"]);
+const statLayout = layout("stat", ["st_size", "st_uid", "st_nlink", "st_ino"]);
 
-/** Size and owner of the file behind fd. */
-export function fdStat(fd: number, address: string): { size: number; uid: number } {
+/** Size, owner, link count (0: unlinked) and inode of the file behind fd. */
+export function fdStat(fd: number, address: string): { size: number; uid: number; nlink: number; ino: bigint } {
   const st = new Uint8Array(statLayout.size);
   checkNeg(sys.fstat(fd, st), "fstat", address);
   const v = new DataView(st.buffer);
-  return { size: Number(v.getBigInt64(statLayout.st_size, true)), uid: v.getUint32(statLayout.st_uid, true) };
+  return {
+    size: Number(v.getBigInt64(statLayout.st_size, true)),
+    uid: v.getUint32(statLayout.st_uid, true),
+    nlink: Number(v.getBigUint64(statLayout.st_nlink, true)),
+    ino: v.getBigUint64(statLayout.st_ino, true),
+  };
 }
 
 /** mmap(fd, size) shared read/write. */

@@ -12,6 +12,7 @@ import type { Mechanism as LibMechanism } from "../../lib/mechanism.ts";
 import { mechanisms as libMechanisms, type Scheme } from "../../lib/mechanisms.ts";
 import { shm as shmDescriptor } from "../../lib/channels/shm.ts";
 import { unix as unixDescriptor } from "../../lib/channels/socket.ts";
+import { topic as topicDescriptor } from "../../lib/channels/topic.ts";
 import { type LineReader, lineReader } from "./lines.ts";
 import { noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
@@ -179,6 +180,31 @@ const signalMechanism: Mechanism = {
 };
 
 /**
+ * Topics: a subscriber receives only what is published after it subscribed (at open), so
+ * when the peer receives we wait for it to say it is open before we publish; when we
+ * receive, we subscribe (create) before the peer starts. The name lives while either side
+ * has it open, so the "creator removes the name" test does not apply.
+ */
+const topicMechanism: Mechanism = {
+  name: "topic",
+  duplex: false,
+  seesPeerExit: false,
+  bounded: true,
+  async start(role, count = 0, max) {
+    const address = freshAddress(topicDescriptor as LibMechanism);
+    const receives = peerReceives(role);
+    const here = open(address, { role: receives ? "writer" : "reader" });
+    const args = peerCommand(peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)]));
+    const env = receives ? { PEER_READY: "1", PEER_READY_ALL: "1" } : {};
+    const peer = track(spawnProcess(args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } }));
+    const s = session(this, here, peer);
+    if (receives && (await s.out.line()) !== JSON.stringify({ ready: true })) throw new Error("the topic peer did not say it had subscribed");
+    return s;
+  },
+};
+
+/**
+ * Commands as peers: spawn: (duplex/**
  * Commands as peers: spawn: (duplex, the peer speaks over its stdin+stdout as fd:0,1) and
  * popen: (one direction: type "r" when the peer sends on its stdout, "w" when it reads its
  * stdin). The peer's reports go to its stderr.
@@ -243,7 +269,12 @@ export const workerMechanism: Mechanism = {
 };
 
 /** Mechanisms the suite runs its own way: a pid for an address, or a command as the peer. */
-const custom: Partial<Record<Scheme, Mechanism>> = { signal: signalMechanism, spawn: commandMechanism("spawn"), popen: commandMechanism("popen") };
+const custom: Partial<Record<Scheme, Mechanism>> = {
+  signal: signalMechanism,
+  spawn: commandMechanism("spawn"),
+  popen: commandMechanism("popen"),
+  topic: topicMechanism,
+};
 
 /** How the suite runs one mechanism of lib/mechanisms.ts; a mechanism with no way is a failure, not a skip. */
 function conformanceOf(m: LibMechanism): Mechanism | undefined {

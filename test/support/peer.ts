@@ -10,6 +10,8 @@
  * send COUNT messages worth tokenValue(i) each / receive until their total has arrived.
  * PEER_HELLO=1: first send an empty message (a datagram server learns where to reply).
  * PEER_READY=1: print {"ready":true} once open (a receiver the test must not send to before).
+ * PEER_READY_ALL=1: with PEER_READY, idle and late-drain receivers say so too (a topic
+ *   subscribes at open: the test must not publish before; its start() reads the line).
  * PEER_REPORT=stderr: write reports to stderr (when stdout is the channel itself).
  * PEER_CPU=N: pin this process to CPU N first (the soak's one-CPU runs).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
@@ -35,7 +37,7 @@ const window = Number(process.env.PEER_WINDOW ?? 0);
 const ackDue = window > 0 ? ackWindow(window) : () => false;
 const ack = new Uint8Array(0);
 if (process.env.PEER_HELLO) ch.send(ack);
-if (process.env.PEER_READY && role !== "idle" && role !== "quiet" && role !== "late-drain") report({ ready: true });
+if (process.env.PEER_READY && role !== "quiet" && (process.env.PEER_READY_ALL || (role !== "idle" && role !== "late-drain"))) report({ ready: true });
 
 /** How long a late-drain peer leaves the channel alone. */
 const LATE_DRAIN_MS = 1000;

@@ -1,0 +1,760 @@
+/**
+ * `topic:/name` — publish-subscribe over shared memory: any number of publishers, up to
+ * `maxSubscribers` subscribers, every subscriber receiving every message published after
+ * it subscribed (and up to `history` earlier ones), each publisher's messages in order.
+ *
+ * One object, /dev/shm/topic.NAME (docs/wire-formats.md has every byte): a control area,
+ * a history index, a participants table, a subscriber table and one data ring of records
+ * [u32 length][u32 sequence][payload] padded to 8, never straddling the end (a length of
+ * 0xFFFFFFFF pads to it). Publishers take turns under a publisher word (their pid; a dead
+ * holder's is taken over, and its half-written record, never published, is written over).
+ * A publisher may overwrite only what every live subscriber has read ("block") or
+ * anything ("drop-oldest"); before it overwrites, it moves `oldest` past the records it
+ * will destroy, and a subscriber keeps a copy only if `oldest` has not passed it meanwhile
+ * — so a lapped subscriber skips ahead and counts what it lost (`missed`), never reading a
+ * torn message. A publisher that finds no room looks at the slowest subscribers: a dead one
+ * loses its slot at once.
+ *
+ * Opening is open-or-create (either side may be first) under flock(2) on the object, which
+ * also serialises leaving: the last participant to close removes the name; `ipc-lab gc`
+ * removes what crashes leave.
+ */
+import { C, fact } from "../../ffi/facts.ts";
+import { cstr, libc, nativeView, type Pointer, ptrAdd, shim, sys } from "../../ffi/runtime.ts";
+import { futexWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
+import type { Address } from "../address.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
+import { mechanism } from "../mechanism.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
+import { regionNames, regionObjectName } from "../names/kinds.ts";
+import { processAlive } from "../names/peer-watch.ts";
+import { ownerOf, register, unregister } from "../names/registry.ts";
+import { optionNames } from "../options.ts";
+import { HeldDuringWaits, SpinPolicy } from "../os/wait.ts";
+import { nanoseconds } from "../../ffi/process.ts";
+import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
+
+/** Options of `topic:` (set by whoever creates it; an opener's that differ are EINVAL). */
+export interface TopicOptions {
+  /** bytes of the data ring, a power of two (default 1 MiB) */
+  capacity?: number;
+  /** largest message (default and maximum: capacity / 2 - 8) */
+  maxMessageSize?: number;
+  /** how many subscribers at once (default 64) */
+  maxSubscribers?: number;
+  /** how many earlier messages a new subscriber gets (default 0) */
+  history?: number;
+  /** when the slowest live subscriber is a full ring behind: publishers wait ("block", default), or overwrite ("drop-oldest") */
+  policy?: "block" | "drop-oldest";
+  /** with create: EEXIST if it exists (by default a topic is opened, or created if missing) */
+  exclusive?: boolean;
+  /** permission bits of a new topic (default 0o600) */
+  mode?: number;
+  /** how often a waiting publisher looks for dead subscribers, and a subscriber's wait slice, in ms (default 100) */
+  peerCheckMs?: number;
+}
+
+const MAGIC = 0x43504f54; // "TOPC"
+const VERSION = 1;
+const PAD = 0xffffffff;
+const LINE = 64;
+const PARTICIPANTS = 256;
+const DEFAULT_CAPACITY = 1 << 20;
+// word indexes in the control area (u32 each; docs/wire-formats.md)
+const W = {
+  magic: 0,
+  version: 1,
+  capacity: 2,
+  maxMessage: 3,
+  maxSubscribers: 4,
+  history: 5,
+  policy: 6,
+  // line 1: publishing
+  publisher: 16,
+  head: 17,
+  seq: 18,
+  readersWaiting: 19,
+  lastPublisher: 20,
+  /** bumped by each new subscriber: publishers' cached slowest tail is stale then */
+  epoch: 21,
+  // line 2: the oldest intact record, and publishers waiting for room
+  oldest: 32,
+  oldestSeq: 33,
+  room: 34,
+  writersWaiting: 35,
+} as const;
+/** A subscriber line's words: pid (0: free), tail (bytes read), next sequence, missed. */
+const S = { pid: 0, tail: 1, next: 2, missed: 3 } as const;
+const ECANCELED = fact("ECANCELED");
+
+const recordSize = (len: number) => (len + 8 + 7) & ~7;
+/** Spin iterations before a sync receive sleeps, when this process may use more than one CPU (as the ring). */
+const SPIN = 20_000;
+const align = (n: number) => Math.ceil(n / LINE) * LINE;
+
+/** Where each part of the object starts, from its geometry. */
+function layoutOf(capacity: number, maxSubscribers: number, history: number) {
+  const hist = 3 * LINE;
+  const parts = hist + align(history * 8);
+  const subs = parts + align(PARTICIPANTS * 4);
+  const data = subs + maxSubscribers * LINE;
+  return { hist, parts, subs, data, size: data + capacity };
+}
+
+interface Geometry {
+  capacity: number;
+  maxMessage: number;
+  maxSubscribers: number;
+  history: number;
+  policy: 0 | 1;
+}
+
+function geometry(o: TopicOptions, address: string): Geometry {
+  const capacity = o.capacity ?? DEFAULT_CAPACITY;
+  const bad = (what: string) => ipcError("EINVAL", "open", address, what);
+  if (!Number.isInteger(capacity) || capacity < 4096 || capacity > 1 << 30 || (capacity & (capacity - 1)) !== 0) {
+    throw bad(`capacity must be a power of two from 4096 to 2^30 bytes (got ${capacity})`);
+  }
+  const limit = capacity / 2 - 8;
+  const maxMessage = o.maxMessageSize ?? Math.min(limit, 1 << 16);
+  if (!Number.isInteger(maxMessage) || maxMessage < 0 || maxMessage > limit) {
+    throw bad(
+      `maxMessageSize must be from 0 to ${limit} for a ${capacity}-byte topic (capacity / 2 - 8); raise capacity for larger messages (got ${maxMessage})`,
+    );
+  }
+  const maxSubscribers = o.maxSubscribers ?? 64;
+  if (!Number.isInteger(maxSubscribers) || maxSubscribers < 1 || maxSubscribers > 1024) {
+    throw bad(`maxSubscribers must be from 1 to 1024 (got ${maxSubscribers})`);
+  }
+  const history = o.history ?? 0;
+  if (!Number.isInteger(history) || history < 0 || history > 65536) throw bad(`history must be from 0 to 65536 messages (got ${history})`);
+  const policy = o.policy ?? "block";
+  if (policy !== "block" && policy !== "drop-oldest") throw bad(`policy must be "block" or "drop-oldest" (got ${String(policy)})`);
+  return { capacity, maxMessage, maxSubscribers, history, policy: policy === "block" ? 0 : 1 };
+}
+
+/** The object, mapped: its words, and where its parts are. */
+interface Mapped {
+  base: Pointer;
+  size: number;
+  ino: bigint;
+  w: Uint32Array;
+  g: Geometry;
+  /** whether we created it */
+  owner: boolean;
+  /** our slot in the participants table */
+  part: number;
+}
+
+/** Run `f` holding flock(LOCK_EX) on the object's descriptor. */
+function underLock<T>(fd: number, address: string, f: () => T): T {
+  checkNeg(shim.ipcl_flock(fd, C.LOCK_EX), "flock", address);
+  try {
+    return f();
+  } finally {
+    shim.ipcl_flock(fd, C.LOCK_UN);
+  }
+}
+
+/** Open or create the topic's object and claim a participant slot (under its flock). */
+function attach(addr: Address, o: TopicOptions & { create?: boolean; timeout?: number }): Mapped {
+  const name = regionObjectName(addr);
+  const wanted = geometry(o, addr.text);
+  for (;;) {
+    const create = o.create !== false;
+    const fd = sys.shm_open(cstr(name), C.O_RDWR | C.O_CLOEXEC | (create ? C.O_CREAT : 0) | (o.exclusive ? C.O_EXCL : 0), o.mode ?? 0o600);
+    if (fd < 0) {
+      throw errnoError(-fd, "shm_open", addr.text, fd === -C.ENOENT ? `no topic ${addr.text}: open it without create: false, and it is created` : undefined);
+    }
+    try {
+      const got = underLock(fd, addr.text, () => {
+        const st = fdStat(fd, addr.text);
+        if (st.nlink === 0) return undefined; // its last participant removed it meanwhile: open the name again
+        const fresh = st.size === 0;
+        const l = layoutOf(wanted.capacity, wanted.maxSubscribers, wanted.history);
+        if (fresh) reserveFd(fd, l.size, addr.text, "open with a smaller capacity");
+        const size = fresh ? l.size : st.size;
+        const base = mapFd(fd, size, addr.text);
+        const w = new Uint32Array(nativeView(base, 0, LINE * 3));
+        try {
+          if (fresh) {
+            w[W.version] = VERSION;
+            w[W.capacity] = wanted.capacity;
+            w[W.maxMessage] = wanted.maxMessage;
+            w[W.maxSubscribers] = wanted.maxSubscribers;
+            w[W.history] = wanted.history;
+            w[W.policy] = wanted.policy;
+            Atomics.store(w, W.magic, MAGIC);
+          }
+          const g = checkHeader(w, size, addr.text, o);
+          const part = claimParticipant(new Int32Array(nativeView(base, layoutOf(g.capacity, g.maxSubscribers, g.history).parts, PARTICIPANTS * 4)), addr.text);
+          return { base, size, ino: st.ino, w, g, owner: fresh, part };
+        } catch (e) {
+          libc.munmap(base, size);
+          if (fresh) sys.shm_unlink(cstr(name));
+          throw e;
+        }
+      });
+      if (got) return got;
+    } finally {
+      libc.close(fd);
+    }
+  }
+}
+
+/** Validate an existing topic's control area, and that the options asked for match it. */
+function checkHeader(w: Uint32Array, size: number, address: string, o: TopicOptions): Geometry {
+  const proto = (why: string) => ipcError("EPROTO", "open", address, `${address} is not a usable topic: ${why}`);
+  if (Atomics.load(w, W.magic) !== MAGIC) throw proto(`it does not start with the topic magic (found 0x${w[W.magic]!.toString(16)})`);
+  if (w[W.version] !== VERSION) throw proto(`its version is ${w[W.version]}, this ipc-lab speaks ${VERSION}`);
+  const g: Geometry = {
+    capacity: w[W.capacity]!,
+    maxMessage: w[W.maxMessage]!,
+    maxSubscribers: w[W.maxSubscribers]!,
+    history: w[W.history]!,
+    policy: w[W.policy] === 1 ? 1 : 0,
+  };
+  if (layoutOf(g.capacity, g.maxSubscribers, g.history).size > size) throw proto(`it is ${size} bytes, too small for its geometry`);
+  const differs = (
+    [
+      ["capacity", o.capacity, g.capacity],
+      ["maxMessageSize", o.maxMessageSize, g.maxMessage],
+      ["maxSubscribers", o.maxSubscribers, g.maxSubscribers],
+      ["history", o.history, g.history],
+      ["policy", o.policy, g.policy === 0 ? "block" : "drop-oldest"],
+    ] as const
+  ).find(([, asked, has]) => asked !== undefined && asked !== has);
+  if (differs) {
+    throw ipcError(
+      "EINVAL",
+      "open",
+      address,
+      `${address} exists with ${differs[0]} ${differs[2]} (asked for ${differs[1]}): leave the option out, or use another name`,
+    );
+  }
+  return g;
+}
+
+/** Take a free (or dead) participant slot: one per open channel, so two in one process count twice. */
+function claimParticipant(parts: Int32Array, address: string): number {
+  for (let i = 0; i < parts.length; i++) {
+    const pid = Atomics.load(parts, i);
+    if (pid === 0 || (pid !== process.pid && !processAlive(pid))) {
+      if (Atomics.compareExchange(parts, i, pid, process.pid) === pid) return i;
+    }
+  }
+  throw ipcError("EBUSY", "open", address, `${address} already has ${PARTICIPANTS} live participants, the most a topic holds`);
+}
+
+/** One participant of a topic: a publisher, a subscriber, or both (role). */
+export class TopicChannel extends BaseChannel {
+  /** @inheritdoc */
+  readonly caps: ChannelCaps;
+  /** the delivery policy the topic was created with */
+  readonly policy: "block" | "drop-oldest";
+  readonly #m: Mapped;
+  readonly #name: string;
+  readonly #w: Uint32Array;
+  readonly #wi: Int32Array;
+  readonly #hist: Uint32Array;
+  readonly #subs: Int32Array;
+  readonly #data: Uint8Array;
+  readonly #data32: Uint32Array;
+  readonly #mask: number;
+  readonly #publishes: boolean;
+  /** our subscriber line (word index into #subs), -1 when we only publish */
+  #slot = -1;
+  #tail = 0;
+  #next = 0;
+  #missed = 0;
+  readonly #peerCheckMs: number;
+  readonly #held: HeldDuringWaits;
+  /** whether spinning can pay: not when we and the last publisher may only share one CPU (as the ring decides) */
+  #spinOk = true;
+  /** a publisher's cache of the slowest live tail, valid while the subscriber epoch stands (tails only move on) */
+  #slowTail = 0;
+  #slowEpoch = -1;
+  #spinPeer = 0;
+  #spinChecks = 0;
+  /** an async receive's look on the JS thread before it parks (as the ring's: warm 20 µs, cold 0.5 µs, probing 200 µs) */
+  readonly #asyncSpin = new SpinPolicy(20_000, 500, 200_000);
+
+  constructor(addr: Address, m: Mapped, role: "reader" | "writer" | undefined, peerCheckMs: number) {
+    super(addr.text);
+    this.#m = m;
+    this.#name = regionObjectName(addr);
+    const g = m.g;
+    const l = layoutOf(g.capacity, g.maxSubscribers, g.history);
+    this.#w = new Uint32Array(nativeView(m.base, 0, LINE * 3));
+    this.#wi = new Int32Array(this.#w.buffer, this.#w.byteOffset, this.#w.length);
+    this.#hist = new Uint32Array(nativeView(m.base, l.hist, Math.max(8, g.history * 8)));
+    this.#subs = new Int32Array(nativeView(m.base, l.subs, g.maxSubscribers * LINE));
+    this.#data = new Uint8Array(nativeView(m.base, l.data, g.capacity));
+    this.#data32 = new Uint32Array(this.#data.buffer, this.#data.byteOffset, g.capacity / 4);
+    this.#mask = g.capacity - 1;
+    this.#publishes = role !== "reader";
+    this.#peerCheckMs = peerCheckMs;
+    this.policy = g.policy === 0 ? "block" : "drop-oldest";
+    this.#held = new HeldDuringWaits(() => libc.munmap(m.base, m.size));
+    this.caps = {
+      mechanism: "topic",
+      maxMessageSize: g.maxMessage,
+      duplex: false,
+      boundaries: "framed",
+      capacity: g.capacity,
+      capacityUnit: "bytes",
+      crossesHosts: false,
+      detectsPeerExit: false,
+    };
+    if (role !== "writer") this.#subscribe();
+  }
+
+  /** Messages this subscriber lost because publishers overwrote them ("drop-oldest" only). */
+  get missed(): number {
+    return this.#missed;
+  }
+
+  // ---- publishers take turns ----------------------------------------------------------
+
+  /** Take the publisher word: free, or held by a process that has died. */
+  #lockPublisher(): void {
+    const w = this.#wi;
+    for (let i = 0;; i++) {
+      const holder = Atomics.compareExchange(w, W.publisher, 0, process.pid);
+      if (holder === 0) return;
+      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, W.publisher, holder, process.pid) === holder) return;
+      if (i > 32) libc.sched_yield(); // another publisher is mid-copy
+    }
+  }
+
+  #unlockPublisher(): void {
+    Atomics.store(this.#wi, W.publisher, 0);
+  }
+
+  /** The smallest tail among live subscribers (dead ones checked and freed when `reap`), or `head` if none. */
+  #slowest(head: number, reap: boolean): number {
+    const subs = this.#subs;
+    let min = head;
+    let behind = 0;
+    for (let i = 0; i < subs.length; i += LINE / 4) {
+      const pid = Atomics.load(subs, i + S.pid);
+      if (pid === 0) continue;
+      const tail = Atomics.load(subs, i + S.tail) >>> 0;
+      const lag = (head - tail) >>> 0;
+      if (lag <= behind) continue;
+      if (reap && pid !== process.pid && !processAlive(pid)) {
+        Atomics.compareExchange(subs, i + S.pid, pid, 0); // a dead subscriber holds no one back
+        continue;
+      }
+      behind = lag;
+      min = tail;
+    }
+    return min;
+  }
+
+  /** Publish msg if there is room now (always, with "drop-oldest"). */
+  #tryPublish(msg: Uint8Array, reap: boolean): boolean {
+    const w = this.#w;
+    const cap = this.#mask + 1;
+    const need = recordSize(msg.byteLength);
+    this.#lockPublisher();
+    try {
+      const head = Atomics.load(w, W.head);
+      let pos = head & this.#mask;
+      const pad = pos + need > cap ? cap - pos : 0;
+      const end = (head + pad + need) >>> 0;
+      if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap || this.#slowEpoch !== Atomics.load(w, W.epoch)) {
+        // the cached slowest tail says no (or a subscriber joined): look at every subscriber
+        this.#slowEpoch = Atomics.load(w, W.epoch);
+        this.#slowTail = this.#slowest(head, reap);
+        if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap) return false;
+      }
+      this.#retire(end, cap);
+      if (pad !== 0) {
+        this.#data32[pos >>> 2] = PAD;
+        pos = 0;
+      }
+      const seq = w[W.seq]!;
+      this.#data32[pos >>> 2] = msg.byteLength;
+      this.#data32[(pos >>> 2) + 1] = seq;
+      this.#data.set(msg, pos + 8);
+      if (this.#m.g.history > 0) {
+        const h = (seq % this.#m.g.history) * 2;
+        this.#hist[h] = (head + pad) >>> 0;
+        this.#hist[h + 1] = seq;
+      }
+      w[W.seq] = (seq + 1) >>> 0;
+      if (w[W.lastPublisher] !== process.pid) w[W.lastPublisher] = process.pid;
+      Atomics.store(w, W.head, end);
+    } finally {
+      this.#unlockPublisher();
+    }
+    if (Atomics.load(w, W.readersWaiting) !== 0) shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.head * 4), 1 << 30);
+    return true;
+  }
+
+  /** Move `oldest` past every record that writing up to `end` will destroy (before writing it). */
+  #retire(end: number, cap: number): void {
+    const w = this.#w;
+    let oldest = Atomics.load(w, W.oldest);
+    let oldestSeq = Atomics.load(w, W.oldestSeq);
+    const before = oldest;
+    while (((end - oldest) >>> 0) > cap) {
+      const pos = oldest & this.#mask;
+      const len = this.#data32[pos >>> 2]!;
+      if (len === PAD) oldest = (oldest + cap - pos) >>> 0;
+      else {
+        oldest = (oldest + recordSize(len)) >>> 0;
+        oldestSeq = (oldestSeq + 1) >>> 0;
+      }
+    }
+    if (oldest !== before) {
+      Atomics.store(w, W.oldestSeq, oldestSeq);
+      Atomics.store(w, W.oldest, oldest); // before the bytes change: a reader that copied them looks at it after
+    }
+  }
+
+  protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
+    if (!this.#publishes) {
+      throw ipcError(
+        "EINVAL",
+        "send",
+        this.address,
+        `${this.address} was opened with role "reader" (a subscriber): open it without role, or with role "writer", to publish`,
+      );
+    }
+    if (this.#tryPublish(msg, false)) return true;
+    if (timeout === 0) return this.#tryPublish(msg, true); // look for dead subscribers before saying "full"
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    const w = this.#wi;
+    for (;;) {
+      const room = Atomics.load(w, W.room);
+      Atomics.add(w, W.writersWaiting, 1);
+      const ok = this.#tryPublish(msg, true);
+      if (ok) {
+        Atomics.sub(w, W.writersWaiting, 1);
+        return true;
+      }
+      const left = deadline - performance.now();
+      const r = left > 0 ? shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.room * 4), room, Math.min(left, this.#peerCheckMs)) : 0;
+      Atomics.sub(w, W.writersWaiting, 1);
+      if (r === -C.EINTR) throw errnoError(C.EINTR, "send", this.address);
+      if (left <= 0) return false;
+    }
+  }
+
+  protected override waitWritable(timeout: number, _size: number): PendingWait {
+    const w = this.#wi;
+    const room = Atomics.load(w, W.room);
+    Atomics.add(w, W.writersWaiting, 1);
+    const at = ptrAdd(this.#m.base, W.room * 4);
+    const wait = futexWaitAsync(at, room, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
+    return { cancel: wait.cancel, result: this.#held.track(wait.result.then((r) => (Atomics.sub(w, W.writersWaiting, 1), r))) };
+  }
+
+  // ---- subscribers --------------------------------------------------------------------
+
+  /** Take a subscriber line; start at the head, or up to `history` messages back. */
+  #subscribe(): void {
+    const subs = this.#subs;
+    const per = LINE / 4;
+    this.#lockPublisher(); // the head and the history stand still while we pick our start
+    try {
+      const head = Atomics.load(this.#w, W.head);
+      const seq = this.#w[W.seq]!;
+      let start = head;
+      let next = seq;
+      const H = this.#m.g.history;
+      const oldest = Atomics.load(this.#w, W.oldest);
+      for (let k = Math.min(H, seq); k > 0; k--) {
+        const h = ((seq - k) % H) * 2;
+        const pos = this.#hist[h]!;
+        if (this.#hist[h + 1] === ((seq - k) >>> 0) && ((pos - oldest) | 0) >= 0) {
+          start = pos;
+          next = (seq - k) >>> 0;
+          break;
+        }
+      }
+      for (let i = 0; i < subs.length; i += per) {
+        const pid = Atomics.load(subs, i + S.pid);
+        if (pid !== 0 && (pid === process.pid || processAlive(pid))) continue;
+        subs[i + S.tail] = start;
+        subs[i + S.next] = next;
+        subs[i + S.missed] = 0;
+        if (Atomics.compareExchange(subs, i + S.pid, pid, process.pid) !== pid) continue;
+        Atomics.add(this.#wi, W.epoch, 1); // publishers must count us from now on
+        this.#slot = i;
+        this.#tail = start;
+        this.#next = next;
+        return;
+      }
+    } finally {
+      this.#unlockPublisher();
+    }
+    throw ipcError(
+      "EBUSY",
+      "open",
+      this.address,
+      `${this.address} has ${this.#m.g.maxSubscribers} live subscribers, its maxSubscribers: close one, or create the topic with more`,
+    );
+  }
+
+  #notSubscribed(op: string): never {
+    throw ipcError(
+      "EINVAL",
+      op,
+      this.address,
+      `${this.address} was opened with role "writer" (a publisher): open it without role, or with role "reader", to subscribe`,
+    );
+  }
+
+  /**
+   * The next message's length (after skipping pads and, when lapped, ahead to the oldest
+   * record), or -1 when there is none yet.
+   */
+  #peek(): number {
+    const w = this.#w;
+    const cap = this.#mask + 1;
+    for (;;) {
+      if (this.#tail === Atomics.load(w, W.head)) return -1;
+      const oldest = Atomics.load(w, W.oldest);
+      if (((this.#tail - oldest) | 0) < 0) {
+        this.#lapped(oldest, Atomics.load(w, W.oldestSeq));
+        continue;
+      }
+      const pos = this.#tail & this.#mask;
+      const len = this.#data32[pos >>> 2]!;
+      if (len === PAD) {
+        this.#tail = (this.#tail + cap - pos) >>> 0;
+        continue;
+      }
+      if (len > this.caps.maxMessageSize) {
+        if (((this.#tail - Atomics.load(w, W.oldest)) | 0) < 0) continue; // overwritten while we looked
+        throw ipcError(
+          "EPROTO",
+          "recv",
+          this.address,
+          `the topic holds a message of ${len} bytes, above its maximum: the shared memory was corrupted or written by something else`,
+        );
+      }
+      return len;
+    }
+  }
+
+  /** Publishers overwrote what we had not read: skip to the oldest record, counting the loss. */
+  #lapped(oldest: number, oldestSeq: number): void {
+    this.#missed += (oldestSeq - this.#next) >>> 0;
+    this.#tail = oldest;
+    this.#next = oldestSeq;
+  }
+
+  /** Copy the next message (length len) into out at `at`; false if it was overwritten meanwhile. */
+  #copy(len: number, out: Uint8Array, at = 0): boolean {
+    const pos = this.#tail & this.#mask;
+    const seq = this.#data32[(pos >>> 2) + 1]!;
+    const d = this.#data;
+    if (len <= 128) { for (let i = 0; i < len; i++) out[at + i] = d[pos + 8 + i]!; // no view object per small message (as the ring)
+     } else out.set(d.subarray(pos + 8, pos + 8 + len), at);
+    // still intact after the copy? (publishers move `oldest` before they write)
+    if (((this.#tail - Atomics.load(this.#w, W.oldest)) | 0) < 0) return false;
+    if (seq !== this.#next) this.#missed += (seq - this.#next) >>> 0;
+    this.#next = (seq + 1) >>> 0;
+    this.#tail = (this.#tail + recordSize(len)) >>> 0;
+    return true;
+  }
+
+  /** Publish our tail: the room is the publishers' again (and wake any that wait for it). */
+  #release(): void {
+    Atomics.store(this.#subs, this.#slot + S.tail, this.#tail);
+    Atomics.store(this.#subs, this.#slot + S.next, this.#next);
+    if (Atomics.load(this.#wi, W.writersWaiting) !== 0) {
+      Atomics.add(this.#wi, W.room, 1);
+      shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
+    }
+  }
+
+  /** Wait until the head moves from `head` (or ms pass); -EINTR on a stop. */
+  #sleep(head: number, ms: number): number {
+    Atomics.add(this.#wi, W.readersWaiting, 1);
+    const r = Atomics.load(this.#w, W.head) !== head ? 0 : shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.head * 4), head, ms);
+    Atomics.sub(this.#wi, W.readersWaiting, 1);
+    return r;
+  }
+
+  /** Take the next message into `out` (or a new array), waiting up to `timeout` ms. */
+  #take(out: Uint8Array | undefined, timeout: number, op: string): Uint8Array | number | undefined {
+    if (this.#slot < 0) this.#notSubscribed(op);
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    for (;;) {
+      const len = this.#peek();
+      if (len >= 0) {
+        if (out && len > out.byteLength) throw tooBigKept(len, out.byteLength, op, this.address);
+        const into = out ?? new Uint8Array(len);
+        if (!this.#copy(len, into)) continue;
+        this.#release();
+        return out ? len : into;
+      }
+      if (timeout === 0) return undefined;
+      if (this.#spinFor(this.#spinBudget() ? SPIN : 0)) continue;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      const r = this.#sleep(this.#tail, Math.min(left, this.#peerCheckMs));
+      if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
+    }
+  }
+
+  protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    const n = this.#take(buf, timeout, "recvInto");
+    return n === undefined ? -1 : (n as number);
+  }
+
+  protected override recvMessage(timeout: number): Uint8Array | undefined {
+    return this.#take(undefined, timeout, "recv") as Uint8Array | undefined;
+  }
+
+  /**
+   * Whether to spin before sleeping: yes, unless this process and the last publisher may
+   * both run only on the same single CPU (spinning would keep it off). Looked at again when
+   * the publisher changes, and every 1024 waits (a process may pin itself later).
+   */
+  #spinBudget(): boolean {
+    const pub = Atomics.load(this.#w, W.lastPublisher) | 0;
+    if ((++this.#spinChecks & 1023) === 0) this.#spinWith.clear();
+    if (pub > 0 && pub !== this.#spinPeer) {
+      this.#spinPeer = pub;
+      let ok = this.#spinWith.get(pub);
+      if (ok === undefined) this.#spinWith.set(pub, ok = pub === process.pid || shim.ipcl_shares_single_cpu(pub) !== 1);
+      this.#spinOk = ok;
+    }
+    return this.#spinOk;
+  }
+  /** per publisher pid: whether spinning can pay (several publishers take turns) */
+  readonly #spinWith = new Map<number, boolean>();
+
+  /**
+   * Look up to `n` times for the head to move from our tail, yielding the CPU every 256
+   * looks: many subscribers may share a CPU, and a pure spin would keep the others (and
+   * their wake-ups) off it for the whole spin.
+   */
+  #spinFor(n: number): boolean {
+    const w = this.#w;
+    const tail = this.#tail;
+    for (let i = 0; i < n; i++) {
+      if (Atomics.load(w, W.head) !== tail) return true;
+      if ((i & 255) === 255) libc.sched_yield();
+    }
+    return false;
+  }
+
+  /** Before an async receive parks off-thread: spin on the head for a while (not on one CPU). */
+  protected override readableSoon(): boolean {
+    if (!this.#spinBudget() || this.#slot < 0) return false;
+    const w = this.#w;
+    const tail = this.#tail;
+    const end = nanoseconds() + this.#asyncSpin.budget();
+    do {
+      for (let i = 0; i < 16; i++) {
+        if (Atomics.load(w, W.head) !== tail) {
+          this.#asyncSpin.hit();
+          return true;
+        }
+      }
+    } while (nanoseconds() < end);
+    this.#asyncSpin.miss();
+    return false;
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    if (this.#slot < 0) this.#notSubscribed("recvAsync");
+    const head = this.#tail;
+    Atomics.add(this.#wi, W.readersWaiting, 1);
+    if (Atomics.load(this.#w, W.head) !== head) {
+      Atomics.sub(this.#wi, W.readersWaiting, 1);
+      return { result: Promise.resolve(0), cancel: () => {} };
+    }
+    const at = ptrAdd(this.#m.base, W.head * 4);
+    const wait = futexWaitAsync(at, head, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
+    return {
+      cancel: wait.cancel,
+      result: this.#held.track(wait.result.then((r) => (Atomics.sub(this.#wi, W.readersWaiting, 1), r === -ECANCELED ? 0 : r))),
+    };
+  }
+
+  // ---- leaving ------------------------------------------------------------------------
+
+  protected override closeImpl(): void {
+    if (this.#slot >= 0) {
+      Atomics.store(this.#subs, this.#slot + S.pid, 0); // publishers stop waiting for us
+      Atomics.add(this.#wi, W.room, 1);
+      shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
+    }
+    this.#leave();
+    this.#held.release();
+  }
+
+  /** Give up our participant slot; the last one out removes the name. */
+  #leave(): void {
+    leave(this.#name, this.address, this.#m);
+    forgetAtExit(this);
+  }
+}
+
+/** Give up participant slot `m.part` under the object's flock; the last one out removes the name. */
+function leave(name: string, address: string, m: Mapped): void {
+  const parts = new Int32Array(nativeView(m.base, layoutOf(m.g.capacity, m.g.maxSubscribers, m.g.history).parts, PARTICIPANTS * 4));
+  const release = () => Atomics.compareExchange(parts, m.part, process.pid, 0);
+  const fd = sys.shm_open(cstr(name), C.O_RDWR | C.O_CLOEXEC, 0);
+  if (fd < 0) {
+    release(); // the name is gone already (gc, or remove()): just let go
+    return;
+  }
+  try {
+    underLock(fd, address, () => {
+      release();
+      if (fdStat(fd, address).ino !== m.ino) return; // the name now belongs to a newer topic
+      let heir = 0;
+      for (let k = 0; k < parts.length && heir === 0; k++) {
+        const pid = Atomics.load(parts, k);
+        if (pid !== 0 && processAlive(pid)) heir = pid; // our own pid too: another channel of ours is still open
+      }
+      if (heir === 0) {
+        sys.shm_unlink(cstr(name));
+        unregister(address);
+      } else if (heir !== process.pid && ownerOf(address) === process.pid) register(address, heir); // gc must not take it while others use it
+    });
+  } finally {
+    libc.close(fd);
+  }
+}
+
+function openTopic(addr: Address, o: TopicOptions & { create?: boolean; timeout?: number; role?: "reader" | "writer" }): TopicChannel {
+  const peerCheckMs = o.peerCheckMs ?? 100;
+  if (!(peerCheckMs >= 1 && peerCheckMs <= 2 ** 31 - 1)) {
+    throw ipcError("EINVAL", "open", addr.text, `peerCheckMs must be from 1 to 2^31-1 ms (got ${peerCheckMs})`);
+  }
+  const m = attach(addr, o);
+  let ch: TopicChannel;
+  try {
+    ch = new TopicChannel(addr, m, o.role, peerCheckMs);
+  } catch (e) {
+    leave(regionObjectName(addr), addr.text, m); // e.g. no subscriber slot free: we were never here
+    libc.munmap(m.base, m.size);
+    throw e;
+  }
+  register(addr.text); // every participant: the record names one that is alive, for gc
+  closeAtExit(ch);
+  return ch;
+}
+
+/** The `topic:` mechanism. */
+export const topic = mechanism<TopicOptions>()({
+  scheme: "topic",
+  describe: "topic:/name — publish-subscribe in shared memory: many publishers, many subscribers (/dev/shm/topic.name)",
+  options: optionNames<TopicOptions>()("capacity", "maxMessageSize", "maxSubscribers", "history", "policy", "exclusive", "mode", "peerCheckMs"),
+  open: (a, o) => openTopic(a, o),
+  traits: { carries: "messages", duplex: false, seesPeerExit: false, bounded: true, pollable: false, largest: 1 << 16 },
+  names: regionNames,
+  sample: (u) => `topic:/${u.tag}`,
+  small: { capacity: 4096 },
+});

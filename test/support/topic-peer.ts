@@ -1,0 +1,47 @@
+/**
+ * A participant of test/topic.test.ts. One role per run:
+ *   sub TOPIC N [slow]  subscribe, print "ready", receive N messages (slow: 1 ms apart, for
+ *                       drop-oldest), check each is whole and each publisher's in order
+ *   stall TOPIC         subscribe, print "ready", never read (until killed)
+ *   pub TOPIC N ID      publish N messages as publisher ID, print a report
+ *   pub-forever TOPIC ID  publish until killed (to be SIGKILLed mid-message)
+ * Messages: u32 publisher id, u32 index, then bytes that depend on both (topicMessage).
+ */
+import { open } from "../../lib/index.ts";
+import type { TopicChannel } from "../../lib/channels/topic.ts";
+import { checkTopicMessage, topicMessage } from "./topic-messages.ts";
+
+const [role, address, a, b] = process.argv.slice(2) as [string, string, string?, string?];
+const out = (o: object) => process.stdout.write(JSON.stringify(o) + "\n");
+
+if (role === "sub" || role === "stall") {
+  const ch = open(address, { role: "reader" }) as TopicChannel;
+  out({ ready: true });
+  if (role === "stall") setInterval(() => {}, 1000);
+  else {
+    const n = Number(a);
+    const last = new Map<number, number>();
+    let bad = 0, received = 0, outOfOrder = 0;
+    while (received < n) {
+      const m = ch.recv({ timeout: 30_000 });
+      received++;
+      const who = checkTopicMessage(m);
+      if (!who) bad++;
+      else {
+        if ((last.get(who.id) ?? -1) >= who.i) outOfOrder++;
+        last.set(who.id, who.i);
+      }
+      if (b === "slow") await new Promise((r) => setTimeout(r, 1));
+      if (b === "slow" && ch.missed + received >= n) break; // what was lost will not come
+    }
+    out({ received, bad, outOfOrder, missed: ch.missed });
+    ch.close();
+  }
+} else if (role === "pub" || role === "pub-forever") {
+  const ch = open(address, { role: "writer" });
+  const id = Number(role === "pub" ? b : a);
+  const n = role === "pub" ? Number(a) : Infinity;
+  for (let i = 0; i < n; i++) ch.send(topicMessage(id, i), { timeout: 30_000 });
+  out({ sent: n });
+  ch.close();
+} else throw new Error(`unknown role ${role}`);

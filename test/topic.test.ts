@@ -1,0 +1,149 @@
+/**
+ * topic: beyond the conformance suite — many subscribers and publishers in separate
+ * processes (on both runtimes, and mixed), a stalled subscriber SIGKILLed, drop-oldest
+ * with a slow subscriber, history, a publisher killed mid-stream, and the name's lifetime.
+ */
+import { describe, expect, test } from "./support/harness.ts";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { open, remove } from "../lib/index.ts";
+import type { TopicChannel } from "../lib/channels/topic.ts";
+import { expectIpcError } from "./support/expect-error.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
+import { noteProbe, testPrefix, track } from "./support/leaks.ts";
+import { lineReader } from "./support/lines.ts";
+import { peerRuntime } from "./support/runtimes.ts";
+import { checkTopicMessage, topicMessage } from "./support/topic-messages.ts";
+
+const prefix = testPrefix("topic");
+let serial = 0;
+const file = (address: string) => `/dev/shm/topic.${address.slice("topic:/".length)}`;
+/** A fresh topic address, checked for leaks at the end. */
+function fresh(): string {
+  const address = `topic:/${prefix}${++serial}`;
+  noteProbe(address, () => existsSync(file(address)), () => void remove(address));
+  return address;
+}
+const peerScript = fileURLToPath(new URL("./support/topic-peer.ts", import.meta.url));
+const other: RuntimeName = peerRuntime() === "bun" ? "deno" : "bun";
+
+interface Peer {
+  child: ChildProcess;
+  line(): Promise<string>;
+  report(): Promise<Record<string, number>>;
+}
+
+function peer(args: string[], on: RuntimeName = peerRuntime()): Peer {
+  const child = track(spawnProcess(scriptCommand(peerScript, args, on), { stdio: ["ignore", "pipe", "inherit"] }));
+  const out = lineReader(child.stdout!);
+  return {
+    child,
+    line: () => out.line(),
+    async report() {
+      const text = await out.rest();
+      await child.exited;
+      return JSON.parse(text.trim().split("\n").pop() || "{}");
+    },
+  };
+}
+
+/** Start subscribers and wait until each has subscribed. */
+async function subscribers(args: string[][], runtimes: RuntimeName[]): Promise<Peer[]> {
+  const ps = args.map((a, i) => peer(a, runtimes[i % runtimes.length]));
+  for (const p of ps) expect(JSON.parse(await p.line())).toEqual({ ready: true });
+  return ps;
+}
+
+describe("topic", () => {
+  test("4 subscribers (Bun and Deno) each get all 5000 messages in order while a fifth stalls and is then SIGKILLed", async () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer", capacity: 65536 }) as TopicChannel;
+    const subs = await subscribers([0, 1, 2, 3].map(() => ["sub", address, "5000"]), [peerRuntime(), other]);
+    const [stalled] = await subscribers([["stall", address]], [peerRuntime()]);
+    let blocked = false;
+    const killer = setTimeout(() => stalled!.child.kill("SIGKILL"), 500);
+    for (let i = 0; i < 5000; i++) {
+      if (!pub.trySend(topicMessage(1, i))) {
+        blocked = true; // the stalled subscriber holds the ring: "block" waits for it
+        await pub.sendAsync(topicMessage(1, i), { timeout: 20_000 });
+      }
+    }
+    clearTimeout(killer);
+    expect(blocked).toBe(true);
+    for (const s of subs) expect(await s.report()).toEqual({ received: 5000, bad: 0, outOfOrder: 0, missed: 0 });
+    await stalled!.child.exited;
+  }, 60_000);
+
+  test("2 publishers × 2000, 2 subscribers: everyone gets all 4000, each publisher's in order", async () => {
+    const address = fresh();
+    using _keep = open(address, { role: "writer", capacity: 65536 });
+    const subs = await subscribers([["sub", address, "4000"], ["sub", address, "4000"]], [peerRuntime(), other]);
+    const pubs = [peer(["pub", address, "2000", "1"]), peer(["pub", address, "2000", "2"], other)];
+    for (const p of pubs) expect(await p.report()).toEqual({ sent: 2000 });
+    for (const s of subs) expect(await s.report()).toEqual({ received: 4000, bad: 0, outOfOrder: 0, missed: 0 });
+  }, 60_000);
+
+  test("drop-oldest: publishers never wait; a slow subscriber skips ahead, counts what it missed, never reads a torn message", async () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer", capacity: 16384, policy: "drop-oldest" }) as TopicChannel;
+    expect(pub.policy).toBe("drop-oldest");
+    const [slow] = await subscribers([["sub", address, "20000", "slow"]], [peerRuntime()]);
+    for (let i = 0; i < 20_000; i++) {
+      expect(pub.trySend(topicMessage(7, i))).toBe(true);
+      if (i % 200 === 199) await new Promise((r) => setTimeout(r, 1)); // keep publishing while it reads
+    }
+    const r = await slow!.report();
+    expect(r.bad).toBe(0);
+    expect(r.outOfOrder).toBe(0);
+    expect(r.missed).toBeGreaterThan(0);
+    expect(r.received! + r.missed!).toBe(20_000);
+  }, 60_000);
+
+  test("history: a new subscriber gets up to N earlier messages", () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer", history: 5 });
+    expectIpcError(() => open(address, { role: "reader", history: 6 }), "EINVAL"); // the creator chose 5
+    for (let i = 0; i < 10; i++) pub.send(topicMessage(3, i));
+    using late = open(address, { role: "reader" });
+    const got = [0, 1, 2, 3, 4].map(() => checkTopicMessage(late.recv({ timeout: 1000 }))?.i);
+    expect(got).toEqual([5, 6, 7, 8, 9]);
+    expect(late.tryRecv()).toBeUndefined();
+  });
+
+  test("a publisher SIGKILLed mid-stream never blocks the others; subscribers see only whole messages", async () => {
+    const address = fresh();
+    using sub = open(address, { role: "reader", capacity: 65536 });
+    for (let round = 0; round < 3; round++) {
+      const victim = peer(["pub-forever", address, "9"]);
+      while (sub.tryRecv() === undefined) await new Promise((r) => setTimeout(r, 1)); // it is publishing
+      victim.child.kill("SIGKILL");
+      await victim.child.exited;
+      while (true) {
+        const m = sub.tryRecv();
+        if (!m) break;
+        expect(checkTopicMessage(m) === undefined).toBe(false); // whole
+      }
+      using pub = open(address, { role: "writer" });
+      pub.send(topicMessage(1, round), { timeout: 5_000 }); // the dead publisher's turn was taken over
+      expect(checkTopicMessage(sub.recv({ timeout: 5_000 }))).toEqual({ id: 1, i: round });
+    }
+  }, 60_000);
+
+  test("the name lives while anyone has it open; the last one out removes it; roles and limits say what to do", () => {
+    const address = fresh();
+    const a = open(address, { role: "writer", maxSubscribers: 1 });
+    const b = open(address, { role: "reader" });
+    expect(expectIpcError(() => open(address, { role: "reader" }), "EBUSY").message).toContain("maxSubscribers");
+    expect(expectIpcError(() => a.recv({ timeout: 0 }), "EINVAL").message).toContain('role "reader"');
+    expect(expectIpcError(() => b.send("x"), "EINVAL").message).toContain('role "writer"');
+    expectIpcError(() => open(address, { exclusive: true }), "EEXIST");
+    a.close();
+    expect(existsSync(file(address))).toBe(true);
+    b.close();
+    expect(existsSync(file(address))).toBe(false);
+    expectIpcError(() => open(fresh(), { capacity: 5000 }), "EINVAL");
+  });
+});
+
+checkLeaks(prefix);
