@@ -223,7 +223,7 @@ export const notMeasured: Partial<Record<Scheme, string>> = {
 };
 
 /** Options for our sending end of a one-way mechanism: a topic end subscribes at open unless it only publishes. */
-const sendingEnd: Partial<Record<Scheme, object>> = { topic: { role: "writer" } };
+const sendingEnd: Partial<Record<Scheme, object>> = { topic: { role: "writer" }, "shm-queue": { role: "writer" } };
 
 /** Why a mechanism has no stream row, beyond what its traits say. */
 const noStream: Partial<Record<Scheme, string>> = { eventfd: "values merge: round trips only" };
@@ -266,4 +266,4 @@ export const benchCases: BenchCase[] = mechanisms.flatMap((m) => {
  * and, on a shared CPU, stalls the timed part), and their async round trips run 40× the
  * usual count, so that the 1 ms timer measured meanwhile ticks often enough for a p99.
  */
-export const fastRing = (c: BenchCase) => c.c === "shm" || c.c === "shm-sem" || c.name === "worker" || c.name === "topic";
+export const fastRing = (c: BenchCase) => c.c === "shm" || c.c === "shm-sem" || c.name === "worker" || c.name === "topic" || c.name === "shm-queue";

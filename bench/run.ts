@@ -14,6 +14,7 @@ import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { topicFanout } from "./topic-fanout.ts";
+import { queueStream } from "./queue-stream.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
@@ -182,6 +183,13 @@ export async function bench(argv: string[]): Promise<number> {
         for (const k of [1, 4, 8]) {
           const row = { impl: "ipc-lab", mechanism: `topic → ${k} subscriber${k > 1 ? "s" : ""}`, pattern: "rtt", mode: "sync", placement, size: 64 } as const;
           jobs.push({ label: `topic fan-out to ${k} ${placement}`, row, run: () => topicFanout(k, rttCount, placement) });
+        }
+      }
+      if (patterns.includes("stream") && size === sizes[0] && impls.includes("ipc-lab") && modes.includes("sync") && (!mechs || mechs.includes("shm-queue"))) {
+        // a work queue against a POSIX queue with the same 2 producers and 2 consumers
+        for (const kind of ["shm-queue", "mq"] as const) {
+          const row = { impl: "ipc-lab", mechanism: `${kind} (2 producers, 2 consumers)`, pattern: "stream", mode: "sync", placement, size: 64 } as const;
+          jobs.push({ label: `${kind} 2×2 stream ${placement}`, row, run: () => queueStream(kind, quick ? 20_000 : 100_000, placement) });
         }
       }
       if (patterns.includes("lock") && size === sizes[0] && impls.includes("ipc-lab")) {

@@ -22,6 +22,7 @@ import { file } from "./channels/file.ts";
 import { worker } from "./channels/worker.ts";
 import { popen, spawn } from "./channels/command.ts";
 import { topic } from "./channels/topic.ts";
+import { shmQueue } from "./channels/shm-queue.ts";
 import { sysvSem } from "./primitives/semaphore.ts";
 import { mutexNames } from "./primitives/mutex.ts";
 import { condNames } from "./primitives/condition.ts";
@@ -48,6 +49,7 @@ export const mechanisms = [
   memfd,
   sysvShm,
   topic,
+  shmQueue,
 ] as const;
 
 /** Named objects that are not channels (primitives), for remove() and `gc`. */

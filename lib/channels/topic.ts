@@ -56,6 +56,10 @@ export interface TopicOptions {
 }
 
 const MAGIC = 0x43504f54; // "TOPC"
+/** A work queue (shm-queue:, lib/channels/shm-queue.ts) is a topic with one shared cursor: "SHMQ". */
+const QUEUE_MAGIC = 0x514d4853;
+/** The shared cursor's pid word: never a process, never reaped. */
+const QUEUE_CURSOR = -1;
 const VERSION = 1;
 const PAD = 0xffffffff;
 const LINE = 64;
@@ -78,6 +82,8 @@ const W = {
   lastPublisher: 20,
   /** bumped by each new subscriber: publishers' cached slowest tail is stale then */
   epoch: 21,
+  /** work queues: the consumer taking a message (its pid), as the publisher word */
+  consumer: 22,
   // line 2: the oldest intact record, and publishers waiting for room
   oldest: 32,
   oldestSeq: 33,
@@ -158,9 +164,10 @@ function underLock<T>(fd: number, address: string, f: () => T): T {
 }
 
 /** Open or create the topic's object and claim a participant slot (under its flock). */
-function attach(addr: Address, o: TopicOptions & { create?: boolean; timeout?: number }): Mapped {
+function attach(addr: Address, o: TopicOptions & { create?: boolean; timeout?: number }, queue: boolean): Mapped {
   const name = regionObjectName(addr);
   const wanted = geometry(o, addr.text);
+  const magic = queue ? QUEUE_MAGIC : MAGIC;
   for (;;) {
     const create = o.create !== false;
     const fd = sys.shm_open(cstr(name), C.O_RDWR | C.O_CLOEXEC | (create ? C.O_CREAT : 0) | (o.exclusive ? C.O_EXCL : 0), o.mode ?? 0o600);
@@ -185,9 +192,10 @@ function attach(addr: Address, o: TopicOptions & { create?: boolean; timeout?: n
             w[W.maxSubscribers] = wanted.maxSubscribers;
             w[W.history] = wanted.history;
             w[W.policy] = wanted.policy;
-            Atomics.store(w, W.magic, MAGIC);
+            if (queue) new Int32Array(nativeView(base, layoutOf(wanted.capacity, 1, 0).subs, LINE))[S.pid] = QUEUE_CURSOR; // the one cursor every consumer shares
+            Atomics.store(w, W.magic, magic);
           }
-          const g = checkHeader(w, size, addr.text, o);
+          const g = checkHeader(w, size, addr.text, o, magic);
           const part = claimParticipant(new Int32Array(nativeView(base, layoutOf(g.capacity, g.maxSubscribers, g.history).parts, PARTICIPANTS * 4)), addr.text);
           return { base, size, ino: st.ino, w, g, owner: fresh, part };
         } catch (e) {
@@ -204,9 +212,9 @@ function attach(addr: Address, o: TopicOptions & { create?: boolean; timeout?: n
 }
 
 /** Validate an existing topic's control area, and that the options asked for match it. */
-function checkHeader(w: Uint32Array, size: number, address: string, o: TopicOptions): Geometry {
-  const proto = (why: string) => ipcError("EPROTO", "open", address, `${address} is not a usable topic: ${why}`);
-  if (Atomics.load(w, W.magic) !== MAGIC) throw proto(`it does not start with the topic magic (found 0x${w[W.magic]!.toString(16)})`);
+function checkHeader(w: Uint32Array, size: number, address: string, o: TopicOptions, magic: number): Geometry {
+  const proto = (why: string) => ipcError("EPROTO", "open", address, `${address} is not usable: ${why}`);
+  if (Atomics.load(w, W.magic) !== magic) throw proto(`it does not start with the magic 0x${magic.toString(16)} (found 0x${w[W.magic]!.toString(16)})`);
   if (w[W.version] !== VERSION) throw proto(`its version is ${w[W.version]}, this ipc-lab speaks ${VERSION}`);
   const g: Geometry = {
     capacity: w[W.capacity]!,
@@ -263,6 +271,8 @@ export class TopicChannel extends BaseChannel {
   readonly #data32: Uint32Array;
   readonly #mask: number;
   readonly #publishes: boolean;
+  /** a work queue: consumers share subscriber line 0, taking turns under the consumer word */
+  readonly #queue: boolean;
   /** our subscriber line (word index into #subs), -1 when we only publish */
   #slot = -1;
   #tail = 0;
@@ -280,7 +290,7 @@ export class TopicChannel extends BaseChannel {
   /** an async receive's look on the JS thread before it parks (as the ring's: warm 20 µs, cold 0.5 µs, probing 200 µs) */
   readonly #asyncSpin = new SpinPolicy(20_000, 500, 200_000);
 
-  constructor(addr: Address, m: Mapped, role: "reader" | "writer" | undefined, peerCheckMs: number) {
+  constructor(addr: Address, m: Mapped, role: "reader" | "writer" | undefined, peerCheckMs: number, queue = false) {
     super(addr.text);
     this.#m = m;
     this.#name = regionObjectName(addr);
@@ -294,11 +304,12 @@ export class TopicChannel extends BaseChannel {
     this.#data32 = new Uint32Array(this.#data.buffer, this.#data.byteOffset, g.capacity / 4);
     this.#mask = g.capacity - 1;
     this.#publishes = role !== "reader";
+    this.#queue = queue;
     this.#peerCheckMs = peerCheckMs;
     this.policy = g.policy === 0 ? "block" : "drop-oldest";
     this.#held = new HeldDuringWaits(() => libc.munmap(m.base, m.size));
     this.caps = {
-      mechanism: "topic",
+      mechanism: queue ? "shm-queue" : "topic",
       maxMessageSize: g.maxMessage,
       duplex: false,
       boundaries: "framed",
@@ -307,7 +318,10 @@ export class TopicChannel extends BaseChannel {
       crossesHosts: false,
       detectsPeerExit: false,
     };
-    if (role !== "writer") this.#subscribe();
+    if (role !== "writer") {
+      if (queue) this.#slot = 0; // consumers share the one cursor
+      else this.#subscribe();
+    }
   }
 
   /** Messages this subscriber lost because publishers overwrote them ("drop-oldest" only). */
@@ -317,19 +331,19 @@ export class TopicChannel extends BaseChannel {
 
   // ---- publishers take turns ----------------------------------------------------------
 
-  /** Take the publisher word: free, or held by a process that has died. */
-  #lockPublisher(): void {
+  /** Take the publisher word (or a work queue's consumer word): free, or held by a process that has died. */
+  #lockPublisher(word: number = W.publisher): void {
     const w = this.#wi;
     for (let i = 0;; i++) {
-      const holder = Atomics.compareExchange(w, W.publisher, 0, process.pid);
+      const holder = Atomics.compareExchange(w, word, 0, process.pid);
       if (holder === 0) return;
-      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, W.publisher, holder, process.pid) === holder) return;
-      if (i > 32) libc.sched_yield(); // another publisher is mid-copy
+      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder) return;
+      if (i > 32) libc.sched_yield(); // another one is mid-copy
     }
   }
 
-  #unlockPublisher(): void {
-    Atomics.store(this.#wi, W.publisher, 0);
+  #unlockPublisher(word: number = W.publisher): void {
+    Atomics.store(this.#wi, word, 0);
   }
 
   /** The smallest tail among live subscribers (dead ones checked and freed when `reap`), or `head` if none. */
@@ -343,7 +357,7 @@ export class TopicChannel extends BaseChannel {
       const tail = Atomics.load(subs, i + S.tail) >>> 0;
       const lag = (head - tail) >>> 0;
       if (lag <= behind) continue;
-      if (reap && pid !== process.pid && !processAlive(pid)) {
+      if (reap && pid > 0 && pid !== process.pid && !processAlive(pid)) {
         Atomics.compareExchange(subs, i + S.pid, pid, 0); // a dead subscriber holds no one back
         continue;
       }
@@ -564,6 +578,11 @@ export class TopicChannel extends BaseChannel {
     return true;
   }
 
+  /** Where our reading stands: our tail, or a work queue's shared one. */
+  #cursor(): number {
+    return this.#queue ? Atomics.load(this.#subs, S.tail) >>> 0 : this.#tail;
+  }
+
   /** Publish our tail: the room is the publishers' again (and wake any that wait for it). */
   #release(): void {
     Atomics.store(this.#subs, this.#slot + S.tail, this.#tail);
@@ -587,20 +606,40 @@ export class TopicChannel extends BaseChannel {
     if (this.#slot < 0) this.#notSubscribed(op);
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     for (;;) {
-      const len = this.#peek();
-      if (len >= 0) {
-        if (out && len > out.byteLength) throw tooBigKept(len, out.byteLength, op, this.address);
-        const into = out ?? new Uint8Array(len);
-        if (!this.#copy(len, into)) continue;
-        this.#release();
-        return out ? len : into;
+      if (this.#queue) {
+        // consumers take turns: the shared cursor moves under the consumer word, one message at a time
+        this.#lockPublisher(W.consumer);
+        try {
+          this.#tail = Atomics.load(this.#subs, S.tail) >>> 0;
+          this.#next = Atomics.load(this.#subs, S.next) >>> 0;
+          const got = this.#takeOne(out, op);
+          if (got !== undefined) return got;
+        } finally {
+          this.#unlockPublisher(W.consumer);
+        }
+      } else {
+        const got = this.#takeOne(out, op);
+        if (got !== undefined) return got;
       }
       if (timeout === 0) return undefined;
       if (this.#spinFor(this.#spinBudget() ? SPIN : 0)) continue;
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
-      const r = this.#sleep(this.#tail, Math.min(left, this.#peerCheckMs));
+      const r = this.#sleep(this.#cursor(), Math.min(left, this.#peerCheckMs));
       if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
+    }
+  }
+
+  /** The next message if there is one now (into out, or a new array), moving our tail past it. */
+  #takeOne(out: Uint8Array | undefined, op: string): Uint8Array | number | undefined {
+    for (;;) {
+      const len = this.#peek();
+      if (len < 0) return undefined;
+      if (out && len > out.byteLength) throw tooBigKept(len, out.byteLength, op, this.address);
+      const into = out ?? new Uint8Array(len);
+      if (!this.#copy(len, into)) continue;
+      this.#release();
+      return out ? len : into;
     }
   }
 
@@ -639,7 +678,7 @@ export class TopicChannel extends BaseChannel {
    */
   #spinFor(n: number): boolean {
     const w = this.#w;
-    const tail = this.#tail;
+    const tail = this.#cursor();
     for (let i = 0; i < n; i++) {
       if (Atomics.load(w, W.head) !== tail) return true;
       if ((i & 255) === 255) libc.sched_yield();
@@ -651,7 +690,7 @@ export class TopicChannel extends BaseChannel {
   protected override readableSoon(): boolean {
     if (!this.#spinBudget() || this.#slot < 0) return false;
     const w = this.#w;
-    const tail = this.#tail;
+    const tail = this.#cursor();
     const end = nanoseconds() + this.#asyncSpin.budget();
     do {
       for (let i = 0; i < 16; i++) {
@@ -667,7 +706,7 @@ export class TopicChannel extends BaseChannel {
 
   protected override waitReadable(timeout: number): PendingWait {
     if (this.#slot < 0) this.#notSubscribed("recvAsync");
-    const head = this.#tail;
+    const head = this.#cursor();
     Atomics.add(this.#wi, W.readersWaiting, 1);
     if (Atomics.load(this.#w, W.head) !== head) {
       Atomics.sub(this.#wi, W.readersWaiting, 1);
@@ -684,7 +723,7 @@ export class TopicChannel extends BaseChannel {
   // ---- leaving ------------------------------------------------------------------------
 
   protected override closeImpl(): void {
-    if (this.#slot >= 0) {
+    if (this.#slot >= 0 && !this.#queue) {
       Atomics.store(this.#subs, this.#slot + S.pid, 0); // publishers stop waiting for us
       Atomics.add(this.#wi, W.room, 1);
       shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
@@ -728,15 +767,16 @@ function leave(name: string, address: string, m: Mapped): void {
   }
 }
 
-function openTopic(addr: Address, o: TopicOptions & { create?: boolean; timeout?: number; role?: "reader" | "writer" }): TopicChannel {
+/** Open (or create) a topic, or with `queue` a work queue (shm-queue:). */
+export function openTopic(addr: Address, o: TopicOptions & { create?: boolean; timeout?: number; role?: "reader" | "writer" }, queue = false): TopicChannel {
   const peerCheckMs = o.peerCheckMs ?? 100;
   if (!(peerCheckMs >= 1 && peerCheckMs <= 2 ** 31 - 1)) {
     throw ipcError("EINVAL", "open", addr.text, `peerCheckMs must be from 1 to 2^31-1 ms (got ${peerCheckMs})`);
   }
-  const m = attach(addr, o);
+  const m = attach(addr, queue ? { ...o, maxSubscribers: 1, history: 0, policy: "block" } : o, queue);
   let ch: TopicChannel;
   try {
-    ch = new TopicChannel(addr, m, o.role, peerCheckMs);
+    ch = new TopicChannel(addr, m, o.role, peerCheckMs, queue);
   } catch (e) {
     leave(regionObjectName(addr), addr.text, m); // e.g. no subscriber slot free: we were never here
     libc.munmap(m.base, m.size);

@@ -13,6 +13,7 @@ import { mechanisms as libMechanisms, type Scheme } from "../../lib/mechanisms.t
 import { shm as shmDescriptor } from "../../lib/channels/shm.ts";
 import { unix as unixDescriptor } from "../../lib/channels/socket.ts";
 import { topic as topicDescriptor } from "../../lib/channels/topic.ts";
+import { shmQueue as shmQueueDescriptor } from "../../lib/channels/shm-queue.ts";
 import { type LineReader, lineReader } from "./lines.ts";
 import { noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
@@ -203,8 +204,21 @@ const topicMechanism: Mechanism = {
   },
 };
 
+/** Work queues: open-or-create, one-way by role; the name lives while either side has it open. */
+const queueMechanism: Mechanism = {
+  name: "shm-queue",
+  duplex: false,
+  seesPeerExit: false,
+  bounded: true,
+  start(role, count = 0, max) {
+    const address = freshAddress(shmQueueDescriptor as LibMechanism);
+    const here = open(address, { role: peerReceives(role) ? "writer" : "reader" });
+    const args = peerCommand(peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)]));
+    return session(this, here, track(spawnProcess(args, { stdio: ["pipe", "pipe", "inherit"] })));
+  },
+};
+
 /**
- * Commands as peers: spawn: (duplex/**
  * Commands as peers: spawn: (duplex, the peer speaks over its stdin+stdout as fd:0,1) and
  * popen: (one direction: type "r" when the peer sends on its stdout, "w" when it reads its
  * stdin). The peer's reports go to its stderr.
@@ -274,6 +288,7 @@ const custom: Partial<Record<Scheme, Mechanism>> = {
   spawn: commandMechanism("spawn"),
   popen: commandMechanism("popen"),
   topic: topicMechanism,
+  "shm-queue": queueMechanism,
 };
 
 /** How the suite runs one mechanism of lib/mechanisms.ts; a mechanism with no way is a failure, not a skip. */

@@ -5,6 +5,9 @@
  *   stall TOPIC         subscribe, print "ready", never read (until killed)
  *   pub TOPIC N ID      publish N messages as publisher ID, print a report
  *   pub-forever TOPIC ID  publish until killed (to be SIGKILLed mid-message)
+ *   consume QUEUE [print]  take messages from an shm-queue: until a stop message (id
+ *                       0xffff), then report every [id, index] taken (print: also one line
+ *                       per message as it comes, for a consumer about to be killed)
  * Messages: u32 publisher id, u32 index, then bytes that depend on both (topicMessage).
  */
 import { open } from "../../lib/index.ts";
@@ -37,6 +40,19 @@ if (role === "sub" || role === "stall") {
     out({ received, bad, outOfOrder, missed: ch.missed });
     ch.close();
   }
+} else if (role === "consume") {
+  const q = open(address, { role: "reader" });
+  out({ ready: true });
+  const got: [number, number][] = [];
+  for (;;) {
+    const who = checkTopicMessage(q.recv({ timeout: 30_000 }));
+    if (!who) throw new Error("a torn message");
+    if (who.id === 0xffff) break;
+    got.push([who.id, who.i]);
+    if (a === "print") out({ took: [who.id, who.i] });
+  }
+  out({ got });
+  q.close();
 } else if (role === "pub" || role === "pub-forever") {
   const ch = open(address, { role: "writer" });
   const id = Number(role === "pub" ? b : a);
