@@ -18,3 +18,5 @@ export { SIGNAL_PAYLOAD_MAX, SignalChannel, signalNumber, type SignalOptions } f
 export { CommandChannel, type PopenOptions } from "./command.ts";
 export { FileChannel, type FileOptions } from "./file.ts";
 export { spawnWorker, workerChannelData, type WorkerOptions } from "./worker.ts";
+export { TopicChannel, type TopicOptions } from "./topic.ts";
+export type { ShmQueueOptions } from "./shm-queue.ts";

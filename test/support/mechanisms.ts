@@ -60,6 +60,8 @@ export interface Traits {
   hello?: boolean;
   /** unreliable: pace bulk transfers with an acknowledgement every this many bytes */
   window?: number;
+  /** publish-subscribe: a receiver that dies is dropped, and senders go on (they never see it) */
+  dropsDeadReceivers?: boolean;
 }
 
 /** How a mechanism is opened. */
@@ -191,6 +193,7 @@ const topicMechanism: Mechanism = {
   duplex: false,
   seesPeerExit: false,
   bounded: true,
+  dropsDeadReceivers: true,
   async start(role, count = 0, max) {
     const address = freshAddress(topicDescriptor as LibMechanism);
     const receives = peerReceives(role);
