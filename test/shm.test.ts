@@ -6,6 +6,7 @@ import { open, RingChannel } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { indexOf } from "./support/bytes.ts";
 import { checkMessage, fillMessage } from "./support/sequence.ts";
 import { scriptCommand, spawnProcess } from "../ffi/process.ts";
 
@@ -203,12 +204,3 @@ describe("ring wake-ups", () => {
 });
 
 checkLeaks(prefix);
-
-/** Where `needle` first occurs in `hay`, or -1. */
-function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}

@@ -4,13 +4,14 @@
  * with a slow subscriber, history, a publisher killed mid-stream, and the name's lifetime.
  */
 import { describe, expect, test } from "./support/harness.ts";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { open, remove } from "../lib/index.ts";
 import type { TopicChannel } from "../lib/channels/topic.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { indexOf } from "./support/bytes.ts";
 import { noteProbe, testPrefix, track } from "./support/leaks.ts";
 import { lineReader } from "./support/lines.ts";
 import { peerRuntime } from "./support/runtimes.ts";
@@ -129,6 +130,28 @@ describe("topic", () => {
       expect(checkTopicMessage(sub.recv({ timeout: 5_000 }))).toEqual({ id: 1, i: round });
     }
   }, 60_000);
+
+  test("zero-copy: a publisher's loan and a subscriber's view are the topic's own memory (policy block)", () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer", capacity: 4096 });
+    using sub = open(address, { role: "reader" });
+    for (let i = 0; i < 200; i++) {
+      const msg = topicMessage(4, i);
+      const loan = pub.loan(msg.byteLength);
+      loan.set(msg);
+      if (i % 50 === 0) expect(indexOf(readFileSync(file(address)), msg)).toBeGreaterThan(0); // in the object before commit
+      pub.commit();
+      expect(loan.byteLength).toBe(0);
+      const view = sub.recvView({ timeout: 1000 });
+      expect(checkTopicMessage(view)).toEqual({ id: 4, i });
+      if (i % 50 === 0) {
+        const at = indexOf(readFileSync(file(address)), view);
+        view[8] = view[8]! ^ 0xff; // (read-only by contract) the write lands in the shared object: it is in place
+        expect(readFileSync(file(address))[at + 8]).toBe(view[8]);
+      }
+      sub.release();
+    }
+  });
 
   test("the name lives while anyone has it open; the last one out removes it; roles and limits say what to do", () => {
     const address = fresh();

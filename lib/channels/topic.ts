@@ -269,6 +269,8 @@ export class TopicChannel extends BaseChannel {
   readonly #subs: Int32Array;
   readonly #data: Uint8Array;
   readonly #data32: Uint32Array;
+  /** where the data ring starts: loans and views are made over it */
+  readonly #dataPtr: Pointer;
   readonly #mask: number;
   readonly #publishes: boolean;
   /** a work queue: consumers share subscriber line 0, taking turns under the consumer word */
@@ -301,6 +303,7 @@ export class TopicChannel extends BaseChannel {
     this.#hist = new Uint32Array(nativeView(m.base, l.hist, Math.max(8, g.history * 8)));
     this.#subs = new Int32Array(nativeView(m.base, l.subs, g.maxSubscribers * LINE));
     this.#data = new Uint8Array(nativeView(m.base, l.data, g.capacity));
+    this.#dataPtr = ptrAdd(m.base, l.data);
     this.#data32 = new Uint32Array(this.#data.buffer, this.#data.byteOffset, g.capacity / 4);
     this.#mask = g.capacity - 1;
     this.#publishes = role !== "reader";
@@ -369,43 +372,65 @@ export class TopicChannel extends BaseChannel {
 
   /** Publish msg if there is room now (always, with "drop-oldest"). */
   #tryPublish(msg: Uint8Array, reap: boolean): boolean {
+    const at = this.#reserve(msg.byteLength, reap);
+    if (at < 0) return false;
+    this.#data.set(msg, at + 8);
+    this.#finish(msg.byteLength);
+    return true;
+  }
+
+  /**
+   * Take the publishers' turn and room for a record of `len` bytes: its position in the
+   * data, holding the publisher word until #finish (or #abandon); -1 (and the word let go)
+   * when there is no room now.
+   */
+  #reserve(len: number, reap: boolean): number {
     const w = this.#w;
     const cap = this.#mask + 1;
-    const need = recordSize(msg.byteLength);
+    const need = recordSize(len);
     this.#lockPublisher();
-    try {
-      const head = Atomics.load(w, W.head);
-      let pos = head & this.#mask;
-      const pad = pos + need > cap ? cap - pos : 0;
-      const end = (head + pad + need) >>> 0;
-      if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap || this.#slowEpoch !== Atomics.load(w, W.epoch)) {
-        // the cached slowest tail says no (or a subscriber joined): look at every subscriber
-        this.#slowEpoch = Atomics.load(w, W.epoch);
-        this.#slowTail = this.#slowest(head, reap);
-        if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap) return false;
+    const head = Atomics.load(w, W.head);
+    let pos = head & this.#mask;
+    const pad = pos + need > cap ? cap - pos : 0;
+    const end = (head + pad + need) >>> 0;
+    if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap || this.#slowEpoch !== Atomics.load(w, W.epoch)) {
+      // the cached slowest tail says no (or a subscriber joined): look at every subscriber
+      this.#slowEpoch = Atomics.load(w, W.epoch);
+      this.#slowTail = this.#slowest(head, reap);
+      if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap) {
+        this.#unlockPublisher();
+        return -1;
       }
-      this.#retire(end, cap);
-      if (pad !== 0) {
-        this.#data32[pos >>> 2] = PAD;
-        pos = 0;
-      }
-      const seq = w[W.seq]!;
-      this.#data32[pos >>> 2] = msg.byteLength;
-      this.#data32[(pos >>> 2) + 1] = seq;
-      this.#data.set(msg, pos + 8);
-      if (this.#m.g.history > 0) {
-        const h = (seq % this.#m.g.history) * 2;
-        this.#hist[h] = (head + pad) >>> 0;
-        this.#hist[h + 1] = seq;
-      }
-      w[W.seq] = (seq + 1) >>> 0;
-      if (w[W.lastPublisher] !== process.pid) w[W.lastPublisher] = process.pid;
-      Atomics.store(w, W.head, end);
-    } finally {
-      this.#unlockPublisher();
     }
+    this.#retire(end, cap);
+    if (pad !== 0) {
+      this.#data32[pos >>> 2] = PAD;
+      pos = 0;
+    }
+    this.#reserved = (head + pad) >>> 0;
+    return pos;
+  }
+  /** where the reserved record starts (a free-running position) */
+  #reserved = 0;
+
+  /** Publish the reserved record with `len` payload bytes (already in place), let go of the turn, wake readers. */
+  #finish(len: number): void {
+    const w = this.#w;
+    const start = this.#reserved;
+    const pos = start & this.#mask;
+    const seq = w[W.seq]!;
+    this.#data32[pos >>> 2] = len;
+    this.#data32[(pos >>> 2) + 1] = seq;
+    if (this.#m.g.history > 0) {
+      const h = (seq % this.#m.g.history) * 2;
+      this.#hist[h] = start;
+      this.#hist[h + 1] = seq;
+    }
+    w[W.seq] = (seq + 1) >>> 0;
+    if (w[W.lastPublisher] !== process.pid) w[W.lastPublisher] = process.pid;
+    Atomics.store(w, W.head, (start + recordSize(len)) >>> 0);
+    this.#unlockPublisher();
     if (Atomics.load(w, W.readersWaiting) !== 0) shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.head * 4), 1 << 30);
-    return true;
   }
 
   /** Move `oldest` past every record that writing up to `end` will destroy (before writing it). */
@@ -430,32 +455,66 @@ export class TopicChannel extends BaseChannel {
   }
 
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
+    this.#assertPublisher("send");
+    if (this.#tryPublish(msg, false)) return true; // the usual case: no closure, no wait
+    return this.#untilRoom(timeout, "send", (reap) => this.#tryPublish(msg, reap));
+  }
+
+  #assertPublisher(op: string): void {
     if (!this.#publishes) {
       throw ipcError(
         "EINVAL",
-        "send",
+        op,
         this.address,
         `${this.address} was opened with role "reader" (a subscriber): open it without role, or with role "writer", to publish`,
       );
     }
-    if (this.#tryPublish(msg, false)) return true;
-    if (timeout === 0) return this.#tryPublish(msg, true); // look for dead subscribers before saying "full"
+  }
+
+  /** Retry `attempt` (true once it published) until `timeout` ms pass, waiting on `room` and looking for dead subscribers. */
+  #untilRoom(timeout: number, op: string, attempt: (reap: boolean) => boolean): boolean {
+    if (timeout === 0) return attempt(true); // look for dead subscribers before saying "full"
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     const w = this.#wi;
     for (;;) {
       const room = Atomics.load(w, W.room);
       Atomics.add(w, W.writersWaiting, 1);
-      const ok = this.#tryPublish(msg, true);
-      if (ok) {
+      if (attempt(true)) {
         Atomics.sub(w, W.writersWaiting, 1);
         return true;
       }
       const left = deadline - performance.now();
       const r = left > 0 ? shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.room * 4), room, Math.min(left, this.#peerCheckMs)) : 0;
       Atomics.sub(w, W.writersWaiting, 1);
-      if (r === -C.EINTR) throw errnoError(C.EINTR, "send", this.address);
+      if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
       if (left <= 0) return false;
     }
+  }
+
+  // ---- zero-copy: a loan is the room in the ring (holding the publishers' turn until commit) ----
+
+  protected override loanImpl(size: number, timeout: number): Uint8Array | undefined {
+    this.#assertPublisher("loan");
+    if (size === 0) return super.loanImpl(size, timeout);
+    let at = -1;
+    const got = this.#untilRoom(timeout, "loan", (reap) => (at = this.#reserve(size, reap)) >= 0);
+    if (!got) return undefined;
+    this.#loaned = true;
+    return new Uint8Array(nativeView(this.#dataPtr, at + 8, size));
+  }
+  #loaned = false;
+
+  protected override commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
+    if (!this.#loaned) return super.commitImpl(view, length, timeout, opts);
+    this.#loaned = false;
+    this.#finish(length);
+    return true;
+  }
+
+  protected override abandonImpl(): void {
+    if (!this.#loaned) return;
+    this.#loaned = false;
+    this.#unlockPublisher(); // nothing published: the next record is written over it
   }
 
   protected override waitWritable(timeout: number, _size: number): PendingWait {
@@ -621,13 +680,50 @@ export class TopicChannel extends BaseChannel {
         const got = this.#takeOne(out, op);
         if (got !== undefined) return got;
       }
-      if (timeout === 0) return undefined;
-      if (this.#spinFor(this.#spinBudget() ? SPIN : 0)) continue;
-      const left = deadline - performance.now();
-      if (left <= 0) return undefined;
-      const r = this.#sleep(this.#cursor(), Math.min(left, this.#peerCheckMs));
-      if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
+      if (!this.#await(deadline, timeout, op)) return undefined;
     }
+  }
+
+  /** Nothing there yet: spin (when it can pay), then sleep on the head; false once out of time. */
+  #await(deadline: number, timeout: number, op: string): boolean {
+    if (timeout === 0) return false;
+    if (this.#spinFor(this.#spinBudget() ? SPIN : 0)) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    const r = this.#sleep(this.#cursor(), Math.min(left, this.#peerCheckMs));
+    if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
+    return true;
+  }
+
+  /**
+   * A subscriber's view of the next message in place ("block" only: nothing overwrites
+   * a record before every live subscriber has released it). With "drop-oldest" a publisher
+   * could, and a work queue's consumers take turns: those views are copies.
+   */
+  protected override viewImpl(timeout: number): Uint8Array | undefined {
+    if (this.#queue || this.policy !== "block" || this.#slot < 0) return super.viewImpl(timeout);
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    for (;;) {
+      const len = this.#peek();
+      if (len === 0) return super.viewImpl(0);
+      if (len > 0) {
+        const pos = this.#tail & this.#mask;
+        this.#viewSeq = this.#data32[(pos >>> 2) + 1]!;
+        this.#viewEnd = (this.#tail + recordSize(len)) >>> 0;
+        return new Uint8Array(nativeView(this.#dataPtr, pos + 8, len));
+      }
+      if (!this.#await(deadline, timeout, "recvView")) return undefined;
+    }
+  }
+  #viewEnd = -1;
+  #viewSeq = 0;
+
+  protected override releaseImpl(): void {
+    if (this.#viewEnd < 0) return;
+    this.#tail = this.#viewEnd;
+    this.#next = (this.#viewSeq + 1) >>> 0;
+    this.#viewEnd = -1;
+    this.#release();
   }
 
   /** The next message if there is one now (into out, or a new array), moving our tail past it. */
