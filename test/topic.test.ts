@@ -153,6 +153,23 @@ describe("topic", () => {
     }
   });
 
+  test("a loan holds the publishers' turn until commit: another publisher's send times out meanwhile, and goes through after", () => {
+    const address = fresh();
+    using sub = open(address, { role: "reader" });
+    using a = open(address, { role: "writer" });
+    using b = open(address, { role: "writer" });
+    const loan = a.loan(5);
+    loan.set(new TextEncoder().encode("first"));
+    const t0 = performance.now();
+    expectIpcError(() => b.send("second", { timeout: 50 }), "ETIMEDOUT");
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(b.trySend("second")).toBe(false);
+    a.commit();
+    b.send("second", { timeout: 1_000 });
+    expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("first");
+    expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("second");
+  });
+
   test("the name lives while anyone has it open; the last one out removes it; roles and limits say what to do", () => {
     const address = fresh();
     const a = open(address, { role: "writer", maxSubscribers: 1 });

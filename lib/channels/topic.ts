@@ -95,6 +95,8 @@ const S = { pid: 0, tail: 1, next: 2, missed: 3 } as const;
 const ECANCELED = fact("ECANCELED");
 
 const recordSize = (len: number) => (len + 8 + 7) & ~7;
+/** Looks at a taken publisher word before a send waits instead (on `room`, which commits bump): ~1 ms of yields. */
+const TURN_TRIES = 2048;
 /** Spin iterations before a sync receive sleeps, when this process may use more than one CPU (as the ring). */
 const SPIN = 20_000;
 const align = (n: number) => Math.ceil(n / LINE) * LINE;
@@ -291,6 +293,8 @@ export class TopicChannel extends BaseChannel {
   #spinChecks = 0;
   /** an async receive's look on the JS thread before it parks (as the ring's: warm 20 µs, cold 0.5 µs, probing 200 µs) */
   readonly #asyncSpin = new SpinPolicy(20_000, 500, 200_000);
+  /** the same on one CPU, in sched_yield() calls (warm 16, cold 1, probing 64), as the ring */
+  readonly #asyncYields = new SpinPolicy(16, 1, 64);
 
   constructor(addr: Address, m: Mapped, role: "reader" | "writer" | undefined, peerCheckMs: number, queue = false) {
     super(addr.text);
@@ -334,15 +338,20 @@ export class TopicChannel extends BaseChannel {
 
   // ---- publishers take turns ----------------------------------------------------------
 
-  /** Take the publisher word (or a work queue's consumer word): free, or held by a process that has died. */
-  #lockPublisher(word: number = W.publisher): void {
+  /**
+   * Take the publisher word (or a work queue's consumer word): free, or held by a process
+   * that has died. With `tries`, give up after that many looks (false): a loan holds the
+   * publishers' turn until its commit, and a send must still honour its timeout.
+   */
+  #lockPublisher(word: number = W.publisher, tries = Infinity): boolean {
     const w = this.#wi;
-    for (let i = 0;; i++) {
+    for (let i = 0; i < tries; i++) {
       const holder = Atomics.compareExchange(w, word, 0, process.pid);
-      if (holder === 0) return;
-      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder) return;
+      if (holder === 0) return true;
+      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder) return true;
       if (i > 32) libc.sched_yield(); // another one is mid-copy
     }
+    return false;
   }
 
   #unlockPublisher(word: number = W.publisher): void {
@@ -388,7 +397,7 @@ export class TopicChannel extends BaseChannel {
     const w = this.#w;
     const cap = this.#mask + 1;
     const need = recordSize(len);
-    this.#lockPublisher();
+    if (!this.#lockPublisher(W.publisher, TURN_TRIES)) return -1; // another publisher holds the turn (a loan): wait for room, then try again
     const head = Atomics.load(w, W.head);
     let pos = head & this.#mask;
     const pad = pos + need > cap ? cap - pos : 0;
@@ -429,8 +438,17 @@ export class TopicChannel extends BaseChannel {
     w[W.seq] = (seq + 1) >>> 0;
     if (w[W.lastPublisher] !== process.pid) w[W.lastPublisher] = process.pid;
     Atomics.store(w, W.head, (start + recordSize(len)) >>> 0);
-    this.#unlockPublisher();
+    this.#handOn();
     if (Atomics.load(w, W.readersWaiting) !== 0) shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.head * 4), 1 << 30);
+  }
+
+  /** Let go of the publishers' turn; a publisher that waited for it (on `room`) tries again. */
+  #handOn(): void {
+    this.#unlockPublisher();
+    if (Atomics.load(this.#wi, W.writersWaiting) !== 0) {
+      Atomics.add(this.#wi, W.room, 1);
+      shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
+    }
   }
 
   /** Move `oldest` past every record that writing up to `end` will destroy (before writing it). */
@@ -514,7 +532,7 @@ export class TopicChannel extends BaseChannel {
   protected override abandonImpl(): void {
     if (!this.#loaned) return;
     this.#loaned = false;
-    this.#unlockPublisher(); // nothing published: the next record is written over it
+    this.#handOn(); // nothing published: the next record is written over it
   }
 
   protected override waitWritable(timeout: number, _size: number): PendingWait {
@@ -784,9 +802,22 @@ export class TopicChannel extends BaseChannel {
 
   /** Before an async receive parks off-thread: spin on the head for a while (not on one CPU). */
   protected override readableSoon(): boolean {
-    if (!this.#spinBudget() || this.#slot < 0) return false;
+    if (this.#slot < 0) return false;
     const w = this.#w;
     const tail = this.#cursor();
+    if (!this.#spinBudget()) {
+      // sharing one CPU with the publisher: yield it (which runs a publisher our send just woke), as the ring does
+      const n = this.#asyncYields.budget();
+      for (let i = 0; i < n; i++) {
+        libc.sched_yield();
+        if (Atomics.load(w, W.head) !== tail) {
+          this.#asyncYields.hit();
+          return true;
+        }
+      }
+      this.#asyncYields.miss();
+      return false;
+    }
     const end = nanoseconds() + this.#asyncSpin.budget();
     do {
       for (let i = 0; i < 16; i++) {
