@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { open, remove } from "../lib/index.ts";
+import { entries } from "../lib/names/registry.ts";
 import type { TopicChannel } from "../lib/channels/topic.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -168,6 +169,21 @@ describe("topic", () => {
     b.send("second", { timeout: 1_000 });
     expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("first");
     expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("second");
+  });
+
+  test("participants SIGKILLed leave the name registered as dead; remove() (what gc does) takes it", async () => {
+    for (const address of [fresh(), fresh().replace("topic:", "shm-queue:")]) {
+      const name = address.startsWith("topic:") ? file(address) : `/dev/shm/shm-queue.${address.slice("shm-queue:/".length)}`;
+      noteProbe(address, () => existsSync(name), () => void remove(address));
+      const p = peer([address.startsWith("topic:") ? "stall" : "consume", address]);
+      expect(JSON.parse(await p.line())).toEqual({ ready: true });
+      p.child.kill("SIGKILL");
+      await p.child.exited;
+      expect(existsSync(name)).toBe(true);
+      expect(entries().find((e) => e.address === address)?.alive).toBe(false);
+      expect(remove(address)).toBe(true);
+      expect(existsSync(name)).toBe(false);
+    }
   });
 
   test("the name lives while anyone has it open; the last one out removes it; roles and limits say what to do", () => {
