@@ -121,9 +121,9 @@ export interface Channel extends AsyncIterable<Uint8Array>, Disposable {
   recvManyAsync(max: number, opts?: RecvOptions): Promise<Uint8Array[]>;
   /**
    * Borrow the room for the next message: a writable view of `size` bytes, waiting for room
-   * as send() does. Fill it, then commit() (or abandonLoan()). On shared-memory rings the view
-   * is the ring itself (zero-copy: nothing is copied at commit); elsewhere it is a buffer
-   * that commit() sends. One loan at a time; no send while it is out (EBUSY).
+   * as send() does. Fill it, then commit() (or abandonLoan()). On shared-memory rings and
+   * topics the view is the ring itself (zero-copy: nothing is copied at commit); elsewhere
+   * it is a buffer that commit() sends. One loan at a time; no send while it is out (EBUSY).
    */
   loan(size: number, opts?: RecvOptions): Uint8Array;
   /** loan() that never blocks: undefined when there is no room now. */
@@ -142,8 +142,9 @@ export interface Channel extends AsyncIterable<Uint8Array>, Disposable {
   /**
    * Receive the next message as a read-only view, valid until release() or the next
    * receive (whichever comes first); then it is detached (length 0; set/subarray/decoding
-   * it throw a TypeError) and its room goes back to the sender. On shared-memory rings the
-   * view is the message in place (zero-copy); elsewhere a received copy.
+   * it throw a TypeError) and its room goes back to the sender. On shared-memory rings (and
+   * topics with policy "block") the view is the message in place (zero-copy); elsewhere a
+   * received copy.
    */
   recvView(opts?: RecvOptions): Uint8Array;
   /** recvView() that never blocks: undefined when empty. */
