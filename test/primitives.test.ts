@@ -6,37 +6,21 @@
 import { describe, expect, test } from "./support/harness.ts";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import type { RuntimeName } from "../ffi/process.ts";
 import { Board, Condition, Mutex, remove, SharedMemory } from "../lib/index.ts";
 import { entries } from "../lib/names/registry.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
-import { testPrefix, track } from "./support/leaks.ts";
-import { lineReader } from "./support/lines.ts";
-import { peerRuntime } from "./support/runtimes.ts";
+import { testPrefix } from "./support/leaks.ts";
+import { participant } from "./support/participants.ts";
 
 const prefix = testPrefix("prim");
 let serial = 0;
 const fresh = (scheme: string) => `${scheme}:/${prefix}${++serial}`;
 const peerScript = fileURLToPath(new URL("./support/primitive-peer.ts", import.meta.url));
 
-/** Start a peer in `role`; its JSON report when it exits. */
-function peer(
-  args: string[],
-  on: RuntimeName = peerRuntime(),
-): { child: ChildProcess; report: () => Promise<Record<string, unknown>>; line: () => Promise<string> } {
-  const child = track(spawnProcess(scriptCommand(peerScript, args, on), { stdio: ["ignore", "pipe", "inherit"] }));
-  const out = lineReader(child.stdout!);
-  return {
-    child,
-    line: () => out.line(),
-    report: async () => {
-      const text = await out.rest();
-      await child.exited;
-      return JSON.parse(text.trim().split("\n").pop() || "{}");
-    },
-  };
-}
+/** Start a peer in `role` (its report: its last line). */
+const peer = (args: string[], on?: RuntimeName) => participant(peerScript, args, on);
 
 describe("Mutex", () => {
   test("lock / tryLock / unlock / guard; errors say what to do; the creator removes the name", () => {

@@ -6,12 +6,12 @@
 import { describe, expect, test } from "./support/harness.ts";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import type { RuntimeName } from "../ffi/process.ts";
 import { open, remove } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
-import { noteProbe, testPrefix, track } from "./support/leaks.ts";
-import { lineReader } from "./support/lines.ts";
+import { noteProbe, testPrefix } from "./support/leaks.ts";
+import { otherRuntime, participant } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
 import { topicMessage } from "./support/topic-messages.ts";
 
@@ -24,26 +24,8 @@ function fresh(): string {
   return address;
 }
 const peerScript = fileURLToPath(new URL("./support/topic-peer.ts", import.meta.url));
-const other: RuntimeName = peerRuntime() === "bun" ? "deno" : "bun";
-
-interface Peer {
-  child: ChildProcess;
-  line(): Promise<string>;
-  lines(): Promise<Record<string, unknown>[]>;
-}
-function peer(args: string[], on: RuntimeName): Peer {
-  const child = track(spawnProcess(scriptCommand(peerScript, args, on), { stdio: ["ignore", "pipe", "inherit"] }));
-  const out = lineReader(child.stdout!);
-  return {
-    child,
-    line: () => out.line(),
-    async lines() {
-      const text = await out.rest();
-      await child.exited;
-      return text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    },
-  };
-}
+const peer = (args: string[], on: RuntimeName) => participant(peerScript, args, on);
+const other = otherRuntime;
 
 /** Every [id, i] taken by the consumers: each exactly once, each consumer's in per-producer order. */
 function checkTaken(takes: [number, number][][], producers: number[], perProducer: number, missingAtMost = 0): void {

@@ -6,15 +6,15 @@
 import { describe, expect, test } from "./support/harness.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import type { RuntimeName } from "../ffi/process.ts";
 import { open, remove } from "../lib/index.ts";
 import { entries } from "../lib/names/registry.ts";
 import type { TopicChannel } from "../lib/channels/topic.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { indexOf } from "./support/bytes.ts";
-import { noteProbe, testPrefix, track } from "./support/leaks.ts";
-import { lineReader } from "./support/lines.ts";
+import { noteProbe, testPrefix } from "./support/leaks.ts";
+import { otherRuntime, type Participant, participant } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
 import { checkTopicMessage, topicMessage } from "./support/topic-messages.ts";
 
@@ -28,30 +28,11 @@ function fresh(): string {
   return address;
 }
 const peerScript = fileURLToPath(new URL("./support/topic-peer.ts", import.meta.url));
-const other: RuntimeName = peerRuntime() === "bun" ? "deno" : "bun";
-
-interface Peer {
-  child: ChildProcess;
-  line(): Promise<string>;
-  report(): Promise<Record<string, number>>;
-}
-
-function peer(args: string[], on: RuntimeName = peerRuntime()): Peer {
-  const child = track(spawnProcess(scriptCommand(peerScript, args, on), { stdio: ["ignore", "pipe", "inherit"] }));
-  const out = lineReader(child.stdout!);
-  return {
-    child,
-    line: () => out.line(),
-    async report() {
-      const text = await out.rest();
-      await child.exited;
-      return JSON.parse(text.trim().split("\n").pop() || "{}");
-    },
-  };
-}
+const peer = (args: string[], on?: RuntimeName) => participant(peerScript, args, on);
+const other = otherRuntime;
 
 /** Start subscribers and wait until each has subscribed. */
-async function subscribers(args: string[][], runtimes: RuntimeName[]): Promise<Peer[]> {
+async function subscribers(args: string[][], runtimes: RuntimeName[]): Promise<Participant[]> {
   const ps = args.map((a, i) => peer(a, runtimes[i % runtimes.length]));
   for (const p of ps) expect(JSON.parse(await p.line())).toEqual({ ready: true });
   return ps;
@@ -95,7 +76,7 @@ describe("topic", () => {
       expect(pub.trySend(topicMessage(7, i))).toBe(true);
       if (i % 200 === 199) await new Promise((r) => setTimeout(r, 1)); // keep publishing while it reads
     }
-    const r = await slow!.report();
+    const r = await slow!.report<Record<string, number>>();
     expect(r.bad).toBe(0);
     expect(r.outOfOrder).toBe(0);
     expect(r.missed).toBeGreaterThan(0);

@@ -31,8 +31,7 @@ import { regionNames, regionObjectName } from "../names/kinds.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { ownerOf, register, unregister } from "../names/registry.ts";
 import { optionNames } from "../options.ts";
-import { HeldDuringWaits, SpinPolicy } from "../os/wait.ts";
-import { nanoseconds } from "../../ffi/process.ts";
+import { HeldDuringWaits, lookAgain, SpinPolicy } from "../os/wait.ts";
 import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
 
 /** Options of `topic:` (set by whoever creates it; an opener's that differ are EINVAL). */
@@ -803,32 +802,7 @@ export class TopicChannel extends BaseChannel {
   /** Before an async receive parks off-thread: spin on the head for a while (not on one CPU). */
   protected override readableSoon(): boolean {
     if (this.#slot < 0) return false;
-    const w = this.#w;
-    const tail = this.#cursor();
-    if (!this.#spinBudget()) {
-      // sharing one CPU with the publisher: yield it (which runs a publisher our send just woke), as the ring does
-      const n = this.#asyncYields.budget();
-      for (let i = 0; i < n; i++) {
-        libc.sched_yield();
-        if (Atomics.load(w, W.head) !== tail) {
-          this.#asyncYields.hit();
-          return true;
-        }
-      }
-      this.#asyncYields.miss();
-      return false;
-    }
-    const end = nanoseconds() + this.#asyncSpin.budget();
-    do {
-      for (let i = 0; i < 16; i++) {
-        if (Atomics.load(w, W.head) !== tail) {
-          this.#asyncSpin.hit();
-          return true;
-        }
-      }
-    } while (nanoseconds() < end);
-    this.#asyncSpin.miss();
-    return false;
+    return lookAgain(this.#w, W.head, this.#cursor(), !this.#spinBudget(), this.#asyncSpin, this.#asyncYields);
   }
 
   protected override waitReadable(timeout: number): PendingWait {

@@ -164,6 +164,38 @@ export class SpinPolicy {
 }
 
 /**
+ * The second look of an async receive on shared memory (rings, topics): true once
+ * `w[index]` differs from `value`. Across CPUs, spin for `spin`'s budget in time; when the
+ * other side may only share our CPU (`sharedCpu`), call sched_yield() `yields`' budget of
+ * times instead — that runs a peer our send just woke, where spinning would keep it off.
+ */
+export function lookAgain(w: Uint32Array, index: number, value: number, sharedCpu: boolean, spin: SpinPolicy, yields: SpinPolicy): boolean {
+  if (sharedCpu) {
+    const n = yields.budget();
+    for (let i = 0; i < n; i++) {
+      libc.sched_yield();
+      if (Atomics.load(w, index) !== value) {
+        yields.hit();
+        return true;
+      }
+    }
+    yields.miss();
+    return false;
+  }
+  const end = nanoseconds() + spin.budget();
+  do {
+    for (let i = 0; i < 16; i++) {
+      if (Atomics.load(w, index) !== value) {
+        spin.hit();
+        return true;
+      }
+    }
+  } while (nanoseconds() < end);
+  spin.miss();
+  return false;
+}
+
+/**
  * The second look of an async receive, for mechanisms whose readiness is a syscall
  * (poll on a descriptor, a queue's message count): before the wait goes off-thread (a
  * thread handoff each way), look again for a while on the JS thread. Across CPUs it

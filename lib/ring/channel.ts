@@ -6,13 +6,12 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C, fact, layout } from "../../ffi/facts.ts";
-import { libc, nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
-import { nanoseconds } from "../../ffi/process.ts";
+import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { HeldDuringWaits, SpinPolicy } from "../os/wait.ts";
+import { HeldDuringWaits, lookAgain, SpinPolicy } from "../os/wait.ts";
 import { optionNames } from "../options.ts";
 
 /** Field offsets of struct ipcl_ring_header, from the shim. */
@@ -755,39 +754,13 @@ export class RingChannel extends BaseChannel {
 
   /**
    * Look again on the JS thread before parking: a reply that is a few µs away costs no
-   * thread handoff. Across CPUs: spin, adaptively (see ASYNC_SPIN_MAX). On one CPU:
+   * thread handoff. Across CPUs: spin, adaptively (lookAgain, asyncSpin). On one CPU:
    * sched_yield(), which runs the peer if it is ready, as a sync wait's sleep would.
    */
   protected override readableSoon(): boolean {
-    const w = this.#w;
-    const at = this.#rxHead;
-    const tail = this.#tail;
     const spin = this.#spinBudget();
-    if (spin === 0 && this.#spinFixed) return false; // spin: 0 asked for no busy waiting at all
-    if (spin === 0) {
-      if (this.peerPid <= 0) return false;
-      const n = this.#asyncYields.budget();
-      for (let i = 0; i < n; i++) {
-        libc.sched_yield();
-        if (Atomics.load(w, at) !== tail) {
-          this.#asyncYields.hit();
-          return true;
-        }
-      }
-      this.#asyncYields.miss();
-      return false;
-    }
-    const end = nanoseconds() + this.#asyncSpin.budget();
-    do {
-      for (let i = 0; i < 16; i++) {
-        if (Atomics.load(w, at) !== tail) {
-          this.#asyncSpin.hit();
-          return true;
-        }
-      }
-    } while (nanoseconds() < end);
-    this.#asyncSpin.miss();
-    return false;
+    if (spin === 0 && (this.#spinFixed || this.peerPid <= 0)) return false; // spin: 0 asked for no busy waiting; no peer yet
+    return lookAgain(this.#w, this.#rxHead, this.#tail, spin === 0, this.#asyncSpin, this.#asyncYields);
   }
   readonly #asyncSpin = asyncSpin();
   readonly #asyncYields = asyncYields();
