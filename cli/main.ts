@@ -10,6 +10,8 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, { load: () => Promise<Command>; about: string }> = {
   send: { load: async () => (await import("./send.ts")).send, about: "send messages to an address" },
   recv: { load: async () => (await import("./recv.ts")).recv, about: "receive messages from an address (creating it if needed)" },
+  serve: { load: async () => (await import("./serve.ts")).serve, about: "answer requests at an address (-- COMMAND, or --echo)" },
+  request: { load: async () => (await import("./request.ts")).request, about: "ask the server at an address; print its reply" },
   bench: { load: async () => (await import("../bench/run.ts")).bench, about: "measure every mechanism against C and the runtimes' IPC" },
   info: { load: async () => (await import("./info.ts")).info, about: "limits per mechanism on this machine, and what works here" },
   ls: { load: async () => (await import("./names.ts")).ls, about: "named objects ipc-lab created, and their owners" },
@@ -20,7 +22,7 @@ const commands: Record<string, { load: () => Promise<Command>; about: string }> 
 export const usage = `usage: ipc-lab [--runtime bun|deno] COMMAND [ARGS]
 ${
   Object.entries(commands)
-    .map(([name, c]) => `  ${name.padEnd(6)} ${c.about}`)
+    .map(([name, c]) => `  ${name.padEnd(8)} ${c.about}`)
     .join("\n")
 }
 Addresses: see README ("Mechanisms and addresses")     (ipc-lab COMMAND --help for more)

@@ -116,6 +116,10 @@ export const shimSymbols = {
   ipcl_mq_receive: { args: ["i32", "buf", "usize", "buf", "f64"], returns: "i32", blocking: true },
   /** int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);  revents, 0, -errno */
   ipcl_poll1: { args: ["i32", "i32", "f64", "i32"], returns: "i32", blocking: true },
+  /** int ipcl_poll_many(const int32_t *fds, int n, double timeout_ms, int32_t *ready);  how many ready, 0, -errno */
+  ipcl_poll_many: { args: ["buf", "i32", "f64", "buf"], returns: "i32", blocking: true },
+  /** int ipcl_futex_waitv(const uint64_t *addrs, const uint32_t *vals, int n, double timeout_ms);  index woken, -EAGAIN, -ETIMEDOUT, -ENOSYS */
+  ipcl_futex_waitv: { args: ["buf", "buf", "i32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_futex_wait(uint32_t *addr, uint32_t expected, double timeout_ms); */
   ipcl_futex_wait: { args: ["ptr", "u32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_mutex_init(void *m);  a robust, process-shared, error-checking pthread mutex */

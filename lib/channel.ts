@@ -239,6 +239,41 @@ export abstract class BaseChannel implements Channel {
   }
   /** Release resources; called once. */
   protected abstract closeImpl(): void;
+  /** For a channel built on another (a conversation's link): that channel's raw receive (-1: nothing in time). */
+  static rawRecv(ch: BaseChannel, buf: Uint8Array, timeout: number): number {
+    return ch.recvImpl(buf, timeout);
+  }
+  /** For a channel built on another: that channel's raw send (false: no room in time). */
+  static rawSend(ch: BaseChannel, msg: Uint8Array, timeout: number, opts?: SendOptions): boolean {
+    return ch.sendImpl(msg, timeout, opts);
+  }
+  /**
+   * For select() on channels without a descriptor: raise this end's "a receiver sleeps"
+   * flag and return the shared 32-bit word to sleep on while it holds `value` (a ring's
+   * head), "ready" when a message is there already, or undefined when there is no such word.
+   * selectDisarm() lowers the flag again.
+   */
+  protected selectArm(): { address: number; value: number } | "ready" | undefined {
+    return undefined;
+  }
+  /** Undo selectArm(). */
+  protected selectDisarm(): void {}
+  /** For select(): `ch`'s selectArm(). */
+  static armOf(ch: BaseChannel): { address: number; value: number } | "ready" | undefined {
+    return ch.selectArm();
+  }
+  /** For select(): `ch`'s selectDisarm(). */
+  static disarmOf(ch: BaseChannel): void {
+    ch.selectDisarm();
+  }
+  /** For select(): a descriptor that polls readable when `ch` may have a message, or -1. */
+  static readinessOf(ch: BaseChannel): number {
+    return ch.readinessFd();
+  }
+  /** For a channel built on another, and select(): `ch`'s off-thread wait for something to receive. */
+  static readableWait(ch: BaseChannel, timeout: number): PendingWait {
+    return ch.waitReadable(timeout);
+  }
   /**
    * A writable view for the next message of `size` bytes, waiting at most `timeout` ms for
    * room (-1 forever, 0 try); undefined when there was none in time. Default: a buffer of

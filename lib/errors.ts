@@ -32,6 +32,8 @@ export type IpcErrorCode =
   | "ENOSPC" // no room: /dev/shm, memory, or a system limit
   | "ENOBUFS" // a signal was dropped because the receiver's pipe was full
   | "ECONNREFUSED" // nobody listens at a socket address
+  | "EREMOTE" // serve(): the server's handler failed on this request (its message says why)
+  | "ECODEC" // a value the channel's codec cannot encode, or bytes it cannot decode
   | (string & {});
 
 /** Details for constructing an IpcError. */

@@ -2,7 +2,22 @@
  * ipc-lab: Linux IPC mechanisms behind one Channel interface, through the runtime's FFI.
  * @module
  */
-export { listen, open, type OpenOptions, schemes } from "./open.ts";
+export { connect, listen, open, type OpenOptions, schemes } from "./open.ts";
+export { type AcceptOptions, type Listener } from "./conversation/listener.ts";
+export {
+  Client,
+  type ClientOptions,
+  type Handler,
+  request,
+  type RequestInfo,
+  type RequestOptions,
+  serve,
+  type ServeOptions,
+  Server,
+} from "./conversation/serve.ts";
+export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from "./conversation/codec.ts";
+export { ValueChannel } from "./conversation/values.ts";
+export { select, selectAsync, type Selected, type SelectOptions, SLICE_MS, trySelect } from "./conversation/select.ts";
 export type { Channel, ChannelCaps, Payload, RecvOptions, SendOptions } from "./channel.ts";
 export { IpcError, type IpcErrorCode } from "./errors.ts";
 export { type Address, parseAddress } from "./address.ts";

@@ -10,6 +10,7 @@ import type { Address } from "./address.ts";
 import type { Channel } from "./channel.ts";
 import type { CommonOptions } from "./options.ts";
 import type { SpawnOptions } from "./os/inherit.ts";
+import type { Listener } from "./conversation/listener.ts";
 
 /** How a kind of named object is seen and removed, for names that can outlive a process. */
 export interface NameKind {
@@ -61,6 +62,20 @@ export interface Traits {
   largest: number;
 }
 
+/**
+ * How a mechanism carries conversations: listen() on the server's side gives one duplex
+ * Channel per client, connect() is the client's. serve() and request() (lib/conversation/)
+ * are built on these two, so they work alike on every mechanism that has them.
+ */
+export interface Conversing<O extends object = object> {
+  /** the mechanism's classic pattern for many clients, in one line (docs, `ipc-lab info`) */
+  readonly pattern: string;
+  /** listen at `addr` (creating what the address names) */
+  listen(addr: Address, options: O & CommonOptions): Listener;
+  /** connect to the listener at `addr`: a duplex channel to the server */
+  connect(addr: Address, options: O & CommonOptions): Channel;
+}
+
 /** One mechanism: the scheme it answers to, its options, how it opens, names and inherits. */
 export interface Mechanism<S extends string = string, O extends object = object> {
   /** the address scheme, e.g. "mq" for mq:/name */
@@ -82,6 +97,8 @@ export interface Mechanism<S extends string = string, O extends object = object>
   readonly small?: Partial<O>;
   /** for anonymous mechanisms: start a child that inherits the channel (IPC_LAB_CHANNEL tells it the address) */
   inherit?(cmd: string[], opts: SpawnOptions): Inherited;
+  /** for mechanisms that can carry a conversation with many clients (listen/connect, serve/request) */
+  readonly converse?: Conversing<O>;
 }
 
 /** The options type of a descriptor. */

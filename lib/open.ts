@@ -7,7 +7,9 @@ import type { Channel } from "./channel.ts";
 import { watchStopSignals } from "./names/cleanup.ts";
 import { ipcError } from "./errors.ts";
 import { mechanismOf, mechanisms, type SchemeOptions } from "./mechanisms.ts";
-import { Listener, type SocketOptions } from "./channels/socket.ts";
+import type { Listener } from "./conversation/listener.ts";
+import { codecOf, type CodecOption } from "./conversation/codec.ts";
+import { ValueChannel } from "./conversation/values.ts";
 import { checkOptionNames, type CommonOptions } from "./options.ts";
 
 export type { SchemeOptions } from "./mechanisms.ts";
@@ -34,10 +36,15 @@ export const schemes: Readonly<Record<string, { describe: string }>> = Object.fr
 
 /**
  * Open a channel by address, e.g. open("mq:/jobs", { create: true }).
+ * With `codec` ("json", "msgpack" or your own), a channel of values:
+ * `open<Job>("shm:/jobs", { codec: "json" })` sends and receives Job objects.
  * Throws IpcError EADDRESS for an unknown scheme or a malformed name.
  */
-export function open<A extends string>(address: A, options: OptionsFor<A> = {} as OptionsFor<A>): Channel {
+export function open<T>(address: string, options: OpenOptions & { codec: CodecOption<T> }): ValueChannel<T>;
+export function open<A extends string>(address: A, options?: OptionsFor<A>): Channel;
+export function open(address: string, options: OpenOptions & { codec?: CodecOption } = {}): Channel | ValueChannel {
   watchStopSignals(); // opening may wait (timeout, a FIFO's peer): a stop signal must end that too
+  const { codec, ...rest } = options;
   const addr = parseAddress(address);
   const mechanism = mechanismOf(addr.scheme);
   if (!mechanism) {
@@ -48,18 +55,38 @@ export function open<A extends string>(address: A, options: OptionsFor<A> = {} a
       `unknown scheme '${addr.scheme}' in '${address}'; known schemes: ${mechanisms.map((m) => m.scheme).map((s) => `${s}:`).join(", ")}`,
     );
   }
+  checkOptionNames(rest, addr.scheme, mechanism.options, address);
+  if (codec === undefined) return mechanism.open(addr, rest);
+  const check = codecOf(codec); // a bad codec fails before anything is created
+  return new ValueChannel(mechanism.open(addr, rest), check);
+}
+
+/** The mechanism of `address` if it can carry conversations (listen/connect), else an EADDRESS error naming those that can. */
+function conversing(address: string, op: string, options: object) {
+  watchStopSignals();
+  const addr = parseAddress(address);
+  const mechanism = mechanismOf(addr.scheme);
+  if (!mechanism?.converse) {
+    const able = mechanisms.filter((m) => m.converse).map((m) => `${m.scheme}:`).join(", ");
+    throw ipcError("EADDRESS", op, address, `${op}() needs an address whose mechanism can serve many clients (${able}), not '${addr.scheme}:'`);
+  }
   checkOptionNames(options, addr.scheme, mechanism.options, address);
-  return mechanism.open(addr, options);
+  return { addr, converse: mechanism.converse };
 }
 
 /**
- * Listen on a stream-socket address (`unix:/path`, `unix:@name`, `tcp:HOST:PORT`) for any
- * number of peers: `listener.accept()` returns one Channel per connection.
+ * Listen at an address for any number of clients: `accept()` / `acceptAsync()` /
+ * `for await (const peer of listener)` give one duplex Channel per client. Sockets accept(2);
+ * `shm:` gives each client its own ring; queues (`mq:`, `sysv-mq:`, `fifo:`, `unix-dgram:`)
+ * share one object and tell clients apart (docs/channel.md, "Conversations").
  */
-export function listen(address: string, options: SocketOptions = {}): Listener {
-  const addr = parseAddress(address);
-  if (addr.scheme !== "unix" && addr.scheme !== "tcp") {
-    throw ipcError("EADDRESS", "listen", address, `listen() takes a stream socket address (unix:/path, unix:@name, tcp:HOST:PORT), not '${addr.scheme}:'`);
-  }
-  return new Listener(addr, options);
+export function listen<A extends string>(address: A, options: OptionsFor<A> = {} as OptionsFor<A>): Listener {
+  const { addr, converse } = conversing(address, "listen", options);
+  return converse.listen(addr, options);
+}
+
+/** Connect to the listener at `address`: a duplex Channel to the server (the client's side of listen()). */
+export function connect<A extends string>(address: A, options: OptionsFor<A> = {} as OptionsFor<A>): Channel {
+  const { addr, converse } = conversing(address, "connect", options);
+  return converse.connect(addr, options);
 }

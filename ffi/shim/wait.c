@@ -51,3 +51,55 @@ int ipcl_futex_wake(uint32_t *addr, int n) {
   long r = syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
   return r < 0 ? -errno : (int)r;
 }
+
+/**
+ * poll(2) n descriptors for readability at once (select() over channels). fds[i] < 0 are
+ * skipped. Sets ready[i] to 1 for each readable (or hung-up) one; returns how many, 0 on
+ * timeout, or -errno. EINTR resumes with the time left (-EINTR on a pending stop signal).
+ */
+int ipcl_poll_many(const int32_t *fds, int n, double timeout_ms, int32_t *ready) {
+  WAIT_SCOPE;
+  if (n < 0 || n > 4096) return -EINVAL;
+  struct pollfd p[n > 0 ? n : 1];
+  for (int i = 0; i < n; i++) { p[i].fd = fds[i]; p[i].events = POLLIN; p[i].revents = 0; ready[i] = 0; }
+  int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    int r = poll(p, (nfds_t)n, poll_ms_left(deadline));
+    if (r < 0 && errno == EINTR && !stopping()) continue;
+    if (r < 0) return -errno;
+    for (int i = 0; i < n; i++) ready[i] = p[i].revents != 0;
+    return r;
+  }
+}
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+/* struct futex_waitv from <linux/futex.h> (Linux 5.16), spelled out for older headers */
+struct ipcl_futex_waitv { uint64_t val; uint64_t uaddr; uint32_t flags; uint32_t reserved; };
+#define IPCL_FUTEX2_SIZE_U32 0x02
+
+/**
+ * Sleep until any of n shared 32-bit words addrs[i] no longer holds vals[i], or is woken
+ * (futex_waitv, Linux >= 5.16: one wait on several rings). Returns the index woken
+ * (>= 0), -EAGAIN when a word already differed, -ETIMEDOUT, -ENOSYS on older kernels, or
+ * -errno. EINTR returns -EAGAIN: the caller looks again anyway (-EINTR on a stop signal).
+ */
+int ipcl_futex_waitv(const uint64_t *addrs, const uint32_t *vals, int n, double timeout_ms) {
+  WAIT_SCOPE;
+  if (n <= 0 || n > 128) return -EINVAL; /* FUTEX_WAITV_MAX */
+  struct ipcl_futex_waitv w[n];
+  for (int i = 0; i < n; i++) { w[i].val = vals[i]; w[i].uaddr = addrs[i]; w[i].flags = IPCL_FUTEX2_SIZE_U32; w[i].reserved = 0; }
+  struct timespec ts, *tsp = NULL;
+  if (timeout_ms >= 0) {
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)(timeout_ms * 1e6);
+    ts.tv_sec = ns / 1000000000; ts.tv_nsec = ns % 1000000000;
+    tsp = &ts;
+  }
+  long r = syscall(SYS_futex_waitv, w, (unsigned)n, 0, tsp, CLOCK_MONOTONIC);
+  if (r >= 0) return (int)r;
+  if (errno == EINTR && stopping()) return -EINTR;
+  if (errno == EINTR) return -EAGAIN;
+  return -errno;
+}

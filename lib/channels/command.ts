@@ -16,6 +16,7 @@ import { checkNeg, ipcError } from "../errors.ts";
 import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
+import { OnePeerListener } from "../conversation/listener.ts";
 
 /** Options for popen:/spawn:. */
 export interface PopenOptions {
@@ -104,4 +105,9 @@ export const spawn = mechanism<PopenOptions>()({
   options: commandOptions,
   open: (a, o) => new CommandChannel(a, o),
   traits: { ...popen.traits, duplex: true },
+  converse: {
+    pattern: "one client per child: connect() starts COMMAND, which serves fd:0,1 (its stdin and stdout)",
+    listen: (a, o) => new OnePeerListener(new CommandChannel(a, o)),
+    connect: (a, o) => new CommandChannel(a, o),
+  },
 });

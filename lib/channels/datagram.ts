@@ -10,6 +10,7 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -112,6 +113,20 @@ export class DatagramChannel extends BaseChannel {
     return this.#fd;
   }
 
+  /** The address of the last datagram's sender (server side), for sendTo(). */
+  lastSender(): Uint8Array {
+    return this.#peer.slice(0, this.#peerLen[0]!);
+  }
+
+  /** Send to `to` (a sender's address from lastSender()); false when there was no room in `timeout` ms. */
+  sendTo(msg: Uint8Array, to: Uint8Array, timeout: number): boolean {
+    const r = shim.ipcl_dgram_send(this.#fd, msg, msg.byteLength, to, to.byteLength, timeout);
+    if (r === 0) return true;
+    if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
+    if (r === -C.ECONNREFUSED) throw errnoError(C.EPIPE, "sendto", this.address, "the client's socket is gone (it closed or its process exited)");
+    throw errnoError(-r, "sendto", this.address);
+  }
+
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
     if (this.#server && this.#peerLen[0] === 0) {
       throw ipcError("ENOTCONN", "send", this.address, `${this.address} has not heard from a peer yet: a datagram server replies to the last sender`);
@@ -161,6 +176,25 @@ export class DatagramChannel extends BaseChannel {
   }
 }
 
+/**
+ * Conversations the datagram way: the server's socket is bound at the address; each client
+ * binds an anonymous (autobound abstract) address and connects; the server replies to the
+ * address each client's HELLO came from.
+ */
+function dgramParts(addr: Address, opts: DatagramOptions): DemuxParts {
+  return {
+    openShared: () => new DatagramChannel(addr, { ...opts, create: true }),
+    replyTo: (shared) => {
+      const to = (shared as DatagramChannel).lastSender();
+      return { send: (frame, timeout) => (shared as DatagramChannel).sendTo(frame, to, timeout), close: () => {} };
+    },
+    openClient: () => {
+      const ch = new DatagramChannel(addr, { timeout: opts.timeout, maxMessageSize: opts.maxMessageSize });
+      return { out: ch, in: ch, where: "", send: (frame, timeout) => BaseChannel.rawSend(ch, frame, timeout), close: () => ch.close() };
+    },
+  };
+}
+
 const datagramOptions = optionNames<DatagramOptions>()("create", "timeout", "maxMessageSize");
 
 /** The `unix-dgram:` mechanism. */
@@ -172,6 +206,11 @@ export const unixDgram = mechanism<DatagramOptions>()({
   traits: { ...usualTraits, duplex: true, seesPeerExit: false, connectionless: true, pollable: true, largest: 65536 },
   names: pathNames(unixSocketPath, (a) => !a.name.startsWith("@")),
   sample: (u) => `unix-dgram:${u.dir}/${u.tag}`,
+  converse: {
+    pattern: "the server's bound socket (the address); each client autobinds an address, and replies go to it",
+    listen: (a, o) => new DemuxListener(a.text, dgramParts(a, o)),
+    connect: (a, o) => new DemuxClient(a.text, dgramParts(a, o), a.text),
+  },
 });
 
 /** The `udp:` mechanism. */

@@ -6,7 +6,10 @@
  */
 import { C, layout } from "../../ffi/facts.ts";
 import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
-import { type Address, checkPath } from "../address.ts";
+import { type Address, checkPath, parseAddress } from "../address.ts";
+import { BaseChannel } from "../channel.ts";
+import { unregister } from "../names/registry.ts";
+import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -130,13 +133,80 @@ export class FifoChannel extends StreamChannel {
     return super.sendImpl(msg, timeout, opts);
   }
 
+  /** Open the read end now (a reply FIFO: the server's open for writing then succeeds at once). */
+  holdReader(): void {
+    this.readEnd(0);
+  }
+
+  /**
+   * Read, and hold a write end of our own too, so reads never end with EOF when every other
+   * writer has gone: what a server's well-known FIFO does (clients come and go).
+   */
+  holdWriter(): void {
+    this.readEnd(0);
+    if (this.#held < 0) this.#held = checkNeg(shim.ipcl_open(cstr(this.#path), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC, 0), "open", this.address);
+  }
+  #held = -1;
+
   protected override closeImpl(): void {
     super.closeImpl();
+    if (this.#held >= 0) libc.close(this.#held);
     if (this.#owner) {
       libc.unlink(cstr(this.#path));
       forgetAtExit(this, this.address);
     }
   }
+}
+
+/**
+ * Conversations the FIFO way (Kerrisk's fifo_seqnum_server): the address is the server's
+ * well-known FIFO, which every client writes, one frame per write of at most PIPE_BUF bytes
+ * so that clients' frames never interleave; each client makes its own reply FIFO,
+ * PATH.rPID-N, named in its HELLO.
+ */
+function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
+  return {
+    openShared: () => {
+      const shared = new FifoChannel(addr, { ...opts, create: true, exclusive: true, role: undefined, timeout: 0 });
+      shared.holdWriter();
+      return shared;
+    },
+    replyTo: (_shared, _hello, where) => {
+      const back = new FifoChannel(parseAddress(`fifo:${where}`), { role: "writer", timeout: 1000 });
+      return {
+        send: (frame, timeout) => BaseChannel.rawSend(back, frame, timeout),
+        close: (clientGone) => {
+          back.close();
+          if (!clientGone) return;
+          libc.unlink(cstr(where)); // what the dead client would have removed
+          unregister(`fifo:${where}`);
+        },
+      };
+    },
+    openClient: (serial) => {
+      const out = new FifoChannel(addr, { role: "writer", timeout: opts.timeout ?? 0, maxMessageSize: C.PIPE_BUF - 4 }); // PIPE_BUF: one write that no other writer's interleaves; 4: the frame's length word
+      const where = `${checkPath(addr)}.r${process.pid}-${serial}`;
+      libc.unlink(cstr(where)); // a dead process with our pid may have left it
+      let back: FifoChannel;
+      try {
+        back = new FifoChannel(parseAddress(`fifo:${where}`), { create: true, exclusive: true, maxMessageSize: opts.maxMessageSize });
+        back.holdReader();
+      } catch (e) {
+        out.close();
+        throw e;
+      }
+      return {
+        out,
+        in: back,
+        where,
+        send: (frame, timeout) => BaseChannel.rawSend(out, frame, timeout),
+        close: () => {
+          back.close();
+          out.close();
+        },
+      };
+    },
+  };
 }
 
 /** The `fifo:` mechanism. */
@@ -148,4 +218,9 @@ export const fifo = mechanism<FifoOptions>()({
   traits: { ...usualTraits, duplex: false, pollable: true, largest: 1 << 20 },
   names: pathNames(),
   sample: (u) => `fifo:${u.dir}/${u.tag}`,
+  converse: {
+    pattern: "a well-known FIFO (the address) that every client writes (frames ≤ PIPE_BUF), plus a reply FIFO per client (PATH.rPID-N)",
+    listen: (a, o) => new DemuxListener(a.text, fifoParts(a, o)),
+    connect: (a, o) => new DemuxClient(a.text, fifoParts(a, o), a.text),
+  },
 });

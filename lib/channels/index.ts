@@ -9,7 +9,7 @@ export { MQ_PRIO_MAX, MqChannel } from "./mq.ts";
 export { FifoChannel } from "./fifo.ts";
 export { StreamChannel } from "./stream.ts";
 export { createMemfdRing, type MemfdOptions, type MemfdRing, spawnWithMemfd } from "./memfd.ts";
-export { Listener, ServerStreamChannel, type SocketOptions, socketPair, spawnWithSocketpair } from "./socket.ts";
+export { ServerStreamChannel, SocketListener, type SocketOptions, socketPair, spawnWithSocketpair } from "./socket.ts";
 export { DatagramChannel, type DatagramOptions } from "./datagram.ts";
 export { SysvMqChannel, type SysvMqOptions } from "./sysv-mq.ts";
 export { counterValue, createEventfd, EVENTFD_MAX, EventfdChannel, type EventfdOptions, readCounter, spawnWithEventfd } from "./eventfd.ts";

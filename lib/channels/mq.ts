@@ -17,6 +17,9 @@ import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { mqNames } from "../names/kinds.ts";
+import { unregister } from "../names/registry.ts";
+import { parseAddress } from "../address.ts";
+import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {
@@ -209,6 +212,55 @@ function mqHint(errno: number): string | undefined {
   return mqHints[errnoName(errno)];
 }
 
+/** Remove a queue whatever made it (a dead client's reply queue). */
+function removeQueue(address: string): void {
+  unregister(address);
+  mqNames.remove(parseAddress(address));
+}
+
+/**
+ * Conversations the POSIX way: the address is the server's request queue, which every
+ * client writes; each client makes its own reply queue, NAME.rPID-N, named in its HELLO.
+ */
+function mqParts(addr: Address, opts: MqOptions): DemuxParts {
+  return {
+    openShared: () => new MqChannel(addr, { ...opts, create: true, exclusive: true }),
+    replyTo: (_shared, _hello, where) => {
+      const back = new MqChannel(parseAddress(`mq:${where}`), {});
+      return {
+        send: (frame, timeout) => BaseChannel.rawSend(back, frame, timeout),
+        close: (clientGone) => {
+          back.close();
+          if (clientGone) removeQueue(`mq:${where}`);
+        },
+      };
+    },
+    openClient: (serial) => {
+      const out = new MqChannel(addr, { timeout: opts.timeout });
+      const where = `${checkPosixName(addr)}.r${process.pid}-${serial}`;
+      const replies = { create: true, exclusive: true, maxMessageSize: out.caps.maxMessageSize, capacity: opts.capacity };
+      let back: MqChannel;
+      try {
+        back = new MqChannel(parseAddress(`mq:${where}`), replies);
+      } catch (e) {
+        if (!(e instanceof Error && "code" in e && e.code === "EEXIST")) throw e;
+        removeQueue(`mq:${where}`); // left by a dead process that had our pid
+        back = new MqChannel(parseAddress(`mq:${where}`), replies);
+      }
+      return {
+        out,
+        in: back,
+        where,
+        send: (frame, timeout) => BaseChannel.rawSend(out, frame, timeout),
+        close: () => {
+          back.close();
+          out.close();
+        },
+      };
+    },
+  };
+}
+
 /** The `mq:` mechanism. */
 export const mq = mechanism<MqOptions>()({
   scheme: "mq",
@@ -218,4 +270,9 @@ export const mq = mechanism<MqOptions>()({
   traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: true, largest: 8192 },
   names: mqNames,
   sample: (u) => `mq:/${u.tag}`,
+  converse: {
+    pattern: "a request queue (the address) that every client writes, plus a reply queue per client (NAME.rPID-N)",
+    listen: (a, o) => new DemuxListener(a.text, mqParts(a, o)),
+    connect: (a, o) => new DemuxClient(a.text, mqParts(a, o), a.text),
+  },
 });

@@ -13,6 +13,7 @@ import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
+import { OnePeerListener } from "../conversation/listener.ts";
 
 /** Options for pipes and fd channels. */
 export interface PipeOptions {
@@ -138,4 +139,9 @@ export const fd = mechanism<PipeOptions>()({
   open: (a, o) => openFd(a, o),
   traits: { ...usualTraits, duplex: true, pollable: true, largest: 1 << 20 },
   inherit: (cmd, opts) => spawnWithPipes(cmd, opts),
+  converse: {
+    pattern: "one client: the process at the other end of the inherited pipes",
+    listen: (a, o) => new OnePeerListener(openFd(a, o)),
+    connect: (a, o) => openFd(a, o),
+  },
 });

@@ -14,6 +14,7 @@ import { notThere, retryUntil } from "../os/wait.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { shmNames } from "../names/kinds.ts";
+import { ringConversing } from "./shm-rendezvous.ts";
 
 /** Options for shared-memory rings. */
 export interface ShmOptions extends RingTuning {
@@ -129,5 +130,6 @@ export const shm = mechanism<ShmOptions>()({
   traits: { ...usualTraits, duplex: true, pollable: false, largest: 1 << 20 },
   names: shmNames,
   sample: (u) => `shm:/${u.tag}`,
+  converse: ringConversing(openShm),
   small: { capacity: 4096 },
 });

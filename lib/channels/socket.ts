@@ -10,7 +10,9 @@ import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
 import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
-import { checkNeg, errnoError } from "../errors.ts";
+import { checkNeg, errnoError, ipcError } from "../errors.ts";
+import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
+import { acceptEach, type AcceptOptions, type Listener } from "../conversation/listener.ts";
 import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
@@ -79,7 +81,7 @@ export function connectStream(addr: Address, opts: SocketOptions): StreamChannel
 }
 
 /** A listening stream socket that accepts any number of peers. */
-export class Listener implements Disposable {
+export class SocketListener implements Listener {
   /** the address peers connect to (with the real port when 0 was asked for) */
   readonly address: string;
   #fd: number;
@@ -118,7 +120,8 @@ export class Listener implements Disposable {
    * Accept the next peer, waiting at most `timeout` ms (-1 or omitted: forever; 0: only
    * if one is waiting). Returns undefined on timeout.
    */
-  accept(opts: { timeout?: number } = {}): StreamChannel | undefined {
+  accept(opts: AcceptOptions = {}): StreamChannel | undefined {
+    if (this.#fd < 0) throw ipcError("ECLOSED", "accept", this.address, "this listener was closed");
     const t = opts.timeout ?? -1;
     const fd = shim.ipcl_accept(this.#fd, t);
     if (fd === -C.ETIMEDOUT || fd === -C.EAGAIN) return undefined;
@@ -126,9 +129,36 @@ export class Listener implements Disposable {
     return connected(this.address, fd, this.#a, this.#opts);
   }
 
+  /** accept() without blocking the event loop: waits off-thread for a connection (poll), then accepts. */
+  async acceptAsync(opts: AcceptOptions = {}): Promise<StreamChannel | undefined> {
+    const t = opts.timeout ?? -1;
+    const deadline = t < 0 ? Infinity : performance.now() + t;
+    for (;;) {
+      if (this.#fd < 0) return undefined;
+      const peer = this.accept({ timeout: 0 });
+      if (peer) return peer;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      this.#waiting = pollAsync(this.#fd, C.POLLIN, left === Infinity ? -1 : Math.ceil(left));
+      await this.#waiting.result;
+      this.#waiting = undefined;
+    }
+  }
+  #waiting: PendingWait | undefined;
+
+  /** true once close() has been called */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<StreamChannel> {
+    return acceptEach(this) as AsyncGenerator<StreamChannel>;
+  }
+
   /** Stop listening and remove the socket file (unix paths). Idempotent. */
   close(): void {
     if (this.#fd < 0) return;
+    this.#waiting?.cancel();
     libc.close(this.#fd);
     this.#fd = -1;
     if (this.#a.path) libc.unlink(cstr(this.#a.path));
@@ -145,10 +175,10 @@ export class Listener implements Disposable {
  * first use (within that call's timeout). Closing it stops listening and removes the path.
  */
 export class ServerStreamChannel extends StreamChannel {
-  readonly #listener: Listener;
+  readonly #listener: SocketListener;
 
   constructor(addr: Address, opts: SocketOptions) {
-    const listener = new Listener(addr, opts);
+    const listener = new SocketListener(addr, opts);
     const a = streamAddress(addr);
     super(listener.address, {
       rfd: -1,
@@ -233,6 +263,12 @@ export function spawnWithSocketpair(cmd: string[], opts: SpawnOptions & { maxMes
 
 const socketOptions = optionNames<SocketOptions>()("create", "timeout", "maxMessageSize", "mode", "backlog");
 const openStream = (a: Address, o: SocketOptions) => (o.create ? new ServerStreamChannel(a, o) : connectStream(a, o));
+/** Sockets converse the classic way: listen(2) and accept(2), one connection per client. */
+const streamConversing = {
+  pattern: "listen(2) + accept(2): one connection per client",
+  listen: (a: Address, o: SocketOptions) => new SocketListener(a, o),
+  connect: (a: Address, o: SocketOptions) => connectStream(a, o),
+};
 
 /** The `unix:` mechanism. */
 export const unix = mechanism<SocketOptions>()({
@@ -243,6 +279,7 @@ export const unix = mechanism<SocketOptions>()({
   traits: { ...usualTraits, duplex: true, pollable: true, largest: 1 << 20 },
   names: pathNames(unixSocketPath, (a) => !a.name.startsWith("@")), // abstract names vanish with their socket
   sample: (u) => `unix:${u.dir}/${u.tag}`,
+  converse: streamConversing,
 });
 
 /** The `tcp:` mechanism. */
@@ -253,4 +290,5 @@ export const tcp = mechanism<SocketOptions>()({
   open: openStream,
   traits: unix.traits,
   sample: () => "tcp:127.0.0.1:0",
+  converse: streamConversing,
 });

@@ -19,6 +19,8 @@ import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { sysvNames } from "../names/kinds.ts";
+import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import type { LinkHeader } from "../conversation/wire.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {
@@ -222,6 +224,42 @@ export class SysvMqChannel extends BaseChannel {
   }
 }
 
+/** Requests go to the server typed 1. */
+const REQUEST_TYPE = 1;
+/** The mtype of a client's replies: its pid plus its serial above bit 22 (pid_max is at most 2^22), so never 1. */
+const replyType = (pid: number, serial: number) => serial * 0x400000 + pid;
+
+/**
+ * Conversations the System V way (the textbook use of message types): one queue; requests
+ * are typed 1, and each client's replies are typed with its pid (plus its serial), which
+ * it alone receives.
+ */
+function sysvParts(addr: Address, opts: SysvMqOptions): DemuxParts {
+  return {
+    openShared: () => new SysvMqChannel(addr, { ...opts, create: true, exclusive: true, receiveType: REQUEST_TYPE }),
+    replyTo: (shared, hello: LinkHeader) => {
+      const type = replyType(hello.pid, hello.serial);
+      return {
+        send: (frame, timeout) => BaseChannel.rawSend(shared, frame, timeout, { messageType: type }),
+        close: (clientGone) => {
+          if (!clientGone) return;
+          // replies no one will take would fill the queue for everyone: drop them
+          try {
+            for (let i = 0; i < 10_000; i++) (shared as SysvMqChannel).recvTyped(type, { timeout: 0 });
+          } catch {
+            // ETIMEDOUT: none left
+          }
+        },
+      };
+    },
+    openClient: (serial) => {
+      const type = replyType(process.pid, serial);
+      const ch = new SysvMqChannel(addr, { timeout: opts.timeout, sendType: REQUEST_TYPE, receiveType: type });
+      return { out: ch, in: ch, where: String(type), send: (frame, timeout) => BaseChannel.rawSend(ch, frame, timeout), close: () => ch.close() };
+    },
+  };
+}
+
 /** The `sysv-mq:` mechanism. */
 export const sysvMq = mechanism<SysvMqOptions>()({
   scheme: "sysv-mq",
@@ -231,4 +269,9 @@ export const sysvMq = mechanism<SysvMqOptions>()({
   traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: false, largest: 8192 },
   names: sysvNames("msg"),
   sample: (u) => `sysv-mq:${u.key}`,
+  converse: {
+    pattern: "one queue: requests typed 1, each client's replies typed with its pid (plus serial × 2^22)",
+    listen: (a, o) => new DemuxListener(a.text, sysvParts(a, o)),
+    connect: (a, o) => new DemuxClient(a.text, sysvParts(a, o), a.text),
+  },
 });

@@ -6,7 +6,7 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C, fact, layout } from "../../ffi/facts.ts";
-import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
+import { nativeView, type Pointer, ptrAdd, ptrToNumber, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
@@ -774,6 +774,21 @@ export class RingChannel extends BaseChannel {
       return { result: Promise.resolve(0), cancel: () => {} };
     }
     return this.#park(this.#rxHead, this.#tail, this.#rxHeadPtr, this.#rxDataSem, this.#rxConsumerWaiting, timeout);
+  }
+
+  protected override selectArm(): { address: number; value: number } | "ready" | undefined {
+    if (this.#atomics || this.#semaphore || this.closed) return undefined; // no futex word to share a wait on
+    const w = this.#w;
+    Atomics.store(w, this.#rxConsumerWaiting, 1);
+    if (Atomics.load(w, this.#rxHead) !== this.#tail) {
+      Atomics.store(w, this.#rxConsumerWaiting, 0);
+      return "ready";
+    }
+    return { address: ptrToNumber(this.#rxHeadPtr), value: this.#tail };
+  }
+
+  protected override selectDisarm(): void {
+    if (!this.closed) Atomics.store(this.#w, this.#rxConsumerWaiting, 0);
   }
 
   protected override waitWritable(timeout: number, size: number): PendingWait {

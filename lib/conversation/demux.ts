@@ -1,0 +1,505 @@
+/**
+ * Conversations over one object that many clients share — a POSIX or System V message
+ * queue, a FIFO, a unix datagram socket: each frame carries a link header (wire.ts) saying
+ * which client it is from, and each mechanism has its classic way back to a client (a reply
+ * queue per client, replies typed with the client's number, a reply FIFO, the client's
+ * socket address). listen() on such an address gives a DemuxListener whose accepted peers
+ * are full Channels; connect() gives a DemuxClient. docs/wire-formats.md, "Conversations".
+ *
+ * Liveness: the kernel tells neither side when the other dies here, so each side learns the
+ * other's pid (HELLO, WELCOME) and a waiting side looks at it every LOOK_MS: a dead client's
+ * peer ends with EOF (its reply object is removed), a dead server ends a client's wait with EOF.
+ */
+import type { PendingWait } from "../../ffi/waiter.ts";
+import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { IpcError, ipcError } from "../errors.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
+import { ownerOf } from "../names/registry.ts";
+import { processAlive } from "../names/peer-watch.ts";
+import { remaining } from "../os/wait.ts";
+import { acceptEach, type AcceptOptions, type Listener } from "./listener.ts";
+import { Link, LINK_HEADER, linkFrame, type LinkHeader, putLink, readLink } from "./wire.ts";
+
+/** How often a waiting side looks whether the other side's process still exists (ms). */
+export const LOOK_MS = 250;
+
+/** The way from the server to one client. */
+export interface ReplyPath {
+  /** send one frame, waiting at most `timeout` ms for room (-1 forever); false when there was none in time */
+  send(frame: Uint8Array, timeout: number): boolean;
+  /** let go of the way back; `clientGone`: the client died, so remove what it left (its reply queue) */
+  close(clientGone: boolean): void;
+}
+
+/** A client's ends: frames go `out` to the server's shared object and come back `in` (may be the same channel). */
+export interface ClientEnds {
+  out: BaseChannel;
+  in: BaseChannel;
+  /** the HELLO payload: where the server sends replies (a queue name, a FIFO path, …) */
+  where: string;
+  /** send on `out` (System V: typed 1, the server's type) */
+  send(frame: Uint8Array, timeout: number): boolean;
+  close(): void;
+}
+
+/** What a queue-like mechanism supplies to converse. */
+export interface DemuxParts {
+  /** server: create the shared object clients write to */
+  openShared(): BaseChannel;
+  /** server: the way back to a client, from its HELLO */
+  replyTo(shared: BaseChannel, hello: LinkHeader, where: string): ReplyPath;
+  /** client: open its ends; `serial` tells this process's clients apart */
+  openClient(serial: number): ClientEnds;
+}
+
+let nextSerial = 1;
+/** A number for a new client of this process (the link header's serial). */
+export function clientSerial(): number {
+  const s = nextSerial;
+  nextSerial = (nextSerial % 511) + 1; // 1..511: 9 bits, as System V reply types hold pid and serial
+  return s;
+}
+
+/** A PendingWait that ends when `wake` is called, after `timeout` ms, or when `inner` ends. */
+function wakeable(timeout: number, inner?: PendingWait): PendingWait & { wake(): void } {
+  let wake!: () => void;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = new Promise<number>((resolve) => {
+    wake = () => resolve(1);
+    if (timeout >= 0) timer = setTimeout(() => resolve(0), timeout);
+    inner?.result.then(resolve, () => resolve(0));
+  }).finally(() => {
+    clearTimeout(timer);
+    inner?.cancel();
+  });
+  return { result, cancel: wake, wake };
+}
+
+/** Channel capabilities of one link over `shared`: its limits, less the header, both ways. */
+function linkCaps(shared: ChannelCaps): ChannelCaps {
+  return { ...shared, maxMessageSize: Math.max(0, shared.maxMessageSize - LINK_HEADER), duplex: true, detectsPeerExit: true };
+}
+
+/** The server's side of a queue-like mechanism: reads the shared object, hands each client's frames to its peer. */
+export class DemuxListener implements Listener {
+  readonly address: string;
+  readonly #parts: DemuxParts;
+  readonly #shared: BaseChannel;
+  readonly #rx: Uint8Array;
+  readonly #peers = new Map<string, DemuxPeer>();
+  readonly #arrivals: DemuxPeer[] = [];
+  /** waits for a client (acceptAsync) */
+  readonly #acceptWaits = new Set<{ wake(): void }>();
+  #closed = false;
+  #lastSweep = 0;
+
+  constructor(address: string, parts: DemuxParts) {
+    this.address = address;
+    this.#parts = parts;
+    this.#shared = parts.openShared();
+    this.#rx = new Uint8Array(this.#shared.caps.maxMessageSize);
+    closeAtExit(this);
+  }
+
+  /** @inheritdoc */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** the capabilities of each accepted peer */
+  get peerCaps(): ChannelCaps {
+    return linkCaps(this.#shared.caps);
+  }
+
+  /**
+   * Take the frames waiting on the shared object (waiting at most `timeout` ms for the first)
+   * and hand each to its peer. False when nothing came.
+   */
+  pump(timeout: number): boolean {
+    if (this.#closed) return false;
+    let got = false;
+    for (let t = timeout;; t = 0) {
+      let n: number;
+      try {
+        n = BaseChannel.rawRecv(this.#shared, this.#rx, t);
+      } catch (e) {
+        // EOF: every client that opened the shared object has exited; a server goes on
+        if (e instanceof IpcError && e.code === "EOF") {
+          this.sweep(true);
+          return got;
+        }
+        throw e;
+      }
+      if (n < 0) break;
+      got = true;
+      this.#dispatch(this.#rx.subarray(0, n));
+    }
+    this.sweep();
+    return got;
+  }
+
+  #dispatch(frame: Uint8Array): void {
+    const h = readLink(frame);
+    if (!h) return; // not ours: a stray writer; drop it rather than stop every client
+    const key = `${h.pid}:${h.serial}`;
+    const peer = this.#peers.get(key);
+    if (h.kind === Link.HELLO) {
+      if (peer) peer.end(false); // the same pid and serial again: a new process reusing a dead one's pid
+      const where = new TextDecoder().decode(frame.subarray(LINK_HEADER));
+      let path: ReplyPath;
+      try {
+        path = this.#parts.replyTo(this.#shared, h, where);
+      } catch {
+        return; // the client's reply object is gone already: it died before we got here
+      }
+      const fresh = new DemuxPeer(this, h, path);
+      this.#peers.set(key, fresh);
+      if (!path.send(linkFrame(Link.WELCOME, process.pid, h.serial), 0)) {
+        this.#peers.delete(key);
+        return void path.close(true);
+      }
+      this.#arrivals.push(fresh);
+      for (const w of this.#acceptWaits) w.wake();
+    } else if (peer && h.kind === Link.DATA) {
+      peer.deliver(frame.slice(LINK_HEADER));
+    } else if (peer && h.kind === Link.BYE) {
+      peer.end(false);
+    }
+  }
+
+  /** Look (at most every LOOK_MS, or now with `now`) whether each client's process still exists; end the dead ones' peers. */
+  sweep(now = false): void {
+    const t = performance.now();
+    if (!now && t - this.#lastSweep < LOOK_MS) return;
+    this.#lastSweep = t;
+    for (const peer of this.#peers.values()) if (!processAlive(peer.clientPid)) peer.end(true);
+  }
+
+  /** A peer ended: forget it. */
+  forget(peer: DemuxPeer): void {
+    this.#peers.delete(`${peer.clientPid}:${peer.serial}`);
+  }
+
+  /** A wait for the shared object to have a frame (or `wake`); sliced so liveness is looked at. */
+  waitShared(timeout: number): PendingWait & { wake(): void } {
+    const slice = timeout < 0 ? LOOK_MS : Math.min(timeout, LOOK_MS);
+    return wakeable(slice, BaseChannel.readableWait(this.#shared, slice));
+  }
+
+  /** @inheritdoc */
+  accept(opts: AcceptOptions = {}): DemuxPeer | undefined {
+    this.#assertOpen("accept");
+    const deadline = opts.timeout === undefined || opts.timeout < 0 ? -1 : performance.now() + opts.timeout;
+    for (;;) {
+      const peer = this.#arrivals.shift();
+      if (peer) return peer;
+      const left = remaining(deadline);
+      if (left === 0 && deadline >= 0) return undefined;
+      this.pump(left < 0 ? LOOK_MS : Math.min(left, LOOK_MS));
+      if (deadline >= 0 && remaining(deadline) === 0 && this.#arrivals.length === 0) return undefined;
+    }
+  }
+
+  /** @inheritdoc */
+  async acceptAsync(opts: AcceptOptions = {}): Promise<DemuxPeer | undefined> {
+    const deadline = opts.timeout === undefined || opts.timeout < 0 ? -1 : performance.now() + opts.timeout;
+    for (;;) {
+      if (this.#closed) return undefined;
+      this.pump(0);
+      const peer = this.#arrivals.shift();
+      if (peer) return peer;
+      const left = remaining(deadline);
+      if (left === 0) return undefined;
+      const w = this.waitShared(left);
+      this.#acceptWaits.add(w);
+      await w.result;
+      this.#acceptWaits.delete(w);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<DemuxPeer> {
+    return acceptEach(this) as AsyncGenerator<DemuxPeer>;
+  }
+
+  #assertOpen(op: string): void {
+    if (this.#closed) throw ipcError("ECLOSED", op, this.address, "this listener was closed");
+  }
+
+  /** Stop: every peer's client gets CLOSE (EOF), the shared object and its name go. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    forgetAtExit(this);
+    for (const w of this.#acceptWaits) w.wake();
+    for (const peer of [...this.#peers.values()]) peer.close();
+    for (const peer of this.#arrivals) peer.close();
+    this.#shared.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The server's channel to one client of a DemuxListener. */
+export class DemuxPeer extends BaseChannel {
+  readonly caps: ChannelCaps;
+  /** the client's process */
+  readonly clientPid: number;
+  /** the client's number within its process */
+  readonly serial: number;
+  readonly #listener: DemuxListener;
+  readonly #path: ReplyPath;
+  readonly #inbox: Uint8Array[] = [];
+  #ended: "no" | "bye" | "died" = "no";
+  #wait: { wake(): void } | undefined;
+  #tx = new Uint8Array(0);
+
+  constructor(listener: DemuxListener, hello: LinkHeader, path: ReplyPath) {
+    super(`${listener.address}#${hello.pid}.${hello.serial}`);
+    this.caps = listener.peerCaps;
+    this.clientPid = hello.pid;
+    this.serial = hello.serial;
+    this.#listener = listener;
+    this.#path = path;
+  }
+
+  /** A message from the client (the listener's pump). */
+  deliver(payload: Uint8Array): void {
+    this.#inbox.push(payload);
+    this.#wait?.wake();
+  }
+
+  /** The client said BYE, or died: once its messages are taken, receives end with EOF. */
+  end(died: boolean): void {
+    if (this.#ended !== "no") return;
+    this.#ended = died ? "died" : "bye";
+    this.#listener.forget(this);
+    if (died) this.#path.close(true);
+    this.#wait?.wake();
+  }
+
+  protected sendImpl(msg: Uint8Array, timeout: number): boolean {
+    if (this.#ended !== "no") {
+      throw ipcError(
+        "EPIPE",
+        "send",
+        this.address,
+        `the client (pid ${this.clientPid}) ${this.#ended === "died" ? "has exited" : "has closed its end"}: no one will read this`,
+      );
+    }
+    const need = LINK_HEADER + msg.byteLength;
+    if (this.#tx.byteLength < need) this.#tx = new Uint8Array(Math.max(need, 256));
+    const frame = this.#tx.subarray(0, need);
+    putLink(frame, Link.DATA, process.pid, this.serial);
+    frame.set(msg, LINK_HEADER);
+    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    for (;;) {
+      const left = remaining(deadline);
+      if (this.#path.send(frame, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS))) return true;
+      if (!processAlive(this.clientPid)) {
+        this.end(true);
+        return this.sendImpl(msg, 0); // throws EPIPE
+      }
+      if (deadline >= 0 && remaining(deadline) === 0) return false;
+    }
+  }
+
+  protected recvImpl(buf: Uint8Array, timeout: number): number {
+    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    for (;;) {
+      const m = this.#inbox[0];
+      if (m) {
+        if (m.byteLength > buf.byteLength) {
+          throw ipcError("EMSGSIZE", "recv", this.address, `the message is ${m.byteLength} bytes, the buffer ${buf.byteLength}: it is kept`);
+        }
+        this.#inbox.shift();
+        buf.set(m);
+        return m.byteLength;
+      }
+      if (this.#ended !== "no") {
+        throw ipcError(
+          "EOF",
+          "recv",
+          this.address,
+          `the client (pid ${this.clientPid}) ${this.#ended === "died" ? "has exited" : "has closed its end"}: no more messages will come`,
+        );
+      }
+      const left = remaining(deadline);
+      if (left === 0 && deadline >= 0) {
+        if (timeout === 0 && this.#listener.pump(0)) continue;
+        return -1;
+      }
+      this.#listener.pump(left < 0 ? LOOK_MS : Math.min(left, LOOK_MS));
+    }
+  }
+
+  protected override readableSoon(): boolean {
+    return this.#inbox.length > 0 || this.#ended !== "no" || this.#listener.pump(0) && this.#inbox.length > 0;
+  }
+
+  protected waitReadable(timeout: number): PendingWait {
+    if (this.#inbox.length > 0 || this.#ended !== "no") return { result: Promise.resolve(1), cancel: () => {} };
+    const w = this.#listener.waitShared(timeout);
+    this.#wait = w;
+    w.result.finally(() => {
+      if (this.#wait === w) this.#wait = undefined;
+    });
+    return w;
+  }
+
+  protected closeImpl(): void {
+    if (this.#ended === "no") {
+      try {
+        this.#path.send(linkFrame(Link.CLOSE, process.pid, this.serial), 0);
+      } catch {
+        // the client has gone already: nobody to tell
+      }
+      this.#ended = "bye";
+      this.#listener.forget(this);
+    }
+    if (this.#ended !== "died") this.#path.close(false);
+  }
+}
+
+/** The client's channel to a DemuxListener. */
+export class DemuxClient extends BaseChannel {
+  readonly caps: ChannelCaps;
+  readonly #ends: ClientEnds;
+  readonly #serial: number;
+  readonly #rx: Uint8Array;
+  #tx = new Uint8Array(0);
+  /** the server's pid: the shared object's owner until WELCOME says */
+  #serverPid: number;
+  #closedByServer = false;
+  #lastLook = 0;
+  /** a reply too large for the caller's buffer, kept for the next receive */
+  #kept: Uint8Array | undefined;
+
+  constructor(address: string, parts: DemuxParts, sharedAddress: string) {
+    super(address);
+    this.#serial = clientSerial();
+    this.#ends = parts.openClient(this.#serial);
+    this.caps = linkCaps(this.#ends.out.caps);
+    this.#rx = new Uint8Array(this.#ends.in.caps.maxMessageSize);
+    this.#serverPid = ownerOf(sharedAddress) ?? 0;
+    try {
+      const hello = linkFrame(Link.HELLO, process.pid, this.#serial, new TextEncoder().encode(this.#ends.where));
+      if (!this.#ends.send(hello, 5000)) {
+        throw ipcError("ETIMEDOUT", "connect", address, "the server's queue stayed full for 5 s: the server is not taking requests");
+      }
+    } catch (e) {
+      this.#ends.close();
+      throw e;
+    }
+  }
+
+  #serverGone(): IpcError {
+    return ipcError(
+      "EOF",
+      "recv",
+      this.address,
+      this.#closedByServer
+        ? "the server closed this conversation: no more replies will come"
+        : `the server (pid ${this.#serverPid}) has exited: no more replies will come`,
+    );
+  }
+
+  /** Whether the server's process has gone, looking at most every LOOK_MS. */
+  #lookDead(): boolean {
+    const t = performance.now();
+    if (t - this.#lastLook < LOOK_MS) return false;
+    this.#lastLook = t;
+    return this.#serverPid > 0 && !processAlive(this.#serverPid);
+  }
+
+  protected sendImpl(msg: Uint8Array, timeout: number, _opts?: SendOptions): boolean {
+    if (this.#closedByServer) throw ipcError("EPIPE", "send", this.address, "the server closed this conversation: no one will read this");
+    const need = LINK_HEADER + msg.byteLength;
+    if (this.#tx.byteLength < need) this.#tx = new Uint8Array(Math.max(need, 256));
+    const frame = this.#tx.subarray(0, need);
+    putLink(frame, Link.DATA, process.pid, this.#serial);
+    frame.set(msg, LINK_HEADER);
+    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    for (;;) {
+      const left = remaining(deadline);
+      if (this.#sendFrame(frame, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS))) return true;
+      if (this.#lookDead()) throw ipcError("EPIPE", "send", this.address, `the server (pid ${this.#serverPid}) has exited: no one will read this`);
+      if (deadline >= 0 && remaining(deadline) === 0) return false;
+    }
+  }
+
+  /** Send a frame to the server; a server whose object is gone (a datagram socket's ECONNREFUSED) is EPIPE, as elsewhere. */
+  #sendFrame(frame: Uint8Array, timeout: number): boolean {
+    try {
+      return this.#ends.send(frame, timeout);
+    } catch (e) {
+      if (e instanceof IpcError && e.code === "ECONNREFUSED") {
+        throw ipcError("EPIPE", "send", this.address, "the server's socket is gone (it stopped or its process exited): no one will read this");
+      }
+      throw e;
+    }
+  }
+
+  protected recvImpl(buf: Uint8Array, timeout: number): number {
+    if (this.#kept) return this.#give(this.#kept, buf);
+    if (this.#closedByServer) throw this.#serverGone();
+    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    for (;;) {
+      const left = remaining(deadline);
+      const n = BaseChannel.rawRecv(this.#ends.in, this.#rx, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS));
+      if (n >= 0) {
+        const h = readLink(this.#rx.subarray(0, n));
+        if (!h) continue;
+        if (h.kind === Link.WELCOME) {
+          this.#serverPid = h.pid;
+          continue;
+        }
+        if (h.kind === Link.CLOSE) {
+          this.#closedByServer = true;
+          throw this.#serverGone();
+        }
+        if (h.kind !== Link.DATA) continue;
+        return this.#give(this.#rx.subarray(LINK_HEADER, n), buf);
+      }
+      if (this.#lookDead()) throw this.#serverGone();
+      if (deadline >= 0 && remaining(deadline) === 0) return -1;
+    }
+  }
+
+  /** Copy a message into the caller's buffer; one too large for it is kept (EMSGSIZE), as every channel does. */
+  #give(m: Uint8Array, buf: Uint8Array): number {
+    if (m.byteLength > buf.byteLength) {
+      this.#kept ??= m.slice();
+      throw ipcError(
+        "EMSGSIZE",
+        "recv",
+        this.address,
+        `the message is ${m.byteLength} bytes, the buffer ${buf.byteLength}: it is kept; use a buffer of caps.maxMessageSize`,
+      );
+    }
+    buf.set(m);
+    this.#kept = undefined;
+    return m.byteLength;
+  }
+
+  protected override readableSoon(): boolean {
+    return this.#kept !== undefined;
+  }
+
+  protected waitReadable(timeout: number): PendingWait {
+    const slice = timeout < 0 ? LOOK_MS : Math.min(timeout, LOOK_MS);
+    return wakeable(slice, BaseChannel.readableWait(this.#ends.in, slice));
+  }
+
+  protected closeImpl(): void {
+    if (!this.#closedByServer) {
+      try {
+        this.#ends.send(linkFrame(Link.BYE, process.pid, this.#serial), 0);
+      } catch {
+        // the server is gone: nothing to tell
+      }
+    }
+    this.#ends.close();
+  }
+}
