@@ -25,14 +25,16 @@ function pinUs(c: BenchCase, cpu: number): void {
 export type Mode = "sync" | "async" | "async-both" | "batch" | "loan";
 /** Lock rows (bench/locks.ts): one process alone, or another taking the same lock meanwhile. */
 export type LockMode = "uncontended" | "contended";
+/** How many clients ask at once, in request/response rows. */
+export type ClientsMode = "1 client" | `${number} clients`;
 
 /** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
   impl: string;
   mechanism: string;
-  /** rtt and stream: messages; lock: lock+unlock pairs (bench/locks.ts) */
-  pattern: "rtt" | "stream" | "lock";
-  mode: Mode | LockMode;
+  /** rtt and stream: messages; lock: lock+unlock pairs (bench/locks.ts); request and values: requests (bench/conversations.ts) */
+  pattern: "rtt" | "stream" | "lock" | "request" | "values";
+  mode: Mode | LockMode | ClientsMode;
   placement: Placement;
   size: number;
   count: number;

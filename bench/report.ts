@@ -130,6 +130,17 @@ export function lockRows(rows: Row[]): string[][] {
   return body.length ? [["lock", "mode", "placement", "ns per lock+unlock", "pairs/s"], ...body] : [];
 }
 
+/** Request/response rows (pattern "request" or "values"): per-request latency and requests per second over all clients. */
+export function conversationRows(rows: Row[], pattern: "request" | "values"): string[][] {
+  const us = (ns?: number) => (ns === undefined ? "" : (ns / 1000).toFixed(1));
+  const body = rows
+    .filter((r) => r.pattern === pattern && !r.skipped)
+    .map((r) => [r.mechanism, r.impl, r.mode, r.placement, String(r.size), us(r.p50_ns), us(r.p99_ns), num(r.msgs_per_s)]);
+  return body.length
+    ? [["mechanism", "impl", "clients", "placement", pattern === "values" ? "JSON bytes" : "size", "p50 µs", "p99 µs", "requests/s"], ...body]
+    : [];
+}
+
 /** A plain-text table: the first five columns left-aligned, the figures right-aligned. */
 export function textTable(t: string[][]): string {
   const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
@@ -516,6 +527,12 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   if (vs.length) lines.push("Bun vs Deno (same channels, sync, same run):", textTable(vs), "");
   const locks = lockRows(rows);
   if (locks.length) lines.push("Locks (a robust Mutex, a POSIX semaphore, flock; contended: a peer process takes it meanwhile):", textTable(locks), "");
+  const rr = conversationRows(rows, "request");
+  if (rr.length) lines.push("Request/response (serve + Client; a server process, a client process with 1 or 8 clients asking in turn):", textTable(rr), "");
+  const vals = conversationRows(rows, "values");
+  if (vals.length) {
+    lines.push("Values (an object per request and reply: each codec over shm, against Bun.spawn IPC and node:net with JSON):", textTable(vals), "");
+  }
   const warm = warmupRows(rows);
   if (warm.length) lines.push("Warm-up (the round trips before the timed ones, with a fresh peer process):", textTable(warm), "");
   lines.push("Targets:", ...t.map(targetLine));
@@ -549,6 +566,28 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
       "A lock+unlock pair of the robust `Mutex` (a pthread mutex in shared memory), a POSIX semaphore (wait + post) and `flock(2)` on a file: alone in one process, and contended — a peer process taking the same lock in a loop meanwhile (on the other CPU, or the same one).",
       "",
       mdTable(locks),
+      "",
+    );
+  }
+  const rr = conversationRows(rows, "request");
+  if (rr.length) {
+    parts.push(
+      "## Request/response",
+      "",
+      '`serve()` in one process (answering each request with itself), a `Client` per client in another, each asking and awaiting in turn: one client, then 8 at once. Latency per request; requests per second over all clients. Each mechanism uses its own pattern for many clients (docs/wire-formats.md, "Conversations").',
+      "",
+      mdTable(rr),
+      "",
+    );
+  }
+  const vals = conversationRows(rows, "values");
+  if (vals.length) {
+    parts.push(
+      "## Values",
+      "",
+      "An object (the size column: its JSON length) per request and reply: `serve`/`request` with each codec over `shm:`, against what a program would otherwise use — `Bun.spawn`'s IPC (structured clone) and a `node:net` unix socket with newline-delimited JSON. Each side decodes and re-encodes every message.",
+      "",
+      mdTable(vals),
       "",
     );
   }

@@ -15,6 +15,7 @@ import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { topicFanout } from "./topic-fanout.ts";
 import { queueStream } from "./queue-stream.ts";
+import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
@@ -22,7 +23,7 @@ import type { Placement } from "./usage.ts";
 
 /** Usage text. */
 export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
-                     [--pattern rtt,stream,lock] [--placement same-cpu,cross-cpu,unpinned]
+                     [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
                      [--mode sync,async,async-both,batch,loan] [--full] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
@@ -71,7 +72,7 @@ export async function bench(argv: string[]): Promise<number> {
   const quick = !!values.quick;
   const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
   const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
-  const patterns = list(values.pattern) ?? ["rtt", "stream", "lock"];
+  const patterns = list(values.pattern) ?? ["rtt", "stream", "lock", "request", "values"];
   const modes = list(values.mode) ?? ["sync", "async", "async-both", "batch", "loan"];
   // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
   const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
@@ -122,7 +123,7 @@ export async function bench(argv: string[]): Promise<number> {
         const tiny = c.maxSize < Math.min(...sizes);
         if (tiny && size !== Math.min(...sizes)) continue;
         const s = tiny ? c.maxSize : size;
-        for (const pattern of patterns.filter((p) => p !== "lock") as ("rtt" | "stream")[]) {
+        for (const pattern of patterns.filter((p) => p === "rtt" || p === "stream") as ("rtt" | "stream")[]) {
           for (const mode of modes as Mode[]) {
             if (mode === "loan") {
               // zero-copy round trips on the ring, at sizes up to 1 MiB: is latency flat with size?
@@ -165,7 +166,7 @@ export async function bench(argv: string[]): Promise<number> {
       }
       if (impls.includes("c")) {
         for (const m of cNames) {
-          for (const pattern of patterns.filter((p) => p !== "lock") as ("rtt" | "stream")[]) {
+          for (const pattern of patterns.filter((p) => p === "rtt" || p === "stream") as ("rtt" | "stream")[]) {
             if (m === "eventfd" && (pattern === "stream" || size !== sizes[0])) continue;
             if (m === "mq" || m === "sysv-mq") { if (size > 8192) continue; }
             const s = m === "eventfd" ? 8 : size;
@@ -190,6 +191,32 @@ export async function bench(argv: string[]): Promise<number> {
         for (const kind of ["shm-queue", "mq"] as const) {
           const row = { impl: "ipc-lab", mechanism: `${kind} (2 producers, 2 consumers)`, pattern: "stream", mode: "sync", placement, size: 64 } as const;
           jobs.push({ label: `${kind} 2×2 stream ${placement}`, row, run: () => queueStream(kind, quick ? 20_000 : 100_000, placement) });
+        }
+      }
+      if (patterns.includes("request") && size === sizes[0] && impls.includes("ipc-lab")) {
+        // serve()/Client as a program uses them: one client asking in turn, and 8 at once
+        for (const scheme of REQUEST_SCHEMES.filter((m) => !mechs || mechs.includes(m))) {
+          for (const clients of [1, 8]) {
+            const row = { impl: "ipc-lab", mechanism: scheme, pattern: "request", mode: clients === 1 ? "1 client" : "8 clients", placement, size } as const;
+            const n = clients === 1 ? rttCount : Math.ceil(rttCount / 4);
+            jobs.push({
+              label: `${scheme} serve/request, ${clients} client(s) ${placement}`,
+              row,
+              run: () => requestResponse(scheme, clients, n, size, placement),
+            });
+          }
+        }
+      }
+      if (patterns.includes("values") && size === sizes[0] && impls.includes("ipc-lab") && (!mechs || mechs.includes("shm"))) {
+        // an object per request: each codec over shm, against Bun.spawn's IPC and node:net with JSON
+        for (const codec of ["json", "msgpack"]) {
+          const row = { impl: "ipc-lab", mechanism: `shm + ${codec}`, pattern: "values", mode: "1 client", placement, size: 0 } as const;
+          jobs.push({ label: `shm values (${codec}) ${placement}`, row, run: () => requestResponse("shm", 1, rttCount, 0, placement, codec) });
+        }
+        for (const kind of ["bun-ipc", "net-json"] as const) {
+          if (kind === "bun-ipc" && runtime !== "bun") continue;
+          const row = { impl: kind, mechanism: kind, pattern: "values", mode: "1 client", placement, size: 0 } as const;
+          jobs.push({ label: `${kind} values ${placement}`, row, run: () => valuesBaseline(kind, rttCount, placement) });
         }
       }
       if (patterns.includes("lock") && size === sizes[0] && impls.includes("ipc-lab")) {
@@ -227,7 +254,7 @@ export async function bench(argv: string[]): Promise<number> {
       "--placement",
       usable.join(","),
       "--pattern",
-      patterns.filter((p) => p !== "lock").join(","),
+      patterns.filter((p) => p === "rtt" || p === "stream").join(","),
     ];
     if (mechs) args.push("--mech", mechs.join(","));
     if (values.count) args.push("--count", values.count);

@@ -38,6 +38,16 @@ function exists(address: string): boolean {
   return nameKindOf(addr)?.exists(addr) ?? false;
 }
 
+/** Whether `done()` comes true within `ms`, looking every 20 ms. */
+async function within(ms: number, done: () => boolean): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
 /** Start a server process; resolves once it serves, with its real address. */
 async function startServer(address: string, codec?: string, on = peerRuntime()): Promise<{ p: Participant; address: string }> {
   noteProbe(`server names at ${address}`, () => exists(address), () => void remove(address));
@@ -78,8 +88,12 @@ for (const [scheme, make] of Object.entries(fresh)) {
       // a client killed while its reply is on the way
       const hung = participant(script, ["hang", server.address]);
       expect(JSON.parse(await hung.line())).toEqual({ sent: true });
+      // its reply queue or FIFO (NAME.rPID-1) is the server's to remove once it sees the client has gone
+      const replies = scheme === "mq" || scheme === "fifo" ? `${server.address}.r${hung.child.pid}-1` : undefined;
+      if (replies) expect(exists(replies)).toBe(true);
       hung.child.kill("SIGKILL");
       await hung.child.exited;
+      if (replies) expect(await within(5000, () => !exists(replies))).toBe(true);
       expect(text.decode(await client.request("after the kill", { timeout: 5000 }))).toBe("AFTER THE KILL");
       expect(text.decode(await request(server.address, "one-shot", { timeout: 5000 }))).toBe("ONE-SHOT");
       // the server killed while a client waits for its reply

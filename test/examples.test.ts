@@ -42,6 +42,22 @@ describe("examples", () => {
     expect(w.out).toMatch(/worker ring round trip: [\d.]+ µs/);
   });
 
+  const conversations: [string, RegExp[]][] = [
+    ["request", [/^one request: HELLO$/m, /^over one Client: AGAIN$/m, /^over one Client: AND AGAIN$/m]],
+    ["values", [/^job 7: cat\.jpg@64, cat\.jpg@256$/m]],
+    ["accept", [/^server: a client asked to subscribe$/m, /^client: tick 1\nclient: tick 2\nclient: tick 3$/m]],
+    ["select", [/^select: channel 0 \(mq:\/ipc-lab-demo-select\) — from the queue\nselect: channel 1 \(shm:\/ipc-lab-demo-select\) — from the ring$/m]],
+  ];
+  for (const on of ["bun", "deno"] as const) {
+    for (const [pattern, expected] of conversations) {
+      test(`conversations.ts ${pattern} (${on})`, async () => {
+        const { code, out } = await run([join(root, "conversations.ts"), pattern], on);
+        expect(code).toBe(0);
+        for (const re of expected) expect(out).toMatch(re);
+      }, 30_000);
+    }
+  }
+
   describe("the same scripts on Deno", () => {
     for (const kind of ["pipe", "memfd", "eventfd"]) {
       test(`deno run -A parent-child.ts ${kind}`, async () => {

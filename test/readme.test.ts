@@ -42,7 +42,8 @@ function localise(code: string): string {
   return code
     .replaceAll('from "ipc-lab"', `from ${JSON.stringify(join(root, "lib", "index.ts"))}`)
     .replaceAll("mq:/jobs", `mq:/${prefix}jobs`)
-    .replaceAll("fifo:/tmp/f", `fifo:${dir}/f`);
+    .replaceAll("fifo:/tmp/f", `fifo:${dir}/f`)
+    .replaceAll("unix:/tmp/up.sock", `unix:${dir}/up.sock`);
 }
 
 async function run(cmd: string[], env: Record<string, string | undefined> = process.env) {
@@ -63,19 +64,21 @@ describe("README code blocks", () => {
     expect(readme.filter((b) => b.marker!.startsWith("runs")).length).toBeGreaterThanOrEqual(3);
   });
 
-  test("the quick start: receiver.ts and sender.ts, as written, print hello and world", async () => {
+  test("the quick start: server.ts and client.ts, as written: HELLO, BRAVE, WORLD; Ctrl-C stops the server and removes the queue", async () => {
     noteMq(`mq:/${prefix}jobs`);
     const files = readme.filter((b) => b.marker?.startsWith("runs") && b.lang === "ts");
+    expect(files.length).toBe(2);
     for (const b of files) {
       const name = /^\/\/ (\S+\.ts)/.exec(b.code)?.[1];
       expect(name).toBeDefined();
       writeFileSync(join(dir, name!), localise(b.code));
     }
-    const receiver = run([process.execPath, join(dir, "receiver.ts")]);
-    const sender = await run([process.execPath, join(dir, "sender.ts")]);
-    expect({ code: sender.code, err: sender.err }).toEqual({ code: 0, err: "" });
-    const got = await receiver;
-    expect({ code: got.code, out: got.out, err: got.err }).toEqual({ code: 0, out: "hello\nworld\n", err: "" });
+    const server = track(Bun.spawn([process.execPath, join(dir, "server.ts")], { cwd: dir, stdout: "pipe", stderr: "pipe" }));
+    const client = await run([process.execPath, join(dir, "client.ts")]);
+    expect({ code: client.code, out: client.out, err: client.err }).toEqual({ code: 0, out: "HELLO\nBRAVE\nWORLD\n", err: "" });
+    server.kill("SIGINT");
+    expect(await server.exited).toBe(130);
+    expect(await new Response(server.stderr).text()).toBe("");
   }, 30_000);
 
   test("the shell examples, as written, with ipc-lab on PATH", async () => {
@@ -88,11 +91,11 @@ describe("README code blocks", () => {
     const r = await run(["sh", "-c", localise(sh[0]!.code)], { ...process.env, PATH: `${bin}:${process.env.PATH}` });
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
     // the two receivers' lines, in whichever order they finished
-    expect(r.out.trim().split("\n").sort()).toEqual(["61", "62", "hello", "world"]);
+    expect(r.out.trim().split("\n").sort()).toEqual(["61", "62", "SHOUT", "hello", "world"]);
   }, 30_000);
 });
 
 checkLeaks(prefix, [dir], () => {
   // the scripts and the PATH entry the tests wrote on purpose
-  for (const f of ["receiver.ts", "sender.ts", "bin"]) rmSync(join(dir, f), { recursive: true, force: true });
+  for (const f of ["server.ts", "client.ts", "bin"]) rmSync(join(dir, f), { recursive: true, force: true });
 });

@@ -64,7 +64,7 @@ describe("stream sockets", () => {
     expectIpcError(() => open("tcp:example.com:80"), "EADDRESS");
     expectIpcError(() => open("unix:@"), "EADDRESS");
     expect(expectIpcError(() => open(`unix:/${"x".repeat(200)}`), "ENAMETOOLONG").message).toContain("107 bytes");
-    expectIpcError(() => listen("mq:/x"), "EADDRESS");
+    expectIpcError(() => listen("sem:/x"), "EADDRESS"); // a semaphore carries no conversation
   });
 
   test("socketPair is a duplex framed channel in one process", () => {

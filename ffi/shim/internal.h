@@ -143,6 +143,8 @@ int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout
 /* wait.c */
 int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);
 int ipcl_futex_wait(uint32_t *addr, uint32_t expected, double timeout_ms);
+int ipcl_poll_many(const int32_t *fds, int n, double timeout_ms, int32_t *ready);
+int ipcl_futex_waitv(const uint64_t *addrs, const uint32_t *vals, int n, double timeout_ms);
 int ipcl_futex_wake(uint32_t *addr, int n);
 
 /* memory.c */

@@ -177,7 +177,7 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
   #next = 1;
   #queue: Promise<unknown> = Promise.resolve();
 
-  /** Connect to the server at `address` (it must be listening: ENOENT / ECONNREFUSED otherwise, unless `timeout` says how long to wait for it). */
+  /** Connect to the server at `address`: it must be listening (ENOENT / ECONNREFUSED otherwise), or appear within the `timeout` option (ms). */
   constructor(address: string, options: ClientOptions = {}) {
     const { codec, ...open } = options;
     this.#codec = codec === undefined ? undefined : codecOf(codec);
@@ -219,7 +219,7 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
       "ETIMEDOUT",
       "request",
       this.address,
-      `no reply within ${ms} ms (the server is busy, or stuck in its handler); raise timeout, or look at the server`,
+      `no reply within ${Math.round(ms)} ms (the server is busy, or stuck in its handler); raise timeout, or look at the server`,
     );
   }
 
@@ -281,9 +281,14 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
   }
 }
 
-/** One request to the server at `address`: connect, ask, wait for the reply, close. */
+/**
+ * One request to the server at `address`: connect, ask, wait for the reply, close. `timeout`
+ * covers it all — waiting for the server to be there (a queue to exist, a socket to listen)
+ * and for the reply.
+ */
 export async function request<Req = Payload, Rep = Uint8Array>(address: string, msg: Req, options: ClientOptions & RequestOptions = {}): Promise<Rep> {
-  const { timeout, ...rest } = options;
-  using client = new Client<Req, Rep>(address, rest);
-  return await client.request(msg, { timeout });
+  const t = options.timeout;
+  const deadline = t === undefined || t < 0 ? undefined : performance.now() + t;
+  using client = new Client<Req, Rep>(address, options);
+  return await client.request(msg, { timeout: deadline === undefined ? t : Math.max(0, deadline - performance.now()) });
 }
