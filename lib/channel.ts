@@ -266,6 +266,10 @@ export abstract class BaseChannel implements Channel {
   static disarmOf(ch: BaseChannel): void {
     ch.selectDisarm();
   }
+  /** For a channel built on another: `ch`'s second look on the JS thread before an off-thread wait (true: a receive may succeed now). */
+  static lookAgain(ch: BaseChannel): boolean {
+    return ch.readableSoon();
+  }
   /** For select(): a descriptor that polls readable when `ch` may have a message, or -1. */
   static readinessOf(ch: BaseChannel): number {
     return ch.readinessFd();

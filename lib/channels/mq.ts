@@ -212,6 +212,9 @@ function mqHint(errno: number): string | undefined {
   return mqHints[errnoName(errno)];
 }
 
+/** Messages a client's reply queue holds unless `capacity` says otherwise. */
+const REPLY_QUEUE_MESSAGES = 4;
+
 /** Remove a queue whatever made it (a dead client's reply queue). */
 function removeQueue(address: string): void {
   unregister(address);
@@ -238,7 +241,8 @@ function mqParts(addr: Address, opts: MqOptions): DemuxParts {
     openClient: (serial) => {
       const out = new MqChannel(addr, { timeout: opts.timeout });
       const where = `${checkPosixName(addr)}.r${process.pid}-${serial}`;
-      const replies = { create: true, exclusive: true, maxMessageSize: out.caps.maxMessageSize, capacity: opts.capacity };
+      // a client waits for its replies one at a time: a small queue (RLIMIT_MSGQUEUE counts every queue's bytes per user)
+      const replies = { create: true, exclusive: true, maxMessageSize: out.caps.maxMessageSize, capacity: opts.capacity ?? REPLY_QUEUE_MESSAGES };
       let back: MqChannel;
       try {
         back = new MqChannel(parseAddress(`mq:${where}`), replies);

@@ -169,6 +169,7 @@ export class SysvMqChannel extends BaseChannel {
     let r: number | "gone" = shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, this.#slice(timeout), null);
     if (timeout >= 0 && idle(r)) r = this.#peer.afterIdle(r, timeout, idle, (ms) => shim.ipcl_msgrcv(this.#id, target, max, type, this.#typeOut, ms, null));
     if (r === "gone") throw ipcError("EOF", "msgrcv", this.address, this.#peer.recvMessage());
+    this.#judgeCountWait(!idle(r));
     if (idle(r)) return -1;
     if (r === -C.EIDRM) throw errnoError(C.EIDRM, "msgrcv", this.address, "the queue was removed (its creator closed it)");
     checkNeg(r, "msgrcv", this.address);
@@ -200,17 +201,51 @@ export class SysvMqChannel extends BaseChannel {
   }
 
   protected override waitReadable(timeout: number): PendingWait {
-    // no descriptor to poll: a waiter thread looks at the message count (20 µs .. 1 ms apart);
-    // with a receiveType the count includes messages not for us, so a timer back-off instead
-    if (this.#receiveType !== 0) return this.#backoff.wait(timeout);
+    // no descriptor to poll: a waiter thread looks at the message count (20 µs .. 1 ms apart).
+    // With a receiveType the count includes messages not for us (a server's unread replies,
+    // other clients'): after a wake that brought nothing of our type, one wait on a timer
+    // back-off instead, so such messages cannot keep us spinning.
+    if (this.#receiveType !== 0) {
+      if (this.#countMisled) {
+        this.#countMisled = false;
+        return this.#backoff.wait(timeout);
+      }
+      this.#countWaited = true;
+    }
     return msgWaitAsync(this.#id, this.#peer.slice(timeout));
   }
   readonly #backoff = new Backoff();
+  /** the last wait was on the message count (typed receive) */
+  #countWaited = false;
+  /** ... and the receive after it found nothing of our type */
+  #countMisled = false;
 
-  /** Before the timer: look at the queue's message count for a while (SecondLook). */
+  /** After a receive: whether a count wait before it misled us (see waitReadable). */
+  #judgeCountWait(got: boolean): void {
+    if (!this.#countWaited) return;
+    this.#countWaited = false;
+    this.#countMisled = !got;
+  }
+
+  /**
+   * Before the wait: look again for a while (SecondLook) — at the message count, or, with a
+   * receiveType (the count includes messages of other types), by taking a message of our
+   * type without waiting; it is kept for the receive that follows.
+   */
   protected override readableSoon(): boolean {
-    if (this.#receiveType !== 0) return false; // the count includes messages of other types
+    if (this.#stash) return true;
+    if (this.#receiveType !== 0) return this.#look.look(() => this.#takeTyped());
     return this.#look.look(() => shim.ipcl_msg_stat(this.#id, this.#stat) === 0 && this.#stat[0]! > 0);
+  }
+
+  /** Take a message of our receiveType if one is there (IPC_NOWAIT) into the stash; true if one was. */
+  #takeTyped(): boolean {
+    const buf = this.rxBuffer();
+    const r = shim.ipcl_msgrcv(this.#id, buf, buf.byteLength, this.#receiveType, this.#typeOut, 0, null);
+    if (r < 0) return false;
+    this.#stash = { data: buf.slice(0, r), type: this.#typeOut[0]! };
+    this.#backoff.reset();
+    return true;
   }
   readonly #look = new SecondLook();
   readonly #stat = new Float64Array(4);

@@ -180,6 +180,11 @@ export class DemuxListener implements Listener {
     this.#peers.delete(`${peer.clientPid}:${peer.serial}`);
   }
 
+  /** The shared object's second look on the JS thread: true when a frame may be there now. */
+  lookShared(): boolean {
+    return BaseChannel.lookAgain(this.#shared);
+  }
+
   /** A wait for the shared object to have a frame (or `wake`); sliced so liveness is looked at. */
   waitShared(timeout: number): PendingWait & { wake(): void } {
     const slice = timeout < 0 ? LOOK_MS : Math.min(timeout, LOOK_MS);
@@ -335,7 +340,9 @@ export class DemuxPeer extends BaseChannel {
   }
 
   protected override readableSoon(): boolean {
-    return this.#inbox.length > 0 || this.#ended !== "no" || this.#listener.pump(0) && this.#inbox.length > 0;
+    if (this.#inbox.length > 0 || this.#ended !== "no") return true;
+    // the shared object's own second look (a short spin before a thread handoff), then take what came
+    return this.#listener.lookShared() && this.#listener.pump(0) && (this.#inbox.length > 0 || this.#ended !== "no");
   }
 
   protected waitReadable(timeout: number): PendingWait {
@@ -484,7 +491,7 @@ export class DemuxClient extends BaseChannel {
   }
 
   protected override readableSoon(): boolean {
-    return this.#kept !== undefined;
+    return this.#kept !== undefined || BaseChannel.lookAgain(this.#ends.in);
   }
 
   protected waitReadable(timeout: number): PendingWait {
