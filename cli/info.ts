@@ -64,6 +64,8 @@ export function info(argv: string[]): Promise<number> {
       dev_shm: { size_bytes: shm.blocks * shm.bsize, free_bytes: shm.bavail * shm.bsize },
       open_files: limit("Max open files"),
       works_here: probe(),
+      // how each mechanism that can serve many clients does it (serve/request, listen/connect)
+      conversations: Object.fromEntries(mechanisms.filter((m) => m.converse).map((m) => [m.scheme, m.converse!.pattern])),
     };
     if (values.json) {
       process.stdout.write(JSON.stringify(facts, null, 2) + "\n");
@@ -83,6 +85,8 @@ export function info(argv: string[]): Promise<number> {
         `open files:   ${facts.open_files}`,
         "works here:",
         ...Object.entries(facts.works_here).map(([k, v]) => `  ${k.padEnd(11)} ${v}`),
+        "serve / request (many clients):",
+        ...Object.entries(facts.conversations).map(([k, v]) => `  ${k.padEnd(11)} ${v}`),
       ].join("\n") + "\n",
     );
     return EXIT.ok;

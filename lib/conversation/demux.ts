@@ -185,11 +185,32 @@ export class DemuxListener implements Listener {
     return BaseChannel.lookAgain(this.#shared);
   }
 
-  /** A wait for the shared object to have a frame (or `wake`); sliced so liveness is looked at. */
+  /**
+   * A wait for the shared object to have a frame (or `wake`); sliced so liveness is looked
+   * at. Every waiting peer and acceptor shares one off-thread wait: one thread wakes per
+   * frame, not one per client.
+   */
   waitShared(timeout: number): PendingWait & { wake(): void } {
     const slice = timeout < 0 ? LOOK_MS : Math.min(timeout, LOOK_MS);
-    return wakeable(slice, BaseChannel.readableWait(this.#shared, slice));
+    let w = this.#sharedWait;
+    if (!w) {
+      const pending = BaseChannel.readableWait(this.#shared, LOOK_MS);
+      const fresh = { pending, users: 0 };
+      w = this.#sharedWait = fresh;
+      void pending.result.finally(() => {
+        if (this.#sharedWait === fresh) this.#sharedWait = undefined;
+      });
+    }
+    const shared = w;
+    shared.users++;
+    return wakeable(slice, {
+      result: shared.pending.result,
+      cancel: () => {
+        if (--shared.users === 0) shared.pending.cancel(); // the last one out ends it
+      },
+    });
   }
+  #sharedWait: { pending: PendingWait; users: number } | undefined;
 
   /** @inheritdoc */
   accept(opts: AcceptOptions = {}): DemuxPeer | undefined {
