@@ -6,14 +6,14 @@
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { fileURLToPath } from "node:url";
-import { Client, type CommandChannel, parseAddress, remove, request } from "../lib/index.ts";
+import { Client, type CommandChannel, open, parseAddress, remove, request } from "../lib/index.ts";
 import { nameKindOf } from "../lib/mechanisms.ts";
 import { scriptCommand } from "../ffi/process.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";
 import { otherRuntime, type Participant, participant } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
-import { expectIpcErrorAsync } from "./support/expect-error.ts";
+import { expectIpcError, expectIpcErrorAsync } from "./support/expect-error.ts";
 
 const prefix = testPrefix("conv");
 const dir = privateDir("conv");
@@ -137,6 +137,30 @@ describe("values between Bun and Deno", () => {
       }
     }, 60_000);
   }
+
+  test("open<T>(…, { codec }) is a typed channel of values; what a codec cannot decode is ECODEC", async () => {
+    interface Job {
+      id: number;
+      tags: string[];
+      at?: Date;
+    }
+    const address = fresh.shm!();
+    using server = open<Job>(address, { create: true, codec: "msgpack" });
+    using client = open<Job>(address, { codec: "msgpack" });
+    const when = new Date("2026-11-27T12:00:00Z");
+    client.send({ id: 1, tags: ["a"], at: when });
+    await client.sendAsync({ id: 2, tags: [] });
+    const first: Job = server.recv({ timeout: 1000 });
+    expect(first).toEqual({ id: 1, tags: ["a"], at: when });
+    expect(await server.recvAsync({ timeout: 1000 })).toEqual({ id: 2, tags: [] });
+    expectIpcError(() => client.send({ id: 3, tags: [Symbol("x") as unknown as string] }), "ECODEC");
+    expect(server.tryRecv()).toBeUndefined(); // nothing was sent
+    client.channel.send(new Uint8Array([0x92, 0x01])); // an array of two that holds one: cut short
+    expect(expectIpcError(() => server.recv({ timeout: 1000 }), "ECODEC").message).toMatch(/same codec/);
+    const json = open<Job>(fresh.unix!(), { create: true, codec: "json" });
+    expectIpcError(() => json.trySend({ id: 4, tags: [], at: when }), "ECODEC"); // JSON would turn the Date into a string
+    json.close();
+  });
 
   test("a value the codec cannot carry is ECODEC naming where and why, before anything is sent", async () => {
     const server = await startServer(fresh.unix!(), "json");
