@@ -7,6 +7,7 @@ import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
 const root = join(import.meta.dir, "..", "examples");
+const prefix = testPrefix("examples");
 
 async function run(args: string[], on: RuntimeName = "bun"): Promise<{ code: number; out: string }> {
   const [file, ...rest] = args;
@@ -58,6 +59,14 @@ describe("examples", () => {
     }
   }
 
+  test("serve-zx.mjs: ipc-lab serve and request scripted with zx, four clients at once, Ctrl-C", async () => {
+    const zx = join(root, "..", "node_modules", ".bin", "zx");
+    const p = track(spawnProcess(["node", zx, join(root, "serve-zx.mjs"), "--address", `shm:/${prefix}zx`], { stdio: ["ignore", "pipe", "pipe"] }));
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect({ code: await p.exited, err }).toEqual({ code: 0, err: "" });
+    expect(out.trim().split("\n")).toEqual([1, 2, 3, 4].map((c) => `HELLO FROM CLIENT ${c}`).concat("server stopped: exit 130"));
+  }, 30_000);
+
   describe("the same scripts on Deno", () => {
     for (const kind of ["pipe", "memfd", "eventfd"]) {
       test(`deno run -A parent-child.ts ${kind}`, async () => {
@@ -100,4 +109,4 @@ describe("examples", () => {
   }
 });
 
-checkLeaks(testPrefix("examples"));
+checkLeaks(prefix);
