@@ -10,12 +10,15 @@ import { type Channel, connect, listen, open, parseAddress, request, serve } fro
 import { nameKindOf } from "../lib/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { participant } from "./support/participants.ts";
+import { fileURLToPath } from "node:url";
 import { noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";
 
 const prefix = testPrefix("lsn");
 const dir = privateDir("lsn");
 let serial = 0;
 const text = new TextDecoder();
+const script = fileURLToPath(new URL("./support/serve-peer.ts", import.meta.url));
 
 const addresses: Record<string, () => string> = {
   shm: () => `shm:/${prefix}${++serial}`,
@@ -61,6 +64,35 @@ describe("listen / accept / connect", () => {
       listener.close();
       expect(exists(address)).toBe(false);
       if (scheme === "shm") expect(existsSync(`/dev/shm/${address.slice(5)}`)).toBe(false);
+    });
+  }
+
+  for (const scheme of ["fifo", "mq"]) {
+    test(`${scheme}: a client killed before the server read its HELLO leaves nothing (its reply ${scheme === "mq" ? "queue" : "FIFO"} is removed), and stalls no one`, async () => {
+      const address = addresses[scheme]!();
+      noteProbe(`listener at ${address}`, () => exists(address), () => {});
+      const listener = listen(address);
+      const hung = participant(script, ["hang", address]);
+      expect(JSON.parse(await hung.line())).toEqual({ sent: true });
+      const replies = `${address}.r${hung.child.pid}-1`;
+      expect(exists(replies)).toBe(true);
+      hung.child.kill("SIGKILL");
+      await hung.child.exited;
+      const t0 = performance.now();
+      const peer = listener.accept({ timeout: 200 }); // reads the dead client's HELLO now
+      expect(performance.now() - t0).toBeLessThan(1000);
+      for (let i = 0; i < 100 && exists(replies); i++) {
+        if (peer) {
+          try {
+            peer.recv({ timeout: 50 }); // its request, then EOF once the server has seen it gone
+          } catch {
+            // EOF
+          }
+        } else listener.accept({ timeout: 50 });
+      }
+      expect(exists(replies)).toBe(false);
+      peer?.close();
+      listener.close();
     });
   }
 

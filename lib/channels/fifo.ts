@@ -9,7 +9,8 @@ import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath, parseAddress } from "../address.ts";
 import { BaseChannel } from "../channel.ts";
 import { unregister } from "../names/registry.ts";
-import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxClient } from "../conversation/demux-client.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -172,7 +173,10 @@ function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
       return shared;
     },
     replyTo: (_shared, _hello, where) => {
-      const back = new FifoChannel(parseAddress(`fifo:${where}`), { role: "writer", timeout: 1000 });
+      // a live client opened its reply FIFO for reading before its HELLO: no reader now means it
+      // has gone (the WELCOME then fails, and close(true) removes what it left); never wait here,
+      // the server's pump would stall every other client meanwhile
+      const back = new FifoChannel(parseAddress(`fifo:${where}`), { role: "writer", timeout: 0 });
       return {
         send: (frame, timeout) => BaseChannel.rawSend(back, frame, timeout),
         close: (clientGone) => {

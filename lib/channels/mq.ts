@@ -19,7 +19,8 @@ import { optionNames } from "../options.ts";
 import { mqNames } from "../names/kinds.ts";
 import { unregister } from "../names/registry.ts";
 import { parseAddress } from "../address.ts";
-import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxClient } from "../conversation/demux-client.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {

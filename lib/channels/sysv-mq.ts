@@ -19,7 +19,8 @@ import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { sysvNames } from "../names/kinds.ts";
-import { DemuxClient, DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxClient } from "../conversation/demux-client.ts";
 import type { LinkHeader } from "../conversation/wire.ts";
 
 /** Options for System V queues. */

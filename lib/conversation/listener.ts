@@ -21,7 +21,12 @@ export interface Listener extends Disposable, AsyncIterable<Channel> {
   accept(opts?: AcceptOptions): Channel | undefined;
   /** accept() without blocking the event loop; undefined when none came in time or the listener closed meanwhile. */
   acceptAsync(opts?: AcceptOptions): Promise<Channel | undefined>;
-  /** Stop listening and remove the address's name (idempotent). Accepted channels stay open. */
+  /**
+   * Stop listening and remove the address's name (idempotent). Accepted channels that have
+   * an object of their own (a socket connection, a client's ring) stay open; those of a shared
+   * queue (mq:, sysv-mq:, fifo:, unix-dgram:) read through the listener and end with it: their
+   * clients get EOF.
+   */
   close(): void;
 }
 
