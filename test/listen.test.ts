@@ -96,6 +96,24 @@ describe("listen / accept / connect", () => {
     });
   }
 
+  test("fifo: a client that dies before its reply is written: the write is EPIPE, and closing its peer removes its reply FIFO", async () => {
+    const address = addresses.fifo!();
+    noteProbe(`listener at ${address}`, () => exists(address), () => {});
+    const listener = listen(address);
+    const hung = participant(script, ["hang", address]);
+    expect(JSON.parse(await hung.line())).toEqual({ sent: true });
+    const replies = `${address}.r${hung.child.pid}-1`;
+    const peer = listener.accept({ timeout: 2000 })!;
+    expect(peer.recv({ timeout: 2000 }).byteLength).toBeGreaterThan(0); // its request
+    hung.child.kill("SIGKILL");
+    await hung.child.exited;
+    expectIpcError(() => peer.send("too late"), "EPIPE"); // before any look at its pid
+    expect(exists(replies)).toBe(true);
+    peer.close();
+    expect(exists(replies)).toBe(false);
+    listener.close();
+  });
+
   test("a codec of your own ({ encode, decode }) works for open() and serve()/request()", async () => {
     const upper = {
       name: "shout",

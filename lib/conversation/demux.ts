@@ -377,15 +377,19 @@ export class DemuxPeer extends BaseChannel {
   }
 
   protected closeImpl(): void {
+    if (this.#ended === "died") return; // end(true) let go of the way back already
+    // a client that died unseen (say, while its reply was being written: EPIPE) leaves its
+    // reply queue or FIFO for us to remove, whoever closes the peer
+    const gone = !processAlive(this.clientPid);
     if (this.#ended === "no") {
       try {
-        this.#path.send(linkFrame(Link.CLOSE, process.pid, this.serial), 0);
+        if (!gone) this.#path.send(linkFrame(Link.CLOSE, process.pid, this.serial), 0);
       } catch {
-        // the client has gone already: nobody to tell
+        // it went meanwhile: nobody to tell
       }
-      this.#ended = "bye";
+      this.#ended = gone ? "died" : "bye";
       this.#listener.forget(this);
     }
-    if (this.#ended !== "died") this.#path.close(false);
+    this.#path.close(gone);
   }
 }
