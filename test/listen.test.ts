@@ -6,9 +6,9 @@
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { existsSync } from "node:fs";
-import { type Channel, connect, listen, open, parseAddress, request, serve } from "../lib/index.ts";
+import { type Channel, Client, connect, listen, open, parseAddress, request, serve } from "../lib/index.ts";
 import { nameKindOf } from "../lib/mechanisms.ts";
-import { expectIpcError } from "./support/expect-error.ts";
+import { expectIpcError, expectIpcErrorAsync } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { participant } from "./support/participants.ts";
 import { fileURLToPath } from "node:url";
@@ -112,6 +112,16 @@ describe("listen / accept / connect", () => {
     peer.close();
     expect(exists(replies)).toBe(false);
     listener.close();
+  });
+
+  test("a reply larger than the mechanism carries fails that request (EREMOTE, saying so), not the conversation", async () => {
+    const address = addresses.mq!();
+    const server = serve(address, (req: Uint8Array) => (text.decode(req) === "big" ? new Uint8Array(9000) : "small"));
+    using client = new Client(address);
+    await expectIpcErrorAsync(() => client.request("big", { timeout: 5000 }), "EREMOTE", /the reply is 9000 bytes, more than/);
+    expect(text.decode(await client.request("again", { timeout: 5000 }))).toBe("small");
+    server.close();
+    await server.done;
   });
 
   test("a codec of your own ({ encode, decode }) works for open() and serve()/request()", async () => {

@@ -7,7 +7,8 @@
  *   different channel each call so that none starves (~0.1–1 µs per channel);
  * - select() (blocking): channels with a descriptor (pipes, FIFOs, sockets, POSIX mq,
  *   eventfd, signals) wait in one poll(2) over all of them; shared-memory rings in one
- *   futex_waitv(2) over all their head words (Linux ≥ 5.16). A set with both kinds, or with
+ *   futex_waitv(2) over all their head words (Linux ≥ 5.16; sweeping again every 100 ms, as a
+ *   ring's dead peer shows on a receive, not as a wake). A set with both kinds, or with
  *   channels that have neither (System V queues, topics, queue peers, semaphore-mode rings),
  *   waits in slices of SLICE_MS, sweeping between them: up to SLICE_MS of added latency;
  * - selectAsync(): one off-thread wait per channel (the same wait its recvAsync uses), the
@@ -23,6 +24,8 @@ import { remaining } from "../os/wait.ts";
 
 /** Longest sleep of a blocking select() over a set no single system call can wait on (ms). */
 export const SLICE_MS = 1;
+/** Longest sleep of a blocking select() over rings alone, between sweeps (ms). */
+const RING_LOOK_MS = 100;
 
 /** What select() took: from which channel (and its index in the list), and the message. */
 export interface Selected<Ch extends Channel = Channel> {
@@ -81,24 +84,28 @@ function sleepOnSet(chans: BaseChannel[], ms: number): void {
   const armed: BaseChannel[] = [];
   const words: { address: number; value: number }[] = [];
   try {
-    for (const c of chans) {
-      if (fds[chans.indexOf(c)]! >= 0) continue;
-      const arm = BaseChannel.armOf(c);
+    for (let i = 0; i < chans.length; i++) {
+      if (fds[i]! >= 0) continue;
+      const arm = BaseChannel.armOf(chans[i]!);
       if (arm === "ready") return; // a message came meanwhile: sweep again
       if (arm) {
-        armed.push(c);
+        armed.push(chans[i]!);
         words.push(arm);
       }
     }
+    // rings only: one futex_waitv, woken each RING_LOOK_MS to sweep again (a ring whose peer
+    // died says so on a receive, not with a wake); any other mix: one slice
     const onlyWords = words.length > 0 && words.length === chans.length && words.length <= 128;
-    const wait = onlyWords ? ms : Math.min(ms < 0 ? SLICE_MS : ms, SLICE_MS);
+    const wait = onlyWords ? (ms < 0 ? RING_LOOK_MS : Math.min(ms, RING_LOOK_MS)) : Math.min(ms < 0 ? SLICE_MS : ms, SLICE_MS);
     if (words.length > 0 && words.length <= 128) {
       const r = shim.ipcl_futex_waitv(BigUint64Array.from(words, (w) => BigInt(w.address)), Uint32Array.from(words, (w) => w.value), words.length, wait);
-      if (r !== -C.ENOSYS) return;
+      if (r >= 0 || r === -C.EAGAIN || r === -C.ETIMEDOUT || r === -C.EINTR) return;
+      // ENOSYS (Linux < 5.16) or another refusal: sleep the slice below instead
     }
+    const slice = Math.min(wait, SLICE_MS);
     const sliceFds = fds.filter((fd) => fd >= 0);
-    if (sliceFds.length > 0) shim.ipcl_poll_many(Int32Array.from(sliceFds), sliceFds.length, wait, new Int32Array(sliceFds.length));
-    else shim.ipcl_poll_many(new Int32Array(1), 0, wait, new Int32Array(1)); // nothing to poll: a plain sleep of one slice
+    if (sliceFds.length > 0) shim.ipcl_poll_many(Int32Array.from(sliceFds), sliceFds.length, slice, new Int32Array(sliceFds.length));
+    else shim.ipcl_poll_many(new Int32Array(1), 0, slice, new Int32Array(1)); // nothing to poll: a plain sleep of one slice
   } finally {
     for (const c of armed) BaseChannel.disarmOf(c);
   }

@@ -10,7 +10,7 @@ import { IpcError, ipcError } from "../errors.ts";
 import { connect, listen, type OpenOptions } from "../open.ts";
 import { type Codec, codecOf, type CodecOption } from "./codec.ts";
 import type { Listener } from "./listener.ts";
-import { readTurn, Turn, turnFrame } from "./wire.ts";
+import { readTurn, Turn, TURN_HEADER, turnFrame } from "./wire.ts";
 
 /** What a handler learns about the request besides its content. */
 export interface RequestInfo {
@@ -135,7 +135,14 @@ export class Server implements Disposable {
           kind = Turn.FAILED;
           reply = utf8.encode(e instanceof Error ? e.message : String(e));
         }
-        await peer.sendAsync(turnFrame(kind, turn.id, reply), { timeout: this.#replyTimeout });
+        try {
+          await peer.sendAsync(turnFrame(kind, turn.id, reply), { timeout: this.#replyTimeout });
+        } catch (e) {
+          if (!(e instanceof IpcError && e.code === "EMSGSIZE")) throw e;
+          // a reply the mechanism cannot carry fails that request, not the conversation
+          const why = `the reply is ${reply.byteLength} bytes, more than ${peer.address} carries (${peer.caps.maxMessageSize - TURN_HEADER} B per reply)`;
+          await peer.sendAsync(turnFrame(Turn.FAILED, turn.id, utf8.encode(why)), { timeout: this.#replyTimeout });
+        }
         this.#answered++;
       }
     } catch (e) {
