@@ -9,15 +9,14 @@
  *   bun bench/conversations.ts client ADDRESS N K [CODEC]   (K clients × N requests; prints a report)
  *   bun bench/conversations.ts bun-ipc N | net-json N        (the baselines, each its own client)
  */
-import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { runtime, scriptCommand } from "../ffi/process.ts";
 import { Client, serve } from "../lib/index.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
-import { cpusFor, pinProcess, type Placement } from "./usage.ts";
+import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
 
 /** The mechanisms whose request/response the benchmark measures. */
 export const REQUEST_SCHEMES = ["mq", "sysv-mq", "shm", "unix", "tcp", "unix-dgram", "fifo"] as const;
@@ -44,28 +43,8 @@ function addressFor(scheme: string): string {
   return `${scheme}:/${tag}`;
 }
 
-/** Start this script in `role` on CPU `cpu` (-1: unpinned); its stdout lines one at a time. */
-function participant(args: string[], cpu: number) {
-  const p = spawnProcess(scriptCommand(script, args), {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...(cpu >= 0 ? { BENCH_CPU: String(cpu) } : {}) },
-  });
-  const reader = p.stdout!.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
-  const line = async () => {
-    while (!buf.includes("\n")) {
-      const r = await reader.read();
-      if (r.done) throw new Error(`bench participant ${args[0]} ended early`);
-      buf += decoder.decode(r.value, { stream: true });
-    }
-    const at = buf.indexOf("\n");
-    const l = buf.slice(0, at);
-    buf = buf.slice(at + 1);
-    return l;
-  };
-  return { p, line };
-}
+/** Start this script with `args` on CPU `cpu` (-1: unpinned). */
+const participant = (args: string[], cpu: number) => startParticipant(script, args, cpu, `bench participant ${args[0]}`);
 
 /** What a client process reports. */
 interface ClientReport {
@@ -161,11 +140,8 @@ async function bunIpcRole(n: number, peerCpu: number): Promise<void> {
 
 async function netJsonRole(n: number, peerCpu: number): Promise<void> {
   const path = `/tmp/ipcl-bench-net-${process.pid}.sock`;
-  const server = spawn(process.execPath, [...scriptCommand(script, ["net-json-echo", path]).slice(1)], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...(peerCpu >= 0 ? { BENCH_CPU: String(peerCpu) } : {}) },
-  });
-  await new Promise((r) => server.stdout!.once("data", r)); // "ready"
+  const server = startParticipant(script, ["net-json-echo", path], peerCpu, "the node:net echo server");
+  await server.line(); // "ready"
   const sock = createConnection(path);
   await new Promise((r) => sock.once("connect", r));
   let answer: (v: unknown) => void = () => {};
@@ -182,8 +158,8 @@ async function netJsonRole(n: number, peerCpu: number): Promise<void> {
   const ask = () => new Promise((resolve) => ((answer = resolve), sock.write(JSON.stringify(SAMPLE_VALUE) + "\n")));
   const run = await timed(n, ask);
   sock.destroy();
-  server.kill();
-  await new Promise((r) => server.once("exit", r));
+  server.p.kill();
+  await server.p.exited;
   rmSync(path, { force: true });
   process.stdout.write(report([run]));
 }

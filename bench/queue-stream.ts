@@ -5,10 +5,9 @@
  *   bun bench/queue-stream.ts produce|consume ADDRESS CONTROL N   (one participant)
  */
 import { fileURLToPath } from "node:url";
-import { scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { open, SharedMemory } from "../lib/index.ts";
 import type { Row } from "./measure.ts";
-import { cpusFor, pinProcess, type Placement } from "./usage.ts";
+import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
 
 let serial = 0;
 const STOP = new Uint8Array(1); // a consumer ends at a 1-byte message
@@ -22,27 +21,7 @@ export async function queueStream(kind: "shm-queue" | "mq", perProducer: number,
   using q = open(address, kind === "mq" ? { create: true } : { role: "writer", capacity: 1 << 20 });
   const [a, b] = cpusFor(placement);
   const script = fileURLToPath(import.meta.url);
-  const start = (role: string, cpu: number) => {
-    const p = spawnProcess(scriptCommand(script, [role, address, control.address, String(perProducer)]), {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, ...(cpu >= 0 ? { BENCH_CPU: String(cpu) } : {}) },
-    });
-    const lines = p.stdout!.getReader();
-    const decoder = new TextDecoder();
-    let buf = "";
-    const line = async () => {
-      while (!buf.includes("\n")) {
-        const r = await lines.read();
-        if (r.done) throw new Error(`a ${kind} ${role} peer ended early`);
-        buf += decoder.decode(r.value, { stream: true });
-      }
-      const at = buf.indexOf("\n");
-      const l = buf.slice(0, at);
-      buf = buf.slice(at + 1);
-      return l;
-    };
-    return { p, line };
-  };
+  const start = (role: string, cpu: number) => startParticipant(script, [role, address, control.address, String(perProducer)], cpu, `a ${kind} ${role} peer`);
   // one producer and one consumer on each CPU across CPUs; all on CPU 0 on one
   const peers = [start("consume", a), start("consume", b >= 0 ? b : a), start("produce", a), start("produce", b >= 0 ? b : a)];
   try {

@@ -3,6 +3,7 @@
  * a process or thread to a CPU (sched_setaffinity).
  */
 import { shim } from "../ffi/runtime.ts";
+import { type ChildProcess, scriptCommand, spawnProcess } from "../ffi/process.ts";
 
 /** A getrusage(RUSAGE_SELF) reading. */
 export interface Usage {
@@ -41,4 +42,31 @@ export function pinProcess(cpu: number): void {
 export function pinThread(cpu: number): void {
   const r = shim.ipcl_pin_thread(cpu);
   if (r < 0) throw new Error(`sched_setaffinity(${cpu}) failed: errno ${-r}`);
+}
+
+/**
+ * Start `script ARGS` on this runtime as a benchmark participant, pinned to `cpu` (-1: not)
+ * through BENCH_CPU; `line()` gives its stdout a line at a time (an error once it has
+ * ended, naming `what`).
+ */
+export function startParticipant(script: string, args: string[], cpu: number, what: string): { p: ChildProcess; line: () => Promise<string> } {
+  const p = spawnProcess(scriptCommand(script, args), {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...(cpu >= 0 ? { BENCH_CPU: String(cpu) } : {}) },
+  });
+  const reader = p.stdout!.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  const line = async () => {
+    while (!buf.includes("\n")) {
+      const r = await reader.read();
+      if (r.done) throw new Error(`${what} ended early`);
+      buf += decoder.decode(r.value, { stream: true });
+    }
+    const at = buf.indexOf("\n");
+    const l = buf.slice(0, at);
+    buf = buf.slice(at + 1);
+    return l;
+  };
+  return { p, line };
 }

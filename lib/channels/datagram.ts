@@ -13,7 +13,7 @@ import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
 import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
 import { DemuxClient } from "../conversation/demux-client.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
-import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
+import { checkNeg, errnoError, IpcError, ipcError, tooBigKept } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, sockaddrBuffer, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -191,7 +191,18 @@ function dgramParts(addr: Address, opts: DatagramOptions): DemuxParts {
     },
     openClient: () => {
       const ch = new DatagramChannel(addr, { timeout: opts.timeout, maxMessageSize: opts.maxMessageSize });
-      return { out: ch, in: ch, where: "", send: (frame, timeout) => BaseChannel.rawSend(ch, frame, timeout), close: () => ch.close() };
+      const send = (frame: Uint8Array, timeout: number) => {
+        try {
+          return BaseChannel.rawSend(ch, frame, timeout);
+        } catch (e) {
+          // the server's socket is gone: in a conversation that is EPIPE, as on every other mechanism
+          if (e instanceof IpcError && e.code === "ECONNREFUSED") {
+            throw errnoError(C.EPIPE, "send", addr.text, "the server's socket is gone (it stopped or its process exited): no one will read this");
+          }
+          throw e;
+        }
+      };
+      return { out: ch, in: ch, where: "", send, close: () => ch.close() };
     },
   };
 }

@@ -9,7 +9,7 @@ import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath, parseAddress } from "../address.ts";
 import { BaseChannel } from "../channel.ts";
 import { unregister } from "../names/registry.ts";
-import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxListener, type DemuxParts, separateEnds } from "../conversation/demux.ts";
 import { DemuxClient } from "../conversation/demux-client.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
@@ -199,16 +199,7 @@ function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
         out.close();
         throw e;
       }
-      return {
-        out,
-        in: back,
-        where,
-        send: (frame, timeout) => BaseChannel.rawSend(out, frame, timeout),
-        close: () => {
-          back.close();
-          out.close();
-        },
-      };
+      return separateEnds(out, back, where);
     },
   };
 }

@@ -19,7 +19,7 @@ import { optionNames } from "../options.ts";
 import { mqNames } from "../names/kinds.ts";
 import { unregister } from "../names/registry.ts";
 import { parseAddress } from "../address.ts";
-import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
+import { DemuxListener, type DemuxParts, separateEnds } from "../conversation/demux.ts";
 import { DemuxClient } from "../conversation/demux-client.ts";
 
 /** Options for POSIX queues. */
@@ -252,16 +252,7 @@ function mqParts(addr: Address, opts: MqOptions): DemuxParts {
         removeQueue(`mq:${where}`); // left by a dead process that had our pid
         back = new MqChannel(parseAddress(`mq:${where}`), replies);
       }
-      return {
-        out,
-        in: back,
-        where,
-        send: (frame, timeout) => BaseChannel.rawSend(out, frame, timeout),
-        close: () => {
-          back.close();
-          out.close();
-        },
-      };
+      return separateEnds(out, back, where);
     },
   };
 }

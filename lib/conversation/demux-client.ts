@@ -75,21 +75,9 @@ export class DemuxClient extends BaseChannel {
     const deadline = timeout < 0 ? -1 : performance.now() + timeout;
     for (;;) {
       const left = remaining(deadline);
-      if (this.#sendFrame(frame, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS))) return true;
+      if (this.#ends.send(frame, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS))) return true;
       if (this.#lookDead()) throw ipcError("EPIPE", "send", this.address, `the server (pid ${this.#serverPid}) has exited: no one will read this`);
       if (deadline >= 0 && remaining(deadline) === 0) return false;
-    }
-  }
-
-  /** Send a frame to the server; a server whose object is gone (a datagram socket's ECONNREFUSED) is EPIPE, as elsewhere. */
-  #sendFrame(frame: Uint8Array, timeout: number): boolean {
-    try {
-      return this.#ends.send(frame, timeout);
-    } catch (e) {
-      if (e instanceof IpcError && e.code === "ECONNREFUSED") {
-        throw ipcError("EPIPE", "send", this.address, "the server's socket is gone (it stopped or its process exited): no one will read this");
-      }
-      throw e;
     }
   }
 

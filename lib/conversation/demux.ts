@@ -42,6 +42,20 @@ export interface ClientEnds {
   close(): void;
 }
 
+/** The ends of a client that writes the server's object and reads a reply object of its own (mq, fifo); closing closes both. */
+export function separateEnds(out: BaseChannel, back: BaseChannel, where: string): ClientEnds {
+  return {
+    out,
+    in: back,
+    where,
+    send: (frame, timeout) => BaseChannel.rawSend(out, frame, timeout),
+    close: () => {
+      back.close();
+      out.close();
+    },
+  };
+}
+
 /** What a queue-like mechanism supplies to converse. */
 export interface DemuxParts {
   /** server: create the shared object clients write to */
