@@ -6,7 +6,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
-import { type Channel, open, type SpawnOptions, spawnWorker } from "../lib/index.ts";
+import { type Channel, open } from "../lib/index.ts";
+import { type SpawnOptions, spawnWorker } from "../lib/public/mechanisms.ts";
 import type { Mechanism } from "../lib/mechanism.ts";
 import { mechanisms, type Scheme } from "../lib/mechanisms.ts";
 import { type ChildProcess, scriptCommand, spawnProcess } from "../ffi/process.ts";
@@ -241,14 +242,14 @@ function caseOf(m: Mechanism): BenchCase | undefined {
   const name = m.title ?? m.scheme;
   const c = cBaseline[scheme];
   const base = m.inherit
-    ? inherited(name, c, m.traits.largest, m.inherit, m.traits.pollable)
+    ? inherited(name, c, m.traits.maxMessageSize, m.inherit, m.traits.pollable)
     : m.sample && m.traits.duplex
-    ? duplex(name, c, m.traits.largest, () => freshAddress(m), {}, m.traits.pollable)
+    ? duplex(name, c, m.traits.maxMessageSize, () => freshAddress(m), {}, m.traits.pollable)
     : m.sample
-    ? oneWay(name, c, m.traits.largest, () => freshAddress(m), m.traits.pollable, sendingEnd[scheme])
+    ? oneWay(name, c, m.traits.maxMessageSize, () => freshAddress(m), m.traits.pollable, sendingEnd[scheme])
     : undefined;
   if (!base) throw new Error(`bench/cases.ts: no way to measure ${m.scheme}: give its descriptor sample() or inherit(), or list it in custom or notMeasured`);
-  const why = m.traits.lossy ? `unreliable: ${m.traits.lossy}, so a stream would measure loss; round trips only` : noStream[scheme];
+  const why = m.traits.reliable === false ? `unreliable: ${m.traits.unreliableWhy}, so a stream would measure loss; round trips only` : noStream[scheme];
   return why ? { ...base, noStream: why } : base;
 }
 
@@ -257,7 +258,7 @@ export const benchCases: BenchCase[] = mechanisms.flatMap((m) => {
   const measured = caseOf(m as Mechanism);
   if (!measured) return [];
   if (m.scheme !== "shm") return [measured];
-  return [measured, duplex("shm (semaphore)", "shm-sem", m.traits.largest, () => freshAddress(m as Mechanism), { wait: "semaphore" })];
+  return [measured, duplex("shm (semaphore)", "shm-sem", m.traits.maxMessageSize, () => freshAddress(m as Mechanism), { wait: "semaphore" })];
 });
 
 /**

@@ -4,7 +4,7 @@
  * ipc-lab channels, sync or async, with both sides placed on CPUs.
  */
 import { nanoseconds } from "../ffi/process.ts";
-import { counterValue } from "../lib/index.ts";
+import { counterValue } from "../lib/public/mechanisms.ts";
 import { type BenchCase, fastRing } from "./cases.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
 import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } from "./usage.ts";

@@ -5,7 +5,8 @@
  */
 import { Bench } from "tinybench";
 import { libc, shim } from "../ffi/runtime.ts";
-import { open, parseAddress, pipePair } from "../lib/index.ts";
+import { open, parseAddress } from "../lib/index.ts";
+import { pipePair } from "../lib/public/mechanisms.ts";
 
 const time = Number(process.argv[process.argv.indexOf("--time") + 1] || 300);
 const bench = new Bench({ time, warmupTime: 100 });

@@ -8,7 +8,8 @@
  * twice = one duplex channel). BENCH_CPU pins the process. It first sends one "ready"
  * message, and at the end prints its cost per message as JSON on stdout.
  */
-import { type Channel, counterValue, open } from "../lib/index.ts";
+import { type Channel, open } from "../lib/index.ts";
+import { counterValue } from "../lib/public/mechanisms.ts";
 import { perMessage, pinProcess, usage } from "./usage.ts";
 
 const [mode, inAddr, outAddr, nArg, warmArg] = process.argv.slice(2) as [string, string, string, string, string?];

@@ -2,7 +2,8 @@
  * The Worker side of the in-process baseline: like bench/peer.ts, over `worker:parent`.
  */
 import { parentPort } from "node:worker_threads";
-import { open, workerChannelData } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { workerChannelData } from "../lib/public/mechanisms.ts";
 import { perMessage, pinThread, usage } from "./usage.ts";
 
 const { mode, n, warm, cpu } = workerChannelData() as { mode: string; n: number; warm: number; cpu: number };

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from "node:fs";
 import { entries, forgetDeadOpeners, registryDir } from "../lib/names/registry.ts";
-import { remove } from "../lib/names/remove.ts";
+import { remove } from "../lib/remove.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
 /** Usage text of ls and gc. */

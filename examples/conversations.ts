@@ -9,7 +9,8 @@
  *   (or deno run -A examples/conversations.ts …)
  */
 import { fileURLToPath } from "node:url";
-import { Client, connect, listen, open, request, scriptCommand, select, serve, spawnProcess } from "../lib/index.ts";
+import { Client, connect, listen, open, request, select, serve } from "../lib/index.ts";
+import { scriptCommand, spawnProcess } from "../ffi/process.ts";
 
 const [pattern = "request", address = pattern === "accept" ? "unix:@ipc-lab-demo" : "mq:/ipc-lab-demo", role] = process.argv.slice(2);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

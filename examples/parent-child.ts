@@ -6,7 +6,9 @@
  *   deno run -A examples/parent-child.ts memfd
  */
 import { fileURLToPath } from "node:url";
-import { counterValue, open, readCounter, scriptCommand, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { counterValue, readCounter, spawnWithEventfd, spawnWithMemfd, spawnWithPipes, spawnWithSocketpair } from "../lib/public/mechanisms.ts";
+import { scriptCommand } from "../ffi/process.ts";
 
 if (process.env.IPC_LAB_CHANNEL) {
   // the child: its channel is the address the parent put in IPC_LAB_CHANNEL

@@ -6,7 +6,8 @@
  *   deno run -A examples/quickstart.ts
  */
 import { fileURLToPath } from "node:url";
-import { open, scriptCommand, spawnProcess } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { scriptCommand, spawnProcess } from "../ffi/process.ts";
 
 if (process.argv[2] === "child") {
   using jobs = open("mq:/ipc-lab-quickstart-jobs", { timeout: 5000 });

@@ -6,7 +6,8 @@
  *   deno run -A examples/worker.ts
  */
 import { isMainThread } from "node:worker_threads";
-import { open, spawnWorker } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { spawnWorker } from "../lib/public/mechanisms.ts";
 
 if (!isMainThread) {
   using ch = open("worker:parent");

@@ -49,6 +49,7 @@ export const C = {
   PIPE_BUF: fact("PIPE_BUF"),
   IPCL_EOF: fact("IPCL_EOF"),
   IPCL_ETRUNC: fact("IPCL_ETRUNC"),
+  IPCL_EGARBAGE: fact("IPCL_EGARBAGE"),
   EAGAIN: fact("EAGAIN"),
   ENOSYS: fact("ENOSYS"),
   EINTR: fact("EINTR"),

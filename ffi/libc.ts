@@ -96,6 +96,10 @@ export const shimSymbols = {
   ipcl_stop_take: { args: [], returns: "i32" },
   /** int ipcl_stop_pending(void); */
   ipcl_stop_pending: { args: [], returns: "i32" },
+  /** int ipcl_watchdog_arm(double ms, const char *message);  (see ffi/shim/watchdog.c) */
+  ipcl_watchdog_arm: { args: ["f64", "buf"], returns: "i32" },
+  /** void ipcl_watchdog_disarm(void); */
+  ipcl_watchdog_disarm: { args: [], returns: "void" },
   /** int ipcl_reserve(int fd, double size); */
   ipcl_reserve: { args: ["i32", "f64"], returns: "i32" },
   /** int ipcl_populate(void *addr, double len); */
@@ -142,6 +146,10 @@ export const shimSymbols = {
   ipcl_reader_free: { args: ["ptr"], returns: "void" },
   /** double ipcl_reader_pending(struct ipcl_reader *r);  length of an undelivered frame, or -1 */
   ipcl_reader_pending: { args: ["ptr"], returns: "f64" },
+  /** void ipcl_reader_whole_frames(struct ipcl_reader *r);  writers write whole frames: an incomplete one is IPCL_EGARBAGE */
+  ipcl_reader_whole_frames: { args: ["ptr"], returns: "void" },
+  /** double ipcl_reader_resync(struct ipcl_reader *r);  drop buffered input (after malformed input): the bytes dropped */
+  ipcl_reader_resync: { args: ["ptr"], returns: "f64" },
   /** int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms); */
   ipcl_frame_read: { args: ["ptr", "buf", "usize", "f64"], returns: "i32", blocking: true },
 

@@ -23,7 +23,14 @@ function bad(text: string, why: string): never {
   throw ipcError("EADDRESS", "parseAddress", text, `invalid address '${text}': ${why}`);
 }
 
-/** Split `scheme:name`, checking the scheme is a lower-case word. */
+/**
+ * Split `scheme:name`, checking the scheme is a lower-case word.
+ *
+ * @example
+ * ```ts
+ * parseAddress("fifo:/tmp/a:b"); // { text: "fifo:/tmp/a:b", scheme: "fifo", name: "/tmp/a:b" }
+ * ```
+ */
 export function parseAddress(text: string): Address {
   if (typeof text !== "string") bad(String(text), "an address must be a string such as 'mq:/jobs'");
   const colon = text.indexOf(":");

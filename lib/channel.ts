@@ -7,7 +7,7 @@ import { C } from "../ffi/facts.ts";
 import type { PendingWait } from "../ffi/waiter.ts";
 import { Backoff, loopTurn, remaining, SecondLook } from "./os/wait.ts";
 import { shim } from "../ffi/runtime.ts";
-import { watchStopSignals } from "./names/cleanup.ts";
+import { watchStopSignals } from "./os/stop.ts";
 import { IpcError, ipcError } from "./errors.ts";
 
 /** What a mechanism can do. Every channel states it honestly. */

@@ -50,7 +50,14 @@ export interface IpcErrorInit {
   message: string;
 }
 
-/** An error from an IPC operation. `code` is stable; `message` is for people. */
+/**
+ * An error from an IPC operation. `code` is stable; `message` is for people.
+ *
+ * @example
+ * ```ts
+ * try { open("mq:/nope"); } catch (e) { if (e instanceof IpcError && e.code === "ENOENT") console.log(e.message); }
+ * ```
+ */
 export class IpcError extends Error {
   /** errno name ("EAGAIN") or an ipc-lab condition ("EOF", "ETRUNC", "ECLOSED", "EADDRESS"). */
   readonly code: IpcErrorCode;
@@ -98,7 +105,7 @@ const advice: Record<string, string> = {
   ENAMETOOLONG: "the name is too long",
 };
 
-/** What a blocking call's EINTR means: set by lib/names/cleanup.ts (a stop signal is pending). */
+/** What a blocking call's EINTR means: set by lib/os/stop.ts (a stop signal is pending). */
 let interruptHandler: ((syscall: string, address: string | undefined) => IpcError) | undefined;
 
 /**

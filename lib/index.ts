@@ -1,9 +1,21 @@
 /**
  * ipc-lab: Linux IPC mechanisms behind one Channel interface, through the runtime's FFI.
+ * This is the core a program needs: open any mechanism by its address, converse with
+ * serve/request, wait on several with select, send values with a codec, and the primitives
+ * for processes that share memory. The concrete channel classes, every scheme's options
+ * and the spawn helpers are in `ipc-lab/mechanisms`; what a new mechanism needs is in
+ * `ipc-lab/extend`.
+ *
+ * ```ts
+ * import { open } from "ipc-lab";
+ * using q = open("mq:/jobs", { create: true });
+ * q.send("hello");
+ * ```
  * @module
  */
-export { connect, listen, open, type OpenOptions, schemes } from "./open.ts";
-export { type AcceptOptions, type Listener } from "./conversation/listener.ts";
+export { connect, listen, open, type OpenOptions, type OptionsFor, schemes } from "./open.ts";
+export { remove } from "./remove.ts";
+export { type AcceptOptions, type Listener } from "./link/listener.ts";
 export {
   Client,
   type ClientOptions,
@@ -13,17 +25,15 @@ export {
   type RequestOptions,
   serve,
   type ServeOptions,
-  Server,
+  type Server,
 } from "./conversation/serve.ts";
-export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from "./conversation/codec.ts";
-export { ValueChannel } from "./conversation/values.ts";
-export { select, selectAsync, type Selected, type SelectOptions, SLICE_MS, trySelect } from "./conversation/select.ts";
+export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from "./values/codec.ts";
+export type { ValueChannel } from "./values/value-channel.ts";
+export { select, selectAsync, type Selected, type SelectOptions, trySelect } from "./conversation/select.ts";
 export type { Channel, ChannelCaps, Payload, RecvOptions, SendOptions } from "./channel.ts";
 export { IpcError, type IpcErrorCode } from "./errors.ts";
 export { type Address, parseAddress } from "./address.ts";
-export * from "./channels/index.ts";
-export { RingChannel, type RingTuning, type RingWait } from "./ring/index.ts";
-export { CHANNEL_ENV, type ChildEnds, type SpawnOptions, spawnWith } from "./os/index.ts";
+export type { CommonOptions } from "./options.ts";
 export {
   Board,
   type BoardOptions,
@@ -33,24 +43,9 @@ export {
   Mutex,
   type MutexGuard,
   type RegionOptions,
-  SEM_VALUE_MAX,
   Semaphore,
   type SemaphoreOptions,
   SharedMemory,
   SysvSemaphore,
   type WaitResult,
 } from "./primitives/index.ts";
-export { remove } from "./names/index.ts";
-export { mechanismOf, mechanisms, type Scheme, type SchemeOptions } from "./mechanisms.ts";
-export type { Mechanism, NameKind, Traits, Unique } from "./mechanism.ts";
-export type { CommonOptions } from "./options.ts";
-export {
-  type ChildProcess,
-  DENO_PERMISSIONS,
-  type ProcessOptions,
-  runtime,
-  type RuntimeName,
-  scriptCommand,
-  spawnProcess,
-  type StdioSpec,
-} from "../ffi/process.ts";

@@ -7,24 +7,13 @@
  */
 import type { ChildProcess } from "../ffi/process.ts";
 import type { Address } from "./address.ts";
-import type { Channel } from "./channel.ts";
+import type { Channel, ChannelCaps } from "./channel.ts";
 import type { CommonOptions } from "./options.ts";
 import type { SpawnOptions } from "./os/inherit.ts";
-import type { Listener } from "./conversation/listener.ts";
+import type { Listener } from "./link/listener.ts";
+import type { NameKind } from "./names/kinds.ts";
 
-/** How a kind of named object is seen and removed, for names that can outlive a process. */
-export interface NameKind {
-  /** the address scheme of these names */
-  readonly scheme: string;
-  /** one line saying what the scheme names */
-  readonly describe: string;
-  /** whether the object `addr` names exists now */
-  exists(addr: Address): boolean;
-  /** remove the object whatever made it; false when there was nothing to remove */
-  remove(addr: Address): boolean;
-  /** whether `addr` names something that outlives its process (default: always) */
-  lasts?(addr: Address): boolean;
-}
+export type { NameKind };
 
 /** What a fresh, unique address is made from (tests, `ipc-lab info`, the benchmark). */
 export interface Unique {
@@ -42,24 +31,22 @@ export interface Inherited {
   child: ChildProcess;
 }
 
-/** What sets a mechanism apart; the conformance suite and the benchmark read these. */
-export interface Traits {
-  /** one object carries both directions (else one object per direction) */
-  duplex: boolean;
-  /** what a message is: bytes, or a count that merges (eventfd values, semaphore tokens) */
-  carries: "messages" | "counts";
-  /** the kernel or protocol tells a side when its peer has gone (EOF, EPIPE, a dead pid) */
-  seesPeerExit: boolean;
+/**
+ * What sets a mechanism apart, in the words of a channel's `caps` (ChannelCaps): the same
+ * names mean the same things, stated here for the mechanism with its default options. The
+ * conformance suite checks each open channel's caps against these; the benchmark reads them.
+ */
+export interface Traits extends Pick<ChannelCaps, "duplex" | "boundaries" | "detectsPeerExit" | "maxMessageSize"> {
+  /** false when messages may be lost (UDP); omitted means true, as in caps */
+  reliable?: boolean;
+  /** with reliable false: what is lost and when, in one line */
+  unreliableWhy?: string;
   /** a sender can fill it (trySend reaches false); UDP and files are unbounded */
   bounded: boolean;
   /** datagram sockets: no connection, a reply goes where the last datagram came from */
   connectionless?: boolean;
-  /** messages can be lost (UDP): why, in one line; absent when delivery is reliable */
-  lossy?: string;
   /** the async path waits on a descriptor the event loop can poll */
   pollable: boolean;
-  /** the largest message with default options, in bytes */
-  largest: number;
 }
 
 /**
@@ -113,4 +100,4 @@ export function mechanism<O extends object>() {
 }
 
 /** The traits most mechanisms share; a descriptor spreads these and states what differs. */
-export const usualTraits: Omit<Traits, "duplex" | "pollable" | "largest"> = { carries: "messages", seesPeerExit: true, bounded: true };
+export const usualTraits: Pick<Traits, "detectsPeerExit" | "bounded"> = { detectsPeerExit: true, bounded: true };

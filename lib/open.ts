@@ -4,12 +4,12 @@
  */
 import { parseAddress } from "./address.ts";
 import type { Channel } from "./channel.ts";
-import { watchStopSignals } from "./names/cleanup.ts";
+import { watchStopSignals } from "./os/stop.ts";
 import { ipcError } from "./errors.ts";
 import { mechanismOf, mechanisms, type SchemeOptions } from "./mechanisms.ts";
-import type { Listener } from "./conversation/listener.ts";
-import { codecOf, type CodecOption } from "./conversation/codec.ts";
-import { ValueChannel } from "./conversation/values.ts";
+import type { Listener } from "./link/listener.ts";
+import { codecOf, type CodecOption } from "./values/codec.ts";
+import { ValueChannel } from "./values/value-channel.ts";
 import { checkOptionNames, type CommonOptions } from "./options.ts";
 
 export type { SchemeOptions } from "./mechanisms.ts";
@@ -31,7 +31,14 @@ export type OptionsFor<A extends string> = string extends A ? OpenOptions
     : OpenOptions
   : OpenOptions;
 
-/** The schemes open() understands, with what each names (from the mechanism descriptors). */
+/**
+ * The schemes open() understands, with what each names (from the mechanism descriptors).
+ *
+ * @example
+ * ```ts
+ * for (const [scheme, { describe }] of Object.entries(schemes)) console.log(scheme, describe);
+ * ```
+ */
 export const schemes: Readonly<Record<string, { describe: string }>> = Object.fromEntries(mechanisms.map((m) => [m.scheme, { describe: m.describe }]));
 
 /**
@@ -39,6 +46,12 @@ export const schemes: Readonly<Record<string, { describe: string }>> = Object.fr
  * With `codec` ("json", "msgpack" or your own), a channel of values:
  * `open<Job>("shm:/jobs", { codec: "json" })` sends and receives Job objects.
  * Throws IpcError EADDRESS for an unknown scheme or a malformed name.
+ *
+ * @example
+ * ```ts
+ * open("mq:/jobs", { create: true }).send("hello");   // one process
+ * const job = open("mq:/jobs", { timeout: 5000 }).recv(); // another
+ * ```
  */
 export function open<T>(address: string, options: OpenOptions & { codec: CodecOption<T> }): ValueChannel<T>;
 export function open<A extends string>(address: A, options?: OptionsFor<A>): Channel;
@@ -79,13 +92,26 @@ function conversing(address: string, op: string, options: object) {
  * `for await (const peer of listener)` give one duplex Channel per client. Sockets accept(2);
  * `shm:` gives each client its own ring; queues (`mq:`, `sysv-mq:`, `fifo:`, `unix-dgram:`)
  * share one object and tell clients apart (docs/channel.md, "Conversations").
+ *
+ * @example
+ * ```ts
+ * for await (const peer of listen("unix:/tmp/feed.sock")) peer.send("tick");
+ * ```
  */
 export function listen<A extends string>(address: A, options: OptionsFor<A> = {} as OptionsFor<A>): Listener {
   const { addr, converse } = conversing(address, "listen", options);
   return converse.listen(addr, options);
 }
 
-/** Connect to the listener at `address`: a duplex Channel to the server (the client's side of listen()). */
+/**
+ * Connect to the listener at `address`: a duplex Channel to the server (the client's side of listen()).
+ *
+ * @example
+ * ```ts
+ * using feed = connect("unix:/tmp/feed.sock", { timeout: 5000 });
+ * console.log(new TextDecoder().decode(feed.recv()));
+ * ```
+ */
 export function connect<A extends string>(address: A, options: OptionsFor<A> = {} as OptionsFor<A>): Channel {
   const { addr, converse } = conversing(address, "connect", options);
   return converse.connect(addr, options);

@@ -1,5 +1,5 @@
 /** Address parsing: every malformed address is refused with IpcError EADDRESS and a reason. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { open, parseAddress } from "../lib/index.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { testPrefix } from "./support/leaks.ts";

@@ -1,5 +1,5 @@
 /** The benchmark pipeline: a small real run writes JSON (per the schema), Markdown and SVG. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { summarize } from "../bench/stats.ts";

@@ -2,7 +2,7 @@
  * Owners remove their names on normal exit, on an uncaught error, and on SIGINT/SIGTERM/
  * SIGHUP, without close() being called. (SIGKILL cannot be caught: see `ipc-lab gc`.)
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { existsSync } from "node:fs";
 import { open } from "../lib/index.ts";
 import { IpcError } from "../lib/errors.ts";

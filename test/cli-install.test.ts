@@ -5,7 +5,7 @@
  * from this checkout). Where neither Bun nor Deno can be found, the launcher says what to
  * install and exits 127.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";

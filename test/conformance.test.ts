@@ -58,8 +58,8 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
         await s.peer.exited;
         expect(s.peer.exitCode).toBe(0);
         // nothing more: the sender has closed (EOF where the mechanism tells), or the queue is empty
-        expect(s.here.caps.detectsPeerExit).toBe(m.seesPeerExit!);
-        if (m.seesPeerExit) expectIpcError(() => s.here.recv({ timeout: 10_000 }), "EOF");
+        expect(s.here.caps.detectsPeerExit).toBe(m.detectsPeerExit!);
+        if (m.detectsPeerExit) expectIpcError(() => s.here.recv({ timeout: 10_000 }), "EOF");
         else expect(nothingMore(s.here)).toBe(true);
       }));
 
@@ -294,7 +294,7 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
           expect(checkMessage(i++, msg, max)).toBe("");
           s.received(msg.byteLength);
           // without EOF (queues, datagrams) iteration would wait for more: stop at the count
-          if (!m.seesPeerExit && i === 50) break;
+          if (!m.detectsPeerExit && i === 50) break;
         }
         expect(i).toBe(50);
       }));
@@ -313,7 +313,7 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
       }));
 
     // POSIX queues and datagram sockets tell no one when a process exits (caps.detectsPeerExit false)
-    test.skipIf(!m.seesPeerExit)("a peer that exits without closing is seen: EOF after its last message", () =>
+    test.skipIf(!m.detectsPeerExit)("a peer that exits without closing is seen: EOF after its last message", () =>
       withPeer(m, "exit-after", 3, async (s) => {
         expect(s.here.caps.detectsPeerExit).toBeTrue();
         const max = s.here.caps.maxMessageSize;
@@ -336,7 +336,7 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
         // duplex, peer-exit and bounded decide the skips above: hand-written, so checked
         expect({ duplex: c.duplex, detectsPeerExit: c.detectsPeerExit, bounded: Number.isFinite(c.capacity) }).toEqual({
           duplex: m.duplex,
-          detectsPeerExit: m.seesPeerExit ?? false,
+          detectsPeerExit: m.detectsPeerExit ?? false,
           bounded: m.bounded ?? false,
         });
       }));

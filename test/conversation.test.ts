@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { fileURLToPath } from "node:url";
-import { Client, type CommandChannel, open, parseAddress, remove, request } from "../lib/index.ts";
+import { Client, open, parseAddress, remove, request } from "../lib/index.ts";
+import { type CommandChannel } from "../lib/public/mechanisms.ts";
 import { nameKindOf } from "../lib/mechanisms.ts";
 import { scriptCommand } from "../ffi/process.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -85,6 +86,11 @@ for (const [scheme, make] of Object.entries(fresh)) {
       using client = new Client(server.address);
       await expectIpcErrorAsync(() => client.request("fail", { timeout: 5000 }), "EREMOTE", /asked to fail/);
       expect(text.decode(await client.request("still here", { timeout: 5000 }))).toBe("STILL HERE");
+      // a reply that comes after its request timed out is dropped, never taken as the next one's
+      await expectIpcErrorAsync(() => client.request("late 600", { timeout: 150 }), "ETIMEDOUT");
+      expect(text.decode(await client.request("next", { timeout: 5000 }))).toBe("NEXT");
+      expect(() => client.requestSync("late 600", { timeout: 150 })).toThrow(/no reply within/);
+      expect(text.decode(client.requestSync("next, sync", { timeout: 5000 }))).toBe("NEXT, SYNC");
       // a client killed while its reply is on the way
       const hung = participant(script, ["hang", server.address]);
       expect(JSON.parse(await hung.line())).toEqual({ sent: true });
@@ -99,7 +105,7 @@ for (const [scheme, make] of Object.entries(fresh)) {
       // the server killed while a client waits for its reply
       const waiter = participant(script, ["wait", server.address], otherRuntime);
       expect(JSON.parse(await waiter.line())).toEqual({ ready: true });
-      await new Promise((r) => setTimeout(r, 200)); // its request is in the server's handler
+      expect(JSON.parse(await server.p.line())).toEqual({ handling: "slow" }); // its request is in the server's handler
       const killedAt = performance.now();
       server.p.child.kill("SIGKILL");
       await server.p.child.exited;

@@ -1,5 +1,5 @@
 /** Every example and pitfall demo runs, exits 0 and says what it shows. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";

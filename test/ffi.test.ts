@@ -1,5 +1,5 @@
 /** The FFI layer: the shim's facts, errno naming, and the compile-on-first-use cache. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,7 +1,8 @@
 /** Named pipes: one direction per end, waiting for the peer without hanging, ownership. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { unlinkSync, writeFileSync } from "node:fs";
-import { FifoChannel, open } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { FifoChannel } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { privateDir, testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

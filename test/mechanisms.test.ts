@@ -4,7 +4,8 @@
  * These tests fail when one of them stops following it, and check each named mechanism's
  * descriptor against the kernel: what exists() sees and what remove() removes. Both runtimes.
  */
-import { mechanisms, open, parseAddress, remove, schemes } from "../lib/index.ts";
+import { open, parseAddress, remove, schemes } from "../lib/index.ts";
+import { mechanisms } from "../lib/public/extend.ts";
 import { benchCases, notMeasured } from "../bench/cases.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
@@ -26,7 +27,9 @@ describe("one list of mechanisms", () => {
 
   test("the conformance suite runs every mechanism that carries messages between processes", () => {
     const run = new Set(suite.map((m) => m.name));
-    const expected = mechanisms.filter((m) => m.traits.carries === "messages" && m.scheme !== "worker").map((m) => m.title ?? m.scheme);
+    const expected = mechanisms.filter((m) => (m.traits.boundaries === "kernel" || m.traits.boundaries === "framed") && m.scheme !== "worker").map((m) =>
+      m.title ?? m.scheme
+    );
     expect(expected.filter((name) => !run.has(name) && !run.has(`${name} (realtime, sigqueue)`))).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 /** POSIX message queues: priorities, limits from /proc, ownership and waiting to open. */
-import { describe, expect, test } from "bun:test";
-import { MqChannel, open } from "../lib/index.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { open } from "../lib/index.ts";
+import { MqChannel } from "../lib/public/mechanisms.ts";
 import { mqLimits } from "../lib/os/limits.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { noteMq, testPrefix, track } from "./support/leaks.ts";

@@ -9,7 +9,7 @@
  * where nothing tells (datagram receivers, signal receivers, files) the survivor's own
  * timeout ends the wait with ETIMEDOUT. Every wait here is bounded.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { IpcError } from "../lib/index.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { dir, type Mechanism, mechanisms, prefix, type Session } from "./support/mechanisms.ts";
@@ -36,14 +36,14 @@ const watched = (m: Mechanism) => m.name === "mq" || m.name === "sysv-mq";
 
 /** What a receiver sees once its sender is dead and everything it sent has been taken. */
 function expectedRecvErrors(m: Mechanism): string[] {
-  if (m.seesPeerExit) return ["EOF", "ETRUNC"]; // ETRUNC: it died inside a message
+  if (m.detectsPeerExit) return ["EOF", "ETRUNC"]; // ETRUNC: it died inside a message
   if (watched(m)) return ["EOF"];
   return ["ETIMEDOUT"]; // datagrams, signals, files: nothing tells; the timeout ends the wait
 }
 
 /** What a sender sees once its receiver is dead. */
 function expectedSendErrors(m: Mechanism): string[] {
-  if (m.seesPeerExit) return ["EPIPE", "ECONNRESET"]; // TCP resets a connection closed with unread data
+  if (m.detectsPeerExit) return ["EPIPE", "ECONNRESET"]; // TCP resets a connection closed with unread data
   if (watched(m)) return ["EPIPE"];
   if (m.hello) return ["ECONNREFUSED"]; // a connected datagram socket hears of the closed peer
   if (m.name.startsWith("signal")) return ["ESRCH"]; // the addressed process no longer exists
@@ -86,7 +86,7 @@ for (const m of mechanisms) {
         const t0 = performance.now();
         let i = 3;
         const err = untilError(() => {
-          const msg = s.here.recv({ timeout: m.seesPeerExit ? undefined : BOUND });
+          const msg = s.here.recv({ timeout: m.detectsPeerExit ? undefined : BOUND });
           const problem = checkMessage(i++, msg, max);
           if (problem) throw new Error(problem);
           s.received(msg.byteLength);
@@ -106,7 +106,7 @@ for (const m of mechanisms) {
           const buf = new Uint8Array(max);
           let i = 0;
           // the peer checks the sequence: sizes 0..max, so the kill often lands mid-message
-          const sendOne = () => s.here.send(fillMessage(i, buf, sizeFor(i++, max)), { timeout: m.seesPeerExit ? undefined : BOUND });
+          const sendOne = () => s.here.send(fillMessage(i, buf, sizeFor(i++, max)), { timeout: m.detectsPeerExit ? undefined : BOUND });
           for (let k = 0; k < 3; k++) sendOne();
           s.peer.kill(9);
           expect(await s.peer.exited).toBe(128 + 9);

@@ -1,6 +1,7 @@
 /** Anonymous pipes and inherited descriptors. */
-import { describe, expect, test } from "bun:test";
-import { open, pipePair, spawnWithPipes } from "../lib/index.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { open } from "../lib/index.ts";
+import { pipePair, spawnWithPipes } from "../lib/public/mechanisms.ts";
 import { C } from "../ffi/facts.ts";
 import { libc } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";

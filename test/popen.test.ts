@@ -1,6 +1,7 @@
 /** popen:/spawn: — /bin/sh -c, one direction per popen stream, exit status on pclose. */
-import { describe, expect, test } from "bun:test";
-import { CommandChannel, open } from "../lib/index.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { open } from "../lib/index.ts";
+import { CommandChannel } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

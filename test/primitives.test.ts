@@ -9,8 +9,10 @@ import { fileURLToPath } from "node:url";
 import type { RuntimeName } from "../ffi/process.ts";
 import { Board, Condition, Mutex, remove, SharedMemory } from "../lib/index.ts";
 import { entries } from "../lib/names/registry.ts";
+import { racePoints } from "../lib/os/race-points.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { untilBlocked } from "./support/blocked.ts";
 import { testPrefix } from "./support/leaks.ts";
 import { participant } from "./support/participants.ts";
 
@@ -136,7 +138,7 @@ describe("Ctrl-C", () => {
       if (holder) await holder.line();
       const blocked = peer(["block", address]);
       expect(JSON.parse(await blocked.line())).toEqual({ ready: true });
-      await new Promise((r) => setTimeout(r, 150)); // into the blocking call
+      await untilBlocked(blocked.child.pid); // in the blocking call
       const t0 = performance.now();
       blocked.child.kill("SIGINT");
       expect(await blocked.child.exited).toBe(130);
@@ -204,6 +206,27 @@ describe("Board", () => {
     setTimeout(() => b.write("third"), 10);
     expect(await next).toBe(3);
     expectIpcError(() => new Board(fresh("board"), { create: true }), "EINVAL");
+  });
+
+  test("a reader lapped mid-read by two writes never returns a torn value (the race made to happen every time)", () => {
+    const address = fresh("board");
+    using w = new Board(address, { create: true, size: 256 });
+    using r = new Board(address);
+    const value = (v: number) => new Uint8Array(256).fill(v);
+    w.write(value(1));
+    let laps = 0;
+    racePoints.boardRead = () => {
+      if (laps++ > 0) return; // once: the retry must then succeed
+      w.write(value(2)); // into the other slot
+      w.write(new Uint8Array(100).fill(3)); // back into the slot the reader is reading
+    };
+    try {
+      const got = r.read()!;
+      expect(laps).toBe(2); // the reader saw the lap and read again
+      expect(got).toEqual({ version: 3, data: new Uint8Array(100).fill(3) });
+    } finally {
+      racePoints.boardRead = undefined;
+    }
   });
 
   test("10^5 writes from another process, read concurrently by two more: never torn, never backwards", async () => {

@@ -4,7 +4,7 @@
  * (only `from "ipc-lab"`, the queue and FIFO names are pointed at this test's own), and must
  * exit 0 with the output the README says they print. With `ipc-lab` on PATH as npm links it.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkLeaks } from "./support/check-leaks.ts";

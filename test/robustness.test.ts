@@ -4,7 +4,7 @@
  * processes during a transfer loses, duplicates or reorders nothing (every wait retries
  * on EINTR).
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { join } from "node:path";
 import { IpcError, open, SharedMemory } from "../lib/index.ts";
 import { RING_HEADER } from "../lib/ring/channel.ts";
@@ -74,7 +74,7 @@ describe("signal storm", () => {
       const env = { ...process.env, PEER_READY: "1" };
       const cmd = (a: string) => [process.execPath, "--preload", join(import.meta.dir, "support", "ignore-sigusr2.ts"), peerScript, "send", a, "50000"];
       if (kind === "pipe") {
-        const { spawnWithPipes } = await import("../lib/index.ts");
+        const { spawnWithPipes } = await import("../lib/public/mechanisms.ts");
         const s = spawnWithPipes(cmd("inherit"), { env, stdout: "pipe", stderr: "pipe" });
         here = s.channel;
         peer = track(s.child) as unknown as Bun.Subprocess<"ignore", "pipe", "inherit">;

@@ -1,5 +1,5 @@
 /** Semaphore primitives: POSIX named and System V (with SEM_UNDO). */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { existsSync, statSync } from "node:fs";
 import { Semaphore, SysvSemaphore } from "../lib/index.ts";
 import { shim } from "../ffi/runtime.ts";

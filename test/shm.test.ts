@@ -1,8 +1,9 @@
 /** Shared-memory rings: wrap-around, header validation, exclusivity, permissions. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { open, RingChannel } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { RingChannel } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -177,6 +178,9 @@ describe("shm ring", () => {
   });
 });
 
+/** How long a receive may wait for a message its peer is sending before it counts as a lost wake-up. */
+const LOST_WAKEUP_MS = 2_000;
+
 describe("ring wake-ups", () => {
   // A producer blocked on a large message saw the consumer's newest tail, still lacked
   // room, and slept; the consumer had already spent its one wake on that tail, so later
@@ -193,8 +197,13 @@ describe("ring wake-ups", () => {
       }));
       const max = ch.caps.maxMessageSize;
       const buf = new Uint8Array(max);
+      // a wake-up that comes takes microseconds (milliseconds on a loaded machine); a lost one
+      // shows as a receive that sleeps its whole wait and only then finds the message
       for (let i = 0; i < 100_000; i++) {
-        const n = ch.recvInto(buf, { timeout: 20_000 });
+        const start = performance.now();
+        const n = ch.recvInto(buf, { timeout: i === 0 ? 20_000 : 2 * LOST_WAKEUP_MS });
+        const took = performance.now() - start;
+        if (i > 0 && took > LOST_WAKEUP_MS) throw new Error(`receive ${i} took ${took.toFixed(0)} ms: a wake-up was lost`);
         const problem = checkMessage(i, buf.subarray(0, n), max);
         if (problem) throw new Error(problem);
       }

@@ -1,7 +1,8 @@
 /** Signals: merging of standard signals, queueing of realtime ones, safety rules. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { readdirSync, readFileSync } from "node:fs";
-import { open, SignalChannel } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { SignalChannel } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
 import { testPrefix, track } from "./support/leaks.ts";

@@ -4,7 +4,7 @@
  * conformance suite already carries 100 000 per mechanism unpinned). The soak script
  * itself checks that nothing is left behind.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { join } from "node:path";
 import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

@@ -1,7 +1,8 @@
 /** Sockets: listeners with many peers, addresses, ports, permissions, datagram limits. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { listen, open, remove, socketPair } from "../lib/index.ts";
+import { listen, open, remove } from "../lib/index.ts";
+import { socketPair } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { privateDir, testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";

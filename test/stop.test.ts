@@ -15,6 +15,7 @@ import { type ChildProcess, runtime, scriptCommand, spawnProcess } from "../ffi/
 import { describe, expect, test } from "./support/harness.ts";
 import { leftovers, noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { untilBlocked } from "./support/blocked.ts";
 import { lineReader } from "./support/lines.ts";
 import { shim } from "../ffi/runtime.ts";
 
@@ -77,12 +78,13 @@ async function stop(
   cmd: string[],
   sig: Sig,
   extra?: (p: ChildProcess) => Promise<void>,
+  where: "call" | "event loop" = "call",
 ): Promise<{ status: number; ms: number; out: string[]; signalCode: string | null }> {
   const p = track(spawnProcess(cmd, { stdio: ["ignore", "pipe", "inherit"] }));
   const out = lineReader(p.stdout!);
   const first = await out.line();
   if (first !== "ready") throw new Error(`the program said ${JSON.stringify(first)} instead of ready`);
-  await new Promise((r) => setTimeout(r, 150)); // let it enter the blocking call
+  await untilBlocked(p.pid, where); // in the blocking call (an async wait: parked, the event loop idle)
   await extra?.(p);
   const t0 = performance.now();
   p.kill(sig);
@@ -101,7 +103,7 @@ describe(`a blocked program stops when told (${runtime})`, () => {
   for (const [label, how, address, options] of [...cases, ...asyncCases]) {
     test(`${label}: SIGINT and SIGTERM end it with 130/143 and remove its name`, async () => {
       for (const sig of ["SIGINT", "SIGTERM"] as const) {
-        const r = await stop(scriptCommand(program, [how, address(), JSON.stringify(options ?? {})]), sig);
+        const r = await stop(scriptCommand(program, [how, address(), JSON.stringify(options ?? {})]), sig, undefined, how === "async" ? "event loop" : "call");
         report(`${label} ${sig}`, r.ms);
         expect({ status: r.status, signalCode: r.signalCode, out: r.out }).toEqual({ status: 128 + signalNumbers[sig], signalCode: null, out: [] });
         expect(r.ms).toBeLessThan(BOUND_MS);
@@ -157,7 +159,7 @@ describe(`a blocked program stops when told (${runtime})`, () => {
       const p = track(spawnProcess(scriptCommand(cli, args(address)), { stdio: ["ignore", "pipe", "inherit"] }));
       const t = performance.now();
       while (!(await mqExists(address)) && performance.now() - t < 10_000) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 150));
+      await untilBlocked(p.pid);
       const t0 = performance.now();
       p.kill("SIGINT");
       expect(await p.exited).toBe(130);
@@ -174,8 +176,7 @@ describe(`a blocked program stops when told (${runtime})`, () => {
     try {
       q.send("fills the queue");
       const p = track(spawnProcess(scriptCommand(cli, ["send", address, "blocked"]), { stdio: ["ignore", "ignore", "inherit"] }));
-      await new Promise((r) => setTimeout(r, 1500)); // the CLI starts and blocks in mq_send
-      expect(p.exitCode).toBe(null);
+      await untilBlocked(p.pid); // the CLI starts and blocks in mq_send
       const t0 = performance.now();
       p.kill("SIGTERM");
       expect(await p.exited).toBe(143);

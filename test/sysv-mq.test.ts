@@ -1,7 +1,8 @@
 /** System V message queues: types, limits, keys from paths, removal. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { unlinkSync, writeFileSync } from "node:fs";
-import { open, SysvMqChannel } from "../lib/index.ts";
+import { open } from "../lib/index.ts";
+import { SysvMqChannel } from "../lib/public/mechanisms.ts";
 import { sysvMsgLimits } from "../lib/os/limits.ts";
 import { shim } from "../ffi/runtime.ts";
 import { expectIpcError } from "./support/expect-error.ts";

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { RuntimeName } from "../ffi/process.ts";
 import { open, remove } from "../lib/index.ts";
 import { entries } from "../lib/names/registry.ts";
+import { racePoints } from "../lib/os/race-points.ts";
 import type { TopicChannel } from "../lib/channels/topic.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -82,6 +83,27 @@ describe("topic", () => {
     expect(r.missed).toBeGreaterThan(0);
     expect(r.received! + r.missed!).toBe(20_000);
   }, 60_000);
+
+  test("drop-oldest: a subscriber lapped in the middle of a copy never returns the overwritten bytes (the race made to happen every time)", () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer", capacity: 4096, policy: "drop-oldest" });
+    using sub = open(address, { role: "reader" }) as TopicChannel;
+    pub.send(topicMessage(5, 0));
+    let laps = 0;
+    racePoints.topicCopy = () => {
+      if (laps++ > 0) return;
+      for (let i = 1; i <= 20; i++) pub.send(topicMessage(5, i)); // ~10 KiB through a 4 KiB ring: message 0 is overwritten
+    };
+    try {
+      const got = checkTopicMessage(sub.recv({ timeout: 1000 }));
+      expect(laps).toBe(2); // the subscriber saw it was lapped and read again
+      expect(got).toBeDefined(); // a whole message, not message 0's length over other bytes
+      expect(got!.i).toBeGreaterThan(0);
+      expect(sub.missed).toBe(got!.i);
+    } finally {
+      racePoints.topicCopy = undefined;
+    }
+  });
 
   test("history: a new subscriber gets up to N earlier messages", () => {
     const address = fresh();

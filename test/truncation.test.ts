@@ -10,9 +10,11 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ChildProcess, runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
-import { type Channel, type CommandChannel, open, spawnWithPipes, spawnWithSocketpair } from "../lib/index.ts";
+import { type Channel, open } from "../lib/index.ts";
+import { type CommandChannel, spawnWithPipes, spawnWithSocketpair } from "../lib/public/mechanisms.ts";
 import { IpcError } from "../lib/errors.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { untilBlocked } from "./support/blocked.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { privateDir, testPrefix, track } from "./support/leaks.ts";
 import { lineReader } from "./support/lines.ts";
@@ -71,8 +73,7 @@ describe(`a peer killed mid-message leaves ETRUNC (${runtime})`, () => {
       try {
         expect(new TextDecoder().decode(here.recv({ timeout: 10_000 }))).toBe("hello");
         expect(await lineReader(child.stderr!).line()).toBe("sending");
-        await new Promise((r) => setTimeout(r, 300)); // it is now blocked inside the frame
-        expect(child.exitCode).toBe(null);
+        await untilBlocked(child.pid); // blocked inside the frame: the rest does not fit
         child.kill("SIGKILL");
         await child.exited;
         let code = "no error";

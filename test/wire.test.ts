@@ -3,7 +3,7 @@
  * program and a Python program exchange messages with `ipc-lab send` / `ipc-lab recv` over
  * a FIFO (u32 LE length + payload) and a POSIX queue (one message per kernel message).
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test } from "./support/harness.ts";
 import { join } from "node:path";
 import { compileCached } from "../ffi/build.ts";
 import { lineReader } from "./support/lines.ts";

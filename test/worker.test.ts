@@ -1,6 +1,7 @@
 /** The in-process baseline: a Worker over a SharedArrayBuffer ring with Atomics.wait. */
-import { describe, expect, test } from "bun:test";
-import { IpcError, RingChannel, spawnWorker } from "../lib/index.ts";
+import { describe, expect, test } from "./support/harness.ts";
+import { IpcError } from "../lib/index.ts";
+import { RingChannel, spawnWorker } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
 import { testPrefix } from "./support/leaks.ts";

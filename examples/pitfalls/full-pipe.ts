@@ -2,7 +2,8 @@
  * Pitfall: a writer blocks when the pipe is full (64 KiB by default) and nobody reads.
  * Fix: read concurrently, bound the wait with a timeout, or ask for a larger pipe.
  */
-import { IpcError, pipePair } from "../../lib/index.ts";
+import { IpcError } from "../../lib/index.ts";
+import { pipePair } from "../../lib/public/mechanisms.ts";
 
 const [writer, reader] = pipePair();
 const msg = new Uint8Array(1000);

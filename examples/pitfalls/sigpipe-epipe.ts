@@ -3,7 +3,8 @@
  * program by default. Fix: ipc-lab ignores SIGPIPE, so the write fails with EPIPE and the
  * program decides what to do.
  */
-import { IpcError, spawnWithPipes } from "../../lib/index.ts";
+import { IpcError } from "../../lib/index.ts";
+import { spawnWithPipes } from "../../lib/public/mechanisms.ts";
 
 const { channel, child } = spawnWithPipes(["true"]); // a child that exits at once
 await child.exited;

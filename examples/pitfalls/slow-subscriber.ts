@@ -4,7 +4,8 @@
  * than every message: policy "drop-oldest" — publishers never wait; the slow subscriber
  * skips ahead, `missed` says how many it lost, and no message it reads is torn.
  */
-import { open, type TopicChannel } from "../../lib/index.ts";
+import { open } from "../../lib/index.ts";
+import { type TopicChannel } from "../../lib/public/mechanisms.ts";
 
 const name = `ipc-lab-pitfall-topic-${process.pid}`;
 {

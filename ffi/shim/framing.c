@@ -68,6 +68,7 @@ int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms
 struct ipcl_reader {
   int fd;
   int await_writer;   /* FIFO read end: poll before reading until a writer has been seen */
+  int whole_frames;   /* every writer writes whole frames in one write(2): see ipcl_reader_whole_frames */
   uint32_t pending;   /* length of a frame whose header was consumed but body not, or UINT32_MAX */
   size_t start, end, cap;
   uint8_t buf[];
@@ -81,7 +82,7 @@ struct ipcl_reader {
 struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer) {
   struct ipcl_reader *r = malloc(sizeof *r + cap);
   if (!r) return NULL;
-  r->fd = fd; r->await_writer = await_writer; r->pending = UINT32_MAX; r->start = r->end = 0; r->cap = cap;
+  r->fd = fd; r->await_writer = await_writer; r->whole_frames = 0; r->pending = UINT32_MAX; r->start = r->end = 0; r->cap = cap;
   return r;
 }
 
@@ -103,7 +104,8 @@ static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_fr
       if (p < 0) return p;
       if (p == 0) return -ETIMEDOUT;
     }
-    ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    size_t room = r->cap - r->end;
+    ssize_t n = read(r->fd, r->buf + r->end, room);
     if (n < 0) {
       if (errno == EINTR && !stopping()) continue; /* a stop: what was read stays buffered */
       return -errno;
@@ -111,6 +113,9 @@ static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_fr
     if (n == 0) return (mid_frame || r->end > r->start) ? IPCL_ETRUNC : IPCL_EOF;
     r->await_writer = 0;
     r->end += n;
+    /* a read that took less than it could emptied the pipe: a frame still incomplete then
+     * was no writer's whole write — garbage (the check needs no second look, so no race) */
+    if (r->whole_frames && (size_t)n < room && r->end - r->start < need) return IPCL_EGARBAGE;
   }
   return 0;
 }
@@ -165,4 +170,23 @@ int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double time
   if (r->start == r->end) r->start = r->end = 0;
   r->pending = UINT32_MAX;
   return (int)len;
+}
+
+/**
+ * For a stream whose writers each write whole frames in one write(2) — a server's
+ * well-known FIFO, where PIPE_BUF makes each write atomic: a frame found incomplete by a read
+ * that emptied the pipe is garbage, and ipcl_frame_read returns IPCL_EGARBAGE for it.
+ */
+void ipcl_reader_whole_frames(struct ipcl_reader *r) { r->whole_frames = 1; }
+
+/**
+ * Put a stream back in step after malformed input (IPCL_EGARBAGE, or a frame longer than
+ * any writer writes): drop what is buffered and the frame begun, and return the bytes
+ * dropped. The next byte read then starts a frame again.
+ */
+double ipcl_reader_resync(struct ipcl_reader *r) {
+  double dropped = (double)(r->end - r->start) + (r->pending != UINT32_MAX ? 4 : 0);
+  r->start = r->end = 0;
+  r->pending = UINT32_MAX;
+  return dropped;
 }

@@ -58,6 +58,8 @@
 #define IPCL_EOF (-100000)
 /* Returned by ipcl_frame_read when the stream ended in the middle of a frame. */
 #define IPCL_ETRUNC (-100001)
+/* Returned by ipcl_frame_read on a whole-frames stream when a frame cannot be a writer's. */
+#define IPCL_EGARBAGE (-100002)
 /* Largest chunk written after a poll() said POLLOUT: a pipe then has at least one free
  * page, so a write of at most PIPE_BUF bytes cannot block. */
 #define IPCL_SAFE_CHUNK 4096
@@ -134,6 +136,10 @@ int ipcl_stop_install(void);
 int ipcl_stop_take(void);
 int ipcl_stop_pending(void);
 
+/* watchdog.c */
+int ipcl_watchdog_arm(double ms, const char *message);
+void ipcl_watchdog_disarm(void);
+
 /* mq.c */
 int ipcl_mq_open(const char *name, int oflag, int mode, long maxmsg, long msgsize);
 int ipcl_mq_getattr(int q, double *out);
@@ -159,6 +165,8 @@ int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms
 struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer);
 void ipcl_reader_free(struct ipcl_reader *r);
 double ipcl_reader_pending(struct ipcl_reader *r);
+void ipcl_reader_whole_frames(struct ipcl_reader *r);
+double ipcl_reader_resync(struct ipcl_reader *r);
 int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms);
 
 /* sysv.c */

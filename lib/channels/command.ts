@@ -16,7 +16,7 @@ import { checkNeg, ipcError } from "../errors.ts";
 import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
-import { OnePeerListener } from "../conversation/listener.ts";
+import { OnePeerListener } from "../link/listener.ts";
 
 /** Options for popen:/spawn:. */
 export interface PopenOptions {
@@ -95,7 +95,7 @@ export const popen = mechanism<PopenOptions>()({
   describe: "popen:COMMAND — /bin/sh -c COMMAND, one direction (type r|w), framed",
   options: commandOptions,
   open: (a, o) => new CommandChannel(a, o),
-  traits: { ...usualTraits, duplex: false, pollable: true, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: false, pollable: true, maxMessageSize: 1 << 20 },
 });
 
 /** The `spawn:` mechanism. */

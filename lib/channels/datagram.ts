@@ -10,8 +10,8 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
-import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
-import { DemuxClient } from "../conversation/demux-client.ts";
+import { DemuxListener, type DemuxParts } from "../link/demux.ts";
+import { DemuxClient } from "../link/demux-client.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, IpcError, ipcError, tooBigKept } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -215,7 +215,7 @@ export const unixDgram = mechanism<DatagramOptions>()({
   describe: "unix-dgram:/path or unix-dgram:@name — a unix datagram socket",
   options: datagramOptions,
   open: (a, o) => new DatagramChannel(a, o),
-  traits: { ...usualTraits, duplex: true, seesPeerExit: false, connectionless: true, pollable: true, largest: 65536 },
+  traits: { ...usualTraits, boundaries: "kernel", duplex: true, detectsPeerExit: false, connectionless: true, pollable: true, maxMessageSize: 65536 },
   names: pathNames(unixSocketPath, (a) => !a.name.startsWith("@")),
   sample: (u) => `unix-dgram:${u.dir}/${u.tag}`,
   converse: {
@@ -231,6 +231,6 @@ export const udp = mechanism<DatagramOptions>()({
   describe: "udp:HOST:PORT — UDP datagrams (unreliable)",
   options: datagramOptions,
   open: (a, o) => new DatagramChannel(a, o),
-  traits: { ...unixDgram.traits, bounded: false, lossy: "datagrams a slow reader misses are lost", largest: 65507 },
+  traits: { ...unixDgram.traits, bounded: false, reliable: false, unreliableWhy: "datagrams a slow reader misses are lost", maxMessageSize: 65507 },
   sample: () => "udp:127.0.0.1:0",
 });

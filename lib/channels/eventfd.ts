@@ -183,6 +183,6 @@ export const eventfd = mechanism<EventfdOptions>()({
   describe: "eventfd:N or eventfd:R,W — inherited eventfd counters",
   options: optionNames<EventfdOptions>()("semaphore"),
   open: (a, o) => openEventfd(a, o),
-  traits: { ...usualTraits, duplex: true, carries: "counts", pollable: true, largest: 8 },
+  traits: { ...usualTraits, boundaries: "counter", duplex: true, pollable: true, maxMessageSize: 8 },
   inherit: (cmd, opts) => spawnWithEventfd(cmd, opts),
 });

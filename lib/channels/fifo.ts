@@ -9,8 +9,8 @@ import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath, parseAddress } from "../address.ts";
 import { BaseChannel } from "../channel.ts";
 import { unregister } from "../names/registry.ts";
-import { DemuxListener, type DemuxParts, separateEnds } from "../conversation/demux.ts";
-import { DemuxClient } from "../conversation/demux-client.ts";
+import { DemuxListener, type DemuxParts, separateEnds } from "../link/demux.ts";
+import { DemuxClient } from "../link/demux-client.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -165,11 +165,15 @@ export class FifoChannel extends StreamChannel {
  * so that clients' frames never interleave; each client makes its own reply FIFO,
  * PATH.rPID-N, named in its HELLO.
  */
+/** The largest frame a client writes to the well-known FIFO: PIPE_BUF makes one write that no other writer's interleaves; 4: the frame's length word. */
+const CLIENT_FRAME_MAX = C.PIPE_BUF - 4;
+
 function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
   return {
     openShared: () => {
       const shared = new FifoChannel(addr, { ...opts, create: true, exclusive: true, role: undefined, timeout: 0 });
       shared.holdWriter();
+      shared.expectWholeFrames(); // each client writes one frame per write of at most PIPE_BUF
       return shared;
     },
     replyTo: (_shared, _hello, where) => {
@@ -187,8 +191,10 @@ function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
         },
       };
     },
+    clientFrameMax: CLIENT_FRAME_MAX,
+    resync: (shared) => (shared as FifoChannel).resync(),
     openClient: (serial) => {
-      const out = new FifoChannel(addr, { role: "writer", timeout: opts.timeout ?? 0, maxMessageSize: C.PIPE_BUF - 4 }); // PIPE_BUF: one write that no other writer's interleaves; 4: the frame's length word
+      const out = new FifoChannel(addr, { role: "writer", timeout: opts.timeout ?? 0, maxMessageSize: CLIENT_FRAME_MAX });
       const where = `${checkPath(addr)}.r${process.pid}-${serial}`;
       libc.unlink(cstr(where)); // a dead process with our pid may have left it
       let back: FifoChannel;
@@ -210,7 +216,7 @@ export const fifo = mechanism<FifoOptions>()({
   describe: "fifo:/path — a named pipe (mkfifo)",
   options: optionNames<FifoOptions>()("create", "exclusive", "mode", "role", "timeout", "maxMessageSize"),
   open: (a, o) => new FifoChannel(a, o),
-  traits: { ...usualTraits, duplex: false, pollable: true, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: false, pollable: true, maxMessageSize: 1 << 20 },
   names: pathNames(),
   sample: (u) => `fifo:${u.dir}/${u.tag}`,
   converse: {

@@ -173,7 +173,7 @@ export const file = mechanism<FileOptions>()({
   describe: "file:/path — messages appended to a file under flock, read by offset",
   options: optionNames<FileOptions>()("create", "exclusive", "mode", "timeout", "maxMessageSize"),
   open: (a, o) => new FileChannel(a, o),
-  traits: { ...usualTraits, duplex: false, seesPeerExit: false, bounded: false, pollable: true, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: false, detectsPeerExit: false, bounded: false, pollable: true, maxMessageSize: 1 << 20 },
   names: pathNames(),
   sample: (u) => `file:${u.dir}/${u.tag}`,
 });

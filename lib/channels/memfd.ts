@@ -74,6 +74,6 @@ export const memfd = mechanism<RingTuning>()({
   describe: "memfd:N — a shared-memory ring behind an inherited memfd descriptor",
   options: ringTuningNames,
   open: (a, o) => openMemfd(a, o),
-  traits: { ...usualTraits, duplex: true, pollable: false, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: true, pollable: false, maxMessageSize: 1 << 20 },
   inherit: (cmd, opts) => spawnWithMemfd(cmd, opts),
 });

@@ -19,8 +19,8 @@ import { optionNames } from "../options.ts";
 import { mqNames } from "../names/kinds.ts";
 import { unregister } from "../names/registry.ts";
 import { parseAddress } from "../address.ts";
-import { DemuxListener, type DemuxParts, separateEnds } from "../conversation/demux.ts";
-import { DemuxClient } from "../conversation/demux-client.ts";
+import { DemuxListener, type DemuxParts, separateEnds } from "../link/demux.ts";
+import { DemuxClient } from "../link/demux-client.ts";
 
 /** Options for POSIX queues. */
 export interface MqOptions {
@@ -263,7 +263,7 @@ export const mq = mechanism<MqOptions>()({
   describe: "mq:/name — a POSIX message queue",
   options: optionNames<MqOptions>()("create", "exclusive", "mode", "capacity", "maxMessageSize", "timeout"),
   open: (a, o) => new MqChannel(a, o),
-  traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: true, largest: 8192 },
+  traits: { ...usualTraits, boundaries: "kernel", duplex: false, detectsPeerExit: false, pollable: true, maxMessageSize: 8192 },
   names: mqNames,
   sample: (u) => `mq:/${u.tag}`,
   converse: {

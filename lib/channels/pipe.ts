@@ -13,7 +13,7 @@ import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { pipeCapacity, StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
-import { OnePeerListener } from "../conversation/listener.ts";
+import { OnePeerListener } from "../link/listener.ts";
 
 /** Options for pipes and fd channels. */
 export interface PipeOptions {
@@ -137,7 +137,7 @@ export const fd = mechanism<PipeOptions>()({
   describe: "fd:R,W or fd:N — inherited pipe descriptors (anonymous pipe)",
   options: optionNames<PipeOptions>()("maxMessageSize", "capacity"),
   open: (a, o) => openFd(a, o),
-  traits: { ...usualTraits, duplex: true, pollable: true, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: true, pollable: true, maxMessageSize: 1 << 20 },
   inherit: (cmd, opts) => spawnWithPipes(cmd, opts),
   converse: {
     pattern: "one client: the process at the other end of the inherited pipes",

@@ -91,7 +91,7 @@ export const sem = mechanism<SemaphoreOptions>()({
   describe: "sem:/name — a POSIX named semaphore carrying tokens",
   options: optionNames<SemaphoreOptions>()("create", "exclusive", "value", "mode", "timeout"),
   open: (a, o) => new SemChannel(a, o),
-  traits: { ...usualTraits, duplex: false, carries: "counts", pollable: false, largest: 0 },
+  traits: { ...usualTraits, boundaries: "token", duplex: false, pollable: false, maxMessageSize: 0 },
   names: semNames,
   sample: (u) => `sem:/${u.tag}`,
 });

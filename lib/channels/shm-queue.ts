@@ -38,7 +38,7 @@ export const shmQueue = mechanism<ShmQueueOptions>()({
   describe: "shm-queue:/name — a work queue in shared memory: many producers, many consumers, each message to one (/dev/shm/shm-queue.name)",
   options: optionNames<ShmQueueOptions>()("capacity", "maxMessageSize", "exclusive", "mode", "peerCheckMs"),
   open: (a, o) => openTopic(a, o, true),
-  traits: { carries: "messages", duplex: false, seesPeerExit: false, bounded: true, pollable: false, largest: 1 << 16 },
+  traits: { boundaries: "framed", duplex: false, detectsPeerExit: false, bounded: true, pollable: false, maxMessageSize: 1 << 16 },
   names: regionNames,
   sample: (u) => `shm-queue:/${u.tag}`,
   small: { capacity: 4096 },

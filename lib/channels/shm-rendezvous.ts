@@ -12,13 +12,12 @@ import { cstr } from "../../ffi/runtime.ts";
 import { type Address, checkPosixName, parseAddress } from "../address.ts";
 import { IpcError, ipcError } from "../errors.ts";
 import type { RingChannel } from "../ring/channel.ts";
-import { acceptEach, type AcceptOptions, type Listener } from "../conversation/listener.ts";
-import { clientSerial } from "../conversation/demux.ts";
+import { acceptEach, type AcceptOptions, type Listener } from "../link/listener.ts";
+import { clientSerial } from "../link/demux.ts";
 import { unregister } from "../names/registry.ts";
 import type { Conversing } from "../mechanism.ts";
 import { connectStream, SocketListener } from "./socket.ts";
 import type { StreamChannel } from "./stream.ts";
-import type { ShmOptions } from "./shm.ts";
 
 /** How long each step of the handover may take (ms): both sides are running code, not waiting for people. */
 const HANDOVER_MS = 5000;
@@ -37,16 +36,24 @@ function recvOrUndefined(recv: () => Uint8Array): Uint8Array | undefined {
   }
 }
 
-type OpenShm = (addr: Address, opts: ShmOptions) => RingChannel;
+/** What the rendezvous needs of a ring's options (shm.ts's ShmOptions has these and more). */
+interface RingOpenOptions {
+  create?: boolean;
+  exclusive?: boolean;
+  timeout?: number;
+}
+
+/** How a ring is opened (shm.ts's openShm), given here so this file needs nothing from shm.ts. */
+type OpenShm<O extends RingOpenOptions> = (addr: Address, opts: O) => RingChannel;
 
 /** The server's side: accepts a connection, takes over the ring it names. */
-class RingListener implements Listener {
+class RingListener<O extends RingOpenOptions> implements Listener {
   readonly address: string;
   readonly #socket: SocketListener;
-  readonly #open: OpenShm;
-  readonly #opts: ShmOptions;
+  readonly #open: OpenShm<O>;
+  readonly #opts: O;
 
-  constructor(addr: Address, opts: ShmOptions, open: OpenShm) {
+  constructor(addr: Address, opts: O, open: OpenShm<O>) {
     this.address = addr.text;
     try {
       this.#socket = new SocketListener(rendezvousOf(addr));
@@ -118,7 +125,7 @@ class RingListener implements Listener {
 }
 
 /** The client's side: make a ring, name it to the server, wait for "ok". */
-function connectRing(addr: Address, opts: ShmOptions, open: OpenShm): RingChannel {
+function connectRing<O extends RingOpenOptions>(addr: Address, opts: O, open: OpenShm<O>): RingChannel {
   let conn: StreamChannel;
   try {
     conn = connectStream(rendezvousOf(addr), { timeout: opts.timeout });
@@ -149,7 +156,7 @@ function connectRing(addr: Address, opts: ShmOptions, open: OpenShm): RingChanne
 }
 
 /** How `shm:` converses: a ring per client, handed over through the rendezvous socket. */
-export function ringConversing(open: OpenShm): Conversing<ShmOptions> {
+export function ringConversing<O extends RingOpenOptions>(open: OpenShm<O>): Conversing<O> {
   return {
     pattern: "one ring per client (NAME.cPID-N), handed over through the abstract unix socket @ipc-lab.shm/NAME",
     listen: (a, o) => new RingListener(a, o, open),

@@ -127,7 +127,7 @@ export const shm = mechanism<ShmOptions>()({
     "peerCheckMs",
   ),
   open: (a, o) => openShm(a, o),
-  traits: { ...usualTraits, duplex: true, pollable: false, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: true, pollable: false, maxMessageSize: 1 << 20 },
   names: shmNames,
   sample: (u) => `shm:/${u.tag}`,
   converse: ringConversing(openShm),

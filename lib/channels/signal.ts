@@ -303,6 +303,6 @@ export const signal = mechanism<SignalOptions>()({
   describe: "signal:PID[:SIGNAL] or signal:self[:SIGNAL] — signals, realtime ones with a 7-byte payload",
   options: optionNames<SignalOptions>()("timeout"),
   open: (a, o) => new SignalChannel(a, o),
-  traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: true, largest: SIGNAL_PAYLOAD_MAX },
+  traits: { ...usualTraits, boundaries: "kernel", duplex: false, detectsPeerExit: false, pollable: true, maxMessageSize: SIGNAL_PAYLOAD_MAX },
   sample: () => "signal:self:SIGRTMIN+1",
 });

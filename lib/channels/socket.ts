@@ -9,10 +9,11 @@ import type { ChildProcess } from "../../ffi/process.ts";
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import type { Address } from "../address.ts";
-import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
+import { watchStopSignals } from "../os/stop.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
-import { acceptEach, type AcceptOptions, type Listener } from "../conversation/listener.ts";
+import { acceptEach, type AcceptOptions, type Listener } from "../link/listener.ts";
 import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
@@ -207,6 +208,28 @@ export class ServerStreamChannel extends StreamChannel {
     return this.#peer(timeout);
   }
 
+  /**
+   * What becomes ready first: the peer's connection once accepted, before that the listening
+   * socket (a connection waiting to be accepted). Async waits and select() poll this, so
+   * they never block the JS thread in accept().
+   */
+  #readyFd(): number {
+    return this.#peer(0) >= 0 ? this.readFd : this.#listener.fd;
+  }
+
+  protected override waitReadable(timeout: number): PendingWait {
+    return pollAsync(this.#readyFd(), C.POLLIN, timeout);
+  }
+
+  protected override waitWritable(timeout: number): PendingWait {
+    const fd = this.#readyFd();
+    return pollAsync(fd, fd === this.readFd ? C.POLLOUT : C.POLLIN, timeout);
+  }
+
+  protected override readinessFd(): number {
+    return this.#readyFd();
+  }
+
   protected override writeEnd(timeout: number): number {
     return this.#peer(timeout);
   }
@@ -276,7 +299,7 @@ export const unix = mechanism<SocketOptions>()({
   describe: "unix:/path or unix:@name — a unix stream socket (create: listen)",
   options: socketOptions,
   open: openStream,
-  traits: { ...usualTraits, duplex: true, pollable: true, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: true, pollable: true, maxMessageSize: 1 << 20 },
   names: pathNames(unixSocketPath, (a) => !a.name.startsWith("@")), // abstract names vanish with their socket
   sample: (u) => `unix:${u.dir}/${u.tag}`,
   converse: streamConversing,

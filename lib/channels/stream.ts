@@ -114,6 +114,7 @@ export class StreamChannel extends BaseChannel {
     if (this.#reader) return this.#reader;
     const r = shim.ipcl_reader_new(fd, READ_BUFFER, this.#awaitWriter ? 1 : 0);
     if (!r) throw ipcError("ENOMEM", "recv", this.address, "out of memory for a read buffer");
+    if (this.#wholeFrames) shim.ipcl_reader_whole_frames(r);
     return (this.#reader = r);
   }
 
@@ -135,6 +136,14 @@ export class StreamChannel extends BaseChannel {
     if (r === -C.ETIMEDOUT) return -1;
     if (r === C.IPCL_EOF) {
       throw ipcError("EOF", "read", this.address, `the sending end of ${this.address} has closed: no more messages will come`);
+    }
+    if (r === C.IPCL_EGARBAGE) {
+      throw ipcError(
+        "EPROTO",
+        "read",
+        this.address,
+        `${this.address} holds a frame that no writer wrote whole: malformed input from a writer that does not frame its messages`,
+      );
     }
     if (r === C.IPCL_ETRUNC) {
       throw ipcError("ETRUNC", "read", this.address, `the sending end of ${this.address} closed in the middle of a message`);
@@ -161,6 +170,22 @@ export class StreamChannel extends BaseChannel {
 
   protected override readinessFd(): number {
     return this.readEnd(0);
+  }
+
+  /**
+   * For a stream that many writers share, each writing whole frames in one write (a server's
+   * well-known FIFO): a frame found incomplete once the stream is drained is malformed, and
+   * recv throws EPROTO for it (resync() then drops it).
+   */
+  expectWholeFrames(): void {
+    this.#wholeFrames = true;
+    if (this.#reader) shim.ipcl_reader_whole_frames(this.#reader);
+  }
+  #wholeFrames = false;
+
+  /** After malformed input (EPROTO, or a frame longer than any writer writes): drop what is buffered; the bytes dropped. */
+  resync(): number {
+    return this.#reader ? shim.ipcl_reader_resync(this.#reader) : 0;
   }
 
   /**

@@ -19,9 +19,9 @@ import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { sysvNames } from "../names/kinds.ts";
-import { DemuxListener, type DemuxParts } from "../conversation/demux.ts";
-import { DemuxClient } from "../conversation/demux-client.ts";
-import type { LinkHeader } from "../conversation/wire.ts";
+import { DemuxListener, type DemuxParts } from "../link/demux.ts";
+import { DemuxClient } from "../link/demux-client.ts";
+import type { LinkHeader } from "../link/wire.ts";
 
 /** Options for System V queues. */
 export interface SysvMqOptions {
@@ -302,7 +302,7 @@ export const sysvMq = mechanism<SysvMqOptions>()({
   describe: "sysv-mq:KEY or sysv-mq:/path — a System V message queue",
   options: optionNames<SysvMqOptions>()("create", "exclusive", "mode", "maxMessageSize", "timeout", "sendType", "receiveType"),
   open: (a, o) => new SysvMqChannel(a, o),
-  traits: { ...usualTraits, duplex: false, seesPeerExit: false, pollable: false, largest: 8192 },
+  traits: { ...usualTraits, boundaries: "kernel", duplex: false, detectsPeerExit: false, pollable: false, maxMessageSize: 8192 },
   names: sysvNames("msg"),
   sample: (u) => `sysv-mq:${u.key}`,
   converse: {

@@ -31,6 +31,7 @@ import { regionNames, regionObjectName } from "../names/kinds.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { ownerOf, register, unregister } from "../names/registry.ts";
 import { optionNames } from "../options.ts";
+import { racePoints } from "../os/race-points.ts";
 import { HeldDuringWaits, lookAgain, SpinPolicy } from "../os/wait.ts";
 import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
 
@@ -644,6 +645,7 @@ export class TopicChannel extends BaseChannel {
     const pos = this.#tail & this.#mask;
     const seq = this.#data32[(pos >>> 2) + 1]!;
     const d = this.#data;
+    racePoints.topicCopy?.();
     if (len <= 128) { for (let i = 0; i < len; i++) out[at + i] = d[pos + 8 + i]!; // no view object per small message (as the ring)
      } else out.set(d.subarray(pos + 8, pos + 8 + len), at);
     // still intact after the copy? (publishers move `oldest` before they write)
@@ -894,7 +896,7 @@ export const topic = mechanism<TopicOptions>()({
   describe: "topic:/name — publish-subscribe in shared memory: many publishers, many subscribers (/dev/shm/topic.name)",
   options: optionNames<TopicOptions>()("capacity", "maxMessageSize", "maxSubscribers", "history", "policy", "exclusive", "mode", "peerCheckMs"),
   open: (a, o) => openTopic(a, o),
-  traits: { carries: "messages", duplex: false, seesPeerExit: false, bounded: true, pollable: false, largest: 1 << 16 },
+  traits: { boundaries: "framed", duplex: false, detectsPeerExit: false, bounded: true, pollable: false, maxMessageSize: 1 << 16 },
   names: regionNames,
   sample: (u) => `topic:/${u.tag}`,
   small: { capacity: 4096 },

@@ -58,5 +58,5 @@ export const worker = mechanism<RingTuning>()({
   describe: "worker:parent — inside a Worker from spawnWorker(): a SharedArrayBuffer ring (in-process baseline)",
   options: ringTuningNames,
   open: (a, o) => openWorker(a, o),
-  traits: { ...usualTraits, duplex: true, seesPeerExit: false, pollable: false, largest: 1 << 20 },
+  traits: { ...usualTraits, boundaries: "framed", duplex: true, detectsPeerExit: false, pollable: false, maxMessageSize: 1 << 20 },
 });

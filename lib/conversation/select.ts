@@ -19,7 +19,7 @@ import { shim } from "../../ffi/runtime.ts";
 import { C } from "../../ffi/facts.ts";
 import { BaseChannel, type Channel } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
-import { throwIfStopped } from "../names/cleanup.ts";
+import { throwIfStopped } from "../os/stop.ts";
 import { remaining } from "../os/wait.ts";
 
 /** Longest sleep of a blocking select() over a set no single system call can wait on (ms). */
@@ -55,6 +55,11 @@ function asBase(channels: readonly Channel[]): BaseChannel[] {
 /**
  * Take a message from the first channel that has one now, or undefined when none has.
  * A channel whose peer has gone throws its EOF (error.address says which: drop it and select again).
+ *
+ * @example
+ * ```ts
+ * const ready = trySelect([queue, ring]); // undefined when none has a message now
+ * ```
  */
 export function trySelect<Ch extends Channel>(channels: readonly Ch[]): Selected<Ch> | undefined {
   asBase(channels);
@@ -111,7 +116,14 @@ function sleepOnSet(chans: BaseChannel[], ms: number): void {
   }
 }
 
-/** Wait (blocking) for the first channel with a message and take it. ETIMEDOUT after `timeout` ms. */
+/**
+ * Wait (blocking) for the first channel with a message and take it. ETIMEDOUT after `timeout` ms.
+ *
+ * @example
+ * ```ts
+ * const { channel, message } = select([queue, ring], { timeout: 5000 });
+ * ```
+ */
 export function select<Ch extends Channel>(channels: readonly Ch[], opts: SelectOptions = {}): Selected<Ch> {
   const chans = asBase(channels);
   const t = opts.timeout ?? -1;
@@ -126,7 +138,14 @@ export function select<Ch extends Channel>(channels: readonly Ch[], opts: Select
   }
 }
 
-/** select() without blocking the event loop: one off-thread wait per channel, the first to end wins. */
+/**
+ * select() without blocking the event loop: one off-thread wait per channel, the first to end wins.
+ *
+ * @example
+ * ```ts
+ * const { channel, message } = await selectAsync([queue, ring], { timeout: 5000 });
+ * ```
+ */
 export async function selectAsync<Ch extends Channel>(channels: readonly Ch[], opts: SelectOptions = {}): Promise<Selected<Ch>> {
   const chans = asBase(channels);
   const t = opts.timeout ?? -1;

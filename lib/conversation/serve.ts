@@ -8,9 +8,9 @@
 import type { Channel, Payload } from "../channel.ts";
 import { IpcError, ipcError } from "../errors.ts";
 import { connect, listen, type OpenOptions } from "../open.ts";
-import { type Codec, codecOf, type CodecOption } from "./codec.ts";
-import type { Listener } from "./listener.ts";
-import { readTurn, Turn, TURN_HEADER, turnFrame } from "./wire.ts";
+import { type Codec, codecOf, type CodecOption } from "../values/codec.ts";
+import type { Listener } from "../link/listener.ts";
+import { readTurn, Turn, TURN_HEADER, turnFrame } from "../link/wire.ts";
 
 /** What a handler learns about the request besides its content. */
 export interface RequestInfo {
@@ -62,6 +62,8 @@ function toBytes(reply: unknown): Uint8Array {
 /** Codes that mean "this conversation is over", not "something is wrong". */
 const ENDED = new Set(["EOF", "ECLOSED", "ETRUNC", "EPIPE", "ECONNRESET"]);
 const ended = (e: unknown) => e instanceof IpcError && ENDED.has(e.code);
+/** Codes that mean "this client sent malformed input": a frame larger than allowed, or not a frame. */
+const malformed = (e: unknown) => e instanceof IpcError && (e.code === "EMSGSIZE" || e.code === "EPROTO");
 
 /** A running serve(): stop it with close() (or `using`); `done` settles once every conversation has ended. */
 export class Server implements Disposable {
@@ -146,12 +148,29 @@ export class Server implements Disposable {
         this.#answered++;
       }
     } catch (e) {
-      if (!ended(e) && !this.#closed && !(e instanceof IpcError && e.code === "ETIMEDOUT")) this.#onError(e);
+      if (malformed(e)) this.#malformed(e as IpcError);
+      else if (!ended(e) && !this.#closed && !(e instanceof IpcError && e.code === "ETIMEDOUT")) this.#onError(e);
     } finally {
       this.#peers.delete(peer);
       peer.close();
     }
   }
+
+  /** A client sent what no client of ours writes: its conversation ends; say so once, not once per such client. */
+  #malformed(e: IpcError): void {
+    if (this.#saidMalformed) return;
+    this.#saidMalformed = true;
+    this.#onError(
+      new IpcError({
+        code: e.code,
+        errno: e.errno,
+        syscall: e.syscall,
+        address: e.address,
+        message: `${e.message} — that client's connection was closed, the server goes on (said once)`,
+      }),
+    );
+  }
+  #saidMalformed = false;
 
   /** Stop: no new clients, every client's channel closed (their waits end with EOF), the address's names removed. Idempotent. */
   close(): void {
@@ -170,13 +189,26 @@ export class Server implements Disposable {
  * Serve requests at `address`: each request is answered with `handler`'s (sync or async)
  * return value, in order per client, many clients at once. The address is created (a queue,
  * a socket, a rendezvous…) and removed again by close(), by Ctrl-C, or when the program ends.
+ *
+ * @example
+ * ```ts
+ * serve("mq:/jobs", (req: Uint8Array) => new TextDecoder().decode(req).toUpperCase());
+ * ```
  */
 export function serve<Req = Uint8Array, Rep = Payload | void>(address: string, handler: Handler<Req, Rep>, options: ServeOptions = {}): Server {
   const { codec: _codec, replyTimeout: _replyTimeout, onError: _onError, ...open } = options;
   return new Server(listen(address, open), handler as Handler<unknown, unknown>, options);
 }
 
-/** Repeated requests over one connection to a server; one at a time (concurrent calls queue up). */
+/**
+ * Repeated requests over one connection to a server; one at a time (concurrent calls queue up).
+ *
+ * @example
+ * ```ts
+ * using client = new Client("mq:/jobs");
+ * const reply = await client.request("brave", { timeout: 5000 });
+ * ```
+ */
 export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
   /** the channel to the server */
   readonly channel: Channel;
@@ -292,6 +324,11 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
  * One request to the server at `address`: connect, ask, wait for the reply, close. `timeout`
  * covers it all — waiting for the server to be there (a queue to exist, a socket to listen)
  * and for the reply.
+ *
+ * @example
+ * ```ts
+ * const reply = await request("mq:/jobs", "hello", { timeout: 5000 });
+ * ```
  */
 export async function request<Req = Payload, Rep = Uint8Array>(address: string, msg: Req, options: ClientOptions & RequestOptions = {}): Promise<Rep> {
   const t = options.timeout;

@@ -8,8 +8,21 @@ import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath, checkPosixName } from "../address.ts";
 import { errnoError } from "../errors.ts";
-import type { NameKind } from "../mechanism.ts";
 import { sysvKey } from "../os/sysv-key.ts";
+
+/** How a kind of named object is seen and removed, for names that can outlive a process. */
+export interface NameKind {
+  /** the address scheme of these names */
+  readonly scheme: string;
+  /** one line saying what the scheme names */
+  readonly describe: string;
+  /** whether the object `addr` names exists now */
+  exists(addr: Address): boolean;
+  /** remove the object whatever made it; false when there was nothing to remove */
+  remove(addr: Address): boolean;
+  /** whether `addr` names something that outlives its process (default: always) */
+  lasts?(addr: Address): boolean;
+}
 
 type Names = Omit<NameKind, "scheme" | "describe">;
 

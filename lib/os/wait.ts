@@ -6,7 +6,7 @@
 import { C } from "../../ffi/facts.ts";
 import { nanoseconds, sleepSync } from "../../ffi/process.ts";
 import { libc, shim } from "../../ffi/runtime.ts";
-import { throwIfStopped } from "../names/cleanup.ts";
+import { throwIfStopped } from "../os/stop.ts";
 import { errnoError } from "../errors.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 

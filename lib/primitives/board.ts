@@ -17,6 +17,7 @@ import { futexWaitAsync } from "../../ffi/waiter.ts";
 import { timeoutMs } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 import { processAlive } from "../names/peer-watch.ts";
+import { racePoints } from "../os/race-points.ts";
 import { remaining } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { regionNames } from "../names/kinds.ts";
@@ -54,7 +55,15 @@ interface Slot {
 const bodySize = (size: number) => LINE + 2 * (LINE + roundUp(size));
 const roundUp = (n: number) => Math.ceil(n / LINE) * LINE;
 
-/** A latest-value board in shared memory. */
+/**
+ * A latest-value board in shared memory.
+ *
+ * @example
+ * ```ts
+ * using board = new Board("board:/status", { create: true, size: 64 });
+ * board.write("ready"); // readers elsewhere: new Board("board:/status").read()
+ * ```
+ */
 export class Board implements Disposable {
   /** "board:/name" */
   readonly address: string;
@@ -165,6 +174,7 @@ export class Board implements Disposable {
       const length = slot.words[LENGTH]!;
       const version = slot.words[SLOT_VERSION]! >>> 0;
       if ((seq & 1) === 0 && length <= this.size) {
+        racePoints.boardRead?.();
         const data = slot.data.slice(0, length);
         if (Atomics.load(slot.words, SEQ) === seq) return { version, data };
       }

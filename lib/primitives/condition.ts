@@ -31,7 +31,18 @@ const ASYNC_SLICE_MS = 100;
 /** How a wait ended: notified (or spuriously woken), timed out, or with the mutex back as "owner-died". */
 export type WaitResult = "notified" | "timeout" | "owner-died";
 
-/** A process-shared condition variable used with a Mutex. */
+/**
+ * A process-shared condition variable used with a Mutex.
+ *
+ * @example
+ * ```ts
+ * using lock = new Mutex("mutex:/q", { create: true });
+ * using ready = new Condition("cond:/q", { create: true });
+ * lock.lock();
+ * ready.wait(lock, { timeout: 1000 });
+ * lock.unlock();
+ * ```
+ */
 export class Condition implements Disposable {
   /** bytes a condition takes inside a SharedMemory (Condition.at) */
   static readonly SIZE = 8;

@@ -43,7 +43,16 @@ export interface MutexGuard extends Disposable {
   readonly state: LockResult;
 }
 
-/** A robust process-shared mutex (pthread). */
+/**
+ * A robust process-shared mutex (pthread).
+ *
+ * @example
+ * ```ts
+ * using m = new Mutex("mutex:/counter", { create: true });
+ * if (m.lock() === "owner-died") repair(); // a holder was killed holding it
+ * m.unlock();
+ * ```
+ */
 export class Mutex implements Disposable {
   /** bytes a mutex takes inside a SharedMemory (Mutex.at): sizeof(pthread_mutex_t) */
   static readonly SIZE: number = PTHREAD_MUTEX.size;

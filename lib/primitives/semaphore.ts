@@ -8,7 +8,8 @@ import { cstr, libc, type Pointer, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
 import { checkPosixName, parseAddress } from "../address.ts";
 import { timeoutMs } from "../channel.ts";
-import { closeAtExit, forgetAtExit, watchStopSignals } from "../names/cleanup.ts";
+import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
+import { watchStopSignals } from "../os/stop.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvKey } from "../os/sysv-key.ts";
 import { createOrOpen, HeldDuringWaits, notThere, retryUntil, SecondLook } from "../os/wait.ts";
@@ -41,7 +42,15 @@ function checkValue(v: number, address: string): number {
   return v;
 }
 
-/** A POSIX named semaphore: `sem:/name` (the file /dev/shm/sem.name). */
+/**
+ * A POSIX named semaphore: `sem:/name` (the file /dev/shm/sem.name).
+ *
+ * @example
+ * ```ts
+ * using s = new Semaphore("sem:/slots", { create: true, value: 4 });
+ * if (s.wait({ timeout: 1000 })) { work(); s.post(); }
+ * ```
+ */
 export class Semaphore implements Disposable {
   /** "sem:/name" */
   readonly address: string;
@@ -169,7 +178,14 @@ export class Semaphore implements Disposable {
   }
 }
 
-/** A System V semaphore (one in a set of one): `sysv-sem:KEY` or `sysv-sem:/path`. */
+/**
+ * A System V semaphore (one in a set of one): `sysv-sem:KEY` or `sysv-sem:/path`.
+ *
+ * @example
+ * ```ts
+ * using s = new SysvSemaphore("sysv-sem:4242", { create: true, undo: true }); // a killed holder's units come back
+ * ```
+ */
 export class SysvSemaphore implements Disposable {
   /** the address */
   readonly address: string;

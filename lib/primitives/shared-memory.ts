@@ -11,7 +11,15 @@ import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
 
-/** A mapped shared-memory region. */
+/**
+ * A mapped shared-memory region.
+ *
+ * @example
+ * ```ts
+ * using mem = new SharedMemory("shm:/table", { create: true, size: 4096 });
+ * new Uint32Array(mem.buffer)[0] = 42;
+ * ```
+ */
 export class SharedMemory implements Disposable {
   /** the address, shm:/name */
   readonly address: string;

@@ -7,7 +7,8 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
-import { type Channel, type CommandChannel, open, parseAddress, type SpawnOptions, spawnWithSocketpair, spawnWorker } from "../../lib/index.ts";
+import { type Channel, open, parseAddress } from "../../lib/index.ts";
+import { type CommandChannel, type SpawnOptions, spawnWithSocketpair, spawnWorker } from "../../lib/public/mechanisms.ts";
 import type { Mechanism as LibMechanism } from "../../lib/mechanism.ts";
 import { mechanisms as libMechanisms, type Scheme } from "../../lib/mechanisms.ts";
 import { shm as shmDescriptor } from "../../lib/channels/shm.ts";
@@ -53,7 +54,7 @@ export interface Traits {
   /** our end may both send and receive with the peer */
   duplex: boolean;
   /** the kernel or protocol tells us when the peer has gone (EOF) */
-  seesPeerExit?: boolean;
+  detectsPeerExit?: boolean;
   /** a sender can fill it (trySend reaches false); UDP and files are unbounded */
   bounded?: boolean;
   /** datagrams: the peer first says hello so our bound socket learns where to reply */
@@ -96,7 +97,7 @@ function greet(t: Traits, here: Channel): void {
 function named(name: string, makeAddress: () => string, traits: Traits, exists?: (address: string) => boolean, opts = {}): Mechanism {
   return {
     name,
-    seesPeerExit: true,
+    detectsPeerExit: true,
     bounded: true,
     ...traits,
     start(role, count, max) {
@@ -118,7 +119,7 @@ function inherited(name: string, spawn: Spawner, duplex: boolean): Mechanism {
   return {
     name,
     duplex,
-    seesPeerExit: true,
+    detectsPeerExit: true,
     bounded: true,
     start(role, count = 0, max) {
       const args = peerCommand(peerScript, role, "inherit", String(count));
@@ -144,7 +145,13 @@ function freshAddress(m: LibMechanism): string {
 /** The suite's traits of a mechanism, from its descriptor. */
 function traitsOf(m: LibMechanism): Traits {
   const t = m.traits;
-  return { duplex: t.duplex, seesPeerExit: t.seesPeerExit, bounded: t.bounded, hello: t.connectionless, window: t.lossy ? 64 * 1024 : undefined };
+  return {
+    duplex: t.duplex,
+    detectsPeerExit: t.detectsPeerExit,
+    bounded: t.bounded,
+    hello: t.connectionless,
+    window: t.reliable === false ? 64 * 1024 : undefined,
+  };
 }
 
 /** A named mechanism, as its descriptor says (we create the object, the peer opens it). */
@@ -163,7 +170,7 @@ export const peerReceives = (role: string) => role === "recv" || role === "idle"
 const signalMechanism: Mechanism = {
   name: "signal (realtime, sigqueue)",
   duplex: false,
-  seesPeerExit: false,
+  detectsPeerExit: false,
   bounded: true,
   async start(role, count = 0, max) {
     const sig = "SIGRTMIN+3";
@@ -191,7 +198,7 @@ const signalMechanism: Mechanism = {
 const topicMechanism: Mechanism = {
   name: "topic",
   duplex: false,
-  seesPeerExit: false,
+  detectsPeerExit: false,
   bounded: true,
   dropsDeadReceivers: true,
   async start(role, count = 0, max) {
@@ -211,7 +218,7 @@ const topicMechanism: Mechanism = {
 const queueMechanism: Mechanism = {
   name: "shm-queue",
   duplex: false,
-  seesPeerExit: false,
+  detectsPeerExit: false,
   bounded: true,
   start(role, count = 0, max) {
     const address = freshAddress(shmQueueDescriptor as LibMechanism);
@@ -230,7 +237,7 @@ function commandMechanism(scheme: "spawn" | "popen"): Mechanism {
   return {
     name: scheme,
     duplex: scheme === "spawn",
-    seesPeerExit: true,
+    detectsPeerExit: true,
     bounded: true,
     start(role, count = 0, max) {
       const receives = peerReceives(role);
@@ -254,7 +261,7 @@ const workerPeer = new URL("./worker-conformance-peer.ts", import.meta.url);
 export const workerMechanism: Mechanism = {
   name: "worker (in-process baseline)",
   duplex: true,
-  seesPeerExit: false, // a Worker that ends without close() shares our pid: nothing to see
+  detectsPeerExit: false, // a Worker that ends without close() shares our pid: nothing to see
   bounded: true,
   start(role, count = 0, max) {
     const { channel, worker } = spawnWorker(workerPeer, { data: { role, count, max } });
@@ -296,7 +303,7 @@ const custom: Partial<Record<Scheme, Mechanism>> = {
 
 /** How the suite runs one mechanism of lib/mechanisms.ts; a mechanism with no way is a failure, not a skip. */
 function conformanceOf(m: LibMechanism): Mechanism | undefined {
-  if (m.traits.carries === "counts") return undefined; // eventfd values and semaphore tokens merge: not byte messages
+  if (m.traits.boundaries === "counter" || m.traits.boundaries === "token") return undefined; // eventfd values and semaphore tokens merge: not byte messages
   if (m.scheme === "worker") return undefined; // a thread, not a process: workerMechanism, run where Workers clean up
   const c = custom[m.scheme as Scheme];
   if (c) return c;

@@ -1,7 +1,8 @@
 /**
  * A participant of test/conversation.test.ts. One role per run:
  *   serve ADDRESS [CODEC]  serve until stopped (SIGINT/SIGTERM): bytes → upper case after a
- *                      short random delay ("fail" makes the handler throw); with CODEC,
+ *                      short random delay ("fail" makes the handler throw, "late MS" answers
+ *                      after MS ms, "slow" after 3 s); with CODEC,
  *                      values → { echo, n: n + 1, by: runtime }. Prints {"address"} once serving.
  *   stdio              the same, over its stdin and stdout (the server of a spawn: client)
  *   ask ADDRESS N TAG  N requests "TAG i" with one Client (sync); prints {"ok", "bad"}
@@ -10,7 +11,8 @@
  *   send-each MS ADDRESS…  open each address as a writer, then every MS ms send "to K" to the
  *                      K-th; stays (its channels open) until killed (select.test.ts)
  */
-import { Client, type Handler, IpcError, open, runtime, serve } from "../../lib/index.ts";
+import { Client, type Handler, IpcError, open, serve } from "../../lib/index.ts";
+import { runtime } from "../../ffi/process.ts";
 import type { Channel } from "../../lib/channel.ts";
 
 const [role, address, a, b] = process.argv.slice(2) as [string, string, string?, string?];
@@ -20,7 +22,12 @@ const text = new TextDecoder();
 const upper: Handler<Uint8Array, string> = async (req) => {
   const s = text.decode(req);
   if (s === "fail") throw new Error("asked to fail");
-  if (s === "slow") await new Promise((r) => setTimeout(r, 3000));
+  if (s === "slow") {
+    out({ handling: s }); // the test kills this server now, with a request in its handler
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  const late = /^late (\d+)$/.exec(s); // answered after that many ms: a reply to a request that timed out
+  if (late) await new Promise((r) => setTimeout(r, Number(late[1])));
   await new Promise((r) => setTimeout(r, Math.random() * 2));
   return s.toUpperCase();
 };

@@ -7,11 +7,11 @@
  * abstract unix names, bound TCP/UDP ports, this process's open descriptors, and its live
  * descendants. leaks.ts compares a snapshot against the one taken before.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { libc } from "../../ffi/runtime.ts";
+import { runSync } from "./run-sync.ts";
 
 /** Everything leak-worthy, each as a set of human-readable descriptions. */
 export interface SystemState {
@@ -27,11 +27,14 @@ export interface SystemState {
 
 const uid = libc.geteuid();
 
-/** POSIX queues of this IPC namespace, through a private mount of the mqueue filesystem. */
+/**
+ * POSIX queues of this IPC namespace, through a private mount of the mqueue filesystem
+ * (output through a file: ./run-sync.ts says why).
+ */
 function listQueues(): Set<string> | undefined {
   // a private mount point: /dev/mqueue may not even exist, and mounting there would change the machine
   const script = 'd=$(mktemp -d) && mount -t mqueue none "$d" && ls -A "$d"; s=$?; umount "$d" 2>/dev/null; rmdir "$d"; exit $s';
-  const r = spawnSync("unshare", ["-m", "sh", "-c", script], { encoding: "utf8" });
+  const r = runSync("unshare", ["-m", "sh", "-c", script]);
   if (r.status !== 0) return undefined;
   return new Set(r.stdout.split("\n").filter((l) => l !== "").map((n) => `queue mq:/${n}`));
 }
@@ -112,7 +115,7 @@ function boundPorts(): Set<string> {
 }
 
 /** This process's open descriptors that could be IPC objects, as "fd N -> target". */
-function openFds(): Set<string> {
+export function openFds(): Set<string> {
   const out = new Set<string>();
   for (const n of readdirSync("/proc/self/fd")) {
     let target: string;
@@ -167,6 +170,8 @@ export function liveDescendants(): Map<number, string> {
 
 /** A snapshot of everything above (children are checked live, not diffed). */
 export function snapshot(): SystemState {
+  // descriptors first, before this snapshot spawns anything (listQueues runs a child)
+  const fds = openFds();
   return {
     shm: new Set(readdirSync("/dev/shm").map((f) => `/dev/shm/${f}`)),
     mqueues: listQueues(),
@@ -174,7 +179,7 @@ export function snapshot(): SystemState {
     tmpNodes: tmpNodes(),
     abstract: abstractNames(),
     ports: boundPorts(),
-    fds: openFds(),
+    fds,
   };
 }
 

@@ -4,7 +4,8 @@
  * reports posted to the parent (they become the peer's stdout lines there).
  */
 import { parentPort } from "node:worker_threads";
-import { open, workerChannelData } from "../../lib/index.ts";
+import { open } from "../../lib/index.ts";
+import { workerChannelData } from "../../lib/public/mechanisms.ts";
 import { checkMessage, fillMessage, sizeFor } from "./sequence.ts";
 
 const { role, count, max: maxArg } = workerChannelData() as { role: string; count: number; max?: number };

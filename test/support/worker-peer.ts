@@ -3,7 +3,8 @@
  * `worker:parent` (send COUNT messages of the sequence, receive and verify COUNT, echo).
  */
 import { parentPort } from "node:worker_threads";
-import { open, workerChannelData } from "../../lib/index.ts";
+import { open } from "../../lib/index.ts";
+import { workerChannelData } from "../../lib/public/mechanisms.ts";
 import { checkMessage, fillMessage, sizeFor } from "./sequence.ts";
 
 const { role, count } = workerChannelData() as { role: string; count: number };

@@ -103,7 +103,14 @@ function cannotDecode(codec: string, e: unknown): IpcError {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** JSON as UTF-8 text. */
+/**
+ * JSON as UTF-8 text.
+ *
+ * @example
+ * ```ts
+ * const ch = open<{ id: number }>("shm:/jobs", { create: true, codec: jsonCodec });
+ * ```
+ */
 export const jsonCodec: Codec = {
   name: "json",
   encode(value) {
@@ -128,7 +135,14 @@ export const jsonCodec: Codec = {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "bigint" });
 
-/** Standard MessagePack (msgpackr, no record extension). */
+/**
+ * Standard MessagePack (msgpackr, no record extension).
+ *
+ * @example
+ * ```ts
+ * const ch = open<{ at: Date }>("shm:/jobs", { create: true, codec: msgpackCodec });
+ * ```
+ */
 export const msgpackCodec: Codec = {
   name: "msgpack",
   encode(value) {

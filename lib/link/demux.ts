@@ -64,6 +64,14 @@ export interface DemuxParts {
   replyTo(shared: BaseChannel, hello: LinkHeader, where: string): ReplyPath;
   /** client: open its ends; `serial` tells this process's clients apart */
   openClient(serial: number): ClientEnds;
+  /**
+   * server, for a shared byte stream (fifo), after malformed input (EMSGSIZE, EPROTO): drop
+   * it so the next frame is read in step; the bytes dropped. Message mechanisms keep
+   * boundaries and need none.
+   */
+  resync?(shared: BaseChannel): number;
+  /** the largest frame a client writes to the shared object, where less than the object carries (fifo: PIPE_BUF − 4) */
+  readonly clientFrameMax?: number;
 }
 
 let nextSerial = 1;
@@ -111,7 +119,7 @@ export class DemuxListener implements Listener {
     this.address = address;
     this.#parts = parts;
     this.#shared = parts.openShared();
-    this.#rx = new Uint8Array(this.#shared.caps.maxMessageSize);
+    this.#rx = new Uint8Array(Math.min(parts.clientFrameMax ?? Infinity, this.#shared.caps.maxMessageSize));
     closeAtExit(this);
   }
 
@@ -142,6 +150,9 @@ export class DemuxListener implements Listener {
           this.sweep(true);
           return got;
         }
+        // a frame longer than any client writes, or one no client wrote whole: garbage on a
+        // shared stream, never the end of the server
+        if (e instanceof IpcError && (e.code === "EMSGSIZE" || e.code === "EPROTO") && this.#resync()) continue;
         throw e;
       }
       if (n < 0) break;
@@ -151,6 +162,19 @@ export class DemuxListener implements Listener {
     this.sweep();
     return got;
   }
+
+  /** Drop malformed input on a shared stream (saying so once); true when anything was dropped. */
+  #resync(): boolean {
+    const dropped = this.#parts.resync?.(this.#shared) ?? 0;
+    if (dropped > 0 && !this.#warned) {
+      this.#warned = true;
+      console.error(
+        `ipc-lab: ${this.address}: dropped ${dropped} bytes of malformed input (a writer that does not frame its messages as ipc-lab's clients do); reading on in step, and saying this once`,
+      );
+    }
+    return dropped > 0;
+  }
+  #warned = false;
 
   #dispatch(frame: Uint8Array): void {
     const h = readLink(frame);

@@ -1,7 +1,7 @@
 /**
  * A Listener: the server's side of listen(address), a source of one duplex Channel per
  * client. Stream sockets accept(2); shared-memory rings give each client its own ring; queues
- * share one object and tell clients apart by a header (lib/conversation/demux.ts).
+ * share one object and tell clients apart by a header (lib/link/demux.ts).
  */
 import type { Channel } from "../channel.ts";
 

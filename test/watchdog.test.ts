@@ -1,0 +1,31 @@
+/**
+ * A test that hangs fails, fast: the harness's watchdog (test/support/harness.ts) ends a run
+ * whose test blocks synchronously past its timeout — which a runner's own timer cannot do —
+ * and names the test. Runs test/support/hang-fixture.ts (a 1 s test that awaits, then blocks
+ * the JS thread for 30 s) under this runtime's test runner.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { nanoseconds, runtime, runtimeBinary, spawnProcess } from "../ffi/process.ts";
+import { describe, expect, test, WATCHDOG_GRACE_MS } from "./support/harness.ts";
+import { testPrefix, track } from "./support/leaks.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
+
+const prefix = testPrefix("dog");
+const fixture = join(dirname(fileURLToPath(import.meta.url)), "support", "hang-fixture.ts");
+
+describe(`a hung test fails the run (${runtime})`, () => {
+  test("a test blocked synchronously after an await is ended by the watchdog, named", async () => {
+    const args = runtime === "bun" ? ["test", fixture] : ["test", "--no-check", "--allow-all", fixture];
+    const start = nanoseconds();
+    const child = track(spawnProcess([runtimeBinary(runtime), ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } }));
+    const [out, err, status] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    const seconds = (nanoseconds() - start) / 1e9;
+    expect(status).not.toBe(0);
+    expect(out + err).toContain('ipc-lab test watchdog: "blocks synchronously after an await" still running');
+    // 1 s timeout + grace + the watchdog's own 3 s for a process that ignores SIGTERM, and start-up
+    expect(seconds).toBeLessThan(1 + WATCHDOG_GRACE_MS / 1000 + 3 + 10);
+  }, 30_000);
+});
+
+checkLeaks(prefix);
