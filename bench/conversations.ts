@@ -10,16 +10,21 @@
  *   bun bench/conversations.ts bun-ipc N | net-json N        (the baselines, each its own client)
  */
 import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createConnection, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { runtime, scriptCommand } from "../ffi/process.ts";
 import { Client, serve } from "../lib/index.ts";
+import { type Mechanism, mechanismOf, mechanisms } from "../lib/public/extend.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
 import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
 
-/** The mechanisms whose request/response the benchmark measures. */
-export const REQUEST_SCHEMES = ["mq", "sysv-mq", "shm", "unix", "tcp", "unix-dgram", "fifo"] as const;
+/**
+ * The mechanisms whose request/response the benchmark measures: every one that can serve
+ * many clients (its descriptor's `converse`) and has a fresh address of its own (`sample`).
+ */
+export const REQUEST_SCHEMES: readonly string[] = (mechanisms as readonly Mechanism[]).filter((m) => m.converse && m.sample).map((m) => m.scheme);
 /** The object the values rows send: a typical small job (~150 B of JSON). */
 export const SAMPLE_VALUE = {
   id: 12345,
@@ -34,13 +39,11 @@ const WARMUP = 300;
 let serial = 0;
 const script = fileURLToPath(import.meta.url);
 
-/** A fresh address of a scheme for one run. */
+/** A fresh address of a scheme for one run, from its descriptor. */
 function addressFor(scheme: string): string {
   const tag = `ipcl-bench-rr-${process.pid}-${++serial}`;
-  if (scheme === "sysv-mq") return `sysv-mq:${0x5e000000 + ((process.pid & 0xfff) << 8) + (serial & 0xff)}`;
-  if (scheme === "tcp") return "tcp:127.0.0.1:0";
-  if (scheme === "unix" || scheme === "unix-dgram" || scheme === "fifo") return `${scheme}:/tmp/${tag}`;
-  return `${scheme}:/${tag}`;
+  const key = 0x5e000000 + ((process.pid & 0xfff) << 8) + (serial & 0xff);
+  return mechanismOf(scheme)!.sample!({ tag, dir: tmpdir(), key });
 }
 
 /** Start this script with `args` on CPU `cpu` (-1: unpinned). */

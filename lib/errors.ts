@@ -7,6 +7,7 @@ import { libc, readCString } from "../ffi/runtime.ts";
 
 const EINTR = fact("EINTR");
 const EMSGSIZE = fact("EMSGSIZE");
+const ETIMEDOUT = fact("ETIMEDOUT");
 
 /**
  * The codes ipc-lab raises on purpose (docs/channel.md, "Errors", says when each comes),
@@ -153,4 +154,16 @@ export function tooBigKept(size: number, bufBytes: number, syscall: string, addr
     address,
     `the next ${what} has ${size} bytes and does not fit a ${bufBytes}-byte buffer; it is kept: receive it with a larger buffer or recv()`,
   );
+}
+
+/** EMSGSIZE for a message larger than a channel takes (`noun`: whose maximum, e.g. "this queue's"). */
+export function messageTooLarge(size: number, max: number, noun: string, op: string, address: string): IpcError {
+  const message = `message of ${size} bytes exceeds ${noun} maximum of ${max} bytes; split it, or open with a larger maxMessageSize where the mechanism allows`;
+  return new IpcError({ code: "EMSGSIZE", errno: EMSGSIZE, syscall: op, address, message });
+}
+
+/** ETIMEDOUT for a send or receive that waited its whole timeout. */
+export function timedOut(op: string, address: string, ms: number): IpcError {
+  const why = op.startsWith("send") ? " (the receiver is not keeping up)" : " (no message arrived)";
+  return new IpcError({ code: "ETIMEDOUT", errno: ETIMEDOUT, syscall: op, address, message: `${op} on ${address} timed out after ${ms} ms${why}` });
 }

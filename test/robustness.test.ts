@@ -7,7 +7,7 @@
 import { describe, expect, test } from "./support/harness.ts";
 import { join } from "node:path";
 import { IpcError, open, SharedMemory } from "../lib/index.ts";
-import { RING_HEADER } from "../lib/ring/channel.ts";
+import { RING_HEADER } from "../lib/ring/layout.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { lineReader } from "./support/lines.ts";
 import { noteMq, testPrefix, track } from "./support/leaks.ts";

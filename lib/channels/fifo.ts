@@ -7,7 +7,7 @@
 import { C, layout } from "../../ffi/facts.ts";
 import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type Address, checkPath, parseAddress } from "../address.ts";
-import { BaseChannel } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { unregister } from "../names/registry.ts";
 import { DemuxListener, type DemuxParts, separateEnds } from "../link/demux.ts";
 import { DemuxClient } from "../link/demux-client.ts";

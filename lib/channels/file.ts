@@ -10,10 +10,11 @@ import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { type Address, checkPath } from "../address.ts";
-import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { type ChannelCaps, type SendOptions } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, ipcError, tooBigKept } from "../errors.ts";
-import { createOrOpen, SecondLook } from "../os/wait.ts";
+import { createOrOpen, deadlineIn, SecondLook } from "../os/wait.ts";
 import { streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -129,7 +130,7 @@ export class FileChannel extends BaseChannel {
     let n = this.#readFrame(buf);
     if (n >= 0 || timeout === 0) return n;
     const watch = this.#watcher();
-    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    const deadline = deadlineIn(timeout, Infinity);
     for (;;) {
       // the watch exists now: anything appended from here on wakes us
       n = this.#readFrame(buf);

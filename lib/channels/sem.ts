@@ -5,13 +5,15 @@
  */
 import type { PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
-import { BaseChannel, type ChannelCaps, type RecvOptions, type SendOptions, timeoutMs } from "../channel.ts";
+import { type ChannelCaps, type RecvOptions, type SendOptions, timeoutMs } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { type IpcError, ipcError } from "../errors.ts";
 import { SEM_VALUE_MAX, Semaphore, type SemaphoreOptions } from "../primitives/semaphore.ts";
 import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 import { semNames } from "../names/kinds.ts";
+import { deadlineIn } from "../os/wait.ts";
 
 const empty = new Uint8Array(0);
 
@@ -64,7 +66,7 @@ export class SemChannel extends BaseChannel {
   override async recvAsync(opts?: RecvOptions): Promise<Uint8Array> {
     this.beginReceive("recvAsync");
     const t = timeoutMs(opts, "recvAsync", this.address);
-    const deadline = t < 0 ? Infinity : performance.now() + t;
+    const deadline = deadlineIn(t, Infinity);
     for (;;) {
       const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
       const slice = this.#peer.slice(left);

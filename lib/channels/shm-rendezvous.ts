@@ -18,6 +18,7 @@ import { unregister } from "../names/registry.ts";
 import type { Conversing } from "../mechanism.ts";
 import { connectStream, SocketListener } from "./socket.ts";
 import type { StreamChannel } from "./stream.ts";
+import { deadlineIn } from "../os/wait.ts";
 
 /** How long each step of the handover may take (ms): both sides are running code, not waiting for people. */
 const HANDOVER_MS = 5000;
@@ -89,7 +90,7 @@ class RingListener<O extends RingOpenOptions> implements Listener {
   }
 
   accept(opts: AcceptOptions = {}): RingChannel | undefined {
-    const deadline = opts.timeout === undefined || opts.timeout < 0 ? -1 : performance.now() + opts.timeout;
+    const deadline = deadlineIn(opts.timeout);
     for (;;) {
       const left = deadline < 0 ? -1 : Math.max(0, deadline - performance.now());
       const conn = this.#socket.accept({ timeout: left });
@@ -100,7 +101,7 @@ class RingListener<O extends RingOpenOptions> implements Listener {
   }
 
   async acceptAsync(opts: AcceptOptions = {}): Promise<RingChannel | undefined> {
-    const deadline = opts.timeout === undefined || opts.timeout < 0 ? -1 : performance.now() + opts.timeout;
+    const deadline = deadlineIn(opts.timeout);
     for (;;) {
       const left = deadline < 0 ? -1 : Math.max(0, deadline - performance.now());
       const conn = await this.#socket.acceptAsync({ timeout: left });

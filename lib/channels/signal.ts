@@ -24,10 +24,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { cstr, libc, shim, sys } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
-import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { type ChannelCaps, type SendOptions } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { checkNeg, errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { pipeMaxSize } from "../os/limits.ts";
-import { retryUntil } from "../os/wait.ts";
+import { deadlineIn, retryUntil } from "../os/wait.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
 
@@ -260,7 +261,7 @@ export class SignalChannel extends BaseChannel {
 
   /** Read what the pipe holds, waiting up to `timeout` ms for something. */
   #refill(timeout: number): boolean {
-    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    const deadline = deadlineIn(timeout, Infinity);
     for (;;) {
       const n = libc.read(this.#rfd, this.#records, this.#records.byteLength);
       if (n > 0) {

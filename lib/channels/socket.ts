@@ -15,7 +15,7 @@ import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { acceptEach, type AcceptOptions, type Listener } from "../link/listener.ts";
 import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
-import { notThere, retryUntil } from "../os/wait.ts";
+import { deadlineIn, notThere, retryUntil } from "../os/wait.ts";
 import { ipAddress, type SocketAddress, unixAddress, withPort } from "./socket-address.ts";
 import { StreamChannel, streamMax } from "./stream.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -133,7 +133,7 @@ export class SocketListener implements Listener {
   /** accept() without blocking the event loop: waits off-thread for a connection (poll), then accepts. */
   async acceptAsync(opts: AcceptOptions = {}): Promise<StreamChannel | undefined> {
     const t = opts.timeout ?? -1;
-    const deadline = t < 0 ? Infinity : performance.now() + t;
+    const deadline = deadlineIn(t, Infinity);
     for (;;) {
       if (this.#fd < 0) return undefined;
       const peer = this.accept({ timeout: 0 });

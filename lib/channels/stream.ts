@@ -6,7 +6,8 @@
 import { C } from "../../ffi/facts.ts";
 import { libc, type Pointer, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
-import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { type ChannelCaps, type SendOptions } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 
 /** Default largest message on a framed stream (both ends must agree; raise with maxMessageSize). */

@@ -8,7 +8,8 @@
 import { Worker, workerData } from "node:worker_threads";
 import type { Address } from "../address.ts";
 import { ipcError } from "../errors.ts";
-import { initRingHeader, readRingHeader, RingChannel, ringGeometry, ringObjectSize, type RingTuning, ringTuningNames } from "../ring/channel.ts";
+import { RingChannel } from "../ring/channel.ts";
+import { initRingHeader, readRingHeader, ringGeometry, ringObjectSize, type RingTuning, ringTuningNames } from "../ring/layout.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 
 /** Options for spawnWorker. */

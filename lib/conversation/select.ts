@@ -17,10 +17,11 @@
  */
 import { shim } from "../../ffi/runtime.ts";
 import { C } from "../../ffi/facts.ts";
-import { BaseChannel, type Channel } from "../channel.ts";
+import { type Channel } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 import { throwIfStopped } from "../os/stop.ts";
-import { remaining } from "../os/wait.ts";
+import { deadlineIn, remaining } from "../os/wait.ts";
 
 /** Longest sleep of a blocking select() over a set no single system call can wait on (ms). */
 export const SLICE_MS = 1;
@@ -127,7 +128,7 @@ function sleepOnSet(chans: BaseChannel[], ms: number): void {
 export function select<Ch extends Channel>(channels: readonly Ch[], opts: SelectOptions = {}): Selected<Ch> {
   const chans = asBase(channels);
   const t = opts.timeout ?? -1;
-  const deadline = t < 0 ? -1 : performance.now() + t;
+  const deadline = deadlineIn(t);
   for (;;) {
     const got = trySelect(channels);
     if (got) return got;
@@ -149,7 +150,7 @@ export function select<Ch extends Channel>(channels: readonly Ch[], opts: Select
 export async function selectAsync<Ch extends Channel>(channels: readonly Ch[], opts: SelectOptions = {}): Promise<Selected<Ch>> {
   const chans = asBase(channels);
   const t = opts.timeout ?? -1;
-  const deadline = t < 0 ? -1 : performance.now() + t;
+  const deadline = deadlineIn(t);
   for (;;) {
     const got = trySelect(channels);
     if (got) return got;

@@ -11,6 +11,7 @@ import { connect, listen, type OpenOptions } from "../open.ts";
 import { type Codec, codecOf, type CodecOption } from "../values/codec.ts";
 import type { Listener } from "../link/listener.ts";
 import { readTurn, Turn, TURN_HEADER, turnFrame } from "../link/wire.ts";
+import { deadlineIn } from "../os/wait.ts";
 
 /** What a handler learns about the request besides its content. */
 export interface RequestInfo {
@@ -272,7 +273,7 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
   async #ask(msg: Req, opts: RequestOptions): Promise<Rep> {
     const { id, frame } = this.#frame(msg);
     const t = opts.timeout ?? -1;
-    const deadline = t < 0 ? Infinity : performance.now() + t;
+    const deadline = deadlineIn(t, Infinity);
     await this.channel.sendAsync(frame, { timeout: t < 0 ? undefined : t });
     for (;;) {
       const left = deadline - performance.now();
@@ -293,7 +294,7 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
   requestSync(msg: Req, opts: RequestOptions = {}): Rep {
     const { id, frame } = this.#frame(msg);
     const t = opts.timeout ?? -1;
-    const deadline = t < 0 ? Infinity : performance.now() + t;
+    const deadline = deadlineIn(t, Infinity);
     this.channel.send(frame, { timeout: t < 0 ? undefined : t });
     for (;;) {
       const left = deadline - performance.now();

@@ -6,11 +6,12 @@
  * server ends a wait with EOF.
  */
 import type { PendingWait } from "../../ffi/waiter.ts";
-import { BaseChannel, type ChannelCaps, type SendOptions } from "../channel.ts";
+import { type ChannelCaps, type SendOptions } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { IpcError, ipcError } from "../errors.ts";
 import { ownerOf } from "../names/registry.ts";
 import { processAlive } from "../names/peer-watch.ts";
-import { remaining } from "../os/wait.ts";
+import { deadlineIn, remaining } from "../os/wait.ts";
 import { type ClientEnds, clientSerial, type DemuxParts, linkCaps, LOOK_MS, wakeable } from "./demux.ts";
 import { Link, LINK_HEADER, linkFrame, putLink, readLink } from "./wire.ts";
 
@@ -72,7 +73,7 @@ export class DemuxClient extends BaseChannel {
     const frame = this.#tx.subarray(0, need);
     putLink(frame, Link.DATA, process.pid, this.#serial);
     frame.set(msg, LINK_HEADER);
-    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    const deadline = deadlineIn(timeout);
     for (;;) {
       const left = remaining(deadline);
       if (this.#ends.send(frame, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS))) return true;
@@ -84,7 +85,7 @@ export class DemuxClient extends BaseChannel {
   protected recvImpl(buf: Uint8Array, timeout: number): number {
     if (this.#kept) return this.#give(this.#kept, buf);
     if (this.#closedByServer) throw this.#serverGone();
-    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    const deadline = deadlineIn(timeout);
     for (;;) {
       const left = remaining(deadline);
       const n = BaseChannel.rawRecv(this.#ends.in, this.#rx, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS));

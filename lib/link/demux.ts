@@ -12,11 +12,12 @@
  * peer ends with EOF (its reply object is removed), a dead server ends a client's wait with EOF.
  */
 import type { PendingWait } from "../../ffi/waiter.ts";
-import { BaseChannel, type ChannelCaps } from "../channel.ts";
+import { type ChannelCaps } from "../channel.ts";
+import { BaseChannel } from "../base-channel.ts";
 import { IpcError, ipcError } from "../errors.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { processAlive } from "../names/peer-watch.ts";
-import { remaining } from "../os/wait.ts";
+import { deadlineIn, remaining } from "../os/wait.ts";
 import { acceptEach, type AcceptOptions, type Listener } from "./listener.ts";
 import { Link, LINK_HEADER, linkFrame, type LinkHeader, putLink, readLink } from "./wire.ts";
 
@@ -253,7 +254,7 @@ export class DemuxListener implements Listener {
   /** @inheritdoc */
   accept(opts: AcceptOptions = {}): DemuxPeer | undefined {
     this.#assertOpen("accept");
-    const deadline = opts.timeout === undefined || opts.timeout < 0 ? -1 : performance.now() + opts.timeout;
+    const deadline = deadlineIn(opts.timeout);
     for (;;) {
       const peer = this.#arrivals.shift();
       if (peer) return peer;
@@ -266,7 +267,7 @@ export class DemuxListener implements Listener {
 
   /** @inheritdoc */
   async acceptAsync(opts: AcceptOptions = {}): Promise<DemuxPeer | undefined> {
-    const deadline = opts.timeout === undefined || opts.timeout < 0 ? -1 : performance.now() + opts.timeout;
+    const deadline = deadlineIn(opts.timeout);
     for (;;) {
       if (this.#closed) return undefined;
       this.pump(0);
@@ -357,7 +358,7 @@ export class DemuxPeer extends BaseChannel {
     const frame = this.#tx.subarray(0, need);
     putLink(frame, Link.DATA, process.pid, this.serial);
     frame.set(msg, LINK_HEADER);
-    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    const deadline = deadlineIn(timeout);
     for (;;) {
       const left = remaining(deadline);
       if (this.#path.send(frame, left < 0 ? LOOK_MS : Math.min(left, LOOK_MS))) return true;
@@ -370,7 +371,7 @@ export class DemuxPeer extends BaseChannel {
   }
 
   protected recvImpl(buf: Uint8Array, timeout: number): number {
-    const deadline = timeout < 0 ? -1 : performance.now() + timeout;
+    const deadline = deadlineIn(timeout);
     for (;;) {
       const m = this.#inbox[0];
       if (m) {

@@ -7,6 +7,7 @@
  * full queue with EPIPE, instead of waiting for ever.
  */
 import { alive, forgetOpenerRecord, openersOf, ownerOf, registerOpener } from "./registry.ts";
+import { deadlineIn } from "../os/wait.ts";
 
 // This process's opener records, removed when it exits normally even without close():
 // only a process that dies leaves one behind for its creator to notice.
@@ -121,7 +122,7 @@ export class PeerWatch {
   }
 
   #sliced(timeout: number, idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" {
-    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    const deadline = deadlineIn(timeout, Infinity);
     for (;;) {
       const left = deadline - performance.now();
       const r = attempt(Math.max(0, Math.min(left, PEER_CHECK_MS)));

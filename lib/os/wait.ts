@@ -47,7 +47,7 @@ export function createOrOpen(
  * on timeout. Used for "wait for the object / the peer to appear".
  */
 export function retryUntil<T>(timeout: number, attempt: () => T | undefined, syscall = "open", address?: string): T | undefined {
-  const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+  const deadline = deadlineIn(timeout, Infinity);
   let pause = 1;
   for (;;) {
     const v = attempt();
@@ -221,6 +221,15 @@ export class SecondLook {
     this.#policy.miss();
     return false;
   }
+}
+
+/**
+ * The performance.now() time `ms` from now: the one way every wait turns a timeout into a
+ * deadline. No limit (`ms` undefined or negative) is `none`: -1 for waits that use
+ * remaining(), Infinity for those that subtract the clock themselves.
+ */
+export function deadlineIn(ms: number | undefined, none = -1): number {
+  return ms === undefined || ms < 0 ? none : performance.now() + ms;
 }
 
 /** Milliseconds left before `deadline` (performance.now() based); -1 (no deadline) stays -1. */

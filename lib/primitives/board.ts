@@ -18,7 +18,7 @@ import { timeoutMs } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { racePoints } from "../os/race-points.ts";
-import { remaining } from "../os/wait.ts";
+import { deadlineIn, remaining } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { regionNames } from "../names/kinds.ts";
 import { type RegionOptions, SharedRegion } from "./region.ts";
@@ -201,7 +201,7 @@ export class Board implements Disposable {
     this.#assertOpen("wait");
     const t = timeoutMs(opts, "wait", this.address);
     const after = this.#after(opts);
-    const deadline = t < 0 ? -1 : performance.now() + t;
+    const deadline = deadlineIn(t);
     for (;;) {
       const v = this.version;
       if (v !== after) return v;
@@ -219,7 +219,7 @@ export class Board implements Disposable {
     this.#assertOpen("waitAsync");
     const t = timeoutMs(opts, "waitAsync", this.address);
     const after = this.#after(opts);
-    const deadline = t < 0 ? -1 : performance.now() + t;
+    const deadline = deadlineIn(t);
     for (;;) {
       const v = this.version;
       if (v !== after) return v;

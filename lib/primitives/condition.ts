@@ -14,7 +14,7 @@ import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync } from "../../ffi/waiter.ts";
 import { timeoutMs } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
-import { remaining } from "../os/wait.ts";
+import { deadlineIn, remaining } from "../os/wait.ts";
 import type { LockResult, Mutex } from "./mutex.ts";
 import type { NameKind } from "../mechanism.ts";
 import { regionNames } from "../names/kinds.ts";
@@ -131,7 +131,7 @@ export class Condition implements Disposable {
   /** wait() without blocking the event loop: the sleep runs off-thread, the relock is lockAsync(). */
   async waitAsync(mutex: Mutex, opts?: { timeout?: number }): Promise<WaitResult> {
     const t = timeoutMs(opts, "waitAsync", this.address);
-    const deadline = t < 0 ? -1 : performance.now() + t;
+    const deadline = deadlineIn(t);
     const seq = this.#enter(mutex, "waitAsync");
     let notified = false;
     try {

@@ -17,7 +17,7 @@ import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync } from "../../ffi/waiter.ts";
 import { timeoutMs } from "../channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
-import { remaining } from "../os/wait.ts";
+import { deadlineIn, remaining } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { regionNames } from "../names/kinds.ts";
 import { type RegionOptions, SharedRegion } from "./region.ts";
@@ -158,7 +158,7 @@ export class Mutex implements Disposable {
   async lockAsync(opts?: { timeout?: number }): Promise<LockResult> {
     this.#assertOpen("lockAsync");
     const t = timeoutMs(opts, "lockAsync", this.address);
-    const deadline = t < 0 ? -1 : performance.now() + t;
+    const deadline = deadlineIn(t);
     for (;;) {
       const r = this.tryLock();
       if (r !== "busy") return r;

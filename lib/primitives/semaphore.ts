@@ -12,7 +12,7 @@ import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { watchStopSignals } from "../os/stop.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { sysvKey } from "../os/sysv-key.ts";
-import { createOrOpen, HeldDuringWaits, notThere, retryUntil, SecondLook } from "../os/wait.ts";
+import { createOrOpen, deadlineIn, HeldDuringWaits, notThere, retryUntil, SecondLook } from "../os/wait.ts";
 import type { NameKind } from "../mechanism.ts";
 import { sysvNames } from "../names/kinds.ts";
 
@@ -127,7 +127,7 @@ export class Semaphore implements Disposable {
    */
   async waitAsync(opts?: { timeout?: number }): Promise<boolean> {
     const t = timeoutMs(opts, "sem_wait", this.address);
-    const deadline = t < 0 ? Infinity : performance.now() + t;
+    const deadline = deadlineIn(t, Infinity);
     for (;;) {
       if (this.tryWait()) return true;
       // look again on the JS thread before a waiter thread takes over (SecondLook): a unit

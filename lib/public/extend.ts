@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-export { BaseChannel } from "../channel.ts";
+export { BaseChannel } from "../base-channel.ts";
 export type { Conversing, Inherited, Mechanism, NameKind, OptionsOf, Traits, Unique } from "../mechanism.ts";
 export { mechanism, usualTraits } from "../mechanism.ts";
 export { mechanismOf, mechanisms, primitiveNames, type Scheme, type SchemeOptions } from "../mechanisms.ts";

@@ -3,4 +3,5 @@
  * channel (channel.ts, layout in ffi/ipcl_ring.h) and how its memory is mapped and checked (mapping.ts).
  * @module
  */
-export { RingChannel, type RingTuning, type RingWait } from "./channel.ts";
+export { RingChannel } from "./channel.ts";
+export type { RingTuning, RingWait } from "./layout.ts";

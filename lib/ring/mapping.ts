@@ -7,7 +7,7 @@ import { C, layout } from "../../ffi/facts.ts";
 import { cstr, libc, nativeView, type Pointer, shim, sys } from "../../ffi/runtime.ts";
 import { checkNeg, errnoError, IpcError, ipcError } from "../errors.ts";
 import { processAlive } from "../names/peer-watch.ts";
-import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./channel.ts";
+import { initRingHeader, readRingHeader, RING_HEADER, type RingGeometry, ringObjectSize } from "./layout.ts";
 
 const statLayout = layout("stat", ["st_size", "st_uid", "st_nlink", "st_ino"]);
 

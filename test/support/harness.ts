@@ -57,13 +57,17 @@ async function bunApi(): Promise<Api> {
   return { describe: bun.describe, test, expect: bun.expect, afterAll: bun.afterAll } as unknown as Api;
 }
 
+/**
+ * node:test on Deno gets a test's timeout only when the test names one, as before the
+ * watchdog: given to every test, Deno 2.9's node:test stalled the suite (a test's event loop
+ * waited with no timer left). A test without one is bounded by the watchdog alone.
+ */
 async function denoApi(): Promise<Api> {
   const nodeTest = await import("node:test");
   const { expect } = await import("./deno-expect.ts");
-  const test = (name: string, fn: Body, timeout?: number) =>
-    nodeTest.test(name, { timeout: timeout ?? DEFAULT_TIMEOUT_MS }, guarded(name, fn, timeout) as () => Promise<void>);
+  const test = (name: string, fn: Body, timeout?: number) => nodeTest.test(name, { timeout }, guarded(name, fn, timeout) as () => Promise<void>);
   test.skipIf = (skip: unknown) => (name: string, fn: Body, timeout?: number) =>
-    nodeTest.test(name, { skip: Boolean(skip), timeout: timeout ?? DEFAULT_TIMEOUT_MS }, guarded(name, fn, timeout) as () => Promise<void>);
+    nodeTest.test(name, { skip: Boolean(skip), timeout }, guarded(name, fn, timeout) as () => Promise<void>);
   test.each = (rows: readonly unknown[]) => (name: string, fn: Body, timeout?: number) =>
     rows.forEach((row, i) => test(`${name} #${i + 1} ${JSON.stringify(row)}`, () => (fn as (...a: unknown[]) => unknown)(...(row as unknown[])), timeout));
   const describe = (name: string, fn: () => void) => nodeTest.describe(name, fn);
