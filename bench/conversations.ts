@@ -26,7 +26,7 @@ import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.t
  */
 export const REQUEST_SCHEMES: readonly string[] = (mechanisms as readonly Mechanism[]).filter((m) => m.converse && m.sample).map((m) => m.scheme);
 /** The object the values rows send: a typical small job (~150 B of JSON). */
-export const SAMPLE_VALUE = {
+const SAMPLE_VALUE = {
   id: 12345,
   kind: "resize",
   path: "/srv/images/2026/11/cat.jpg",

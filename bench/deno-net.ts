@@ -18,7 +18,7 @@ interface DenoNet {
 const deno = () => (globalThis as unknown as { Deno: DenoNet }).Deno;
 
 /** Write all of b (a socket write may take only part). */
-export async function writeAll(conn: DenoConn, b: Uint8Array): Promise<void> {
+async function writeAll(conn: DenoConn, b: Uint8Array): Promise<void> {
   for (let off = 0; off < b.byteLength;) off += await conn.write(b.subarray(off));
 }
 

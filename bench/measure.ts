@@ -72,7 +72,7 @@ export interface Row extends Partial<LatencySummary> {
 }
 
 /** Messages per sendMany/recvMany in batch streams. */
-export const BATCH = 64;
+const BATCH = 64;
 
 /** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */
 function payload(c: BenchCase, size: number): Uint8Array {

@@ -49,7 +49,7 @@ export function machineFacts(quick: boolean): Header {
 }
 
 /** The C row a row compares with (same mechanism family, pattern, size, placement). */
-export function cRowFor(row: Row, rows: Row[], cName: string | undefined): Row | undefined {
+function cRowFor(row: Row, rows: Row[], cName: string | undefined): Row | undefined {
   if (!cName) return undefined;
   const same = (r: Row) => r.impl === "c" && r.mechanism === cName && r.pattern === row.pattern && r.size === row.size && r.placement === row.placement;
   return rows.find((r) => same(r) && !r.skipped) ?? rows.find(same);
@@ -123,7 +123,7 @@ export function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
 }
 
 /** The lock table: ns per lock+unlock pair, alone and contended. */
-export function lockRows(rows: Row[]): string[][] {
+function lockRows(rows: Row[]): string[][] {
   const body = rows
     .filter((r) => r.pattern === "lock" && !r.skipped)
     .map((r) => [r.mechanism, r.mode, r.placement, (r.mean_ns ?? 0).toFixed(0), num(r.msgs_per_s)]);
@@ -131,7 +131,7 @@ export function lockRows(rows: Row[]): string[][] {
 }
 
 /** Request/response rows (pattern "request" or "values"): per-request latency and requests per second over all clients. */
-export function conversationRows(rows: Row[], pattern: "request" | "values"): string[][] {
+function conversationRows(rows: Row[], pattern: "request" | "values"): string[][] {
   const us = (ns?: number) => (ns === undefined ? "" : (ns / 1000).toFixed(1));
   const body = rows
     .filter((r) => r.pattern === pattern && !r.skipped)
@@ -189,10 +189,36 @@ export function targets(
   cOf: (m: string) => string | undefined,
   timers: Pick<Header, "timer_idle_late_p99_ns" | "timer_busy_late_p99_ns"> = {},
 ): TargetResult[] {
-  const out: TargetResult[] = [];
   const measured = (f: (r: Row) => boolean) => rows.find((r) => !r.skipped && f(r));
   const anyRow = (f: (r: Row) => boolean) => rows.find(f);
   const why = (r: Row | undefined, what: string) => (r?.skipped ? `${what}: ${r.skipped}` : `${what}: no such row in this run`);
+  const placements = [...new Set(rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm").map((r) => r.placement))];
+  const ctx: TargetContext = { rows, fdBased, cOf, timers, placements, measured, anyRow, why };
+  return TARGETS.flatMap((entry) => entry(ctx));
+}
+
+/** What every target entry is judged from: the rows, and small helpers over them. */
+interface TargetContext {
+  rows: Row[];
+  fdBased: Set<string>;
+  cOf: (m: string) => string | undefined;
+  timers: Pick<Header, "timer_idle_late_p99_ns" | "timer_busy_late_p99_ns">;
+  /** the placements the shm ring was measured in */
+  placements: Row["placement"][];
+  /** the first measured row that matches */
+  measured(f: (r: Row) => boolean): Row | undefined;
+  /** the first row that matches, measured or not (to say why it was not) */
+  anyRow(f: (r: Row) => boolean): Row | undefined;
+  /** why a row is missing: its skip reason, or that the run has no such row */
+  why(r: Row | undefined, what: string): string;
+}
+
+/** One kind of target: the results it finds in a run (none when the run did not measure it). */
+type TargetEntry = (ctx: TargetContext) => TargetResult[];
+
+/** Every sync round trip whose mechanism has a C counterpart: within 1.1× C (the ring family 1.3×). */
+const cRoundTrips: TargetEntry = ({ rows, cOf, why }) => {
+  const out: TargetResult[] = [];
   for (const r of rows.filter((r) => r.impl === "ipc-lab" && r.pattern === "rtt" && r.mode === "sync" && !r.inapplicable && cOf(r.mechanism) !== undefined)) {
     const cName = cOf(r.mechanism)!;
     const limit = RING_FAMILY.has(cName) ? 1.3 : 1.1;
@@ -210,7 +236,12 @@ export function targets(
       });
     }
   }
-  const placements = [...new Set(rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm").map((r) => r.placement))];
+  return out;
+};
+
+/** The shm ring against Bun.spawn's IPC (≥ 100×) and absolute stream goals (20 M msg/s at 64 B, 10 GB/s at 64 KiB). */
+const ringAbsolute: TargetEntry = ({ rows, placements, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   for (const placement of placements) {
     const shmRow = (pattern: "rtt" | "stream", size: number) => (r: Row) =>
       r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === pattern && r.mode === "sync" && r.size === size && r.placement === placement;
@@ -247,6 +278,12 @@ export function targets(
       });
     }
   }
+  return out;
+};
+
+/** Async against sync: 1.3× for descriptor-based mechanisms, 1.5× for the rest; both ends async within 2× of both ends sync. */
+const asyncAgainstSync: TargetEntry = ({ rows, fdBased, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // async against sync: the seeds' 1.3× for descriptor-based mechanisms, 1.5× for the rest
   // (rings, System V queues, semaphores); both ends async within 2× of both ends sync
   const asyncGoals = [
@@ -268,6 +305,12 @@ export function targets(
       }
     }
   }
+  return out;
+};
+
+/** The ring against the physical limit: a C cache-line ping-pong (p50 ≤ 1.5×), and its tail against the C ring's (p99 ≤ 2×). */
+const ringAgainstFlag: TargetEntry = ({ rows, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // the ring against the physical limit: a C cache-line ping-pong between the same two CPUs
   // (p50 ≤ 1.5×), and its tail against the C ring's (p99 ≤ 2×)
   for (
@@ -292,6 +335,12 @@ export function targets(
       out.push({ target: tailTarget, measured: `${x.toFixed(2)}× (${us(r.p99_ns)} µs vs ${us(cRing.p99_ns)} µs)`, met: x <= 2, gap: over(x, 2) });
     }
   }
+  return out;
+};
+
+/** The ring's 64 B stream against the C ring's: ≥ 1.0× across CPUs, ≥ 0.8× on one CPU. */
+const ringStreamAgainstC: TargetEntry = ({ rows, why }) => {
+  const out: TargetResult[] = [];
   // the ring's 64 B stream against the C ring's: ≥ 1.0× across CPUs, ≥ 0.8× on one CPU
   for (const r of rows.filter((x) => x.impl === "ipc-lab" && x.mechanism === "shm" && x.pattern === "stream" && x.mode === "sync" && x.size === 64)) {
     const goal = r.placement === "same-cpu" ? 0.8 : 1.0;
@@ -310,6 +359,12 @@ export function targets(
       });
     }
   }
+  return out;
+};
+
+/** Batches: sendMany ≥ 2× the C ring's per-message stream. */
+const batches: TargetEntry = ({ rows, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // batches: one head publication and at most one wake per sendMany, against C's ring
   // moving one message at a time
   for (const b of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === "stream" && r.mode === "batch")) {
@@ -328,6 +383,12 @@ export function targets(
       });
     }
   }
+  return out;
+};
+
+/** Zero-copy: a loaned 1 MiB round trip within 3× a loaned 64 B one, per runtime. */
+const loans: TargetEntry = ({ rows, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // zero-copy: a loaned 1 MiB round trip within 3× a loaned 64 B one (latency flat with size), per runtime
   for (const big of rows.filter((r) => r.mechanism === "shm" && r.pattern === "rtt" && r.mode === "loan" && r.size === 1 << 20)) {
     const who = big.impl === DENO_IMPL ? " on Deno" : "";
@@ -341,6 +402,12 @@ export function targets(
       out.push({ target, measured: `${x.toFixed(2)}× (${us(big.p50_ns)} µs vs ${us(small.p50_ns)} µs)`, met: x <= 3, gap: over(x, 3) });
     }
   }
+  return out;
+};
+
+/** Topics: one publisher to 4 subscribers within 3× the two-process ring's round trip. */
+const topicFanout: TargetEntry = ({ rows, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // topics: one publisher to 4 subscribers within 3× the two-process ring's round trip
   for (const fan of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "topic → 4 subscribers")) {
     const target = `topic round trip to the last of 4 subscribers ≤ 3× the shm ring's round trip (64 B, ${fan.placement})`;
@@ -354,6 +421,12 @@ export function targets(
       out.push({ target, measured: `${x.toFixed(2)}× (${us(fan.p50_ns)} µs vs ${us(ring.p50_ns)} µs)`, met: x <= 3, gap: over(x, 3) });
     }
   }
+  return out;
+};
+
+/** A work queue with 2 producers and 2 consumers ≥ 10× POSIX mq with the same processes. */
+const workQueue: TargetEntry = ({ rows, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // a work queue with 2 producers and 2 consumers against POSIX mq with the same processes: ≥ 10×
   for (const wq of rows.filter((r) => r.impl === "ipc-lab" && r.mechanism === "shm-queue (2 producers, 2 consumers)")) {
     const target = `shm-queue stream, 2 producers and 2 consumers, ≥ 10× POSIX mq with the same processes (64 B, ${wq.placement})`;
@@ -371,6 +444,12 @@ export function targets(
       });
     }
   }
+  return out;
+};
+
+/** Two async programs over the ring against Bun.spawn's IPC (≥ 10×), and the event loop's freedom meanwhile (a 1 ms timer's lateness). */
+const asyncBothAgainstBunIpc: TargetEntry = ({ rows, timers, placements, measured, anyRow, why }) => {
+  const out: TargetResult[] = [];
   // what a Bun user compares first: two async programs over the ring against Bun.spawn's IPC;
   // and whether the event loop stayed free meanwhile (a 1 ms timer's lateness)
   for (const placement of placements) {
@@ -420,7 +499,21 @@ export function targets(
     } else out.push(notMeasured(timerTarget, row ? "the run had no timer ticks (too short)" : why(anyRow(both), "shm async-both row")));
   }
   return out;
-}
+};
+
+/** The targets, one entry per kind: each finds its results in a run. */
+const TARGETS: readonly TargetEntry[] = [
+  cRoundTrips,
+  ringAbsolute,
+  asyncAgainstSync,
+  ringAgainstFlag,
+  ringStreamAgainstC,
+  batches,
+  loans,
+  topicFanout,
+  workQueue,
+  asyncBothAgainstBunIpc,
+];
 
 /** The machine and the run, in one line. */
 export function headerLine(h: Header): string {
@@ -480,7 +573,7 @@ export const targetLine = (x: TargetResult) =>
  * The warm-up table: for each sync round trip at the smallest size, the first round trips
  * with a fresh peer against the steady p50, and when they settled.
  */
-export function warmupRows(rows: Row[]): string[][] {
+function warmupRows(rows: Row[]): string[][] {
   const withWarmup = rows.filter((r) => r.impl === "ipc-lab" && r.pattern === "rtt" && r.mode === "sync" && r.warmup && !r.skipped);
   if (withWarmup.length === 0) return [];
   // each mechanism's smallest size, per placement

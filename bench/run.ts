@@ -22,7 +22,7 @@ import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets
 import type { Placement } from "./usage.ts";
 
 /** Usage text. */
-export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
+const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
                      [--mode sync,async,async-both,batch,loan] [--full] [--out DIR] [--compare OLD.json]
@@ -37,29 +37,51 @@ export const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] 
 
 const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
 
+/** What one benchmark run measures, from its command line. */
+interface Plan {
+  quick: boolean;
+  sizes: number[];
+  /** the placements this machine can give (cross-cpu needs two CPUs) */
+  placements: Placement[];
+  patterns: string[];
+  modes: string[];
+  impls: string[];
+  mechs: string[] | undefined;
+  count: string | undefined;
+  rttCount: number;
+  streamCount: (size: number) => number;
+  cases: BenchCase[];
+}
+
+/** One unit of work; `row` says what it measures, so that a failed one keeps its place in the report. */
+interface Job {
+  label: string;
+  row?: Omit<Row, "count">;
+  run: () => Promise<Row | Row[]> | Row;
+}
+
+const benchOptions = {
+  quick: { type: "boolean" },
+  mech: { type: "string" },
+  size: { type: "string" },
+  count: { type: "string" },
+  pattern: { type: "string" },
+  placement: { type: "string" },
+  impl: { type: "string" },
+  mode: { type: "string" },
+  json: { type: "string" },
+  md: { type: "string" },
+  svg: { type: "string" },
+  from: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  full: { type: "boolean" },
+  out: { type: "string" },
+  compare: { type: "string" },
+} as const;
+
 /** Run the benchmark with CLI arguments; returns the exit code. */
 export async function bench(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: "boolean" },
-      mech: { type: "string" },
-      size: { type: "string" },
-      count: { type: "string" },
-      pattern: { type: "string" },
-      placement: { type: "string" },
-      impl: { type: "string" },
-      mode: { type: "string" },
-      json: { type: "string" },
-      md: { type: "string" },
-      svg: { type: "string" },
-      from: { type: "string" },
-      help: { type: "boolean", short: "h" },
-      full: { type: "boolean" },
-      out: { type: "string" },
-      compare: { type: "string" },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: benchOptions });
   if (values.help) {
     process.stdout.write(benchUsage);
     return 0;
@@ -69,198 +91,235 @@ export async function bench(argv: string[]): Promise<number> {
     report(saved.header, saved.rows, values, values.out); // --out: write the report files again (ratios and targets worked out anew)
     return 0;
   }
-  const quick = !!values.quick;
-  const sizes = (list(values.size) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
-  const placements = (list(values.placement) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
-  const patterns = list(values.pattern) ?? ["rtt", "stream", "lock", "request", "values"];
-  const modes = list(values.mode) ?? ["sync", "async", "async-both", "batch", "loan"];
-  // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
-  const impls = list(values.impl) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)];
-  const mechs = list(values.mech);
-  const rttCount = Number(values.count ?? (quick ? 1000 : 3000));
-  const streamCount = (size: number) =>
-    Number(values.count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1)))));
-  const cases = benchCases.filter((c) => !mechs || mechs.includes(c.name));
-  const cNames = new Set(cases.map((c) => c.c).filter(Boolean) as string[]);
-  for (const m of mechs ?? []) {
-    const why = (notMeasured as Record<string, string | undefined>)[m];
-    const wrong = why
-      ? `--mech ${m}: not measured (${why})`
-      : benchCases.some((c) => c.name === m)
-      ? undefined
-      : `unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`;
-    if (wrong) {
-      process.stderr.write(`ipc-lab bench: ${wrong}\n`);
-      return 2;
-    }
+  const plan = planOf(values);
+  const wrong = unknownMechanism(plan);
+  if (wrong) {
+    process.stderr.write(`ipc-lab bench: ${wrong}\n`);
+    return 2;
   }
-  const usable = placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2);
+  const rows = await runJobs(jobsOf(plan));
+  const header = { ...machineFacts(plan.quick), timer_idle_late_p99_ns: await idleTimerLateness(), timer_busy_late_p99_ns: await busyTimerLateness() };
+  report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
+  return 0;
+}
 
-  // the work, as a list of jobs (so the progress bar knows the total); `row` says what a
-  // job measures, so that a failed one keeps its place in the report
-  const jobs: { label: string; row?: Omit<Row, "count">; run: () => Promise<Row | Row[]> | Row }[] = [];
-  const skip = (c: BenchCase | { name: string }, pattern: "rtt" | "stream", mode: Mode, placement: Placement, size: number, why: string): Row => ({
-    impl: "ipc-lab",
-    mechanism: c.name,
-    pattern,
-    mode,
-    placement,
-    size,
-    count: 0,
-    skipped: why,
-  });
-  if (impls.includes("c")) {
+/** The plan a command line asks for (defaults: the full run, or the quick one). */
+function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean }): Plan {
+  const str = (k: keyof typeof benchOptions) => values[k] as string | undefined;
+  const quick = !!values.quick;
+  const sizes = (list(str("size")) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
+  const placements = (list(str("placement")) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
+  const mechs = list(str("mech"));
+  const count = str("count");
+  return {
+    quick,
+    sizes,
+    placements: placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2),
+    patterns: list(str("pattern")) ?? ["rtt", "stream", "lock", "request", "values"],
+    modes: list(str("mode")) ?? ["sync", "async", "async-both", "batch", "loan"],
+    // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
+    impls: list(str("impl")) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)],
+    mechs,
+    count,
+    rttCount: Number(count ?? (quick ? 1000 : 3000)),
+    streamCount: (size) => Number(count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1))))),
+    cases: benchCases.filter((c) => !mechs || mechs.includes(c.name)),
+  };
+}
+
+/** What is wrong with a --mech name (not measured, or unknown), or undefined. */
+function unknownMechanism(plan: Plan): string | undefined {
+  for (const m of plan.mechs ?? []) {
+    const why = (notMeasured as Record<string, string | undefined>)[m];
+    if (why) return `--mech ${m}: not measured (${why})`;
+    if (!benchCases.some((c) => c.name === m)) return `unknown --mech ${m}; known: ${benchCases.map((c) => c.name).join(", ")}`;
+  }
+  return undefined;
+}
+
+/** Every job of the plan, in the order they run (so the progress bar knows the total). */
+function jobsOf(plan: Plan): Job[] {
+  const jobs: Job[] = [];
+  if (plan.impls.includes("c")) {
     jobs.push({
       label: "compile C baselines",
       run: () => (cBaseline(), { impl: "c", mechanism: "", pattern: "rtt", mode: "sync", placement: "unpinned", size: 0, count: 0, skipped: "(build)" }),
     });
   }
-  for (const placement of usable) {
-    for (const size of sizes) {
-      for (const c of cases) {
-        if (!impls.includes("ipc-lab")) break;
-        // mechanisms whose messages are tiny (eventfd 8 B, signals 7 B, semaphores 0 B) run once, at their size
-        const tiny = c.maxSize < Math.min(...sizes);
-        if (tiny && size !== Math.min(...sizes)) continue;
-        const s = tiny ? c.maxSize : size;
-        for (const pattern of patterns.filter((p) => p === "rtt" || p === "stream") as ("rtt" | "stream")[]) {
-          for (const mode of modes as Mode[]) {
-            if (mode === "loan") {
-              // zero-copy round trips on the ring, at sizes up to 1 MiB: is latency flat with size?
-              if (pattern !== "rtt" || size !== sizes[0] || c.name !== "shm") continue;
-              for (const ls of LOAN_SIZES) {
-                const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: ls } as const;
-                jobs.push({ label: `${c.name} rtt loan ${ls} B ${placement}`, row, run: () => roundTrips(c, ls, rttCount, placement, "loan") });
-              }
-              continue;
-            }
-            if (mode === "async-both" && (size !== sizes[0] || pattern === "stream")) continue; // both ends async: round trips, smallest size
-            if (mode === "batch" && (size !== sizes[0] || pattern === "rtt")) continue; // batches: streams, smallest size
-            const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
-            const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: s } as const;
-            if (s > c.maxSize) {
-              jobs.push({
-                label,
-                row,
-                run: () => ({ ...skip(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`), inapplicable: true }),
-              });
-            } else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skip(c, pattern, mode, placement, s, c.noStream!) });
-            else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
-            else if (pattern === "rtt" && mode === "sync" && c.c && impls.includes("c")) {
-              // a round trip with a C target: ipc-lab and C alternate, REPS times each
-              jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
-            } else {jobs.push({
-                label,
-                row,
-                run: () => (pattern === "rtt"
-                  ? roundTrips(c, s, mode !== "sync" && fastRing(c) ? rttCount * 40 : rttCount, placement, mode)
-                  : stream(c, s, streamCount(s), placement, mode === "async-both" ? "async" : mode)),
-              });}
-          }
-        }
-      }
-      if (impls.includes("c") && placement === "cross-cpu" && size === sizes[0] && patterns.includes("rtt") && cases.some((c) => c.c === "shm")) {
-        // the physical limit the ring's round trip is judged against: a cache-line ping-pong
-        const row = { impl: "c", mechanism: "flag", pattern: "rtt", mode: "sync", placement, size: 0 } as const;
-        jobs.push({ label: `C flag (cache-line ping-pong) rtt ${placement}`, row, run: () => runC("flag", "rtt", 0, rttCount, placement) });
-      }
-      if (impls.includes("c")) {
-        for (const m of cNames) {
-          for (const pattern of patterns.filter((p) => p === "rtt" || p === "stream") as ("rtt" | "stream")[]) {
-            if (m === "eventfd" && (pattern === "stream" || size !== sizes[0])) continue;
-            if (m === "mq" || m === "sysv-mq") { if (size > 8192) continue; }
-            const s = m === "eventfd" ? 8 : size;
-            const row = { impl: "c", mechanism: m, pattern, mode: "sync", placement, size: s } as const;
-            jobs.push({
-              label: `C ${m} ${pattern} ${s} B ${placement}`,
-              row,
-              run: () => runC(m, pattern, s, pattern === "rtt" ? rttCount : streamCount(s), placement),
-            });
-          }
-        }
-      }
-      if (patterns.includes("rtt") && size === sizes[0] && impls.includes("ipc-lab") && modes.includes("sync") && (!mechs || mechs.includes("topic"))) {
-        // one publisher, 1, 4 and 8 subscribers: the round trip to the last one
-        for (const k of [1, 4, 8]) {
-          const row = { impl: "ipc-lab", mechanism: `topic → ${k} subscriber${k > 1 ? "s" : ""}`, pattern: "rtt", mode: "sync", placement, size: 64 } as const;
-          jobs.push({ label: `topic fan-out to ${k} ${placement}`, row, run: () => topicFanout(k, rttCount, placement) });
-        }
-      }
-      if (patterns.includes("stream") && size === sizes[0] && impls.includes("ipc-lab") && modes.includes("sync") && (!mechs || mechs.includes("shm-queue"))) {
-        // a work queue against a POSIX queue with the same 2 producers and 2 consumers
-        for (const kind of ["shm-queue", "mq"] as const) {
-          const row = { impl: "ipc-lab", mechanism: `${kind} (2 producers, 2 consumers)`, pattern: "stream", mode: "sync", placement, size: 64 } as const;
-          jobs.push({ label: `${kind} 2×2 stream ${placement}`, row, run: () => queueStream(kind, quick ? 20_000 : 100_000, placement) });
-        }
-      }
-      if (patterns.includes("request") && size === sizes[0] && impls.includes("ipc-lab")) {
-        // serve()/Client as a program uses them: one client asking in turn, and 8 at once
-        for (const scheme of REQUEST_SCHEMES.filter((m) => !mechs || mechs.includes(m))) {
-          for (const clients of [1, 8]) {
-            const row = { impl: "ipc-lab", mechanism: scheme, pattern: "request", mode: clients === 1 ? "1 client" : "8 clients", placement, size } as const;
-            const n = clients === 1 ? rttCount : Math.ceil(rttCount / 4);
-            jobs.push({
-              label: `${scheme} serve/request, ${clients} client(s) ${placement}`,
-              row,
-              run: () => requestResponse(scheme, clients, n, size, placement),
-            });
-          }
-        }
-      }
-      if (patterns.includes("values") && size === sizes[0] && impls.includes("ipc-lab") && (!mechs || mechs.includes("shm"))) {
-        // an object per request: each codec over shm, against Bun.spawn's IPC and node:net with JSON
-        for (const codec of ["json", "msgpack"]) {
-          const row = { impl: "ipc-lab", mechanism: `shm + ${codec}`, pattern: "values", mode: "1 client", placement, size: 0 } as const;
-          jobs.push({ label: `shm values (${codec}) ${placement}`, row, run: () => requestResponse("shm", 1, rttCount, 0, placement, codec) });
-        }
-        for (const kind of ["bun-ipc", "net-json"] as const) {
-          if (kind === "bun-ipc" && runtime !== "bun") continue;
-          const row = { impl: kind, mechanism: kind, pattern: "values", mode: "1 client", placement, size: 0 } as const;
-          jobs.push({ label: `${kind} values ${placement}`, row, run: () => valuesBaseline(kind, rttCount, placement) });
-        }
-      }
-      if (patterns.includes("lock") && size === sizes[0] && impls.includes("ipc-lab")) {
-        // the robust mutex against a POSIX semaphore and flock: alone, and with a peer taking it meanwhile
-        for (const kind of LOCK_KINDS) {
-          for (const contended of [false, true]) {
-            const mode = contended ? "contended" : "uncontended";
-            const row = { impl: "ipc-lab", mechanism: kind, pattern: "lock", mode, placement, size: 0 } as const;
-            jobs.push({ label: `${kind} lock+unlock ${mode} ${placement}`, row, run: () => lockPairs(kind, quick ? 20_000 : 100_000, placement, contended) });
-          }
-        }
-      }
+  for (const placement of plan.placements) {
+    for (const size of plan.sizes) {
+      if (plan.impls.includes("ipc-lab")) { for (const c of plan.cases) jobs.push(...mechanismJobs(plan, c, placement, size)); }
+      if (plan.impls.includes("c")) jobs.push(...cJobs(plan, placement, size));
+      if (size === plan.sizes[0] && plan.impls.includes("ipc-lab")) jobs.push(...patternJobs(plan, placement, size));
       for (const b of runtimeBaselines) {
         const row = { impl: b.impl, mechanism: b.mechanism, pattern: "rtt", mode: "async", placement, size } as const;
-        if (impls.includes(b.impl) && patterns.includes("rtt")) {
+        if (plan.impls.includes(b.impl) && plan.patterns.includes("rtt")) {
           jobs.push({
             label: `${b.impl} rtt ${size} B ${placement}`,
             row,
-            run: () => b.run(size, rttCount, placement),
+            run: () => b.run(size, plan.rttCount, placement),
           });
         }
       }
     }
   }
+  const deno = denoJob(plan);
+  if (deno) jobs.push(deno);
+  return jobs;
+}
 
-  const denoModes = modes.filter((m) => m === "sync" || m === "loan");
-  if (impls.includes("deno") && impls.includes("ipc-lab") && runtime === "bun" && denoModes.length > 0) {
-    const args = [
-      "--impl",
-      "ipc-lab",
-      "--mode",
-      denoModes.join(","),
-      "--size",
-      String(sizes[0]),
-      "--placement",
-      usable.join(","),
-      "--pattern",
-      patterns.filter((p) => p === "rtt" || p === "stream").join(","),
-    ];
-    if (mechs) args.push("--mech", mechs.join(","));
-    if (values.count) args.push("--count", values.count);
-    jobs.push({ label: `the same ipc-lab rows under Deno (sync ${sizes[0]} B, loans)`, run: () => underDeno(args, quick) });
+/** A row that was not measured, and why. */
+const skipped = (c: { name: string }, pattern: "rtt" | "stream", mode: Mode, placement: Placement, size: number, why: string): Row => ({
+  impl: "ipc-lab",
+  mechanism: c.name,
+  pattern,
+  mode,
+  placement,
+  size,
+  count: 0,
+  skipped: why,
+});
+
+/** One mechanism's round trips and streams at one size and placement, in every mode. */
+function mechanismJobs(plan: Plan, c: BenchCase, placement: Placement, size: number): Job[] {
+  const { sizes, rttCount } = plan;
+  // mechanisms whose messages are tiny (eventfd 8 B, signals 7 B, semaphores 0 B) run once, at their size
+  const tiny = c.maxSize < Math.min(...sizes);
+  if (tiny && size !== Math.min(...sizes)) return [];
+  const s = tiny ? c.maxSize : size;
+  const jobs: Job[] = [];
+  for (const pattern of plan.patterns.filter((p) => p === "rtt" || p === "stream") as ("rtt" | "stream")[]) {
+    for (const mode of plan.modes as Mode[]) {
+      if (mode === "loan") {
+        // zero-copy round trips on the ring, at sizes up to 1 MiB: is latency flat with size?
+        if (pattern !== "rtt" || size !== sizes[0] || c.name !== "shm") continue;
+        for (const ls of LOAN_SIZES) {
+          const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: ls } as const;
+          jobs.push({ label: `${c.name} rtt loan ${ls} B ${placement}`, row, run: () => roundTrips(c, ls, rttCount, placement, "loan") });
+        }
+        continue;
+      }
+      if (mode === "async-both" && (size !== sizes[0] || pattern === "stream")) continue; // both ends async: round trips, smallest size
+      if (mode === "batch" && (size !== sizes[0] || pattern === "rtt")) continue; // batches: streams, smallest size
+      const label = `${c.name} ${pattern} ${mode} ${s} B ${placement}`;
+      const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: s } as const;
+      if (s > c.maxSize) {
+        jobs.push({
+          label,
+          row,
+          run: () => ({ ...skipped(c, pattern, mode, placement, s, `above its maximum message (${c.maxSize} B)`), inapplicable: true }),
+        });
+      } else if (pattern === "stream" && c.noStream) jobs.push({ label, row, run: () => skipped(c, pattern, mode, placement, s, c.noStream!) });
+      else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
+      else if (pattern === "rtt" && mode === "sync" && c.c && plan.impls.includes("c")) {
+        // a round trip with a C target: ipc-lab and C alternate, REPS times each
+        jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
+      } else {
+        const run = () =>
+          pattern === "rtt"
+            ? roundTrips(c, s, mode !== "sync" && fastRing(c) ? rttCount * 40 : rttCount, placement, mode)
+            : stream(c, s, plan.streamCount(s), placement, mode === "async-both" ? "async" : mode);
+        jobs.push({ label, row, run });
+      }
+    }
   }
+  return jobs;
+}
 
+/** The C programs doing the same work, and the cache-line ping-pong the ring is judged against. */
+function cJobs(plan: Plan, placement: Placement, size: number): Job[] {
+  const jobs: Job[] = [];
+  if (placement === "cross-cpu" && size === plan.sizes[0] && plan.patterns.includes("rtt") && plan.cases.some((c) => c.c === "shm")) {
+    const row = { impl: "c", mechanism: "flag", pattern: "rtt", mode: "sync", placement, size: 0 } as const;
+    jobs.push({ label: `C flag (cache-line ping-pong) rtt ${placement}`, row, run: () => runC("flag", "rtt", 0, plan.rttCount, placement) });
+  }
+  for (const m of new Set(plan.cases.map((c) => c.c).filter(Boolean) as string[])) {
+    for (const pattern of plan.patterns.filter((p) => p === "rtt" || p === "stream") as ("rtt" | "stream")[]) {
+      if (m === "eventfd" && (pattern === "stream" || size !== plan.sizes[0])) continue;
+      if ((m === "mq" || m === "sysv-mq") && size > 8192) continue;
+      const s = m === "eventfd" ? 8 : size;
+      const row = { impl: "c", mechanism: m, pattern, mode: "sync", placement, size: s } as const;
+      jobs.push({
+        label: `C ${m} ${pattern} ${s} B ${placement}`,
+        row,
+        run: () => runC(m, pattern, s, pattern === "rtt" ? plan.rttCount : plan.streamCount(s), placement),
+      });
+    }
+  }
+  return jobs;
+}
+
+/** The many-process patterns, at the smallest size: fan-out, work queues, serve/request, values, locks. */
+function patternJobs(plan: Plan, placement: Placement, size: number): Job[] {
+  const { patterns, mechs, rttCount, quick } = plan;
+  const wants = (m: string) => !mechs || mechs.includes(m);
+  const jobs: Job[] = [];
+  if (patterns.includes("rtt") && plan.modes.includes("sync") && wants("topic")) {
+    // one publisher, 1, 4 and 8 subscribers: the round trip to the last one
+    for (const k of [1, 4, 8]) {
+      const row = { impl: "ipc-lab", mechanism: `topic → ${k} subscriber${k > 1 ? "s" : ""}`, pattern: "rtt", mode: "sync", placement, size: 64 } as const;
+      jobs.push({ label: `topic fan-out to ${k} ${placement}`, row, run: () => topicFanout(k, rttCount, placement) });
+    }
+  }
+  if (patterns.includes("stream") && plan.modes.includes("sync") && wants("shm-queue")) {
+    // a work queue against a POSIX queue with the same 2 producers and 2 consumers
+    for (const kind of ["shm-queue", "mq"] as const) {
+      const row = { impl: "ipc-lab", mechanism: `${kind} (2 producers, 2 consumers)`, pattern: "stream", mode: "sync", placement, size: 64 } as const;
+      jobs.push({ label: `${kind} 2×2 stream ${placement}`, row, run: () => queueStream(kind, quick ? 20_000 : 100_000, placement) });
+    }
+  }
+  if (patterns.includes("request")) {
+    // serve()/Client as a program uses them: one client asking in turn, and 8 at once
+    for (const scheme of REQUEST_SCHEMES.filter(wants)) {
+      for (const clients of [1, 8]) {
+        const row = { impl: "ipc-lab", mechanism: scheme, pattern: "request", mode: clients === 1 ? "1 client" : "8 clients", placement, size } as const;
+        const n = clients === 1 ? rttCount : Math.ceil(rttCount / 4);
+        jobs.push({
+          label: `${scheme} serve/request, ${clients} client(s) ${placement}`,
+          row,
+          run: () => requestResponse(scheme, clients, n, size, placement),
+        });
+      }
+    }
+  }
+  if (patterns.includes("values") && wants("shm")) {
+    // an object per request: each codec over shm, against Bun.spawn's IPC and node:net with JSON
+    for (const codec of ["json", "msgpack"]) {
+      const row = { impl: "ipc-lab", mechanism: `shm + ${codec}`, pattern: "values", mode: "1 client", placement, size: 0 } as const;
+      jobs.push({ label: `shm values (${codec}) ${placement}`, row, run: () => requestResponse("shm", 1, rttCount, 0, placement, codec) });
+    }
+    for (const kind of ["bun-ipc", "net-json"] as const) {
+      if (kind === "bun-ipc" && runtime !== "bun") continue;
+      const row = { impl: kind, mechanism: kind, pattern: "values", mode: "1 client", placement, size: 0 } as const;
+      jobs.push({ label: `${kind} values ${placement}`, row, run: () => valuesBaseline(kind, rttCount, placement) });
+    }
+  }
+  if (patterns.includes("lock")) {
+    // the robust mutex against a POSIX semaphore and flock: alone, and with a peer taking it meanwhile
+    for (const kind of LOCK_KINDS) {
+      for (const contended of [false, true]) {
+        const mode = contended ? "contended" : "uncontended";
+        const row = { impl: "ipc-lab", mechanism: kind, pattern: "lock", mode, placement, size: 0 } as const;
+        jobs.push({ label: `${kind} lock+unlock ${mode} ${placement}`, row, run: () => lockPairs(kind, quick ? 20_000 : 100_000, placement, contended) });
+      }
+    }
+  }
+  return jobs;
+}
+
+/** On Bun: the same ipc-lab rows (sync and loans, smallest size) once more under Deno. */
+function denoJob(plan: Plan): Job | undefined {
+  const denoModes = plan.modes.filter((m) => m === "sync" || m === "loan");
+  if (!plan.impls.includes("deno") || !plan.impls.includes("ipc-lab") || runtime !== "bun" || denoModes.length === 0) return undefined;
+  const args = ["--impl", "ipc-lab", "--mode", denoModes.join(","), "--size", String(plan.sizes[0]), "--placement", plan.placements.join(",")];
+  args.push("--pattern", plan.patterns.filter((p) => p === "rtt" || p === "stream").join(","));
+  if (plan.mechs) args.push("--mech", plan.mechs.join(","));
+  if (plan.count) args.push("--count", plan.count);
+  return { label: `the same ipc-lab rows under Deno (sync ${plan.sizes[0]} B, loans)`, run: () => underDeno(args, plan.quick) };
+}
+
+/** Run the jobs in order with a progress line; a job that throws leaves its row, marked failed. */
+async function runJobs(jobs: Job[]): Promise<Row[]> {
   const rows: Row[] = [];
   const tty = process.stderr.isTTY;
   const width = Math.max(40, (process.stderr.columns ?? 100) - 1);
@@ -284,10 +343,7 @@ export async function bench(argv: string[]): Promise<number> {
   }
   if (tty) process.stderr.write(`\r${" ".repeat(width)}\r`);
   process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-
-  const header = { ...machineFacts(quick), timer_idle_late_p99_ns: await idleTimerLateness(), timer_busy_late_p99_ns: await busyTimerLateness() };
-  report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
-  return 0;
+  return rows;
 }
 
 /** m:ss */

@@ -13,7 +13,7 @@ function smallest(rows: Row[], impl: string, mechanism: string): number | undefi
 }
 
 /** The summary table: per mechanism and implementation, round trips on one CPU and across, vs C, 64 B stream. */
-export function summaryRows(rows: Row[]): string[][] {
+function summaryRows(rows: Row[]): string[][] {
   const head = ["mechanism", "impl", "p50 ×CPU", "p99 ×CPU", "p50 1CPU", "p99 1CPU", "vs C", "64 B msg/s"];
   const seen = new Set<string>();
   const body: string[][] = [];

@@ -13,7 +13,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, timeout: 124 } as const;
 export class UsageError extends Error {}
 
 /** `--help` or `-h` was given: runCommand prints the usage on stdout and exits 0. */
-export class HelpRequested extends Error {}
+class HelpRequested extends Error {}
 
 /**
  * parseArgs with strict checking, for every command alike: `--help`/`-h` is always
@@ -106,7 +106,7 @@ const cliWords: [RegExp, string][] = [
 ];
 
 /** An IpcError's message in the command line's terms (flags, sysctls), not the library's options. */
-export function inCliTerms(message: string): string {
+function inCliTerms(message: string): string {
   return cliWords.reduce((m, [library, cli]) => m.replace(library, cli), message);
 }
 

@@ -21,7 +21,7 @@ function exactProc(path: string): string | undefined {
 }
 
 /** Usage text. */
-export const infoUsage = `usage: ipc-lab info [--json]   limits per mechanism on this machine, and which mechanisms work here\n`;
+const infoUsage = `usage: ipc-lab info [--json]   limits per mechanism on this machine, and which mechanisms work here\n`;
 
 function limit(name: string): string {
   const m = new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, "m").exec(readFileSync("/proc/self/limits", "utf8"));

@@ -9,7 +9,7 @@ import { remove } from "../lib/remove.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
 /** Usage text of ls and gc. */
-export const namesUsage = `usage: ipc-lab ls [--json]     named objects ipc-lab created, their owners, and stray /dev/shm entries
+const namesUsage = `usage: ipc-lab ls [--json]     named objects ipc-lab created, their owners, and stray /dev/shm entries
        ipc-lab gc [--dry-run] remove the objects whose owner process is dead
 `;
 

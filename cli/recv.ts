@@ -7,7 +7,7 @@ import { open } from "../lib/open.ts";
 import { EXIT, numberOption, parse, runCommand, toHex, UsageError } from "./args.ts";
 
 /** Usage text of `ipc-lab recv`. */
-export const recvUsage = `usage: ipc-lab recv ADDRESS [--count N] [--timeout MS] [--hex]
+const recvUsage = `usage: ipc-lab recv ADDRESS [--count N] [--timeout MS] [--hex]
   Prints each message on its own line (UTF-8; --hex for binary-safe hex). Creates the
   object if it does not exist and removes it on exit (for stream sockets: listens;
   for signal:self: says on stderr which pid to send to). Stops after --count messages

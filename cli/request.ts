@@ -6,7 +6,7 @@ import { request as ask } from "../lib/conversation/serve.ts";
 import { EXIT, fromHex, numberOption, parse, runCommand, toHex, UsageError } from "./args.ts";
 
 /** Usage text of `ipc-lab request`. */
-export const requestUsage = `usage: ipc-lab request ADDRESS MESSAGE [--timeout MS] [--hex]
+const requestUsage = `usage: ipc-lab request ADDRESS MESSAGE [--timeout MS] [--hex]
   Sends MESSAGE (UTF-8, or hex with --hex) to the server at ADDRESS and prints the reply
   (with a newline unless it ends with one). Exit status: 0 replied, 124 no reply within
   --timeout ms (default 10000), 1 an IPC error (no server there, the server failed or went away).

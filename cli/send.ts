@@ -6,7 +6,7 @@ import { open } from "../lib/open.ts";
 import { EXIT, fromHex, numberOption, parse, runCommand, UsageError } from "./args.ts";
 
 /** Usage text of `ipc-lab send`. */
-export const sendUsage = `usage: ipc-lab send ADDRESS [MESSAGE ...] [--hex] [--timeout MS] [--priority N]
+const sendUsage = `usage: ipc-lab send ADDRESS [MESSAGE ...] [--hex] [--timeout MS] [--priority N]
   Sends each MESSAGE (UTF-8, or hex with --hex) as one message; with no MESSAGE, each
   line of stdin. Waits up to --timeout ms (default 10000) for the object to appear and
   for room in it. --priority sets the POSIX queue priority (0..32767).

@@ -12,7 +12,7 @@ import { serve as serveAt } from "../lib/conversation/serve.ts";
 import { EXIT, parse, runCommand, UsageError } from "./args.ts";
 
 /** Usage text of `ipc-lab serve`. */
-export const serveUsage = `usage: ipc-lab serve ADDRESS [--echo] [-- COMMAND [ARGS...]]
+const serveUsage = `usage: ipc-lab serve ADDRESS [--echo] [-- COMMAND [ARGS...]]
   Answers each request at ADDRESS (mq:, sysv-mq:, shm:, unix:, tcp:, unix-dgram:, fifo:)
   with the standard output of COMMAND run with the request on its standard input, or with
   the request itself (--echo). Many clients are answered at once; each reply goes to the

@@ -23,14 +23,14 @@ export const shimSources = [
 ];
 
 /** Where compiled shims live: $IPC_LAB_CACHE, else $XDG_CACHE_HOME/ipc-lab, else ~/.cache/ipc-lab. */
-export function cacheDir(): string {
+function cacheDir(): string {
   const env = process.env;
   if (env.IPC_LAB_CACHE) return env.IPC_LAB_CACHE;
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "ipc-lab");
 }
 
 /** The C compiler to use: $CC, else `cc`. */
-export function compilerName(): string {
+function compilerName(): string {
   return process.env.CC || "cc";
 }
 

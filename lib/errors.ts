@@ -86,7 +86,7 @@ export function errnoName(n: number): string {
 }
 
 /** The C library's description of an errno value ("Resource temporarily unavailable"). */
-export function errnoText(n: number): string {
+function errnoText(n: number): string {
   const p = libc.strerror(n);
   return p ? readCString(p) : `errno ${n}`;
 }

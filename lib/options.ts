@@ -17,7 +17,7 @@ export interface CommonOptions {
 }
 
 /** The names of CommonOptions. */
-export const commonOptionNames: readonly string[] = ["create", "timeout", "role"] satisfies (keyof CommonOptions)[];
+const commonOptionNames: readonly string[] = ["create", "timeout", "role"] satisfies (keyof CommonOptions)[];
 
 /**
  * The option names of T as a run-time list. The type of `names` makes the compiler list any
@@ -30,7 +30,7 @@ export function optionNames<T>() {
 }
 
 /** Edit distance between two words: how a mistyped name finds the one meant. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {

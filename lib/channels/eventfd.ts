@@ -136,7 +136,7 @@ function semaphoreMode(fd: number): boolean | undefined {
 }
 
 /** Open `eventfd:N` or `eventfd:R,W` on inherited descriptors. */
-export function openEventfd(addr: Address, opts: EventfdOptions): EventfdChannel {
+function openEventfd(addr: Address, opts: EventfdOptions): EventfdChannel {
   const fds = parseFds(addr);
   for (const fd of fds) checkNeg(sys.fcntl(fd, C.F_GETFL, 0), "fcntl", addr.text, `descriptor ${fd} is not open in this process`);
   const [r, w = r] = fds as [number, number?];

@@ -46,7 +46,7 @@ export function createMemfdRing(opts: MemfdOptions = {}): MemfdRing {
 }
 
 /** Open `memfd:N`: the ring behind an inherited descriptor N. */
-export function openMemfd(addr: Address, opts: RingTuning): RingChannel {
+function openMemfd(addr: Address, opts: RingTuning): RingChannel {
   const [fd] = parseFds(addr) as [number];
   const r = mapRingFd(fd, addr.text);
   libc.close(fd); // the mapping is all we need

@@ -45,7 +45,7 @@ function isSocket(fd: number): boolean {
 }
 
 /** Open `fd:N` or `fd:R,W` on descriptors this process already holds (e.g. passed by a parent). */
-export function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
+function openFd(addr: Address, opts: PipeOptions = {}): StreamChannel {
   const fds = parseFds(addr);
   for (const fd of fds) {
     const r = sys.fcntl(fd, C.F_GETFL, 0);

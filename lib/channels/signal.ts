@@ -89,7 +89,7 @@ function parse(addr: Address): { pid: number; self: boolean; signo: number } {
 const listening = new Set<number>();
 
 /** The tid of the ipcl-sig-N thread of process pid, or 0 if it has none (not an ipc-lab receiver). */
-export function listenerThread(pid: number, signo: number): number {
+function listenerThread(pid: number, signo: number): number {
   const want = `ipcl-sig-${signo}`;
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {

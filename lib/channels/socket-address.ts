@@ -41,7 +41,7 @@ function bad(addr: Address, why: string): never {
  * use; a directory that another user owns or others may enter is refused, since whoever
  * controls it could put their own socket where ours should be.
  */
-export function privateSocketDir(address: string): string {
+function privateSocketDir(address: string): string {
   const env = process.env;
   const dir = env.IPC_LAB_SOCKETS || (env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "ipc-lab-sockets") : `/tmp/ipc-lab-sockets-${libc.geteuid()}`);
   try {

@@ -38,7 +38,7 @@ export interface SocketOptions {
 }
 
 /** Parse any stream-socket scheme. */
-export function streamAddress(addr: Address): SocketAddress {
+function streamAddress(addr: Address): SocketAddress {
   return addr.scheme === "tcp" ? ipAddress(addr, C.SOCK_STREAM) : unixAddress(addr, C.SOCK_STREAM);
 }
 

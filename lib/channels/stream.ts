@@ -11,9 +11,9 @@ import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError } from "../errors.ts";
 
 /** Default largest message on a framed stream (both ends must agree; raise with maxMessageSize). */
-export const DEFAULT_STREAM_MAX = 1 << 20;
+const DEFAULT_STREAM_MAX = 1 << 20;
 /** Largest message a frame can describe here (the shim returns lengths as int). */
-export const STREAM_MAX_LIMIT = 0x7fffffff;
+const STREAM_MAX_LIMIT = 0x7fffffff;
 const READ_BUFFER = 64 * 1024;
 /** Linux's default pipe buffer (16 pages); the real figure is read from the fd once open. */
 export const DEFAULT_PIPE_CAPACITY = 65536;

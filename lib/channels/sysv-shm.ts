@@ -25,7 +25,7 @@ function attach(id: number, address: string): Pointer {
 }
 
 /** Open or create the System V ring at `sysv-shm:KEY`. */
-export function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
+function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
   const key = sysvKey(addr);
   if (opts.create) {
     const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text, opts.wait);

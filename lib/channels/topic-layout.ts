@@ -36,14 +36,14 @@ export interface TopicOptions {
 
 export const MAGIC = 0x43504f54; // "TOPC"
 /** A work queue (shm-queue:, lib/channels/shm-queue.ts) is a topic with one shared cursor: "SHMQ". */
-export const QUEUE_MAGIC = 0x514d4853;
+const QUEUE_MAGIC = 0x514d4853;
 /** The shared cursor's pid word: never a process, never reaped. */
-export const QUEUE_CURSOR = -1;
+const QUEUE_CURSOR = -1;
 export const VERSION = 1;
 export const PAD = 0xffffffff;
 export const LINE = 64;
-export const PARTICIPANTS = 256;
-export const DEFAULT_CAPACITY = 1 << 20;
+const PARTICIPANTS = 256;
+const DEFAULT_CAPACITY = 1 << 20;
 // word indexes in the control area (u32 each; docs/wire-formats.md)
 export const W = {
   magic: 0,
@@ -135,7 +135,7 @@ export interface Mapped {
 }
 
 /** Run `f` holding flock(LOCK_EX) on the object's descriptor. */
-export function underLock<T>(fd: number, address: string, f: () => T): T {
+function underLock<T>(fd: number, address: string, f: () => T): T {
   checkNeg(shim.ipcl_flock(fd, C.LOCK_EX), "flock", address);
   try {
     return f();
@@ -193,7 +193,7 @@ export function attach(addr: Address, o: TopicOptions & { create?: boolean; time
 }
 
 /** Validate an existing topic's control area, and that the options asked for match it. */
-export function checkHeader(w: Uint32Array, size: number, address: string, o: TopicOptions, magic: number): Geometry {
+function checkHeader(w: Uint32Array, size: number, address: string, o: TopicOptions, magic: number): Geometry {
   const proto = (why: string) => ipcError("EPROTO", "open", address, `${address} is not usable: ${why}`);
   if (Atomics.load(w, W.magic) !== magic) throw proto(`it does not start with the magic 0x${magic.toString(16)} (found 0x${w[W.magic]!.toString(16)})`);
   if (w[W.version] !== VERSION) throw proto(`its version is ${w[W.version]}, this ipc-lab speaks ${VERSION}`);
@@ -226,7 +226,7 @@ export function checkHeader(w: Uint32Array, size: number, address: string, o: To
 }
 
 /** Take a free (or dead) participant slot: one per open channel, so two in one process count twice. */
-export function claimParticipant(parts: Int32Array, address: string): number {
+function claimParticipant(parts: Int32Array, address: string): number {
   for (let i = 0; i < parts.length; i++) {
     const pid = Atomics.load(parts, i);
     if (pid === 0 || (pid !== process.pid && !processAlive(pid))) {

@@ -33,7 +33,7 @@ import { processAlive } from "../names/peer-watch.ts";
 import { register } from "../names/registry.ts";
 import { optionNames } from "../options.ts";
 import { racePoints } from "../os/race-points.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, SpinPolicy } from "../os/wait.ts";
+import { deadlineIn, HeldDuringWaits, lookAgain, SpinPolicy, waitAnnounced } from "../os/wait.ts";
 import { attach, ECANCELED, layoutOf, leave, LINE, type Mapped, PAD, recordSize, S, SPIN, type TopicOptions, TURN_TRIES, W } from "./topic-layout.ts";
 
 export type { TopicOptions } from "./topic-layout.ts";
@@ -273,21 +273,20 @@ export class TopicChannel extends BaseChannel {
   /** Retry `attempt` (true once it published) until `timeout` ms pass, waiting on `room` and looking for dead subscribers. */
   #untilRoom(timeout: number, op: string, attempt: (reap: boolean) => boolean): boolean {
     if (timeout === 0) return attempt(true); // look for dead subscribers before saying "full"
-    const deadline = deadlineIn(timeout, Infinity);
     const w = this.#wi;
-    for (;;) {
-      const room = Atomics.load(w, W.room);
-      Atomics.add(w, W.writersWaiting, 1);
-      if (attempt(true)) {
-        Atomics.sub(w, W.writersWaiting, 1);
-        return true;
-      }
-      const left = deadline - performance.now();
-      const r = left > 0 ? shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.room * 4), room, Math.min(left, this.#peerCheckMs)) : 0;
-      Atomics.sub(w, W.writersWaiting, 1);
-      if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
-      if (left <= 0) return false;
-    }
+    return waitAnnounced(
+      {
+        announce: () => Atomics.add(w, W.writersWaiting, 1),
+        watched: () => Atomics.load(w, W.room),
+        attempt: () => attempt(true) || undefined,
+        sleep: (room, ms) => shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.room * 4), room, ms),
+        withdraw: () => Atomics.sub(w, W.writersWaiting, 1),
+      },
+      deadlineIn(timeout, Infinity),
+      this.#peerCheckMs,
+      op,
+      this.address,
+    ) ?? false;
   }
 
   // ---- zero-copy: a loan is the room in the ring (holding the publishers' turn until commit) ----

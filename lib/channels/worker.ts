@@ -44,7 +44,7 @@ export function workerChannelData(): unknown {
 }
 
 /** Open `worker:parent`: inside a Worker started by spawnWorker, the ring to the parent. */
-export function openWorker(addr: Address, opts: RingTuning): RingChannel {
+function openWorker(addr: Address, opts: RingTuning): RingChannel {
   const sab = (workerData as Record<string, unknown> | null)?.[RING_KEY];
   if (addr.name !== "parent") throw ipcError("EADDRESS", "open", addr.text, `a Worker opens 'worker:parent'; the parent starts it with spawnWorker(url)`);
   if (!(sab instanceof SharedArrayBuffer)) throw ipcError("ENOENT", "open", addr.text, "this thread was not started by spawnWorker(): there is no parent ring");

@@ -24,7 +24,7 @@ import { throwIfStopped } from "../os/stop.ts";
 import { deadlineIn, remaining } from "../os/wait.ts";
 
 /** Longest sleep of a blocking select() over a set no single system call can wait on (ms). */
-export const SLICE_MS = 1;
+const SLICE_MS = 1;
 /** Longest sleep of a blocking select() over rings alone, between sweeps (ms). */
 const RING_LOOK_MS = 100;
 

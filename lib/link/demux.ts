@@ -307,7 +307,7 @@ export class DemuxListener implements Listener {
 }
 
 /** The server's channel to one client of a DemuxListener. */
-export class DemuxPeer extends BaseChannel {
+class DemuxPeer extends BaseChannel {
   readonly caps: ChannelCaps;
   /** the client's process */
   readonly clientPid: number;

@@ -7,7 +7,7 @@ import type { Address } from "../address.ts";
 import { errnoError, ipcError } from "../errors.ts";
 
 /** The project id ipc-lab passes to ftok(3) (the character 'I'). */
-export const FTOK_PROJECT = 0x49;
+const FTOK_PROJECT = 0x49;
 
 /** The key an address names. */
 export function sysvKey(addr: Address): number {

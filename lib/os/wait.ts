@@ -74,7 +74,7 @@ export function notThere(what: string, timeout: number, side = "the side that cr
  * -errno) until it succeeds or `timeout` ms pass, retrying only on ENOENT. Any other error
  * throws at once; running out of time throws ENOENT saying what is missing (`missing`).
  */
-export function openWhenPresent(
+function openWhenPresent(
   timeout: number,
   attempt: () => number,
   syscall: string,
@@ -302,5 +302,48 @@ export class HeldDuringWaits {
       this.#freed = true;
       this.free();
     }
+  }
+}
+
+/** One side's sleep on a word of shared memory that its peer changes (and wakes it for). */
+export interface AnnouncedWait<T> {
+  /** say that this side sleeps, so the peer wakes it when it changes the word */
+  announce(): void;
+  /** the word's value now: read after announcing, before looking again */
+  watched(): number;
+  /** look again: the thing waited for, or undefined */
+  attempt(): T | undefined;
+  /** last thing before sleeping (a closed peer's EOF) */
+  beforeSleep?(): void;
+  /** sleep until the word leaves `value` or `ms` pass: 0, -ETIMEDOUT or -EINTR */
+  sleep(value: number, ms: number): number;
+  /** take the announcement back */
+  withdraw(): void;
+  /** after each sleep: -ETIMEDOUT is the moment to look whether the peer still lives */
+  afterSleep?(r: number): void;
+}
+
+/**
+ * The one way a side of shared memory waits for its peer: announce, look again (what the
+ * peer did before the announcement brought no wake), sleep on the watched word at most
+ * `slice` ms, withdraw; until `attempt` gives something (returned) or `deadline`
+ * (performance.now() based, Infinity for none) passes (undefined). A stop signal ends the
+ * sleep: IpcError EINTR for `op` on `address`.
+ */
+export function waitAnnounced<T>(w: AnnouncedWait<T>, deadline: number, slice: number, op: string, address: string): T | undefined {
+  for (;;) {
+    w.announce();
+    const value = w.watched();
+    const got = w.attempt();
+    const left = deadline - performance.now();
+    if (got !== undefined || left <= 0) {
+      w.withdraw();
+      return got;
+    }
+    w.beforeSleep?.();
+    const r = w.sleep(value, Math.min(left, slice));
+    w.withdraw();
+    if (r === -C.EINTR) throw errnoError(C.EINTR, op, address);
+    w.afterSleep?.(r);
   }
 }

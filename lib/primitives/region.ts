@@ -21,7 +21,7 @@ import { fdStat, mapFd, reserveFd } from "../ring/mapping.ts";
 import { createOrOpen, HeldDuringWaits, retryUntil } from "../os/wait.ts";
 
 /** Bytes before the body: one cache line. */
-export const REGION_HEADER = 64;
+const REGION_HEADER = 64;
 /** How long an opener waits for a creator that made the object but has not yet written it. */
 const INIT_WAIT_MS = 2000;
 

@@ -12,7 +12,7 @@ import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, SpinPolicy } from "../os/wait.ts";
+import { deadlineIn, HeldDuringWaits, lookAgain, SpinPolicy, waitAnnounced } from "../os/wait.ts";
 import {
   dirWord,
   hdr,
@@ -367,24 +367,23 @@ export class RingChannel extends BaseChannel {
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (attempt()) return true;
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
     const need = this.#footprint(len, this.#head);
-    for (;;) {
-      Atomics.store(w, this.#txProducerWaiting, need);
-      const tail = Atomics.load(w, this.#txTail);
-      if (attempt()) {
-        Atomics.store(w, this.#txProducerWaiting, 0);
-        return true;
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        Atomics.store(w, this.#txProducerWaiting, 0);
-        return false;
-      }
-      const r = this.#sleepForSpace(tail, Math.min(left, this.#peerCheckMs));
-      Atomics.store(w, this.#txProducerWaiting, 0);
-      if (r === -C.EINTR) throw errnoError(C.EINTR, op, this.address);
-      if (r === -C.ETIMEDOUT) this.#peerDead();
-      this.#assertReader(op);
-    }
+    return waitAnnounced(
+      {
+        announce: () => Atomics.store(w, this.#txProducerWaiting, need),
+        watched: () => Atomics.load(w, this.#txTail),
+        attempt: () => attempt() || undefined,
+        sleep: (tail, ms) => this.#sleepForSpace(tail, ms),
+        withdraw: () => Atomics.store(w, this.#txProducerWaiting, 0),
+        afterSleep: (r) => {
+          if (r === -C.ETIMEDOUT) this.#peerDead();
+          this.#assertReader(op);
+        },
+      },
+      deadline,
+      this.#peerCheckMs,
+      op,
+      this.address,
+    ) ?? false;
   }
 
   // ---- loans: the next record's room, written in place ----------------------------------
@@ -520,7 +519,7 @@ export class RingChannel extends BaseChannel {
 
   /** Wait until a message is there; -1 on timeout, else its length. */
   #waitLength(timeout: number): number {
-    let len = this.#peek();
+    const len = this.#peek();
     if (len >= 0) return len;
     this.#checkEof();
     if (timeout === 0) return -1;
@@ -528,25 +527,24 @@ export class RingChannel extends BaseChannel {
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) {
       if (Atomics.load(w, this.#rxHead) !== this.#tail) return this.#peek();
     }
-    const deadline = deadlineIn(timeout, Infinity);
-    for (;;) {
-      Atomics.store(w, this.#rxConsumerWaiting, 1);
-      len = this.#peek();
-      if (len >= 0) {
-        Atomics.store(w, this.#rxConsumerWaiting, 0);
-        return len;
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        Atomics.store(w, this.#rxConsumerWaiting, 0);
-        return -1;
-      }
-      this.#checkEof();
-      const r = this.#sleepForData(this.#tail, Math.min(left, this.#peerCheckMs));
-      Atomics.store(w, this.#rxConsumerWaiting, 0);
-      if (r === -C.EINTR) throw errnoError(C.EINTR, "recv", this.address);
-      if (r === -C.ETIMEDOUT) this.#peerDead();
-    }
+    return waitAnnounced(
+      {
+        announce: () => Atomics.store(w, this.#rxConsumerWaiting, 1),
+        watched: () => this.#tail,
+        attempt: () => {
+          const len = this.#peek();
+          return len >= 0 ? len : undefined;
+        },
+        beforeSleep: () => this.#checkEof(),
+        sleep: (tail, ms) => this.#sleepForData(tail, ms),
+        withdraw: () => Atomics.store(w, this.#rxConsumerWaiting, 0),
+        afterSleep: (r) => r === -C.ETIMEDOUT && this.#peerDead(),
+      },
+      deadlineIn(timeout, Infinity),
+      this.#peerCheckMs,
+      "recv",
+      this.address,
+    ) ?? -1;
   }
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {

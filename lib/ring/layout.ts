@@ -25,22 +25,22 @@ export const RING_HEADER = layout(
 );
 /** Field offsets of struct ipcl_ring_dir, from the shim. */
 export const RING_DIR = layout("ring_dir", ["head", "producer_waiting", "tail", "consumer_waiting", "closed", "data_ready", "space_ready"] as const);
-export const WAIT_FUTEX = fact("IPCL_RING_WAIT_FUTEX");
-export const WAIT_SEMAPHORE = fact("IPCL_RING_WAIT_SEMAPHORE");
+const WAIT_FUTEX = fact("IPCL_RING_WAIT_FUTEX");
+const WAIT_SEMAPHORE = fact("IPCL_RING_WAIT_SEMAPHORE");
 export const MAGIC = fact("IPCL_RING_MAGIC");
 export const VERSION = fact("IPCL_RING_VERSION");
-export const ALIGN = fact("IPCL_RING_ALIGN");
+const ALIGN = fact("IPCL_RING_ALIGN");
 export const PAD = fact("IPCL_RING_PAD");
 
 /** Bytes a message of `len` takes in the ring: its length word and payload, padded to ALIGN. */
 export const recordSize = (len: number) => (len + 4 + ALIGN - 1) & ~(ALIGN - 1);
 
 /** Smallest and largest ring capacity per direction (bytes, powers of two). */
-export const RING_MIN_CAPACITY = 4096;
-export const RING_MAX_CAPACITY = 1 << 30;
+const RING_MIN_CAPACITY = 4096;
+const RING_MAX_CAPACITY = 1 << 30;
 /** Default bytes per direction and default largest message. */
-export const RING_DEFAULT_CAPACITY = 2 << 20;
-export const RING_DEFAULT_MAX = 1 << 20;
+const RING_DEFAULT_CAPACITY = 2 << 20;
+const RING_DEFAULT_MAX = 1 << 20;
 /** How a ring side sleeps when it must wait: a futex on the shared word, or a process-shared semaphore. */
 export type RingWait = "futex" | "semaphore";
 

@@ -33,7 +33,7 @@ export type CodecOption<T = unknown> = "json" | "msgpack" | Codec<T>;
  * functions, symbols, class instances or cycles. Object properties whose value is undefined
  * are left out, as JSON.stringify does.
  */
-export function whyUnencodable(value: unknown, codec: "json" | "msgpack"): string | undefined {
+function whyUnencodable(value: unknown, codec: "json" | "msgpack"): string | undefined {
   const seen = new Set<object>();
   const walk = (v: unknown, path: string): string | undefined => {
     switch (typeof v) {
