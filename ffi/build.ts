@@ -69,7 +69,10 @@ export function shimLibraryPath(): string {
   return compileCached({
     name: "shim",
     sources: shimSources,
-    flags: ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-pthread"],
+    // -z nodelete: the shim starts threads (stop signals, the test watchdog) and installs
+    // signal handlers; Deno's test runner closes a module's FFI libraries when the module
+    // ends, and unmapping the code under them crashed the next module (SIGSEGV)
+    flags: ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-pthread", "-Wl,-z,nodelete"],
     ext: ".so",
   });
 }

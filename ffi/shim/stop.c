@@ -73,7 +73,19 @@ static void *stop_thread(void *arg) {
  * A signal the process ignores (nohup) stays ignored. 0, or -errno.
  */
 int ipcl_stop_install(void) {
-  if (stop_js_tid) return 0;
+  if (stop_js_tid) {
+    /* installed already (the shim is never unloaded): a new JS thread — Deno's test runner
+     * runs each module on a thread of its own — becomes the one a stop signal interrupts */
+    if (!ipcl_stop_watched) {
+      sigset_t stops;
+      sigemptyset(&stops);
+      for (int i = 0; i < 3; i++) if (stop_prev[i].sa_handler != SIG_IGN) sigaddset(&stops, stop_signals[i]);
+      pthread_sigmask(SIG_BLOCK, &stops, NULL);
+      ipcl_stop_watched = 1;
+      __atomic_store_n(&stop_js_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    }
+    return 0;
+  }
   if (pipe2(stop_pipe, O_CLOEXEC) != 0) return -errno;
   struct sigaction wake = {0};
   wake.sa_handler = on_wake;  /* no SA_RESTART: the interrupted wait returns EINTR */
