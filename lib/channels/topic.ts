@@ -33,7 +33,7 @@ import { processAlive } from "../names/peer-watch.ts";
 import { register } from "../names/registry.ts";
 import { optionNames } from "../options.ts";
 import { racePoints } from "../os/race-points.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, SpinPolicy, waitAnnounced } from "../os/wait.ts";
+import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
 import { attach, ECANCELED, layoutOf, leave, LINE, type Mapped, PAD, recordSize, S, SPIN, type TopicOptions, TURN_TRIES, W } from "./topic-layout.ts";
 
 export type { TopicOptions } from "./topic-layout.ts";
@@ -65,13 +65,9 @@ export class TopicChannel extends BaseChannel {
   #missed = 0;
   readonly #peerCheckMs: number;
   readonly #held: HeldDuringWaits;
-  /** whether spinning can pay: not when we and the last publisher may only share one CPU (as the ring decides) */
-  #spinOk = true;
   /** a publisher's cache of the slowest live tail, valid while the subscriber epoch stands (tails only move on) */
   #slowTail = 0;
   #slowEpoch = -1;
-  #spinPeer = 0;
-  #spinChecks = 0;
   /** an async receive's look on the JS thread before it parks (as the ring's: warm 20 µs, cold 0.5 µs, probing 200 µs) */
   readonly #asyncSpin = new SpinPolicy(20_000, 500, 200_000);
   /** the same on one CPU, in sched_yield() calls (warm 16, cold 1, probing 64), as the ring */
@@ -549,22 +545,13 @@ export class TopicChannel extends BaseChannel {
 
   /**
    * Whether to spin before sleeping: yes, unless this process and the last publisher may
-   * both run only on the same single CPU (spinning would keep it off). Looked at again when
-   * the publisher changes, and every 1024 waits (a process may pin itself later).
+   * both run only on the same single CPU (spinning would keep it off; PeerSpin decides).
    */
   #spinBudget(): boolean {
-    const pub = Atomics.load(this.#w, W.lastPublisher) | 0;
-    if ((++this.#spinChecks & 1023) === 0) this.#spinWith.clear();
-    if (pub > 0 && pub !== this.#spinPeer) {
-      this.#spinPeer = pub;
-      let ok = this.#spinWith.get(pub);
-      if (ok === undefined) this.#spinWith.set(pub, ok = pub === process.pid || shim.ipcl_shares_single_cpu(pub) !== 1);
-      this.#spinOk = ok;
-    }
-    return this.#spinOk;
+    return this.#peerSpin.pays(Atomics.load(this.#w, W.lastPublisher) | 0) ?? true;
   }
-  /** per publisher pid: whether spinning can pay (several publishers take turns) */
-  readonly #spinWith = new Map<number, boolean>();
+  /** another thread of ours publishing: spinning may pay */
+  readonly #peerSpin = new PeerSpin(true);
 
   /**
    * Look up to `n` times for the head to move from our tail, yielding the CPU every 256

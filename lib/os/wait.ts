@@ -347,3 +347,39 @@ export function waitAnnounced<T>(w: AnnouncedWait<T>, deadline: number, slice: n
     w.afterSleep?.(r);
   }
 }
+
+/**
+ * Whether spinning can pay while waiting for process `pid`: not when both may run only on
+ * the same single CPU (the spinner keeps its peer off it). Decided once per peer, and again
+ * every 1024 asks (a process may pin itself after opening) or after refresh().
+ */
+export class PeerSpin {
+  readonly #selfPays: boolean;
+  readonly #known = new Map<number, boolean>();
+  #peer = 0;
+  #asks = 0;
+  #pays: boolean | undefined;
+
+  /** `selfPays`: waiting for our own process (another thread of it) always may spin */
+  constructor(selfPays = false) {
+    this.#selfPays = selfPays;
+  }
+
+  /** For peer `pid` (0 or less: not known yet): whether to spin; undefined until a peer was ever known. */
+  pays(pid: number): boolean | undefined {
+    if ((++this.#asks & 1023) === 0) this.refresh();
+    if (pid > 0 && pid !== this.#peer) {
+      this.#peer = pid;
+      let ok = this.#known.get(pid);
+      if (ok === undefined) this.#known.set(pid, ok = (this.#selfPays && pid === process.pid) || shim.ipcl_shares_single_cpu(pid) !== 1);
+      this.#pays = ok;
+    }
+    return this.#pays;
+  }
+
+  /** Look at both CPU masks again at the next ask. */
+  refresh(): void {
+    this.#peer = 0;
+    this.#known.clear();
+  }
+}

@@ -6,13 +6,13 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C } from "../../ffi/facts.ts";
-import { nativeView, type Pointer, ptrAdd, ptrToNumber, shim } from "../../ffi/runtime.ts";
-import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
+import { nativeView, type Pointer, ptrAdd, ptrToNumber } from "../../ffi/runtime.ts";
+import type { PendingWait } from "../../ffi/waiter.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, SpinPolicy, waitAnnounced } from "../os/wait.ts";
+import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
 import {
   dirWord,
   hdr,
@@ -21,13 +21,13 @@ import {
   recordSize,
   region,
   regionOffset,
-  RING_DIR,
   RING_HEADER,
   type RingGeometry,
   type RingMapping,
   type RingTuning,
   type RingWait,
 } from "./layout.ts";
+import { RingWord } from "./word.ts";
 
 /** Messages up to this many bytes are copied by a loop rather than set(): in the 64 B stream the receiver's CPU per message fell from ~245 to ~170 ns. */
 const SMALL = 128;
@@ -51,8 +51,8 @@ export class RingChannel extends BaseChannel {
   readonly #w: Uint32Array;
   readonly #mask: number;
   readonly #maxMessage: number;
-  /** spin iterations before sleeping; decided once the peer is known (see #spinBudget) */
-  #spin: number;
+  /** spin iterations before sleeping, when the tuning fixes them (see #spinBudget) */
+  readonly #spin: number;
   readonly #spinFixed: boolean;
   /** how often a sleeping side looks at its peer (RingTuning.peerCheckMs) */
   readonly #peerCheckMs: number;
@@ -71,10 +71,11 @@ export class RingChannel extends BaseChannel {
   readonly #rxConsumerWaiting: number;
   readonly #rxProducerWaiting: number;
   readonly #rxClosed: number;
-  readonly #txHeadPtr: Pointer;
-  readonly #rxHeadPtr: Pointer;
-  readonly #txTailPtr: Pointer;
-  readonly #rxTailPtr: Pointer;
+  /** the words each side sleeps on: the peer's consumer on our tx head, ours on our rx head; producers on the tails */
+  readonly #txHeadWord: RingWord;
+  readonly #rxHeadWord: RingWord;
+  readonly #txTailWord: RingWord;
+  readonly #rxTailWord: RingWord;
   /** where each direction's data starts (native rings: loans and views are made over it) */
   readonly #txDataPtr: Pointer;
   readonly #rxDataPtr: Pointer;
@@ -84,14 +85,10 @@ export class RingChannel extends BaseChannel {
   #loanPad = 0;
   /** an in-place view: the tail after its record, -1 when none is held */
   #viewEnd = -1;
-  // semaphore wait strategy: where each kind of sleeper waits
+  /** the creator chose process-shared semaphores to sleep on */
   readonly #semaphore: boolean;
-  /** the header words as Int32Array when the ring lives in a SharedArrayBuffer (Atomics.wait) */
-  readonly #atomics: Int32Array | null;
-  readonly #txDataSem: Pointer;
-  readonly #rxDataSem: Pointer;
-  readonly #txSpaceSem: Pointer;
-  readonly #rxSpaceSem: Pointer;
+  /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
+  readonly #atomics: boolean;
   // local copies: we are the only writer of our head (tx) and tail (rx)
   #head: number;
   #tail: number;
@@ -108,11 +105,11 @@ export class RingChannel extends BaseChannel {
     this.#side = side;
     const m = map.base;
     this.#w = new Uint32Array(region(m, 0, RING_HEADER.size), 0, RING_HEADER.size / 4);
-    this.#atomics = isShared(m) ? new Int32Array(m, 0, RING_HEADER.size / 4) : null;
+    this.#atomics = isShared(m);
     this.#mask = g.capacity - 1;
     this.#maxMessage = g.maxMessage;
     this.#spinFixed = tuning.spin !== undefined;
-    this.#spin = tuning.spin ?? -1;
+    this.#spin = tuning.spin ?? 0;
     const check = tuning.peerCheckMs ?? PEER_CHECK_MS;
     if (!(check >= 1 && check <= 2 ** 31 - 1)) throw ipcError("EINVAL", "open", address, `peerCheckMs must be from 1 to 2^31-1 ms (got ${check})`);
     this.#peerCheckMs = check;
@@ -132,18 +129,13 @@ export class RingChannel extends BaseChannel {
       (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(rx, f)) as [number, number, number, number, number];
     // native addresses of the words and semaphores (a SharedArrayBuffer ring has none: it uses Atomics)
     const at = (byte: number) => (isShared(m) ? (null as unknown as Pointer) : ptrAdd(m, byte));
-    this.#txHeadPtr = at(this.#txHead * 4);
-    this.#txTailPtr = at(this.#txTail * 4);
-    this.#rxHeadPtr = at(this.#rxHead * 4);
-    this.#rxTailPtr = at(this.#rxTail * 4);
+    this.#txHeadWord = new RingWord(m, this.#txHead, tx, "data_ready", g.wait ?? "futex");
+    this.#rxHeadWord = new RingWord(m, this.#rxHead, rx, "data_ready", g.wait ?? "futex");
+    this.#txTailWord = new RingWord(m, this.#txTail, tx, "space_ready", g.wait ?? "futex");
+    this.#rxTailWord = new RingWord(m, this.#rxTail, rx, "space_ready", g.wait ?? "futex");
     this.#txDataPtr = at(RING_HEADER.size + tx * g.capacity);
     this.#rxDataPtr = at(RING_HEADER.size + rx * g.capacity);
     this.#semaphore = g.wait === "semaphore";
-    const semAt = (d: 0 | 1, f: "data_ready" | "space_ready") => at(RING_HEADER.dir + d * RING_DIR.size + RING_DIR[f]);
-    this.#txDataSem = semAt(tx, "data_ready");
-    this.#rxDataSem = semAt(rx, "data_ready");
-    this.#txSpaceSem = semAt(tx, "space_ready");
-    this.#rxSpaceSem = semAt(rx, "space_ready");
     this.#head = Atomics.load(this.#w, this.#txHead);
     this.#peerTail = Atomics.load(this.#w, this.#txTail);
     this.#tail = Atomics.load(this.#w, this.#rxTail);
@@ -165,56 +157,32 @@ export class RingChannel extends BaseChannel {
     return this.#atomics ? "atomics" : this.#semaphore ? "semaphore" : "futex";
   }
 
-  // ---- sleeping and waking: a futex on the shared word, or a semaphore beside it ----
+  // ---- sleeping and waking: each on its RingWord (a futex, a semaphore, or Atomics) ----
 
   /** Wake the peer's consumer, asleep because our direction was empty. */
   #wakeConsumer(): void {
-    if (this.#atomics) Atomics.notify(this.#atomics, this.#txHead, 1);
-    else if (this.#semaphore) shim.ipcl_sem_post(this.#txDataSem);
-    else shim.ipcl_futex_wake(this.#txHeadPtr, 1);
+    this.#txHeadWord.wake();
   }
 
   /** Wake the peer's producer, asleep because its direction was full. */
   #wakeProducer(): void {
-    if (this.#atomics) Atomics.notify(this.#atomics, this.#rxTail, 1);
-    else if (this.#semaphore) shim.ipcl_sem_post(this.#rxSpaceSem);
-    else shim.ipcl_futex_wake(this.#rxTailPtr, 1);
-  }
-
-  /** Sleep until our rx head moves from `tail` (or ms pass). -ETIMEDOUT on timeout. */
-  #sleepForData(tail: number, ms: number): number {
-    if (this.#atomics) return Atomics.wait(this.#atomics, this.#rxHead, tail | 0, ms) === "timed-out" ? -C.ETIMEDOUT : 0;
-    return this.#semaphore ? shim.ipcl_sem_wait(this.#rxDataSem, ms) : shim.ipcl_futex_wait(this.#rxHeadPtr, tail, ms);
-  }
-
-  /** Sleep until our tx tail moves from `tail` (or ms pass). -ETIMEDOUT on timeout. */
-  #sleepForSpace(tail: number, ms: number): number {
-    if (this.#atomics) return Atomics.wait(this.#atomics, this.#txTail, tail | 0, ms) === "timed-out" ? -C.ETIMEDOUT : 0;
-    return this.#semaphore ? shim.ipcl_sem_wait(this.#txSpaceSem, ms) : shim.ipcl_futex_wait(this.#txTailPtr, tail, ms);
+    this.#rxTailWord.wake();
   }
 
   /**
-   * How long to spin before sleeping. Spinning pays off when the peer runs on another CPU,
-   * and is pathological when both sides may only run on the same single CPU (the spinner
-   * keeps its peer off it): decided from both affinity masks once the peer is known, and
-   * looked at again every 1024 waits (a process may pin itself after opening).
+   * How long to spin before sleeping: spinning pays when the peer runs on another CPU, and is
+   * pathological when both may only run on the same single CPU (PeerSpin decides, from both
+   * affinity masks, once the peer is known).
    */
   #spinBudget(): number {
     if (this.#spinFixed) return this.#spin;
-    const peer = this.peerPid;
-    if ((++this.#spinChecks & 1023) === 0) this.#spinPeer = 0; // masks can change: look again now and then
-    if (peer > 0 && peer !== this.#spinPeer) {
-      this.#spinPeer = peer;
-      this.#spin = shim.ipcl_shares_single_cpu(peer) === 1 ? 0 : DEFAULT_SPIN;
-    }
-    return this.#spin < 0 ? 0 : this.#spin;
+    return this.#peerSpin.pays(this.peerPid) ? DEFAULT_SPIN : 0;
   }
-  #spinPeer = 0;
-  #spinChecks = 0;
+  readonly #peerSpin = new PeerSpin();
 
   /** Re-read both CPU masks before the next wait (call after pinning either process). */
   refreshSpin(): void {
-    this.#spinPeer = 0;
+    this.#peerSpin.refresh();
   }
 
   /** pid of the process at the other side, 0 if none has attached yet. */
@@ -372,7 +340,7 @@ export class RingChannel extends BaseChannel {
         announce: () => Atomics.store(w, this.#txProducerWaiting, need),
         watched: () => Atomics.load(w, this.#txTail),
         attempt: () => attempt() || undefined,
-        sleep: (tail, ms) => this.#sleepForSpace(tail, ms),
+        sleep: (tail, ms) => this.#txTailWord.sleep(tail, ms),
         withdraw: () => Atomics.store(w, this.#txProducerWaiting, 0),
         afterSleep: (r) => {
           if (r === -C.ETIMEDOUT) this.#peerDead();
@@ -536,7 +504,7 @@ export class RingChannel extends BaseChannel {
           return len >= 0 ? len : undefined;
         },
         beforeSleep: () => this.#checkEof(),
-        sleep: (tail, ms) => this.#sleepForData(tail, ms),
+        sleep: (tail, ms) => this.#rxHeadWord.sleep(tail, ms),
         withdraw: () => Atomics.store(w, this.#rxConsumerWaiting, 0),
         afterSleep: (r) => r === -C.ETIMEDOUT && this.#peerDead(),
       },
@@ -613,18 +581,18 @@ export class RingChannel extends BaseChannel {
       Atomics.store(w, this.#rxConsumerWaiting, 0);
       return { result: Promise.resolve(0), cancel: () => {} };
     }
-    return this.#park(this.#rxHead, this.#tail, this.#rxHeadPtr, this.#rxDataSem, this.#rxConsumerWaiting, timeout);
+    return this.#park(this.#rxHeadWord, this.#tail, this.#rxConsumerWaiting, timeout);
   }
 
   protected override selectArm(): { address: number; value: number } | "ready" | undefined {
-    if (this.#atomics || this.#semaphore || this.closed) return undefined; // no futex word to share a wait on
+    if (!this.#rxHeadWord.sharable || this.closed) return undefined; // no futex word to share a wait on
     const w = this.#w;
     Atomics.store(w, this.#rxConsumerWaiting, 1);
     if (Atomics.load(w, this.#rxHead) !== this.#tail) {
       Atomics.store(w, this.#rxConsumerWaiting, 0);
       return "ready";
     }
-    return { address: ptrToNumber(this.#rxHeadPtr), value: this.#tail };
+    return { address: ptrToNumber(this.#rxHeadWord.ptr), value: this.#tail };
   }
 
   protected override selectDisarm(): void {
@@ -641,23 +609,21 @@ export class RingChannel extends BaseChannel {
       Atomics.store(w, this.#txProducerWaiting, 0);
       return { result: Promise.resolve(0), cancel: () => {} };
     }
-    return this.#park(this.#txTail, tail, this.#txTailPtr, this.#txSpaceSem, this.#txProducerWaiting, timeout);
+    return this.#park(this.#txTailWord, tail, this.#txProducerWaiting, timeout);
   }
 
   /**
-   * Sleep off the JS thread while header word `word` (at `ptr`) still holds `value`, for at
-   * most one peer-check slice; the wait's end lowers the `flag` the caller raised. The
-   * mapping stays until the last such wait has returned (close() may come first).
+   * Sleep off the JS thread while `word` still holds `value`, for at most one peer-check
+   * slice; the wait's end lowers the `flag` the caller raised. Native memory stays mapped
+   * until the last such wait has returned (close() may come first).
    */
-  #park(word: number, value: number, ptr: Pointer, sem: Pointer, flag: number, timeout: number): PendingWait {
+  #park(word: RingWord, value: number, flag: number, timeout: number): PendingWait {
     const slice = Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs);
     const w = this.#w;
-    if (this.#atomics) return this.#waitAtomicsAsync(word, value, flag, slice);
-    // a semaphore wait cannot be woken early; its slice bounds how long close() defers the unmap
-    const wait = this.#semaphore ? semWaitAsync(sem, slice) : futexWaitAsync(ptr, value, slice, () => shim.ipcl_futex_wake(ptr, 1 << 30));
+    const wait = word.sleepAsync(value, slice);
     return {
       cancel: wait.cancel,
-      result: this.#held.track(wait.result).then((r) => {
+      result: (this.#atomics ? wait.result : this.#held.track(wait.result)).then((r) => {
         if (!this.closed) {
           Atomics.store(w, flag, 0);
           if (r === -C.ETIMEDOUT) this.#peerDead();
@@ -667,41 +633,13 @@ export class RingChannel extends BaseChannel {
     };
   }
 
-  /** Async wait on a SharedArrayBuffer ring: Atomics.waitAsync where the runtime has it. */
-  #waitAtomicsAsync(word: number, value: number, flag: number, ms: number): PendingWait {
-    const w = this.#atomics!;
-    const clear = (r: number) => {
-      if (!this.closed) Atomics.store(this.#w, flag, 0);
-      return r;
-    };
-    const waitAsync = (Atomics as unknown as {
-      waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string };
-    }).waitAsync;
-    if (waitAsync) {
-      const r = waitAsync(w, word, value | 0, ms);
-      if (!r.async) return { result: Promise.resolve(clear(0)), cancel: () => {} };
-      // a pending waitAsync does not keep Bun's event loop alive (a Worker whose only work
-      // is this wait would go idle and never see the notify): a timer of the same length does
-      const keepAlive = setTimeout(() => {}, ms);
-      const result = (r.value as Promise<string>).then(() => {
-        clearTimeout(keepAlive);
-        return clear(0);
-      });
-      return { result, cancel: () => Atomics.notify(w, word) };
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const result = new Promise<number>((res) => (timer = setTimeout(() => res(clear(0)), Math.min(ms, 1))));
-    return { result, cancel: () => clearTimeout(timer) };
-  }
-
   protected override closeImpl(): void {
     const w = this.#w;
     Atomics.store(w, this.#txClosed, 1);
     Atomics.store(w, this.#rxClosed, 1);
     // wake whoever sleeps, so they see `closed`
-    if (this.#atomics) { for (const i of [this.#txHead, this.#txTail, this.#rxHead, this.#rxTail]) Atomics.notify(this.#atomics, i); }
-    else if (this.#semaphore) { for (const p of [this.#txDataSem, this.#rxSpaceSem, this.#rxDataSem]) shim.ipcl_sem_post(p); }
-    else for (const p of [this.#txHeadPtr, this.#txTailPtr, this.#rxHeadPtr, this.#rxTailPtr]) shim.ipcl_futex_wake(p, 1 << 30);
+    const words = [this.#txHeadWord, this.#rxTailWord, this.#rxHeadWord];
+    for (const word of this.#semaphore ? words : [...words, this.#txTailWord]) word.wakeAll(); // a semaphore of our own producer's: nobody waits there now
     this.#map.unlink?.();
     // a waiter thread still inside a wait on this memory: unmap once it has returned
     this.#held.release();

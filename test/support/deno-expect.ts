@@ -36,6 +36,7 @@ function matchers(actual: unknown, negate: boolean) {
     toBeTrue: () => run((a) => [a === true, "to be true"]),
     toBeFalse: () => run((a) => [a === false, "to be false"]),
     toBeUndefined: () => run((a) => [a === undefined, "to be undefined"]),
+    toBeDefined: () => run((a) => [a !== undefined, "to be defined"]),
     toBeInstanceOf: (c: new (...a: never[]) => unknown) => run((a) => [a instanceof c, `to be an instance of ${c.name}`]),
     toBeGreaterThan: (n: number | bigint) => run((a) => [(a as number) > n, `to be > ${n}`]),
     toBeGreaterThanOrEqual: (n: number | bigint) => run((a) => [(a as number) >= n, `to be >= ${n}`]),
