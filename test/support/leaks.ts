@@ -23,7 +23,11 @@ export function testPrefix(tag: string): string {
 
 /** A private temporary directory for FIFOs and sockets; removed by assertNoLeaks. */
 export function privateDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), testPrefix(tag)));
+  const dir = mkdtempSync(join(tmpdir(), testPrefix(tag)));
+  // a process that made one and ends without its file's leak check (a peer or probe script
+  // importing a test helper, a Deno module): the directory goes with it
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** What leak checks need of a child process (Bun.Subprocess and ipc-lab's ChildProcess both fit). */
