@@ -8,10 +8,10 @@
  * process is still there after IPCL_WATCHDOG_GRACE_MS, _exit(124)s.
  *
  * No locks and no condition variable: arm and disarm are single atomic stores, and the
- * thread looks at the deadline every IPCL_WATCHDOG_LOOK_MS. (A first version slept on a
- * pthread condition variable that arm/disarm signalled from the JS thread; under Deno's
- * test runner a pthread_cond_signal then never returned — glibc 2.36's condvar waits for a
- * group of waiters to drain — and the whole suite stalled. Looking costs nothing here.)
+ * thread looks at the deadline every IPCL_WATCHDOG_LOOK_MS (which costs nothing here). A
+ * first version slept on a pthread condition variable; under Deno's test runner, which
+ * closed each module's FFI libraries (the shim is now linked -z nodelete: ffi/build.ts),
+ * the variable was reset under its waiters and a signal never returned.
  * Part of the shim (see internal.h for the conventions).
  */
 #include "internal.h"
