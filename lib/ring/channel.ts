@@ -12,7 +12,7 @@ import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
+import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
 import {
   dirWord,
   hdr,
@@ -331,28 +331,29 @@ export class RingChannel extends BaseChannel {
     if (attempt()) return true;
     if (timeout === 0) return false;
     const deadline = deadlineIn(timeout, Infinity);
-    const w = this.#w;
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (attempt()) return true;
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
-    const need = this.#footprint(len, this.#head);
-    return waitAnnounced(
-      {
-        announce: () => Atomics.store(w, this.#txProducerWaiting, need),
-        watched: () => Atomics.load(w, this.#txTail),
-        attempt: () => attempt() || undefined,
-        sleep: (tail, ms) => this.#txTailWord.sleep(tail, ms),
-        withdraw: () => Atomics.store(w, this.#txProducerWaiting, 0),
-        afterSleep: (r) => {
-          if (r === -C.ETIMEDOUT) this.#peerDead();
-          this.#assertReader(op);
-        },
-      },
-      deadline,
-      this.#peerCheckMs,
-      op,
-      this.address,
-    ) ?? false;
+    this.#roomNeed = this.#footprint(len, this.#head);
+    this.#roomAttempt = attempt;
+    this.#roomOp = op;
+    return waitAnnounced(this.#roomWait, deadline, this.#peerCheckMs, op, this.address) ?? false;
   }
+
+  /** A producer's wait for room (made once: on one CPU every send may wait, and must not allocate). */
+  readonly #roomWait: AnnouncedWait<true> = {
+    announce: () => Atomics.store(this.#w, this.#txProducerWaiting, this.#roomNeed),
+    watched: () => Atomics.load(this.#w, this.#txTail),
+    attempt: () => this.#roomAttempt() || undefined,
+    sleep: (tail, ms) => this.#txTailWord.sleep(tail, ms),
+    withdraw: () => Atomics.store(this.#w, this.#txProducerWaiting, 0),
+    afterSleep: (r) => {
+      if (r === -C.ETIMEDOUT) this.#peerDead();
+      this.#assertReader(this.#roomOp);
+    },
+  };
+  #roomNeed = 0;
+  #roomAttempt: () => boolean = () => false;
+  #roomOp = "send";
 
   // ---- loans: the next record's room, written in place ----------------------------------
 
@@ -495,25 +496,22 @@ export class RingChannel extends BaseChannel {
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) {
       if (Atomics.load(w, this.#rxHead) !== this.#tail) return this.#peek();
     }
-    return waitAnnounced(
-      {
-        announce: () => Atomics.store(w, this.#rxConsumerWaiting, 1),
-        watched: () => this.#tail,
-        attempt: () => {
-          const len = this.#peek();
-          return len >= 0 ? len : undefined;
-        },
-        beforeSleep: () => this.#checkEof(),
-        sleep: (tail, ms) => this.#rxHeadWord.sleep(tail, ms),
-        withdraw: () => Atomics.store(w, this.#rxConsumerWaiting, 0),
-        afterSleep: (r) => r === -C.ETIMEDOUT && this.#peerDead(),
-      },
-      deadlineIn(timeout, Infinity),
-      this.#peerCheckMs,
-      "recv",
-      this.address,
-    ) ?? -1;
+    return waitAnnounced(this.#dataWait, deadlineIn(timeout, Infinity), this.#peerCheckMs, "recv", this.address) ?? -1;
   }
+
+  /** A consumer's wait for a message (made once, as #roomWait). */
+  readonly #dataWait: AnnouncedWait<number> = {
+    announce: () => Atomics.store(this.#w, this.#rxConsumerWaiting, 1),
+    watched: () => this.#tail,
+    attempt: () => {
+      const len = this.#peek();
+      return len >= 0 ? len : undefined;
+    },
+    beforeSleep: () => this.#checkEof(),
+    sleep: (tail, ms) => this.#rxHeadWord.sleep(tail, ms),
+    withdraw: () => Atomics.store(this.#w, this.#rxConsumerWaiting, 0),
+    afterSleep: (r) => r === -C.ETIMEDOUT && this.#peerDead(),
+  };
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {
     const len = this.#waitLength(timeout);
