@@ -20,7 +20,7 @@
  * removes what crashes leave.
  */
 import { C } from "../../ffi/facts.ts";
-import { libc, nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
+import { libc, nativeView, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
@@ -33,8 +33,9 @@ import { processAlive } from "../names/peer-watch.ts";
 import { register } from "../names/registry.ts";
 import { optionNames } from "../options.ts";
 import { racePoints } from "../os/race-points.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
-import { attach, ECANCELED, layoutOf, leave, LINE, type Mapped, PAD, recordSize, S, SPIN, type TopicOptions, TURN_TRIES, W } from "./topic-layout.ts";
+import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy } from "../os/wait.ts";
+import { attach, ECANCELED, leave, LINE, type Mapped, PAD, recordSize, S, SPIN, type TopicOptions, W } from "./topic-layout.ts";
+import { TopicPublisher, TopicRegion } from "./topic-publisher.ts";
 
 export type { TopicOptions } from "./topic-layout.ts";
 
@@ -46,16 +47,16 @@ export class TopicChannel extends BaseChannel {
   readonly policy: "block" | "drop-oldest";
   readonly #m: Mapped;
   readonly #name: string;
+  readonly #r: TopicRegion;
+  // the region's views, held here too: the receive path reads them on every message
   readonly #w: Uint32Array;
   readonly #wi: Int32Array;
-  readonly #hist: Uint32Array;
   readonly #subs: Int32Array;
   readonly #data: Uint8Array;
   readonly #data32: Uint32Array;
-  /** where the data ring starts: loans and views are made over it */
-  readonly #dataPtr: Pointer;
   readonly #mask: number;
-  readonly #publishes: boolean;
+  /** the publishing side; undefined with role "reader" */
+  readonly #pub: TopicPublisher | undefined;
   /** a work queue: consumers share subscriber line 0, taking turns under the consumer word */
   readonly #queue: boolean;
   /** our subscriber line (word index into #subs), -1 when we only publish */
@@ -65,9 +66,6 @@ export class TopicChannel extends BaseChannel {
   #missed = 0;
   readonly #peerCheckMs: number;
   readonly #held: HeldDuringWaits;
-  /** a publisher's cache of the slowest live tail, valid while the subscriber epoch stands (tails only move on) */
-  #slowTail = 0;
-  #slowEpoch = -1;
   /** an async receive's look on the JS thread before it parks (as the ring's: warm 20 µs, cold 0.5 µs, probing 200 µs) */
   readonly #asyncSpin = new SpinPolicy(20_000, 500, 200_000);
   /** the same on one CPU, in sched_yield() calls (warm 16, cold 1, probing 64), as the ring */
@@ -77,27 +75,24 @@ export class TopicChannel extends BaseChannel {
     super(addr.text);
     this.#m = m;
     this.#name = regionObjectName(addr);
-    const g = m.g;
-    const l = layoutOf(g.capacity, g.maxSubscribers, g.history);
-    this.#w = new Uint32Array(nativeView(m.base, 0, LINE * 3));
-    this.#wi = new Int32Array(this.#w.buffer, this.#w.byteOffset, this.#w.length);
-    this.#hist = new Uint32Array(nativeView(m.base, l.hist, Math.max(8, g.history * 8)));
-    this.#subs = new Int32Array(nativeView(m.base, l.subs, g.maxSubscribers * LINE));
-    this.#data = new Uint8Array(nativeView(m.base, l.data, g.capacity));
-    this.#dataPtr = ptrAdd(m.base, l.data);
-    this.#data32 = new Uint32Array(this.#data.buffer, this.#data.byteOffset, g.capacity / 4);
-    this.#mask = g.capacity - 1;
-    this.#publishes = role !== "reader";
+    const r = (this.#r = new TopicRegion(m));
+    this.#w = r.w;
+    this.#wi = r.wi;
+    this.#subs = r.subs;
+    this.#data = r.data;
+    this.#data32 = r.data32;
+    this.#mask = r.mask;
     this.#queue = queue;
     this.#peerCheckMs = peerCheckMs;
-    this.policy = g.policy === 0 ? "block" : "drop-oldest";
+    this.policy = m.g.policy === 0 ? "block" : "drop-oldest";
+    this.#pub = role === "reader" ? undefined : new TopicPublisher(r, this.policy, addr.text, peerCheckMs);
     this.#held = new HeldDuringWaits(() => libc.munmap(m.base, m.size));
     this.caps = {
       mechanism: queue ? "shm-queue" : "topic",
-      maxMessageSize: g.maxMessage,
+      maxMessageSize: m.g.maxMessage,
       duplex: false,
       boundaries: "framed",
-      capacity: g.capacity,
+      capacity: m.g.capacity,
       capacityUnit: "bytes",
       crossesHosts: false,
       detectsPeerExit: false,
@@ -113,209 +108,55 @@ export class TopicChannel extends BaseChannel {
     return this.#missed;
   }
 
-  // ---- publishers take turns ----------------------------------------------------------
-
-  /**
-   * Take the publisher word (or a work queue's consumer word): free, or held by a process
-   * that has died. With `tries`, give up after that many looks (false): a loan holds the
-   * publishers' turn until its commit, and a send must still honour its timeout.
-   */
-  #lockPublisher(word: number = W.publisher, tries = Infinity): boolean {
-    const w = this.#wi;
-    for (let i = 0; i < tries; i++) {
-      const holder = Atomics.compareExchange(w, word, 0, process.pid);
-      if (holder === 0) return true;
-      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder) return true;
-      if (i > 32) libc.sched_yield(); // another one is mid-copy
-    }
-    return false;
-  }
-
-  #unlockPublisher(word: number = W.publisher): void {
-    Atomics.store(this.#wi, word, 0);
-  }
-
-  /** The smallest tail among live subscribers (dead ones checked and freed when `reap`), or `head` if none. */
-  #slowest(head: number, reap: boolean): number {
-    const subs = this.#subs;
-    let min = head;
-    let behind = 0;
-    for (let i = 0; i < subs.length; i += LINE / 4) {
-      const pid = Atomics.load(subs, i + S.pid);
-      if (pid === 0) continue;
-      const tail = Atomics.load(subs, i + S.tail) >>> 0;
-      const lag = (head - tail) >>> 0;
-      if (lag <= behind) continue;
-      if (reap && pid > 0 && pid !== process.pid && !processAlive(pid)) {
-        Atomics.compareExchange(subs, i + S.pid, pid, 0); // a dead subscriber holds no one back
-        continue;
-      }
-      behind = lag;
-      min = tail;
-    }
-    return min;
-  }
-
-  /** Publish msg if there is room now (always, with "drop-oldest"). */
-  #tryPublish(msg: Uint8Array, reap: boolean): boolean {
-    const at = this.#reserve(msg.byteLength, reap);
-    if (at < 0) return false;
-    this.#data.set(msg, at + 8);
-    this.#finish(msg.byteLength);
-    return true;
-  }
-
-  /**
-   * Take the publishers' turn and room for a record of `len` bytes: its position in the
-   * data, holding the publisher word until #finish (or #abandon); -1 (and the word let go)
-   * when there is no room now.
-   */
-  #reserve(len: number, reap: boolean): number {
-    const w = this.#w;
-    const cap = this.#mask + 1;
-    const need = recordSize(len);
-    if (!this.#lockPublisher(W.publisher, TURN_TRIES)) return -1; // another publisher holds the turn (a loan): wait for room, then try again
-    const head = Atomics.load(w, W.head);
-    let pos = head & this.#mask;
-    const pad = pos + need > cap ? cap - pos : 0;
-    const end = (head + pad + need) >>> 0;
-    if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap || this.#slowEpoch !== Atomics.load(w, W.epoch)) {
-      // the cached slowest tail says no (or a subscriber joined): look at every subscriber
-      this.#slowEpoch = Atomics.load(w, W.epoch);
-      this.#slowTail = this.#slowest(head, reap);
-      if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap) {
-        this.#unlockPublisher();
-        return -1;
-      }
-    }
-    this.#retire(end, cap);
-    if (pad !== 0) {
-      this.#data32[pos >>> 2] = PAD;
-      pos = 0;
-    }
-    this.#reserved = (head + pad) >>> 0;
-    return pos;
-  }
-  /** where the reserved record starts (a free-running position) */
-  #reserved = 0;
-
-  /** Publish the reserved record with `len` payload bytes (already in place), let go of the turn, wake readers. */
-  #finish(len: number): void {
-    const w = this.#w;
-    const start = this.#reserved;
-    const pos = start & this.#mask;
-    const seq = w[W.seq]!;
-    this.#data32[pos >>> 2] = len;
-    this.#data32[(pos >>> 2) + 1] = seq;
-    if (this.#m.g.history > 0) {
-      const h = (seq % this.#m.g.history) * 2;
-      this.#hist[h] = start;
-      this.#hist[h + 1] = seq;
-    }
-    w[W.seq] = (seq + 1) >>> 0;
-    if (w[W.lastPublisher] !== process.pid) w[W.lastPublisher] = process.pid;
-    Atomics.store(w, W.head, (start + recordSize(len)) >>> 0);
-    this.#handOn();
-    if (Atomics.load(w, W.readersWaiting) !== 0) shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.head * 4), 1 << 30);
-  }
-
-  /** Let go of the publishers' turn; a publisher that waited for it (on `room`) tries again. */
-  #handOn(): void {
-    this.#unlockPublisher();
-    if (Atomics.load(this.#wi, W.writersWaiting) !== 0) {
-      Atomics.add(this.#wi, W.room, 1);
-      shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
-    }
-  }
-
-  /** Move `oldest` past every record that writing up to `end` will destroy (before writing it). */
-  #retire(end: number, cap: number): void {
-    const w = this.#w;
-    let oldest = Atomics.load(w, W.oldest);
-    let oldestSeq = Atomics.load(w, W.oldestSeq);
-    const before = oldest;
-    while (((end - oldest) >>> 0) > cap) {
-      const pos = oldest & this.#mask;
-      const len = this.#data32[pos >>> 2]!;
-      if (len === PAD) oldest = (oldest + cap - pos) >>> 0;
-      else {
-        oldest = (oldest + recordSize(len)) >>> 0;
-        oldestSeq = (oldestSeq + 1) >>> 0;
-      }
-    }
-    if (oldest !== before) {
-      Atomics.store(w, W.oldestSeq, oldestSeq);
-      Atomics.store(w, W.oldest, oldest); // before the bytes change: a reader that copied them looks at it after
-    }
-  }
+  // ---- publishing (lib/channels/topic-publisher.ts) ----------------------------------------
 
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
-    this.#assertPublisher("send");
-    if (this.#tryPublish(msg, false)) return true; // the usual case: no closure, no wait
-    return this.#untilRoom(timeout, "send", (reap) => this.#tryPublish(msg, reap));
+    const pub = this.#publisher("send");
+    if (pub.tryPublish(msg, false)) return true; // the usual case: no closure, no wait
+    return pub.untilRoom(timeout, "send", (reap) => pub.tryPublish(msg, reap));
   }
 
-  #assertPublisher(op: string): void {
-    if (!this.#publishes) {
-      throw ipcError(
-        "EINVAL",
-        op,
-        this.address,
-        `${this.address} was opened with role "reader" (a subscriber): open it without role, or with role "writer", to publish`,
-      );
-    }
-  }
-
-  /** Retry `attempt` (true once it published) until `timeout` ms pass, waiting on `room` and looking for dead subscribers. */
-  #untilRoom(timeout: number, op: string, attempt: (reap: boolean) => boolean): boolean {
-    if (timeout === 0) return attempt(true); // look for dead subscribers before saying "full"
-    const w = this.#wi;
-    return waitAnnounced(
-      {
-        announce: () => Atomics.add(w, W.writersWaiting, 1),
-        watched: () => Atomics.load(w, W.room),
-        attempt: () => attempt(true) || undefined,
-        sleep: (room, ms) => shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.room * 4), room, ms),
-        withdraw: () => Atomics.sub(w, W.writersWaiting, 1),
-      },
-      deadlineIn(timeout, Infinity),
-      this.#peerCheckMs,
+  #publisher(op: string): TopicPublisher {
+    if (this.#pub) return this.#pub;
+    throw ipcError(
+      "EINVAL",
       op,
       this.address,
-    ) ?? false;
+      `${this.address} was opened with role "reader" (a subscriber): open it without role, or with role "writer", to publish`,
+    );
   }
 
   // ---- zero-copy: a loan is the room in the ring (holding the publishers' turn until commit) ----
 
   protected override loanImpl(size: number, timeout: number): Uint8Array | undefined {
-    this.#assertPublisher("loan");
+    const pub = this.#publisher("loan");
     if (size === 0) return super.loanImpl(size, timeout);
     let at = -1;
-    const got = this.#untilRoom(timeout, "loan", (reap) => (at = this.#reserve(size, reap)) >= 0);
+    const got = pub.untilRoom(timeout, "loan", (reap) => (at = pub.reserve(size, reap)) >= 0);
     if (!got) return undefined;
     this.#loaned = true;
-    return new Uint8Array(nativeView(this.#dataPtr, at + 8, size));
+    return new Uint8Array(nativeView(this.#r.dataPtr, at + 8, size));
   }
   #loaned = false;
 
   protected override commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
     if (!this.#loaned) return super.commitImpl(view, length, timeout, opts);
     this.#loaned = false;
-    this.#finish(length);
+    this.#pub!.finish(length);
     return true;
   }
 
   protected override abandonImpl(): void {
     if (!this.#loaned) return;
     this.#loaned = false;
-    this.#handOn(); // nothing published: the next record is written over it
+    this.#pub!.handOn(); // nothing published: the next record is written over it
   }
 
   protected override waitWritable(timeout: number, _size: number): PendingWait {
     const w = this.#wi;
     const room = Atomics.load(w, W.room);
     Atomics.add(w, W.writersWaiting, 1);
-    const at = ptrAdd(this.#m.base, W.room * 4);
+    const at = this.#r.wordAt(W.room);
     const wait = futexWaitAsync(at, room, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
     return { cancel: wait.cancel, result: this.#held.track(wait.result.then((r) => (Atomics.sub(w, W.writersWaiting, 1), r))) };
   }
@@ -326,7 +167,7 @@ export class TopicChannel extends BaseChannel {
   #subscribe(): void {
     const subs = this.#subs;
     const per = LINE / 4;
-    this.#lockPublisher(); // the head and the history stand still while we pick our start
+    this.#r.takeTurn(); // the head and the history stand still while we pick our start
     try {
       const head = Atomics.load(this.#w, W.head);
       const seq = this.#w[W.seq]!;
@@ -336,8 +177,8 @@ export class TopicChannel extends BaseChannel {
       const oldest = Atomics.load(this.#w, W.oldest);
       for (let k = Math.min(H, seq); k > 0; k--) {
         const h = ((seq - k) % H) * 2;
-        const pos = this.#hist[h]!;
-        if (this.#hist[h + 1] === ((seq - k) >>> 0) && ((pos - oldest) | 0) >= 0) {
+        const pos = this.#r.hist[h]!;
+        if (this.#r.hist[h + 1] === ((seq - k) >>> 0) && ((pos - oldest) | 0) >= 0) {
           start = pos;
           next = (seq - k) >>> 0;
           break;
@@ -357,7 +198,7 @@ export class TopicChannel extends BaseChannel {
         return;
       }
     } finally {
-      this.#unlockPublisher();
+      this.#r.giveTurn();
     }
     throw ipcError(
       "EBUSY",
@@ -441,16 +282,13 @@ export class TopicChannel extends BaseChannel {
   #release(): void {
     Atomics.store(this.#subs, this.#slot + S.tail, this.#tail);
     Atomics.store(this.#subs, this.#slot + S.next, this.#next);
-    if (Atomics.load(this.#wi, W.writersWaiting) !== 0) {
-      Atomics.add(this.#wi, W.room, 1);
-      shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
-    }
+    this.#r.roomMoved();
   }
 
   /** Wait until the head moves from `head` (or ms pass); -EINTR on a stop. */
   #sleep(head: number, ms: number): number {
     Atomics.add(this.#wi, W.readersWaiting, 1);
-    const r = Atomics.load(this.#w, W.head) !== head ? 0 : shim.ipcl_futex_wait(ptrAdd(this.#m.base, W.head * 4), head, ms);
+    const r = Atomics.load(this.#w, W.head) !== head ? 0 : shim.ipcl_futex_wait(this.#r.wordAt(W.head), head, ms);
     Atomics.sub(this.#wi, W.readersWaiting, 1);
     return r;
   }
@@ -462,14 +300,14 @@ export class TopicChannel extends BaseChannel {
     for (;;) {
       if (this.#queue) {
         // consumers take turns: the shared cursor moves under the consumer word, one message at a time
-        this.#lockPublisher(W.consumer);
+        this.#r.takeTurn(W.consumer);
         try {
           this.#tail = Atomics.load(this.#subs, S.tail) >>> 0;
           this.#next = Atomics.load(this.#subs, S.next) >>> 0;
           const got = this.#takeOne(out, op);
           if (got !== undefined) return got;
         } finally {
-          this.#unlockPublisher(W.consumer);
+          this.#r.giveTurn(W.consumer);
         }
       } else {
         const got = this.#takeOne(out, op);
@@ -505,7 +343,7 @@ export class TopicChannel extends BaseChannel {
         const pos = this.#tail & this.#mask;
         this.#viewSeq = this.#data32[(pos >>> 2) + 1]!;
         this.#viewEnd = (this.#tail + recordSize(len)) >>> 0;
-        return new Uint8Array(nativeView(this.#dataPtr, pos + 8, len));
+        return new Uint8Array(nativeView(this.#r.dataPtr, pos + 8, len));
       }
       if (!this.#await(deadline, timeout, "recvView")) return undefined;
     }
@@ -582,7 +420,7 @@ export class TopicChannel extends BaseChannel {
       Atomics.sub(this.#wi, W.readersWaiting, 1);
       return { result: Promise.resolve(0), cancel: () => {} };
     }
-    const at = ptrAdd(this.#m.base, W.head * 4);
+    const at = this.#r.wordAt(W.head);
     const wait = futexWaitAsync(at, head, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
     return {
       cancel: wait.cancel,
@@ -595,8 +433,7 @@ export class TopicChannel extends BaseChannel {
   protected override closeImpl(): void {
     if (this.#slot >= 0 && !this.#queue) {
       Atomics.store(this.#subs, this.#slot + S.pid, 0); // publishers stop waiting for us
-      Atomics.add(this.#wi, W.room, 1);
-      shim.ipcl_futex_wake(ptrAdd(this.#m.base, W.room * 4), 1 << 30);
+      this.#r.roomMoved(true);
     }
     this.#leave();
     this.#held.release();

@@ -6,28 +6,16 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C } from "../../ffi/facts.ts";
-import { nativeView, type Pointer, ptrAdd, ptrToNumber } from "../../ffi/runtime.ts";
+import { nativeView, ptrToNumber } from "../../ffi/runtime.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
 import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
-import {
-  dirWord,
-  hdr,
-  isShared,
-  PAD,
-  recordSize,
-  region,
-  regionOffset,
-  RING_HEADER,
-  type RingGeometry,
-  type RingMapping,
-  type RingTuning,
-  type RingWait,
-} from "./layout.ts";
-import { RingWord } from "./word.ts";
+import { hdr, isShared, PAD, recordSize, region, RING_HEADER, type RingGeometry, type RingMapping, type RingTuning, type RingWait } from "./layout.ts";
+import { footprint, padBefore, RingDirection } from "./direction.ts";
+import type { RingWord } from "./word.ts";
 
 /** Messages up to this many bytes are copied by a loop rather than set(): in the 64 B stream the receiver's CPU per message fell from ~245 to ~170 ns. */
 const SMALL = 128;
@@ -56,29 +44,9 @@ export class RingChannel extends BaseChannel {
   readonly #spinFixed: boolean;
   /** how often a sleeping side looks at its peer (RingTuning.peerCheckMs) */
   readonly #peerCheckMs: number;
-  // tx: the direction we produce into; rx: the one we consume from
-  readonly #txData: Uint8Array;
-  readonly #txData32: Uint32Array;
-  readonly #rxData: Uint8Array;
-  readonly #rxData32: Uint32Array;
-  readonly #txHead: number;
-  readonly #txTail: number;
-  readonly #txConsumerWaiting: number;
-  readonly #txProducerWaiting: number;
-  readonly #txClosed: number;
-  readonly #rxHead: number;
-  readonly #rxTail: number;
-  readonly #rxConsumerWaiting: number;
-  readonly #rxProducerWaiting: number;
-  readonly #rxClosed: number;
-  /** the words each side sleeps on: the peer's consumer on our tx head, ours on our rx head; producers on the tails */
-  readonly #txHeadWord: RingWord;
-  readonly #rxHeadWord: RingWord;
-  readonly #txTailWord: RingWord;
-  readonly #rxTailWord: RingWord;
-  /** where each direction's data starts (native rings: loans and views are made over it) */
-  readonly #txDataPtr: Pointer;
-  readonly #rxDataPtr: Pointer;
+  /** the direction we produce into, and the one we consume from */
+  readonly #tx: RingDirection;
+  readonly #rx: RingDirection;
   /** an in-place loan: where its record starts and the head before it (and its pad) */
   #loanAt = -1;
   #loanHead = 0;
@@ -113,33 +81,13 @@ export class RingChannel extends BaseChannel {
     const check = tuning.peerCheckMs ?? PEER_CHECK_MS;
     if (!(check >= 1 && check <= 2 ** 31 - 1)) throw ipcError("EINVAL", "open", address, `peerCheckMs must be from 1 to 2^31-1 ms (got ${check})`);
     this.#peerCheckMs = check;
-    const tx = side;
-    const rx = (1 - side) as 0 | 1;
-    const dataAt = (d: 0 | 1) => {
-      const at = RING_HEADER.size + d * g.capacity;
-      return new Uint8Array(region(m, at, g.capacity), regionOffset(m, at), g.capacity);
-    };
-    this.#txData = dataAt(tx);
-    this.#txData32 = new Uint32Array(this.#txData.buffer, this.#txData.byteOffset, g.capacity / 4);
-    this.#rxData = dataAt(rx);
-    this.#rxData32 = new Uint32Array(this.#rxData.buffer, this.#rxData.byteOffset, g.capacity / 4);
-    [this.#txHead, this.#txTail, this.#txConsumerWaiting, this.#txProducerWaiting, this.#txClosed] =
-      (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(tx, f)) as [number, number, number, number, number];
-    [this.#rxHead, this.#rxTail, this.#rxConsumerWaiting, this.#rxProducerWaiting, this.#rxClosed] =
-      (["head", "tail", "consumer_waiting", "producer_waiting", "closed"] as const).map((f) => dirWord(rx, f)) as [number, number, number, number, number];
-    // native addresses of the words and semaphores (a SharedArrayBuffer ring has none: it uses Atomics)
-    const at = (byte: number) => (isShared(m) ? (null as unknown as Pointer) : ptrAdd(m, byte));
-    this.#txHeadWord = new RingWord(m, this.#txHead, tx, "data_ready", g.wait ?? "futex");
-    this.#rxHeadWord = new RingWord(m, this.#rxHead, rx, "data_ready", g.wait ?? "futex");
-    this.#txTailWord = new RingWord(m, this.#txTail, tx, "space_ready", g.wait ?? "futex");
-    this.#rxTailWord = new RingWord(m, this.#rxTail, rx, "space_ready", g.wait ?? "futex");
-    this.#txDataPtr = at(RING_HEADER.size + tx * g.capacity);
-    this.#rxDataPtr = at(RING_HEADER.size + rx * g.capacity);
+    this.#tx = new RingDirection(m, side, g);
+    this.#rx = new RingDirection(m, (1 - side) as 0 | 1, g);
     this.#semaphore = g.wait === "semaphore";
-    this.#head = Atomics.load(this.#w, this.#txHead);
-    this.#peerTail = Atomics.load(this.#w, this.#txTail);
-    this.#tail = Atomics.load(this.#w, this.#rxTail);
-    this.#peerHead = Atomics.load(this.#w, this.#rxHead);
+    this.#head = Atomics.load(this.#w, this.#tx.head);
+    this.#peerTail = Atomics.load(this.#w, this.#tx.tail);
+    this.#tail = Atomics.load(this.#w, this.#rx.tail);
+    this.#peerHead = Atomics.load(this.#w, this.#rx.head);
     this.caps = {
       mechanism,
       maxMessageSize: g.maxMessage,
@@ -161,12 +109,12 @@ export class RingChannel extends BaseChannel {
 
   /** Wake the peer's consumer, asleep because our direction was empty. */
   #wakeConsumer(): void {
-    this.#txHeadWord.wake();
+    this.#tx.headWord.wake();
   }
 
   /** Wake the peer's producer, asleep because its direction was full. */
   #wakeProducer(): void {
-    this.#rxTailWord.wake();
+    this.#rx.tailWord.wake();
   }
 
   /**
@@ -223,50 +171,34 @@ export class RingChannel extends BaseChannel {
     const len = msg.byteLength;
     const need = recordSize(len);
     let pos = head & this.#mask;
-    const pad = pos + need > cap && need <= pos ? cap - pos : 0; // #padBefore, inline on the hot path
+    const pad = pos + need > cap && need <= pos ? cap - pos : 0; // padBefore, inline on the hot path
     if (((head - this.#peerTail) >>> 0) + pad + need > cap) {
-      this.#peerTail = Atomics.load(this.#w, this.#txTail);
+      this.#peerTail = Atomics.load(this.#w, this.#tx.tail);
       if (((head - this.#peerTail) >>> 0) + pad + need > cap) return -1;
     }
     if (pad !== 0) {
-      this.#txData32[pos >>> 2] = PAD;
+      this.#tx.data32[pos >>> 2] = PAD;
       pos = 0;
     }
-    this.#txData32[pos >>> 2] = len;
+    this.#tx.data32[pos >>> 2] = len;
     const start = pos + 4;
     if (len <= SMALL && start + len <= cap) {
-      const d = this.#txData; // a short loop beats set(): no view object per message
+      const d = this.#tx.data; // a short loop beats set(): no view object per message
       for (let i = 0; i < len; i++) d[start + i] = msg[i]!;
-    } else if (start + len <= cap) this.#txData.set(msg, start);
+    } else if (start + len <= cap) this.#tx.data.set(msg, start);
     else {
       const first = cap - start;
-      this.#txData.set(msg.subarray(0, first), start);
-      this.#txData.set(msg.subarray(first), 0);
+      this.#tx.data.set(msg.subarray(0, first), start);
+      this.#tx.data.set(msg.subarray(first), 0);
     }
     return (head + pad + need) >>> 0;
-  }
-
-  /**
-   * The pad before a record of `need` bytes at `pos` (ffi/ipcl_ring.h, version 2): the rest
-   * of the data area when the record would run past its end and fits at offset 0 (need <=
-   * pos), else 0 (it fits before the end, or it is larger than capacity / 2 and wraps).
-   */
-  #padBefore(pos: number, need: number): number {
-    const cap = this.#mask + 1;
-    return pos + need > cap && need <= pos ? cap - pos : 0;
-  }
-
-  /** Bytes a message of `len` bytes takes when written at `head`: its record and any pad before it. */
-  #footprint(len: number, head: number): number {
-    const need = recordSize(len);
-    return this.#padBefore(head & this.#mask, need) + need;
   }
 
   /** Whether `bytes` more fit after `head` now (reading the consumer's tail only when the cached one says no). */
   #fits(head: number, bytes: number): boolean {
     const cap = this.#mask + 1;
     if (((head - this.#peerTail) >>> 0) + bytes <= cap) return true;
-    this.#peerTail = Atomics.load(this.#w, this.#txTail);
+    this.#peerTail = Atomics.load(this.#w, this.#tx.tail);
     return ((head - this.#peerTail) >>> 0) + bytes <= cap;
   }
 
@@ -274,9 +206,9 @@ export class RingChannel extends BaseChannel {
   #publish(head: number): void {
     const w = this.#w;
     this.#head = head;
-    Atomics.store(w, this.#txHead, head);
+    Atomics.store(w, this.#tx.head, head);
     // the waker clears the flag: one wake per sleep, not one per message
-    if (Atomics.load(w, this.#txConsumerWaiting) !== 0 && Atomics.exchange(w, this.#txConsumerWaiting, 0) !== 0) {
+    if (Atomics.load(w, this.#tx.consumerWaiting) !== 0 && Atomics.exchange(w, this.#tx.consumerWaiting, 0) !== 0) {
       this.#wakeConsumer();
     }
   }
@@ -311,7 +243,7 @@ export class RingChannel extends BaseChannel {
   }
 
   #assertReader(op: string): void {
-    if (Atomics.load(this.#w, this.#txClosed) !== 0 || this.#peerGone) {
+    if (Atomics.load(this.#w, this.#tx.closed) !== 0 || this.#peerGone) {
       throw errnoError(C.EPIPE, op, this.address, "the other side has closed the ring or its process exited: no one will read this message");
     }
   }
@@ -333,7 +265,7 @@ export class RingChannel extends BaseChannel {
     const deadline = deadlineIn(timeout, Infinity);
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) if (attempt()) return true;
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
-    this.#roomNeed = this.#footprint(len, this.#head);
+    this.#roomNeed = footprint(len, this.#head, this.#mask + 1);
     this.#roomAttempt = attempt;
     this.#roomOp = op;
     return waitAnnounced(this.#roomWait, deadline, this.#peerCheckMs, op, this.address) ?? false;
@@ -341,11 +273,11 @@ export class RingChannel extends BaseChannel {
 
   /** A producer's wait for room (made once: on one CPU every send may wait, and must not allocate). */
   readonly #roomWait: AnnouncedWait<true> = {
-    announce: () => Atomics.store(this.#w, this.#txProducerWaiting, this.#roomNeed),
-    watched: () => Atomics.load(this.#w, this.#txTail),
+    announce: () => Atomics.store(this.#w, this.#tx.producerWaiting, this.#roomNeed),
+    watched: () => Atomics.load(this.#w, this.#tx.tail),
     attempt: () => this.#roomAttempt() || undefined,
-    sleep: (tail, ms) => this.#txTailWord.sleep(tail, ms),
-    withdraw: () => Atomics.store(this.#w, this.#txProducerWaiting, 0),
+    sleep: (tail, ms) => this.#tx.tailWord.sleep(tail, ms),
+    withdraw: () => Atomics.store(this.#w, this.#tx.producerWaiting, 0),
     afterSleep: (r) => {
       if (r === -C.ETIMEDOUT) this.#peerDead();
       this.#assertReader(this.#roomOp);
@@ -366,21 +298,21 @@ export class RingChannel extends BaseChannel {
     const head = this.#head;
     const need = recordSize(size);
     const pos = head & this.#mask;
-    const pad = this.#padBefore(pos, need);
+    const pad = padBefore(pos, need, this.#mask + 1);
     if (this.#atomics || size === 0 || (pad === 0 && pos + need > this.#mask + 1)) return super.loanImpl(size, timeout);
     if (!this.#untilRoom(size, timeout, "loan", () => this.#fits(head, pad + need))) return undefined;
     const at = pad === 0 ? pos : 0;
-    if (pad !== 0) this.#txData32[pos >>> 2] = PAD; // unseen until the head moves past it
+    if (pad !== 0) this.#tx.data32[pos >>> 2] = PAD; // unseen until the head moves past it
     this.#loanAt = at;
     this.#loanHead = head;
     this.#loanPad = pad;
-    return new Uint8Array(nativeView(this.#txDataPtr, at + 4, size));
+    return new Uint8Array(nativeView(this.#tx.dataPtr, at + 4, size));
   }
 
   protected override commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
     if (this.#loanAt < 0) return super.commitImpl(view, length, timeout, opts);
     this.#assertReader("commit");
-    this.#txData32[this.#loanAt >>> 2] = length;
+    this.#tx.data32[this.#loanAt >>> 2] = length;
     this.#loanAt = -1;
     this.#publish((this.#loanHead + this.#loanPad + recordSize(length)) >>> 0);
     return true;
@@ -395,11 +327,11 @@ export class RingChannel extends BaseChannel {
   /** Length of the next message, or -1 when the ring is empty. */
   #peek(): number {
     if (this.#peerHead === this.#tail) {
-      this.#peerHead = Atomics.load(this.#w, this.#rxHead);
+      this.#peerHead = Atomics.load(this.#w, this.#rx.head);
       if (this.#peerHead === this.#tail) return -1;
     }
     const pos = this.#tail & this.#mask;
-    const len = this.#rxData32[pos >>> 2]!;
+    const len = this.#rx.data32[pos >>> 2]!;
     if (len > this.#maxMessage) {
       if (len === PAD) {
         // the producer started its next record at offset 0: skip to it (and free the pad now)
@@ -447,13 +379,13 @@ export class RingChannel extends BaseChannel {
     const cap = this.#mask + 1;
     const start = (this.#tail & this.#mask) + 4;
     if (len <= SMALL && start + len <= cap) {
-      const d = this.#rxData; // a short loop beats set(subarray()): no view object per message
+      const d = this.#rx.data; // a short loop beats set(subarray()): no view object per message
       for (let i = 0; i < len; i++) out[at + i] = d[start + i]!;
-    } else if (start + len <= cap) out.set(this.#rxData.subarray(start, start + len), at);
+    } else if (start + len <= cap) out.set(this.#rx.data.subarray(start, start + len), at);
     else {
       const first = cap - start;
-      out.set(this.#rxData.subarray(start, cap), at);
-      out.set(this.#rxData.subarray(0, len - first), at + first);
+      out.set(this.#rx.data.subarray(start, cap), at);
+      out.set(this.#rx.data.subarray(0, len - first), at + first);
     }
     this.#tail = (this.#tail + recordSize(len)) >>> 0;
   }
@@ -461,22 +393,22 @@ export class RingChannel extends BaseChannel {
   /** Publish our tail (the space is the producer's again), and wake the producer once its message fits. */
   #release(): void {
     const w = this.#w;
-    Atomics.store(w, this.#rxTail, this.#tail);
-    const need = Atomics.load(w, this.#rxProducerWaiting);
+    Atomics.store(w, this.#rx.tail, this.#tail);
+    const need = Atomics.load(w, this.#rx.producerWaiting);
     if (need !== 0) {
       // Wake the producer once its message fits, not before: a wake spent on a tail it has
       // already seen (still short of room) would leave it asleep while the ring drains. It
       // sees the same head and this tail, so it agrees that the message fits.
-      const free = this.#mask + 1 - ((Atomics.load(w, this.#rxHead) - this.#tail) >>> 0);
-      if (free >= need && Atomics.exchange(w, this.#rxProducerWaiting, 0) !== 0) this.#wakeProducer();
+      const free = this.#mask + 1 - ((Atomics.load(w, this.#rx.head) - this.#tail) >>> 0);
+      if (free >= need && Atomics.exchange(w, this.#rx.producerWaiting, 0) !== 0) this.#wakeProducer();
     }
   }
 
   /** EOF once the ring is drained and the peer closed or died. */
   #checkEof(): void {
-    if (Atomics.load(this.#w, this.#rxClosed) !== 0 || this.#peerGone) {
+    if (Atomics.load(this.#w, this.#rx.closed) !== 0 || this.#peerGone) {
       // the peer may have pushed a last message before closing
-      if (Atomics.load(this.#w, this.#rxHead) !== this.#tail) return;
+      if (Atomics.load(this.#w, this.#rx.head) !== this.#tail) return;
       throw ipcError(
         "EOF",
         "recv",
@@ -494,22 +426,22 @@ export class RingChannel extends BaseChannel {
     if (timeout === 0) return -1;
     const w = this.#w;
     for (let i = 0, spin = this.#spinBudget(); i < spin; i++) {
-      if (Atomics.load(w, this.#rxHead) !== this.#tail) return this.#peek();
+      if (Atomics.load(w, this.#rx.head) !== this.#tail) return this.#peek();
     }
     return waitAnnounced(this.#dataWait, deadlineIn(timeout, Infinity), this.#peerCheckMs, "recv", this.address) ?? -1;
   }
 
   /** A consumer's wait for a message (made once, as #roomWait). */
   readonly #dataWait: AnnouncedWait<number> = {
-    announce: () => Atomics.store(this.#w, this.#rxConsumerWaiting, 1),
+    announce: () => Atomics.store(this.#w, this.#rx.consumerWaiting, 1),
     watched: () => this.#tail,
     attempt: () => {
       const len = this.#peek();
       return len >= 0 ? len : undefined;
     },
     beforeSleep: () => this.#checkEof(),
-    sleep: (tail, ms) => this.#rxHeadWord.sleep(tail, ms),
-    withdraw: () => Atomics.store(this.#w, this.#rxConsumerWaiting, 0),
+    sleep: (tail, ms) => this.#rx.headWord.sleep(tail, ms),
+    withdraw: () => Atomics.store(this.#w, this.#rx.consumerWaiting, 0),
     afterSleep: (r) => r === -C.ETIMEDOUT && this.#peerDead(),
   };
 
@@ -548,7 +480,7 @@ export class RingChannel extends BaseChannel {
       return out;
     }
     this.#viewEnd = (this.#tail + recordSize(len)) >>> 0;
-    return new Uint8Array(nativeView(this.#rxDataPtr, start, len));
+    return new Uint8Array(nativeView(this.#rx.dataPtr, start, len));
   }
 
   protected override releaseImpl(): void {
@@ -566,48 +498,48 @@ export class RingChannel extends BaseChannel {
   protected override readableSoon(): boolean {
     const spin = this.#spinBudget();
     if (spin === 0 && (this.#spinFixed || this.peerPid <= 0)) return false; // spin: 0 asked for no busy waiting; no peer yet
-    return lookAgain(this.#w, this.#rxHead, this.#tail, spin === 0, this.#asyncSpin, this.#asyncYields);
+    return lookAgain(this.#w, this.#rx.head, this.#tail, spin === 0, this.#asyncSpin, this.#asyncYields);
   }
   readonly #asyncSpin = asyncSpin();
   readonly #asyncYields = asyncYields();
 
   protected override waitReadable(timeout: number): PendingWait {
     const w = this.#w;
-    Atomics.store(w, this.#rxConsumerWaiting, 1);
+    Atomics.store(w, this.#rx.consumerWaiting, 1);
     // a message pushed before the flag was up brought no wake: look again now that it is
-    if (Atomics.load(w, this.#rxHead) !== this.#tail) {
-      Atomics.store(w, this.#rxConsumerWaiting, 0);
+    if (Atomics.load(w, this.#rx.head) !== this.#tail) {
+      Atomics.store(w, this.#rx.consumerWaiting, 0);
       return { result: Promise.resolve(0), cancel: () => {} };
     }
-    return this.#park(this.#rxHeadWord, this.#tail, this.#rxConsumerWaiting, timeout);
+    return this.#park(this.#rx.headWord, this.#tail, this.#rx.consumerWaiting, timeout);
   }
 
   protected override selectArm(): { address: number; value: number } | "ready" | undefined {
-    if (!this.#rxHeadWord.sharable || this.closed) return undefined; // no futex word to share a wait on
+    if (!this.#rx.headWord.sharable || this.closed) return undefined; // no futex word to share a wait on
     const w = this.#w;
-    Atomics.store(w, this.#rxConsumerWaiting, 1);
-    if (Atomics.load(w, this.#rxHead) !== this.#tail) {
-      Atomics.store(w, this.#rxConsumerWaiting, 0);
+    Atomics.store(w, this.#rx.consumerWaiting, 1);
+    if (Atomics.load(w, this.#rx.head) !== this.#tail) {
+      Atomics.store(w, this.#rx.consumerWaiting, 0);
       return "ready";
     }
-    return { address: ptrToNumber(this.#rxHeadWord.ptr), value: this.#tail };
+    return { address: ptrToNumber(this.#rx.headWord.ptr), value: this.#tail };
   }
 
   protected override selectDisarm(): void {
-    if (!this.closed) Atomics.store(this.#w, this.#rxConsumerWaiting, 0);
+    if (!this.closed) Atomics.store(this.#w, this.#rx.consumerWaiting, 0);
   }
 
   protected override waitWritable(timeout: number, size: number): PendingWait {
     const w = this.#w;
-    const need = this.#footprint(size, this.#head);
+    const need = footprint(size, this.#head, this.#mask + 1);
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
-    Atomics.store(w, this.#txProducerWaiting, need);
-    const tail = Atomics.load(w, this.#txTail);
+    Atomics.store(w, this.#tx.producerWaiting, need);
+    const tail = Atomics.load(w, this.#tx.tail);
     if (((this.#head - tail) >>> 0) + need <= this.#mask + 1) {
-      Atomics.store(w, this.#txProducerWaiting, 0);
+      Atomics.store(w, this.#tx.producerWaiting, 0);
       return { result: Promise.resolve(0), cancel: () => {} };
     }
-    return this.#park(this.#txTailWord, tail, this.#txProducerWaiting, timeout);
+    return this.#park(this.#tx.tailWord, tail, this.#tx.producerWaiting, timeout);
   }
 
   /**
@@ -633,11 +565,11 @@ export class RingChannel extends BaseChannel {
 
   protected override closeImpl(): void {
     const w = this.#w;
-    Atomics.store(w, this.#txClosed, 1);
-    Atomics.store(w, this.#rxClosed, 1);
+    Atomics.store(w, this.#tx.closed, 1);
+    Atomics.store(w, this.#rx.closed, 1);
     // wake whoever sleeps, so they see `closed`
-    const words = [this.#txHeadWord, this.#rxTailWord, this.#rxHeadWord];
-    for (const word of this.#semaphore ? words : [...words, this.#txTailWord]) word.wakeAll(); // a semaphore of our own producer's: nobody waits there now
+    const words = [this.#tx.headWord, this.#rx.tailWord, this.#rx.headWord];
+    for (const word of this.#semaphore ? words : [...words, this.#tx.tailWord]) word.wakeAll(); // a semaphore of our own producer's: nobody waits there now
     this.#map.unlink?.();
     // a waiter thread still inside a wait on this memory: unmap once it has returned
     this.#held.release();

@@ -1,0 +1,222 @@
+/**
+ * A topic's shared memory as typed views, and its publishing side: taking the publishers'
+ * turn, finding room (the slowest live subscriber, dead ones reaped), retiring what will
+ * be overwritten before it is, writing a record and handing the turn on. Split from the
+ * channel (lib/channels/topic.ts) the way iceoryx2 keeps its publisher apart from its
+ * subscriber: the two share only the region and its words (docs/wire-formats.md).
+ */
+import { libc, nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
+import { processAlive } from "../names/peer-watch.ts";
+import { deadlineIn, waitAnnounced } from "../os/wait.ts";
+import { layoutOf, LINE, type Mapped, PAD, recordSize, S, TURN_TRIES, W } from "./topic-layout.ts";
+
+/** Typed views over one mapped topic, shared by its publisher and subscriber sides. */
+export class TopicRegion {
+  /** the control words, as u32 and as i32 (for Atomics.compareExchange on pids) */
+  readonly w: Uint32Array;
+  readonly wi: Int32Array;
+  /** the history index: [start, sequence] per kept message */
+  readonly hist: Uint32Array;
+  /** the subscriber table, LINE bytes a subscriber */
+  readonly subs: Int32Array;
+  /** the data ring, as bytes and as words (record headers) */
+  readonly data: Uint8Array;
+  readonly data32: Uint32Array;
+  /** where the data ring starts: loans and views are made over it */
+  readonly dataPtr: Pointer;
+  readonly mask: number;
+
+  constructor(readonly m: Mapped) {
+    const g = m.g;
+    const l = layoutOf(g.capacity, g.maxSubscribers, g.history);
+    this.w = new Uint32Array(nativeView(m.base, 0, LINE * 3));
+    this.wi = new Int32Array(this.w.buffer, this.w.byteOffset, this.w.length);
+    this.hist = new Uint32Array(nativeView(m.base, l.hist, Math.max(8, g.history * 8)));
+    this.subs = new Int32Array(nativeView(m.base, l.subs, g.maxSubscribers * LINE));
+    this.data = new Uint8Array(nativeView(m.base, l.data, g.capacity));
+    this.dataPtr = ptrAdd(m.base, l.data);
+    this.data32 = new Uint32Array(this.data.buffer, this.data.byteOffset, g.capacity / 4);
+    this.mask = g.capacity - 1;
+  }
+
+  /** The address of control word `word` (a futex). */
+  wordAt(word: number): Pointer {
+    return ptrAdd(this.m.base, word * 4);
+  }
+
+  /**
+   * Take the publisher word (or a work queue's consumer word): free, or held by a process
+   * that has died. With `tries`, give up after that many looks (false): a loan holds the
+   * publishers' turn until its commit, and a send must still honour its timeout.
+   */
+  takeTurn(word: number = W.publisher, tries = Infinity): boolean {
+    const w = this.wi;
+    for (let i = 0; i < tries; i++) {
+      const holder = Atomics.compareExchange(w, word, 0, process.pid);
+      if (holder === 0) return true;
+      if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder) return true;
+      if (i > 32) libc.sched_yield(); // another one is mid-copy
+    }
+    return false;
+  }
+
+  /** Let go of a word taken with takeTurn. */
+  giveTurn(word: number = W.publisher): void {
+    Atomics.store(this.wi, word, 0);
+  }
+
+  /** The room moved (a subscriber read, or left, or a publisher let go): wake publishers that wait for it. */
+  roomMoved(always = false): void {
+    if (!always && Atomics.load(this.wi, W.writersWaiting) === 0) return;
+    Atomics.add(this.wi, W.room, 1);
+    shim.ipcl_futex_wake(this.wordAt(W.room), 1 << 30);
+  }
+}
+
+/** The publishing side of one participant. */
+export class TopicPublisher {
+  /** a publisher's cache of the slowest live tail, valid while the subscriber epoch stands (tails only move on) */
+  #slowTail = 0;
+  #slowEpoch = -1;
+  /** where the reserved record starts (a free-running position) */
+  #reserved = 0;
+
+  constructor(
+    readonly r: TopicRegion,
+    readonly policy: "block" | "drop-oldest",
+    readonly address: string,
+    readonly peerCheckMs: number,
+  ) {}
+
+  /** Publish msg if there is room now (always, with "drop-oldest"). */
+  tryPublish(msg: Uint8Array, reap: boolean): boolean {
+    const at = this.reserve(msg.byteLength, reap);
+    if (at < 0) return false;
+    this.r.data.set(msg, at + 8);
+    this.finish(msg.byteLength);
+    return true;
+  }
+
+  /**
+   * Take the publishers' turn and room for a record of `len` bytes: its position in the
+   * data, holding the publisher word until finish (or handOn); -1 (and the word let go)
+   * when there is no room now.
+   */
+  reserve(len: number, reap: boolean): number {
+    const r = this.r;
+    const w = r.w;
+    const cap = r.mask + 1;
+    const need = recordSize(len);
+    if (!r.takeTurn(W.publisher, TURN_TRIES)) return -1; // another publisher holds the turn (a loan): wait for room, then try again
+    const head = Atomics.load(w, W.head);
+    let pos = head & r.mask;
+    const pad = pos + need > cap ? cap - pos : 0;
+    const end = (head + pad + need) >>> 0;
+    if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap || this.#slowEpoch !== Atomics.load(w, W.epoch)) {
+      // the cached slowest tail says no (or a subscriber joined): look at every subscriber
+      this.#slowEpoch = Atomics.load(w, W.epoch);
+      this.#slowTail = this.#slowest(head, reap);
+      if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap) {
+        r.giveTurn();
+        return -1;
+      }
+    }
+    this.#retire(end, cap);
+    if (pad !== 0) {
+      r.data32[pos >>> 2] = PAD;
+      pos = 0;
+    }
+    this.#reserved = (head + pad) >>> 0;
+    return pos;
+  }
+
+  /** Publish the reserved record with `len` payload bytes (already in place), let go of the turn, wake readers. */
+  finish(len: number): void {
+    const r = this.r;
+    const w = r.w;
+    const start = this.#reserved;
+    const pos = start & r.mask;
+    const seq = w[W.seq]!;
+    r.data32[pos >>> 2] = len;
+    r.data32[(pos >>> 2) + 1] = seq;
+    const history = r.m.g.history;
+    if (history > 0) {
+      const h = (seq % history) * 2;
+      r.hist[h] = start;
+      r.hist[h + 1] = seq;
+    }
+    w[W.seq] = (seq + 1) >>> 0;
+    if (w[W.lastPublisher] !== process.pid) w[W.lastPublisher] = process.pid;
+    Atomics.store(w, W.head, (start + recordSize(len)) >>> 0);
+    this.handOn();
+    if (Atomics.load(w, W.readersWaiting) !== 0) shim.ipcl_futex_wake(r.wordAt(W.head), 1 << 30);
+  }
+
+  /** Let go of the publishers' turn; a publisher that waited for it (on `room`) tries again. */
+  handOn(): void {
+    this.r.giveTurn();
+    this.r.roomMoved();
+  }
+
+  /** Retry `attempt` (true once it published) until `timeout` ms pass, waiting on `room` and looking for dead subscribers. */
+  untilRoom(timeout: number, op: string, attempt: (reap: boolean) => boolean): boolean {
+    if (timeout === 0) return attempt(true); // look for dead subscribers before saying "full"
+    const w = this.r.wi;
+    return waitAnnounced(
+      {
+        announce: () => Atomics.add(w, W.writersWaiting, 1),
+        watched: () => Atomics.load(w, W.room),
+        attempt: () => attempt(true) || undefined,
+        sleep: (room, ms) => shim.ipcl_futex_wait(this.r.wordAt(W.room), room, ms),
+        withdraw: () => Atomics.sub(w, W.writersWaiting, 1),
+      },
+      deadlineIn(timeout, Infinity),
+      this.peerCheckMs,
+      op,
+      this.address,
+    ) ?? false;
+  }
+
+  /** The smallest tail among live subscribers (dead ones checked and freed when `reap`), or `head` if none. */
+  #slowest(head: number, reap: boolean): number {
+    const subs = this.r.subs;
+    let min = head;
+    let behind = 0;
+    for (let i = 0; i < subs.length; i += LINE / 4) {
+      const pid = Atomics.load(subs, i + S.pid);
+      if (pid === 0) continue;
+      const tail = Atomics.load(subs, i + S.tail) >>> 0;
+      const lag = (head - tail) >>> 0;
+      if (lag <= behind) continue;
+      if (reap && pid > 0 && pid !== process.pid && !processAlive(pid)) {
+        Atomics.compareExchange(subs, i + S.pid, pid, 0); // a dead subscriber holds no one back
+        continue;
+      }
+      behind = lag;
+      min = tail;
+    }
+    return min;
+  }
+
+  /** Move `oldest` past every record that writing up to `end` will destroy (before writing it). */
+  #retire(end: number, cap: number): void {
+    const r = this.r;
+    const w = r.w;
+    let oldest = Atomics.load(w, W.oldest);
+    let oldestSeq = Atomics.load(w, W.oldestSeq);
+    const before = oldest;
+    while (((end - oldest) >>> 0) > cap) {
+      const pos = oldest & r.mask;
+      const len = r.data32[pos >>> 2]!;
+      if (len === PAD) oldest = (oldest + cap - pos) >>> 0;
+      else {
+        oldest = (oldest + recordSize(len)) >>> 0;
+        oldestSeq = (oldestSeq + 1) >>> 0;
+      }
+    }
+    if (oldest !== before) {
+      Atomics.store(w, W.oldestSeq, oldestSeq);
+      Atomics.store(w, W.oldest, oldest); // before the bytes change: a reader that copied them looks at it after
+    }
+  }
+}
