@@ -23,6 +23,7 @@ import { worker } from "./channels/worker.ts";
 import { popen, spawn } from "./channels/command.ts";
 import { topic } from "./channels/topic.ts";
 import { shmQueue } from "./channels/shm-queue.ts";
+import { nats } from "./channels/nats.ts";
 import { sysvSem } from "./primitives/semaphore.ts";
 import { mutexNames } from "./primitives/mutex.ts";
 import { condNames } from "./primitives/condition.ts";
@@ -50,6 +51,7 @@ export const mechanisms = [
   sysvShm,
   topic,
   shmQueue,
+  nats,
 ] as const;
 
 /** Named objects that are not channels (primitives), for remove() and `gc`. */

@@ -248,6 +248,7 @@ export class Client<Req = Payload, Rep = Uint8Array> implements Disposable {
   #answer(id: number, frame: Uint8Array): Rep | typeof STALE {
     const turn = readTurn(frame);
     if (!turn || turn.id !== id) return STALE;
+    if (turn.kind === Turn.UNANSWERED) throw ipcError("ECONNREFUSED", "request", this.address, new TextDecoder().decode(turn.payload));
     if (turn.kind === Turn.FAILED) {
       throw ipcError("EREMOTE", "request", this.address, `the server's handler failed: ${new TextDecoder().decode(turn.payload)}`);
     }

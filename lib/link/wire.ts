@@ -70,6 +70,8 @@ export const Turn = {
   REPLY: 2,
   /** server → client: the handler threw; payload = its message (UTF-8) */
   FAILED: 3,
+  /** transport → client: nobody serves the address (NATS "no responders"); payload = why (UTF-8) */
+  UNANSWERED: 4,
 } as const;
 
 /** Bytes of the request header: u8 kind, u8[3] zero, u32 request number. */
@@ -90,6 +92,6 @@ export function readTurn(frame: Uint8Array): { kind: number; id: number; payload
   if (frame.byteLength < TURN_HEADER) return undefined;
   const v = new DataView(frame.buffer, frame.byteOffset, TURN_HEADER);
   const kind = v.getUint8(0);
-  if (kind < Turn.REQUEST || kind > Turn.FAILED) return undefined;
+  if (kind < Turn.REQUEST || kind > Turn.UNANSWERED) return undefined;
   return { kind, id: v.getUint32(4, true), payload: frame.subarray(TURN_HEADER) };
 }

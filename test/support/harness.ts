@@ -71,6 +71,7 @@ async function denoApi(): Promise<Api> {
   test.each = (rows: readonly unknown[]) => (name: string, fn: Body, timeout?: number) =>
     rows.forEach((row, i) => test(`${name} #${i + 1} ${JSON.stringify(row)}`, () => (fn as (...a: unknown[]) => unknown)(...(row as unknown[])), timeout));
   const describe = (name: string, fn: () => void) => nodeTest.describe(name, fn);
+  describe.skipIf = (skip: unknown) => (name: string, fn: () => void) => nodeTest.describe(name, { skip: Boolean(skip) }, fn);
   // the cast: only the members these suites call are provided, with bun:test's meaning
   return { describe, test, expect, afterAll: (fn: Body) => nodeTest.after(fn as () => Promise<void>) } as unknown as Api;
 }

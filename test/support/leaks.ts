@@ -14,6 +14,7 @@ import { watchStopSignals } from "../../lib/os/stop.ts";
 import { entries, registryDir, unregister } from "../../lib/names/registry.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { idleWaiterFds } from "../../ffi/waiter.ts";
+import { natsThreadFds } from "../../lib/channels/nats.ts";
 import { added, liveDescendants, openFds, snapshot, type SystemState } from "./system-state.ts";
 
 /** A prefix unique to this test process: "ipcl-t<pid>-<file tag>-". */
@@ -76,9 +77,16 @@ watchStopSignals();
 /** The machine as the previous check left it (taken when this module loads, then after each check). */
 let baseline: SystemState = snapshot();
 
-/** Descriptors the library keeps open on purpose between waits (idle waiter slots' cancel pipes). */
+/** Descriptors the library keeps open on purpose (idle waiter slots' cancel pipes; what the runtime opened for the NATS thread). */
 function keptOpen(): Set<string> {
-  return new Set(idleWaiterFds().map((fd) => `fd ${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`));
+  const kept = [...idleWaiterFds(), ...natsThreadFds()].flatMap((fd) => {
+    try {
+      return [`fd ${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`];
+    } catch {
+      return []; // closed since
+    }
+  });
+  return new Set(kept);
 }
 
 /**

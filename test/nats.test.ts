@@ -1,0 +1,316 @@
+/**
+ * nats: beyond the conformance suite, against a real nats-server this file starts (and
+ * stops): addresses, a server that is not there, payload limits, fan-out to subscriber
+ * processes, a queue group taking each message exactly once, a durable queue surviving a
+ * consumer's SIGKILL and a server restart, plain subjects across a restart, serve/request
+ * with many client processes, and interop both ways with a plain NATS client written
+ * against the protocol in Python (test/support/raw-nats.py), on both runtimes.
+ */
+import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { Client, open, request, serve } from "../lib/index.ts";
+import type { NatsChannel } from "../lib/channels/nats.ts";
+import { expectIpcError, expectIpcErrorAsync } from "./support/expect-error.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
+import { testPrefix, track } from "./support/leaks.ts";
+import { type LineReader, lineReader } from "./support/lines.ts";
+import { type NatsServer, natsSkip, startNatsServer } from "./support/nats-server.ts";
+import { otherRuntime } from "./support/participants.ts";
+import { peerRuntime } from "./support/runtimes.ts";
+
+const prefix = testPrefix("nats");
+const peerScript = fileURLToPath(new URL("./support/nats-peer.ts", import.meta.url));
+const rawClient = fileURLToPath(new URL("./support/raw-nats.py", import.meta.url));
+const text = new TextDecoder();
+const stopDir = mkdtempSync(join(tmpdir(), prefix));
+let serial = 0;
+let server: NatsServer | undefined;
+const url = () => server!.url;
+const subject = () => `${prefix}${++serial}`.replaceAll(".", "-");
+
+afterAll(async () => {
+  await server?.stop(); // a failed test's server; the last test stops it otherwise
+});
+
+interface Peer {
+  child: ChildProcess;
+  out: LineReader;
+  /** the next line, parsed */
+  next(): Promise<Record<string, unknown>>;
+  /** tell it to stop (collect, serve) */
+  stop(): void;
+}
+
+function peer(args: string[], on: RuntimeName = peerRuntime()): Peer {
+  const stopFile = join(stopDir, `stop-${++serial}`);
+  const child = track(
+    spawnProcess(scriptCommand(peerScript, args, on), { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NATS_PEER_STOP: stopFile } }),
+  );
+  const out = lineReader(child.stdout!);
+  return { child, out, next: async () => JSON.parse(await out.line()), stop: () => writeFileSync(stopFile, "") };
+}
+
+/** Messages a collect peer handed over, once it has stopped. */
+async function collected(p: Peer): Promise<string[]> {
+  p.stop();
+  const got: string[] = [];
+  for (;;) {
+    const line = await p.next();
+    if (line.done) break;
+    got.push(line.m as string);
+  }
+  expect(await p.child.exited).toBe(0);
+  return got;
+}
+
+function raw(args: string[]): { child: ChildProcess; out: LineReader } {
+  const child = track(spawnProcess(["python3", rawClient, url(), ...args], { stdio: ["ignore", "pipe", "inherit"] }));
+  return { child, out: lineReader(child.stdout!) };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+
+describe("nats addresses", () => {
+  test("bad subjects and parameters are EADDRESS saying what is wrong", () => {
+    for (
+      const [address, why] of [
+        ["nats://127.0.0.1:4222/", /subject is empty/],
+        ["nats://127.0.0.1:4222/a..b", /empty token/],
+        ["nats://127.0.0.1:4222/a.b*", /whole token/],
+        ["nats://127.0.0.1:4222/a.>.b", /last token/],
+        ["nats://127.0.0.1:4222/a b", /whitespace/],
+        ["nats://127.0.0.1:99999/a", /port/],
+        ["nats://127.0.0.1:4222/a?group=x", /unknown parameter 'group'/],
+        ["nats://127.0.0.1:4222/a?queue=x&durable=y", /do not go together/],
+        ["nats://127.0.0.1:4222/a.*?durable=y", /no wildcards/],
+        ["nats://127.0.0.1:4222/a?durable=a.b", /letters, digits/],
+      ] as const
+    ) {
+      const e = expectIpcError(() => open(address), "EADDRESS");
+      expect(e.message).toMatch(why);
+    }
+  });
+
+  test("a wildcard subject is for subscribers only", () => {
+    const e = expectIpcError(() => open("nats://127.0.0.1:4222/a.*", { role: "writer" }), "EADDRESS");
+    expect(e.message).toMatch(/only a subscriber/);
+  });
+
+  test("no server there: ECONNREFUSED naming the URL and how to start one", () => {
+    const e = expectIpcError(() => open("nats://127.0.0.1:1/a", { timeout: 2000 }), "ECONNREFUSED");
+    expect(e.message).toContain("nats://127.0.0.1:1");
+    expect(e.message).toContain("nats-server -js");
+  });
+});
+
+describe.skipIf(!!natsSkip)("nats with a real server", () => {
+  test("start the server", async () => {
+    server = await startNatsServer();
+    expect(server.port).toBeGreaterThan(0);
+  });
+
+  test("publish and subscribe in one process: sync, async, batches, and a wildcard subscriber", async () => {
+    const s = subject();
+    using sub = open(`${url()}/${s}.a`, { role: "reader" });
+    using wild = open(`${url()}/${s}.*`, { role: "reader" });
+    using pub = open(`${url()}/${s}.a`, { role: "writer" });
+    pub.send("one");
+    await pub.sendAsync("two");
+    pub.sendMany(["three", "four"]);
+    const want = ["one", "two", "three", "four"];
+    expect(
+      [sub.recv({ timeout: 5000 }), await sub.recvAsync({ timeout: 5000 }), sub.recv({ timeout: 5000 }), sub.recv({ timeout: 5000 })].map((m) =>
+        text.decode(m)
+      ),
+    ).toEqual(want);
+    const got: string[] = [];
+    for await (const m of wild) if (got.push(text.decode(m)) === 4) break;
+    expect(got).toEqual(want);
+    expect(sub.tryRecv()).toBeUndefined();
+    expectIpcError(() => sub.recv({ timeout: 100 }), "ETIMEDOUT");
+    expectIpcError(() => wild.send("x"), "EINVAL");
+  });
+
+  test("a channel never hears its own messages; two on one subject talk both ways", () => {
+    const s = subject();
+    using a = open(`${url()}/${s}`);
+    using b = open(`${url()}/${s}`);
+    a.send("from a");
+    b.send("from b");
+    expect(text.decode(b.recv({ timeout: 5000 }))).toBe("from a");
+    expect(text.decode(a.recv({ timeout: 5000 }))).toBe("from b");
+    expect(a.tryRecv()).toBeUndefined();
+  });
+
+  test("a message above the server's max_payload is EMSGSIZE with the limit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}conf-`));
+    const conf = join(dir, "small.conf");
+    writeFileSync(conf, "max_payload: 4096\n");
+    const small = await startNatsServer({ args: ["-c", conf] });
+    try {
+      using ch = open(`${small.url}/${subject()}`, { role: "writer" });
+      expect(ch.caps.maxMessageSize).toBe(4096);
+      ch.send(new Uint8Array(4096));
+      const e = expectIpcError(() => ch.send(new Uint8Array(4097)), "EMSGSIZE");
+      expect(e.message).toContain("4096");
+    } finally {
+      await small.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("fan-out: every subscriber process gets every message, in order (both runtimes)", async () => {
+    const address = `${url()}/${subject()}`;
+    const subs = [peerRuntime(), otherRuntime, peerRuntime()].map((r) => peer(["collect", address], r));
+    for (const p of subs) expect(await p.next()).toEqual({ ready: true });
+    using pub = open(address, { role: "writer" });
+    for (const m of range(500)) pub.send(m);
+    for (const p of subs) {
+      const got: string[] = [];
+      while (got.length < 500) got.push((await p.next()).m as string);
+      expect(got).toEqual(range(500));
+      expect(await collected(p)).toEqual([]);
+    }
+  });
+
+  test("a queue group: each message to exactly one worker process", async () => {
+    const address = `${url()}/${subject()}?queue=workers`;
+    const workers = [peerRuntime(), otherRuntime, peerRuntime()].map((r) => peer(["collect", address], r));
+    for (const w of workers) expect(await w.next()).toEqual({ ready: true });
+    using pub = open(address, { role: "writer" });
+    for (const m of range(900)) pub.send(m);
+    // everything handed over: a request/reply round trip after the last publish flushes the path
+    await new Promise((r) => setTimeout(r, 1000));
+    const each = await Promise.all(workers.map(collected));
+    expect(each.filter((g) => g.length > 0).length).toBeGreaterThan(1); // the work was split
+    expect(each.flat().map(Number).sort((a, b) => a - b)).toEqual(range(900).map(Number));
+  });
+
+  test("a durable queue keeps what is published while no consumer runs; a SIGKILLed consumer's unacknowledged messages go to the next", async () => {
+    const name = `D${++serial}`;
+    const address = `${url()}/${subject()}?durable=${name}`;
+    const publisher = peer(["publish", address, "200"]);
+    expect(await publisher.child.exited).toBe(0); // all 200 stored, no consumer yet
+    const first = peer(["collect", address, "50"]);
+    expect(await first.next()).toEqual({ ready: true });
+    const handed: string[] = [];
+    for (let i = 1; i <= 50; i++) handed.push((await first.next()).m as string);
+    expect(await first.next()).toEqual({ held: true }); // it holds more, fetched ahead but never taken
+    // the 50 it took are acknowledged (asynchronously, by its NATS thread): ask JetStream, then kill
+    const floor = async () =>
+      JSON.parse(text.decode(await request(`${url()}/$JS.API.CONSUMER.INFO.${name}.${name}`, "", { timeout: 5000 }))).ack_floor.stream_seq;
+    for (const deadline = performance.now() + 10_000; (await floor()) < 50;) {
+      if (performance.now() > deadline) throw new Error("the consumer's 50 acknowledgements did not reach the server");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill(9); // whatever it held but had not handed over was never acknowledged
+    await first.child.exited;
+    const second = peer(["collect", address], otherRuntime);
+    expect(await second.next()).toEqual({ ready: true });
+    const rest: string[] = [];
+    while (rest.length < 150) rest.push((await second.next()).m as string);
+    // exactly the 150 never handed over: what recv handed over was acknowledged, and only that
+    expect([...handed, ...rest].map(Number).sort((a, b) => a - b)).toEqual(range(200).map(Number));
+    expect(await collected(second)).toEqual([]);
+  });
+
+  test("a durable queue loses nothing across a server restart; a plain subject works again once reconnected", async () => {
+    const name = `R${++serial}`;
+    const address = `${url()}/${subject()}?durable=${name}`;
+    const plain = `${url()}/${subject()}`;
+    using q = open(address, { ackWaitMs: 2000 }) as NatsChannel;
+    using sub = open(plain, { role: "reader" }) as NatsChannel;
+    using pub = open(plain, { role: "writer" }) as NatsChannel;
+    for (const m of range(100)) q.send(m);
+    const got: string[] = [];
+    for (let i = 0; i < 40; i++) got.push(text.decode(q.recv({ timeout: 10_000 })));
+    await server!.restart();
+    for (const m of range(100)) q.send(String(100 + Number(m)));
+    // at least once: a message whose acknowledgement the restart lost comes again
+    while (new Set(got).size < 200) got.push(text.decode(await q.recvAsync({ timeout: 20_000 })));
+    expect([...new Set(got)].map(Number).sort((a, b) => a - b)).toEqual([...range(200)].map(Number));
+    expect(q.reconnects).toBeGreaterThan(0);
+    // core NATS: a message in flight while the server was down is lost; once both are back, it flows
+    const deadline = performance.now() + 20_000;
+    while (sub.reconnects === 0 || pub.reconnects === 0) {
+      if (performance.now() > deadline) throw new Error("the plain channels did not reconnect");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let seen: string | undefined;
+    for (let i = 0; seen === undefined && performance.now() < deadline; i++) {
+      pub.send(`after ${i}`);
+      const m = await sub.recvAsync({ timeout: 200 }).catch(() => undefined);
+      if (m) seen = text.decode(m);
+    }
+    expect(seen).toMatch(/^after \d+$/);
+  });
+
+  test("serve/request: 8 client processes, 50 requests each, answered by a server in another process", async () => {
+    const address = `${url()}/${subject()}`;
+    const srv = peer(["serve", address], otherRuntime);
+    expect(await srv.next()).toEqual({ ready: true });
+    const clients = Array.from({ length: 8 }, (_, i) => peer(["ask", address, "50"], i % 2 ? otherRuntime : peerRuntime()));
+    for (const c of clients) {
+      expect(await c.next()).toEqual({ ok: 50 });
+      expect(await c.child.exited).toBe(0);
+    }
+    srv.stop();
+    expect(await srv.child.exited).toBe(0);
+  });
+
+  test("request with nobody serving: ECONNREFUSED; a handler that throws: EREMOTE; a late reply is dropped", async () => {
+    const address = `${url()}/${subject()}`;
+    const e = await expectIpcErrorAsync(() => request(address, "x", { timeout: 5000 }), "ECONNREFUSED");
+    expect(e.message).toContain("nothing serves");
+    let calls = 0;
+    using server = serve(address, async (r: Uint8Array) => {
+      if (++calls === 1) throw new Error("bad input");
+      if (text.decode(r) === "slow") await new Promise((res) => setTimeout(res, 400));
+      return r;
+    }, { onError: () => {} });
+    using client = new Client(address);
+    await expectIpcErrorAsync(() => client.request("a", { timeout: 5000 }), "EREMOTE", /bad input/);
+    await expectIpcErrorAsync(() => client.request("slow", { timeout: 100 }), "ETIMEDOUT");
+    expect(text.decode(await client.request("next", { timeout: 5000 }))).toBe("next"); // not the late "slow"
+    expect(server.answered).toBe(3);
+  });
+
+  test("interop: a plain NATS client (Python, raw protocol) and ipc-lab, both ways, and request/reply both ways", async () => {
+    const s = subject();
+    // raw subscriber ← ipc-lab publisher
+    const rawSub = raw(["sub", s, "3"]);
+    expect(await rawSub.out.line()).toBe("READY");
+    using pub = open(`${url()}/${s}`, { role: "writer" });
+    for (const m of ["a", "b", "c"]) pub.send(m);
+    expect((await rawSub.out.rest()).trim().split("\n")).toEqual(["a", "b", "c"]);
+    expect(await rawSub.child.exited).toBe(0);
+    // ipc-lab subscriber ← raw publisher
+    using sub = open(`${url()}/${s}.in`, { role: "reader" });
+    const rawPub = raw(["pub", `${s}.in`, "x", "y"]);
+    expect(await rawPub.child.exited).toBe(0);
+    expect([sub.recv({ timeout: 5000 }), sub.recv({ timeout: 5000 })].map((m) => text.decode(m))).toEqual(["x", "y"]);
+    // a raw request answered by serve(); request() answered by a raw responder
+    using served = serve(`${url()}/${s}.svc`, (r: Uint8Array) => `served ${text.decode(r)}`);
+    const ask = raw(["request", `${s}.svc`, "hi"]);
+    expect((await ask.out.rest()).trim()).toBe("served hi");
+    expect(served.answered).toBe(1);
+    expect(await ask.child.exited).toBe(0);
+    const responder = raw(["reply", `${s}.raw`, "2"]);
+    expect(await responder.out.line()).toBe("READY");
+    expect(text.decode(await request(`${url()}/${s}.raw`, "shout", { timeout: 5000 }))).toBe("SHOUT");
+    using client = new Client(`${url()}/${s}.raw`);
+    expect(text.decode(client.requestSync("blocking", { timeout: 5000 }))).toBe("BLOCKING"); // the thread blocks; the NATS thread does not
+    expect(await responder.child.exited).toBe(0);
+  });
+
+  test("stop the server", async () => {
+    await server!.stop();
+    server = undefined;
+  });
+});
+
+checkLeaks(prefix, [], () => rmSync(stopDir, { recursive: true, force: true }));
