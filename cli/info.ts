@@ -7,6 +7,7 @@ import { readFileSync, statfsSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { mechanisms } from "../lib/mechanisms.ts";
 import { open } from "../lib/open.ts";
+import { natsUrlFromEnv } from "../lib/public/mechanisms.ts";
 import { mqLimits, pipeMaxSize, procNumber, sysvMsgLimits } from "../lib/os/limits.ts";
 import { EXIT, parse, runCommand } from "./args.ts";
 
@@ -35,11 +36,13 @@ function probe(): Record<string, string> {
   for (const m of mechanisms) {
     if (!m.sample) continue; // reached only by inheritance or from a parent
     const exclusive = m.options.includes("exclusive") ? { exclusive: true } : {};
+    // a mechanism that needs a service (a NATS server) gets a second to find it
+    const wait = m.traits.needs ? { timeout: 1000 } : {};
     try {
-      open(m.sample({ ...unique, key: unique.key++ }), { create: true, ...exclusive, ...m.small }).close();
-      out[m.scheme] = "ok";
+      open(m.sample({ ...unique, key: unique.key++ }), { create: true, ...exclusive, ...wait, ...m.small }).close();
+      out[m.scheme] = m.traits.needs ? `ok (${m.traits.needs} answers)` : "ok";
     } catch (e) {
-      out[m.scheme] = (e as Error).message;
+      out[m.scheme] = m.traits.needs ? `needs ${m.traits.needs}: ${(e as Error).message}` : (e as Error).message;
     }
   }
   return out;
@@ -63,6 +66,7 @@ export function info(argv: string[]): Promise<number> {
       signals: { rlimit_sigpending: limit("Max pending signals") },
       dev_shm: { size_bytes: shm.blocks * shm.bsize, free_bytes: shm.bavail * shm.bsize },
       open_files: limit("Max open files"),
+      nats_url: natsUrlFromEnv(),
       works_here: probe(),
       // how each mechanism that can serve many clients does it (serve/request, listen/connect)
       conversations: Object.fromEntries(mechanisms.filter((m) => m.converse).map((m) => [m.scheme, m.converse!.pattern])),
@@ -83,6 +87,7 @@ export function info(argv: string[]): Promise<number> {
         `signals:      RLIMIT_SIGPENDING ${facts.signals.rlimit_sigpending}`,
         `/dev/shm:     ${mb(facts.dev_shm.size_bytes)}, ${mb(facts.dev_shm.free_bytes)} free`,
         `open files:   ${facts.open_files}`,
+        `NATS_URL:     ${facts.nats_url}${process.env.NATS_URL ? "" : " (not set: the default)"}`,
         "works here:",
         ...Object.entries(facts.works_here).map(([k, v]) => `  ${k.padEnd(11)} ${v}`),
         "serve / request (many clients):",

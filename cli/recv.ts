@@ -10,7 +10,8 @@ import { EXIT, numberOption, parse, runCommand, toHex, UsageError } from "./args
 const recvUsage = `usage: ipc-lab recv ADDRESS [--count N] [--timeout MS] [--hex]
   Prints each message on its own line (UTF-8; --hex for binary-safe hex). Creates the
   object if it does not exist and removes it on exit (for stream sockets: listens;
-  for signal:self: says on stderr which pid to send to). Stops after --count messages
+  for signal:self: says on stderr which pid to send to; a nats: subject is subscribed to,
+  wildcards allowed). Stops after --count messages
   (exit 0), at end of stream (exit 0 without --count), or when no message comes within
   --timeout ms (exit 124).
 `;

@@ -13,8 +13,8 @@ import { EXIT, parse, runCommand, UsageError } from "./args.ts";
 
 /** Usage text of `ipc-lab serve`. */
 const serveUsage = `usage: ipc-lab serve ADDRESS [--echo] [-- COMMAND [ARGS...]]
-  Answers each request at ADDRESS (mq:, sysv-mq:, shm:, unix:, tcp:, unix-dgram:, fifo:)
-  with the standard output of COMMAND run with the request on its standard input, or with
+  Answers each request at ADDRESS (mq:, sysv-mq:, shm:, unix:, tcp:, unix-dgram:, fifo:,
+  nats://HOST:PORT/SUBJECT — there any NATS client may ask) with the standard output of COMMAND run with the request on its standard input, or with
   the request itself (--echo). Many clients are answered at once; each reply goes to the
   client that asked. Prints the address it serves (tcp:HOST:0 gets its real port) on one
   line, then serves until Ctrl-C, which removes what it created.

@@ -47,6 +47,8 @@ export interface Traits extends Pick<ChannelCaps, "duplex" | "boundaries" | "det
   connectionless?: boolean;
   /** the async path waits on a descriptor the event loop can poll */
   pollable: boolean;
+  /** a service that must run for it to work, in words for `ipc-lab info` ("a NATS server at NATS_URL") */
+  needs?: string;
 }
 
 /**

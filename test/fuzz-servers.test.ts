@@ -7,6 +7,7 @@
  * must then answer a proper request, and stop on Ctrl-C with its names removed.
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { createConnection } from "node:net";
 import { fileURLToPath } from "node:url";
 import { C } from "../ffi/facts.ts";
 import { sleepSync } from "../ffi/process.ts";
@@ -22,6 +23,9 @@ import { describe, expect, test } from "./support/harness.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { noteMq, noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";
 import { participant } from "./support/participants.ts";
+import { natsForTests } from "./support/mechanisms.ts";
+import { natsSkip } from "./support/nats-server.ts";
+import { parseNatsAddress } from "../lib/channels/nats-address.ts";
 
 const prefix = testPrefix("fuzz");
 const dir = privateDir("fuzz");
@@ -112,6 +116,7 @@ const injectors: Record<string, { framed: boolean; open(address: string): Inject
       };
     },
   },
+  nats: { framed: false, open: (a) => natsWire(a) },
   mq: { framed: false, open: (a) => message(a) },
   "sysv-mq": { framed: false, open: (a) => message(a, { sendType: 1 }) },
   "unix-dgram": { framed: false, open: (a) => message(a) },
@@ -124,7 +129,37 @@ function message(address: string, options: object = {}): Injector {
   return { send: (d) => void ch.trySend(d), close: () => ch.close() };
 }
 
-const serving = (mechanisms as readonly Mechanism[]).filter((m) => m.converse && m.sample && m.scheme !== "fd");
+/**
+ * NATS: the server's wire is the NATS protocol, so bad input is what any NATS client may
+ * publish to the subject: requests with random payloads and reply subjects, publishes with
+ * no reply subject, headers of random bytes (HPUB), and a frame claiming more bytes than
+ * come (the NATS server drops that connection, never ours).
+ */
+function natsWire(address: string): Injector {
+  const { subject, server } = parseNatsAddress(parseAddress(address));
+  const url = new URL(server.replace(/^nats:/, "http:"));
+  const sock = createConnection({ host: url.hostname, port: Number(url.port) });
+  sock.on("error", () => {}); // the server may close it on the last frame: that is the point
+  sock.write('CONNECT {"verbose":false,"headers":true}\r\n');
+  let n = 0;
+  const enc = new TextEncoder();
+  return {
+    send: (d) => {
+      const reply = `_INBOX.fuzz.${++n}`;
+      const head = n % 3 === 0
+        ? `PUB ${subject} ${d.byteLength}`
+        : n % 3 === 1
+        ? `PUB ${subject} ${reply} ${d.byteLength}`
+        : `HPUB ${subject} ${reply} ${d.byteLength} ${d.byteLength}`;
+      sock.write(enc.encode(`${head}\r\n`));
+      sock.write(d);
+      sock.write("\r\n");
+    },
+    close: () => void sock.end(`PUB ${subject} _INBOX.fuzz.last 999999\r\nshort\r\n`),
+  };
+}
+
+const serving = (mechanisms as readonly Mechanism[]).filter((m) => m.converse && m.sample && m.scheme !== "fd" && !(m.scheme === "nats" && natsSkip));
 
 describe("servers survive bad input", () => {
   test("every mechanism that serves has a way to throw bad input at it here", () => {
@@ -133,6 +168,7 @@ describe("servers survive bad input", () => {
 
   for (const m of serving) {
     test(`${m.scheme}: ${ROUNDS} malformed frames, then a proper request is answered`, async () => {
+      if (m.scheme === "nats") await natsForTests();
       const asked = m.sample!({ tag: `${prefix}${m.scheme}`, dir, key: testKey() });
       if (m.scheme === "mq") noteMq(asked);
       const addr = parseAddress(asked);

@@ -45,7 +45,10 @@ describe("one list of mechanisms", () => {
     expect(await p.exited).toBe(0);
     const probed = mechanisms.filter((m) => m.sample).map((m) => m.scheme);
     expect(Object.keys(facts.works_here).sort()).toEqual([...probed].sort());
-    expect(Object.entries(facts.works_here).filter(([, v]) => v !== "ok")).toEqual([]);
+    // what needs a service (a NATS server) says whether it found one; everything else works
+    const needs = new Set<string>(mechanisms.filter((m) => m.traits.needs).map((m) => m.scheme));
+    expect(Object.entries(facts.works_here).filter(([k, v]) => v !== "ok" && !needs.has(k))).toEqual([]);
+    for (const k of needs) expect(facts.works_here[k]).toMatch(/^(ok \(.* answers\)$|needs )/);
   });
 });
 

@@ -12,10 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
-import { Client, open, request, serve } from "../lib/index.ts";
+import { Client, open, request, select, selectAsync, serve } from "../lib/index.ts";
 import type { NatsChannel } from "../lib/channels/nats.ts";
 import { expectIpcError, expectIpcErrorAsync } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { untilBlocked } from "./support/blocked.ts";
 import { testPrefix, track } from "./support/leaks.ts";
 import { type LineReader, lineReader } from "./support/lines.ts";
 import { type NatsServer, natsSkip, startNatsServer } from "./support/nats-server.ts";
@@ -25,6 +26,8 @@ import { peerRuntime } from "./support/runtimes.ts";
 const prefix = testPrefix("nats");
 const peerScript = fileURLToPath(new URL("./support/nats-peer.ts", import.meta.url));
 const rawClient = fileURLToPath(new URL("./support/raw-nats.py", import.meta.url));
+const stopProgram = fileURLToPath(new URL("./support/stop-program.ts", import.meta.url));
+const ipcLab = fileURLToPath(new URL("../bin/ipc-lab.ts", import.meta.url));
 const text = new TextDecoder();
 const stopDir = mkdtempSync(join(tmpdir(), prefix));
 let serial = 0;
@@ -305,6 +308,87 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     using client = new Client(`${url()}/${s}.raw`);
     expect(text.decode(client.requestSync("blocking", { timeout: 5000 }))).toBe("BLOCKING"); // the thread blocks; the NATS thread does not
     expect(await responder.child.exited).toBe(0);
+  });
+
+  test("select and selectAsync over a nats subject and a local queue together", async () => {
+    const local = open(`shm-queue:/${prefix}sel`);
+    using sub = open(`${url()}/${subject()}`, { role: "reader" });
+    using pub = open(sub.address, { role: "writer" });
+    try {
+      setTimeout(() => pub.send("over nats"), 50);
+      const first = await selectAsync([local, sub], { timeout: 5000 });
+      expect(first.channel).toBe(sub);
+      expect(text.decode(first.message)).toBe("over nats");
+      local.send("local");
+      const second = select([local, sub], { timeout: 5000 });
+      expect([second.channel, text.decode(second.message)]).toEqual([local, "local"]);
+      pub.send("again");
+      const third = select([local, sub], { timeout: 5000 }); // blocks this thread; the NATS thread delivers
+      expect([third.channel, text.decode(third.message)]).toEqual([sub, "again"]);
+    } finally {
+      local.close();
+    }
+  });
+
+  for (const how of ["recv", "async"] as const) {
+    test(`a program blocked in ${how === "recv" ? "a sync recv" : "for await"} on nats stops within 1 s of SIGINT and SIGTERM (130/143)`, async () => {
+      for (const [sig, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+        const p = track(spawnProcess(scriptCommand(stopProgram, [how, `${url()}/${subject()}`]), { stdio: ["ignore", "pipe", "inherit"] }));
+        const out = lineReader(p.stdout!);
+        expect(await out.line()).toBe("ready");
+        await untilBlocked(p.pid, how === "recv" ? "call" : "event loop");
+        const t0 = performance.now();
+        p.kill(sig);
+        expect(await p.exited).toBe(status);
+        console.log(`  stop delay nats ${how} ${sig}: ${(performance.now() - t0).toFixed(0)} ms`);
+        expect(performance.now() - t0).toBeLessThan(1000);
+      }
+    });
+  }
+
+  test("the CLI: send, recv, serve -- CMD and request on nats addresses, with plain NATS clients on the other side", async () => {
+    const s = subject();
+    const cli = (args: string[]) => track(spawnProcess(scriptCommand(ipcLab, args), { stdio: ["ignore", "pipe", "inherit"] }));
+    // ipc-lab serve -- tr answers a plain NATS request
+    const server = cli(["serve", `${url()}/${s}.up`, "--", "tr", "a-z", "A-Z"]);
+    const served = lineReader(server.stdout!);
+    expect(await served.line()).toBe(`${url()}/${s}.up`);
+    const ask = raw(["request", `${s}.up`, "quiet please"]);
+    expect((await ask.out.rest()).trim()).toBe("QUIET PLEASE");
+    server.kill("SIGINT");
+    expect(await server.exited).toBe(130);
+    // ipc-lab request answered by a plain responder
+    const responder = raw(["reply", `${s}.raw`, "1"]);
+    expect(await responder.out.line()).toBe("READY");
+    const req = cli(["request", `${url()}/${s}.raw`, "loud"]);
+    expect((await new Response(req.stdout).text()).trim()).toBe("LOUD");
+    expect(await req.exited).toBe(0);
+    // ipc-lab recv from a plain publisher; ipc-lab send to a plain subscriber
+    const recv = cli(["recv", `${url()}/${s}.*`, "--count", "2", "--timeout", "10000"]);
+    await untilBlocked(recv.pid, "call"); // subscribed, waiting
+    expect(await (raw(["pub", `${s}.in`, "p", "q"])).child.exited).toBe(0);
+    expect((await new Response(recv.stdout).text()).trim().split("\n")).toEqual(["p", "q"]);
+    expect(await recv.exited).toBe(0);
+    const rawSub = raw(["sub", `${s}.out`, "2"]);
+    expect(await rawSub.out.line()).toBe("READY");
+    expect(await cli(["send", `${url()}/${s}.out`, "m1", "m2"]).exited).toBe(0);
+    expect((await rawSub.out.rest()).trim().split("\n")).toEqual(["m1", "m2"]);
+  });
+
+  test("ipc-lab info says whether a server answers at NATS_URL", async () => {
+    const info = async (natsUrl: string) => {
+      const p = track(
+        spawnProcess(scriptCommand(ipcLab, ["info", "--json"]), { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NATS_URL: natsUrl } }),
+      );
+      const facts = JSON.parse(await new Response(p.stdout).text()) as { nats_url: string; works_here: Record<string, string> };
+      expect(await p.exited).toBe(0);
+      return facts;
+    };
+    const up = await info(url());
+    expect(up.nats_url).toBe(url());
+    expect(up.works_here.nats).toBe("ok (a NATS server at NATS_URL answers)");
+    const down = await info("nats://127.0.0.1:1");
+    expect(down.works_here.nats).toMatch(/^needs a NATS server at NATS_URL: no NATS server answers at nats:\/\/127\.0\.0\.1:1/);
   });
 
   test("stop the server", async () => {

@@ -11,7 +11,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { Ctl, type NatsOpen, putText } from "./nats-bridge.ts";
-import type { Outbox } from "./nats-thread.ts";
+import type { Outbox } from "./nats-outbox.ts";
 
 /** How many messages a consumer holds ahead of what its caller has taken. */
 const PREFETCH = 64;

@@ -246,6 +246,7 @@ export const nats = mechanism<NatsOptions>()({
   describe: "nats://host:port/subject (or nats:subject on NATS_URL) — a NATS subject: pub/sub, ?queue=group, ?durable=name (JetStream)",
   options: optionNames<NatsOptions>()("capacity", "ackWaitMs", "lingerMs"),
   open: (a, o) => openNats(a, o),
+  sample: (u) => `nats:${u.tag}`,
   traits: {
     boundaries: "framed",
     duplex: true,
@@ -254,6 +255,7 @@ export const nats = mechanism<NatsOptions>()({
     pollable: false,
     maxMessageSize: 1 << 20,
     reliable: false,
+    needs: "a NATS server at NATS_URL",
     unreliableWhy:
       "core NATS is at most once: a message in flight when a connection drops, or past a slow subscriber's limits, is lost (?durable= is at least once)",
   },

@@ -52,7 +52,12 @@ export class RingWord {
 
   /** Sleep while it holds `value` (a semaphore: until posted), at most `ms`: 0, -ETIMEDOUT or -EINTR. */
   sleep(value: number, ms: number): number {
-    if (this.#atomics) return Atomics.wait(this.#atomics, this.index, value | 0, ms) === "timed-out" ? -C.ETIMEDOUT : 0;
+    if (this.#atomics) {
+      // no signal ends Atomics.wait: a stop is looked for after each slice (the caller's ms, at most its peer check)
+      const r = Atomics.wait(this.#atomics, this.index, value | 0, ms);
+      if (shim.ipcl_stop_pending() !== 0) return -C.EINTR;
+      return r === "timed-out" ? -C.ETIMEDOUT : 0;
+    }
     return this.#semaphore ? shim.ipcl_sem_wait(this.#sem, ms) : shim.ipcl_futex_wait(this.ptr, value, ms);
   }
 

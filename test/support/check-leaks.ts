@@ -10,9 +10,9 @@ import { leftovers } from "./leaks.ts";
  * test, "leaves nothing behind", that fails (on Bun and on Deno alike) when `leftovers`
  * finds anything. On Deno a failing after() hook is ignored, hence a test, not a hook.
  */
-export function checkLeaks(prefix: string, dirs: string[] = [], before?: () => void): void {
+export function checkLeaks(prefix: string, dirs: string[] = [], before?: () => void | Promise<void>): void {
   test("leaves nothing behind", async () => {
-    before?.(); // a file's own clean-up of what it made on purpose outside its prefix
+    await before?.(); // a file's own clean-up of what it made on purpose outside its prefix
     expect(await leftovers(prefix, dirs)).toEqual([]);
   });
 }

@@ -89,11 +89,20 @@ function keptOpen(): Set<string> {
   return new Set(kept);
 }
 
+/** What shared helpers started for the whole file (a nats-server) and stop before the check. */
+const beforeCheck: (() => Promise<void>)[] = [];
+
+/** Run `hook` (once) before the next leak check: a helper that started something for the whole file stops it there. */
+export function beforeLeakCheck(hook: () => Promise<void>): void {
+  beforeCheck.push(hook);
+}
+
 /**
  * Everything this test process left behind; [] when clean. Kills stray children (every
  * live descendant, tracked or not) and removes what it can, so one leak is reported once.
  */
 export async function leftovers(prefix: string, dirs: string[] = []): Promise<string[]> {
+  for (const hook of beforeCheck.splice(0)) await hook();
   const out: string[] = [];
   for (const p of children) {
     if (p.exitCode === null && p.signalCode === null) {

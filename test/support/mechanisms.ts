@@ -15,8 +15,10 @@ import { shm as shmDescriptor } from "../../lib/channels/shm.ts";
 import { unix as unixDescriptor } from "../../lib/channels/socket.ts";
 import { topic as topicDescriptor } from "../../lib/channels/topic.ts";
 import { shmQueue as shmQueueDescriptor } from "../../lib/channels/shm-queue.ts";
+import { nats as natsDescriptor } from "../../lib/channels/nats.ts";
+import { type NatsServer, natsSkip, startNatsServer } from "./nats-server.ts";
 import { type LineReader, lineReader } from "./lines.ts";
-import { noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
+import { beforeLeakCheck, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
 import { ackWindow } from "./sequence.ts";
 
@@ -292,6 +294,55 @@ export const workerMechanism: Mechanism = {
   },
 };
 
+/**
+ * NATS subjects, on the suite's own nats-server (./nats-server.ts, started on first use and
+ * stopped by stopNatsForTests before the leak check). Like topics, a subscriber hears what
+ * is published after it subscribed: we open (subscribe) before the peer starts, and when
+ * the peer receives we wait for it to say it has subscribed. Both ends publish and
+ * subscribe (a channel never hears itself), and core NATS is at most once: the suite paces
+ * bulk transfers with acknowledgements, as for UDP.
+ */
+const natsMechanism: Mechanism = {
+  name: "nats",
+  duplex: true,
+  detectsPeerExit: false,
+  bounded: false,
+  window: 64 * 1024,
+  async start(role, count = 0, max) {
+    const address = natsDescriptor.sample!({ tag: `${prefix}${++serial}`, dir, key: 0 });
+    // the command first: the peer's runtime is read now (the cross-runtime test sets it around this call)
+    const args = peerCommand(peerScript, role, address, String(count), ...(max === undefined ? [] : [String(max)]));
+    await natsForTests();
+    const receives = peerReceives(role);
+    const here = open(address);
+    // the peer subscribes whatever its role (acknowledgements come back to it), and says when it has
+    const env = {
+      PEER_OPEN_OPTS: JSON.stringify({ role: null }),
+      PEER_WINDOW: String(64 * 1024),
+      ...(receives ? { PEER_READY: "1", PEER_READY_ALL: "1" } : {}),
+    };
+    const peer = track(spawnProcess(args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } }));
+    const s = session(this, here, peer);
+    if (receives && (await s.out.line()) !== JSON.stringify({ ready: true })) throw new Error("the nats peer did not say it had subscribed");
+    return s;
+  },
+};
+
+let natsServer: Promise<NatsServer> | undefined;
+
+/** The suite's nats-server, started on first use and stopped before the file's leak check; NATS_URL names it (peers inherit it). */
+export async function natsForTests(): Promise<void> {
+  if (!natsServer) {
+    natsServer = startNatsServer();
+    beforeLeakCheck(async () => {
+      const server = natsServer;
+      natsServer = undefined;
+      await (await server)?.stop();
+    });
+  }
+  process.env.NATS_URL = (await natsServer).url;
+}
+
 /** Mechanisms the suite runs its own way: a pid for an address, or a command as the peer. */
 const custom: Partial<Record<Scheme, Mechanism>> = {
   signal: signalMechanism,
@@ -299,10 +350,12 @@ const custom: Partial<Record<Scheme, Mechanism>> = {
   popen: commandMechanism("popen"),
   topic: topicMechanism,
   "shm-queue": queueMechanism,
+  nats: natsMechanism,
 };
 
 /** How the suite runs one mechanism of lib/mechanisms.ts; a mechanism with no way is a failure, not a skip. */
 function conformanceOf(m: LibMechanism): Mechanism | undefined {
+  if (m.scheme === "nats" && natsSkip) return undefined; // no nats-server here: ./nats-server.ts said so once
   if (m.traits.boundaries === "counter" || m.traits.boundaries === "token") return undefined; // eventfd values and semaphore tokens merge: not byte messages
   if (m.scheme === "worker") return undefined; // a thread, not a process: workerMechanism, run where Workers clean up
   const c = custom[m.scheme as Scheme];
