@@ -55,7 +55,7 @@ interface ClientReport {
   seconds: number;
 }
 
-function rowFrom(
+export function rowFrom(
   mechanism: string,
   pattern: "request" | "values",
   clients: number,
@@ -99,7 +99,7 @@ export async function valuesBaseline(kind: "bun-ipc" | "net-json", count: number
 }
 
 /** `n` awaited round trips after WARMUP untimed ones: per-request ns, and when the timed part began and ended (ms). */
-async function timed(n: number, ask: () => Promise<unknown>): Promise<{ samples: number[]; start: number; end: number }> {
+export async function timed(n: number, ask: () => Promise<unknown>): Promise<{ samples: number[]; start: number; end: number }> {
   for (let i = 0; i < WARMUP; i++) await ask();
   const samples: number[] = [];
   const start = performance.now();
@@ -112,7 +112,7 @@ async function timed(n: number, ask: () => Promise<unknown>): Promise<{ samples:
 }
 
 /** The report of timed runs (requests per second over the span from the first timed request to the last). */
-function report(runs: { samples: number[]; start: number; end: number }[]): string {
+export function report(runs: { samples: number[]; start: number; end: number }[]): string {
   const start = Math.min(...runs.map((r) => r.start));
   const end = Math.max(...runs.map((r) => r.end));
   return JSON.stringify({ samples: runs.flatMap((r) => r.samples), seconds: (end - start) / 1000 }) + "\n";

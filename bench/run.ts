@@ -14,6 +14,8 @@ import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { topicFanout } from "./topic-fanout.ts";
+import { natsFanout, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
+import { natsMissing, startNatsServer } from "./nats-server.ts";
 import { queueStream } from "./queue-stream.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
@@ -97,7 +99,29 @@ export async function bench(argv: string[]): Promise<number> {
     process.stderr.write(`ipc-lab bench: ${wrong}\n`);
     return 2;
   }
-  const rows = await runJobs(jobsOf(plan));
+  // nats rows need a server: this run starts one (and stops it), or says why there are none
+  const wantsNats = plan.cases.some((c) => c.name === "nats");
+  const server = wantsNats && !natsMissing ? await startNatsServer() : undefined;
+  if (server) process.env.NATS_URL = server.url;
+  else if (wantsNats) plan.cases = plan.cases.filter((c) => c.name !== "nats");
+  let rows: Row[];
+  try {
+    rows = await runJobs(jobsOf(plan, !!server));
+  } finally {
+    await server?.stop();
+  }
+  if (wantsNats && !server) {
+    rows.push({
+      impl: "ipc-lab",
+      mechanism: "nats",
+      pattern: "rtt",
+      mode: "sync",
+      placement: "unpinned",
+      size: 64,
+      count: 0,
+      skipped: `not measured: ${natsMissing}`,
+    });
+  }
   const header = { ...machineFacts(plan.quick), timer_idle_late_p99_ns: await idleTimerLateness(), timer_busy_late_p99_ns: await busyTimerLateness() };
   report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
   return 0;
@@ -138,7 +162,7 @@ function unknownMechanism(plan: Plan): string | undefined {
 }
 
 /** Every job of the plan, in the order they run (so the progress bar knows the total). */
-function jobsOf(plan: Plan): Job[] {
+function jobsOf(plan: Plan, nats: boolean): Job[] {
   const jobs: Job[] = [];
   if (plan.impls.includes("c")) {
     jobs.push({
@@ -150,7 +174,7 @@ function jobsOf(plan: Plan): Job[] {
     for (const size of plan.sizes) {
       if (plan.impls.includes("ipc-lab")) { for (const c of plan.cases) jobs.push(...mechanismJobs(plan, c, placement, size)); }
       if (plan.impls.includes("c")) jobs.push(...cJobs(plan, placement, size));
-      if (size === plan.sizes[0] && plan.impls.includes("ipc-lab")) jobs.push(...patternJobs(plan, placement, size));
+      if (size === plan.sizes[0] && plan.impls.includes("ipc-lab")) jobs.push(...patternJobs(plan, placement, size, nats));
       for (const b of runtimeBaselines) {
         const row = { impl: b.impl, mechanism: b.mechanism, pattern: "rtt", mode: "async", placement, size } as const;
         if (plan.impls.includes(b.impl) && plan.patterns.includes("rtt")) {
@@ -249,11 +273,75 @@ function cJobs(plan: Plan, placement: Placement, size: number): Job[] {
   return jobs;
 }
 
+/**
+ * The NATS rows beside the raw official client (bench/nats.ts), across CPUs or unpinned only
+ * (a server process and two threads per participant do not fit one CPU's story): fan-out to
+ * 1 and 4 subscribers, a pub/sub stream, a queue group and a durable queue with 2 producers
+ * and 2 consumers, and the raw client's request/reply beside serve/request's nats rows.
+ */
+function natsJobs(plan: Plan, placement: Placement, size: number): Job[] {
+  const { patterns, rttCount, quick } = plan;
+  const jobs: Job[] = [];
+  const impls = ["ipc-lab", "raw"] as const;
+  const name = (impl: string, what: string) => `${impl === "raw" ? "nats raw" : "nats"}${what}`;
+  if (patterns.includes("rtt")) {
+    for (const k of [1, 4]) {
+      for (const impl of impls) {
+        const row = {
+          impl: impl === "raw" ? "nats raw" : "ipc-lab",
+          mechanism: name(impl, ` → ${k} subscriber${k > 1 ? "s" : ""}`),
+          pattern: "rtt",
+          mode: impl === "raw" ? "async" : "sync",
+          placement,
+          size: 64,
+        } as const;
+        jobs.push({ label: `${row.mechanism} ${placement}`, row, run: () => natsFanout(impl, k, Math.ceil(rttCount / 2), placement) });
+      }
+    }
+  }
+  if (patterns.includes("stream")) {
+    const n = quick ? 50_000 : 200_000;
+    for (const impl of impls) {
+      const row = {
+        impl: impl === "raw" ? "nats raw" : "ipc-lab",
+        mechanism: name(impl, " pub/sub"),
+        pattern: "stream",
+        mode: impl === "raw" ? "async" : "sync",
+        placement,
+        size: 64,
+      } as const;
+      jobs.push({ label: `${row.mechanism} stream ${placement}`, row, run: () => natsStream(impl, n, placement) });
+    }
+    for (const kind of ["queue", "durable"] as const) {
+      const row = {
+        impl: "ipc-lab",
+        mechanism: `nats ${kind === "queue" ? "queue group" : "durable queue"} (2 producers, 2 consumers)`,
+        pattern: "stream",
+        mode: "sync",
+        placement,
+        size: 64,
+      } as const;
+      jobs.push({ label: `${row.mechanism} ${placement}`, row, run: () => natsQueueStream(kind, kind === "durable" ? n / 10 : n / 2, placement) });
+    }
+  }
+  if (patterns.includes("request")) {
+    for (const clients of [1, 8]) {
+      const row = { impl: "nats raw", mechanism: "nats raw", pattern: "request", mode: clients === 1 ? "1 client" : "8 clients", placement, size } as const;
+      jobs.push({
+        label: `nats raw request/reply, ${clients} client(s) ${placement}`,
+        row,
+        run: () => natsRawRequest(clients, clients === 1 ? rttCount : Math.ceil(rttCount / 4), size, placement),
+      });
+    }
+  }
+  return jobs;
+}
+
 /** The many-process patterns, at the smallest size: fan-out, work queues, serve/request, values, locks. */
-function patternJobs(plan: Plan, placement: Placement, size: number): Job[] {
+function patternJobs(plan: Plan, placement: Placement, size: number, nats: boolean): Job[] {
   const { patterns, mechs, rttCount, quick } = plan;
   const wants = (m: string) => !mechs || mechs.includes(m);
-  const jobs: Job[] = [];
+  const jobs: Job[] = nats && wants("nats") && placement !== "same-cpu" ? natsJobs(plan, placement, size) : [];
   if (patterns.includes("rtt") && plan.modes.includes("sync") && wants("topic")) {
     // one publisher, 1, 4 and 8 subscribers: the round trip to the last one
     for (const k of [1, 4, 8]) {
@@ -270,7 +358,7 @@ function patternJobs(plan: Plan, placement: Placement, size: number): Job[] {
   }
   if (patterns.includes("request")) {
     // serve()/Client as a program uses them: one client asking in turn, and 8 at once
-    for (const scheme of REQUEST_SCHEMES.filter(wants)) {
+    for (const scheme of REQUEST_SCHEMES.filter((s) => wants(s) && (s !== "nats" || nats))) {
       for (const clients of [1, 8]) {
         const row = { impl: "ipc-lab", mechanism: scheme, pattern: "request", mode: clients === 1 ? "1 client" : "8 clients", placement, size } as const;
         const n = clients === 1 ? rttCount : Math.ceil(rttCount / 4);

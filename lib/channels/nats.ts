@@ -103,6 +103,8 @@ export class NatsChannel extends RingChannel {
     this.#control = new Int32Array(control);
     this.#counts = a.durable !== undefined;
     this.#lingerMs = lingerMs;
+    // the peer is a thread of this process: spinning before a sleep pays unless we may use one CPU only (PeerSpin)
+    this.expectPeer(process.pid);
     const header = role === "channel" ? 0 : TURN_HEADER;
     this.caps = {
       mechanism: "nats",

@@ -1,90 +1,18 @@
 /**
- * A real nats-server for the NATS tests: found on PATH or in /usr/sbin (Debian's
- * nats-server package; .ci/run installs it), started on a free port with JetStream in a
- * temporary directory, stopped (and its directory removed) by stop(). Where none is
- * installed, natsSkip says what to install and the NATS tests skip.
+ * The NATS tests' nats-server: bench/nats-server.ts's, its process tracked for the leak
+ * check and its directory named with the test's prefix. Where none is installed, natsSkip
+ * says what to install (printed once) and the NATS tests skip.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { type ChildProcess, spawnProcess } from "../../ffi/process.ts";
+import { natsMissing, type NatsServer, type NatsServerOptions, startNatsServer as start } from "../../bench/nats-server.ts";
 import { testPrefix, track } from "./leaks.ts";
 
-/** The nats-server binary, or undefined. */
-export const natsServerBinary: string | undefined = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
-  .map((d) => join(d, "nats-server"))
-  .find((p) => p.startsWith("/") && existsSync(p));
+export type { NatsServer };
 
 /** Why the NATS tests skip here, or "" when they run. */
-export const natsSkip = natsServerBinary
-  ? ""
-  : "no nats-server on PATH or in /usr/sbin: the NATS tests skip (apt-get install -y nats-server, or .ci/run, installs it)";
+export const natsSkip = natsMissing ? `${natsMissing}: the NATS tests skip (.ci/run installs it)` : "";
 if (natsSkip) console.log(`skip: ${natsSkip}`);
 
-/** A running server. */
-export interface NatsServer {
-  /** nats://127.0.0.1:PORT */
-  readonly url: string;
-  readonly port: number;
-  /** stop it (SIGTERM, then SIGKILL) and wait until it has gone */
-  stop(): Promise<void>;
-  /** stop it and start it again on the same port and store (JetStream keeps what it stored) */
-  restart(): Promise<void>;
-}
-
-let serial = 0;
-
-/** Start a nats-server with JetStream on a free port (listening on `host`), with extra arguments. */
-export async function startNatsServer(opts: { host?: string; args?: string[]; netns?: string } = {}): Promise<NatsServer> {
-  if (!natsServerBinary) throw new Error(natsSkip);
-  const dir = mkdtempSync(join(tmpdir(), `${testPrefix("nats")}${++serial}-`));
-  const host = opts.host ?? "127.0.0.1";
-  let port = -1;
-  let starts = 0;
-  let child: ChildProcess;
-  const launch = async () => {
-    // the log goes to a file: a pipe we stopped reading would kill the server (SIGPIPE) when it next logs
-    const log = join(dir, `server-${++starts}.log`);
-    const cmd = [natsServerBinary!, "-a", host, "-p", String(port), "-js", "-sd", join(dir, "js"), "--ports_file_dir", dir, "-l", log, ...(opts.args ?? [])];
-    child = track(spawnProcess(opts.netns ? ["ip", "netns", "exec", opts.netns, ...cmd] : cmd, { stdio: ["ignore", "ignore", "ignore"] }));
-    const logs = async () => (existsSync(log) ? readFileSync(log, "utf8") : "");
-    const deadline = performance.now() + 10_000;
-    for (;;) {
-      const file = readdirSync(dir).find((f) => f.endsWith(".ports"));
-      if (file && port < 0) {
-        const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
-        port = Number(new URL(ports.nats[0]!).port);
-      }
-      if (port > 0 && (await logs()).includes("Server is ready")) return;
-      if (child.exitCode !== null || performance.now() > deadline) throw new Error(`nats-server did not start: ${await logs()}`);
-      await sleep(20);
-    }
-  };
-  const halt = async () => {
-    child.kill(15);
-    const done = await Promise.race([child.exited.then(() => true), sleep(5000).then(() => false)]);
-    if (!done) {
-      child.kill(9);
-      await child.exited;
-    }
-    for (const f of readdirSync(dir)) if (f.endsWith(".ports")) rmSync(join(dir, f));
-  };
-  await launch();
-  return {
-    get url() {
-      return `nats://${host}:${port}`;
-    },
-    get port() {
-      return port;
-    },
-    async stop() {
-      await halt();
-      rmSync(dir, { recursive: true, force: true });
-    },
-    async restart() {
-      await halt();
-      await launch();
-    },
-  };
+/** A test's nats-server (see bench/nats-server.ts). */
+export function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  return start({ prefix: testPrefix("nats"), onSpawn: (c) => void track(c), ...opts });
 }

@@ -1,0 +1,279 @@
+/**
+ * The NATS rows: what leaving shared memory costs, and what ipc-lab's adapter costs beside
+ * the official client doing the same work ("nats raw"), against a nats-server this run
+ * starts on localhost (bench/nats-server.ts).
+ *   - fan-out: one publisher, K subscriber processes that each acknowledge every message on
+ *     a second subject; the round trip to the last one (K = 1, 4), as `topic → K`;
+ *   - stream: one publisher process, one subscriber process, 64 B messages as fast as they
+ *     go, messages per second until the subscriber has them all;
+ *   - work queues: 2 producers and 2 consumers through a queue group and a durable queue,
+ *     as `shm-queue (2 producers, 2 consumers)`;
+ *   - request/reply: the raw client's request() against a raw responder, 1 and 8 clients
+ *     (ipc-lab's serve/request over nats: runs like every scheme in bench/conversations.ts).
+ * Participants (this file, run as a script): ROLE IMPL ARGS… where IMPL is ipc-lab or raw.
+ */
+import { fileURLToPath } from "node:url";
+import { nanoseconds } from "../ffi/process.ts";
+import { open } from "../lib/index.ts";
+import type { Row } from "./measure.ts";
+import { summarize } from "./stats.ts";
+import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
+import { report, rowFrom, timed } from "./conversations.ts";
+
+type Impl = "ipc-lab" | "raw";
+type RawClient = typeof import("@nats-io/transport-node");
+
+const script = fileURLToPath(import.meta.url);
+let serial = 0;
+const tag = () => `ipcl-bench-nats-${process.pid}-${++serial}`;
+const url = () => process.env.NATS_URL!;
+const implName = (impl: Impl) => (impl === "raw" ? "nats raw" : "ipc-lab");
+const participant = (args: string[], cpu: number) => startParticipant(script, args, cpu, `nats bench ${args[0]}`);
+
+/** Fan-out round trips: publish one 64 B message, wait for all `k` acknowledgements. */
+export async function natsFanout(impl: Impl, k: number, count: number, placement: Placement): Promise<Row> {
+  const subject = tag();
+  const warm = Math.min(count, 500);
+  const [ours, theirs] = cpusFor(placement);
+  const peers = Array.from({ length: k }, () => participant(["ack", impl, subject, String(warm + count)], theirs));
+  if (ours >= 0) pinProcess(ours);
+  try {
+    for (const p of peers) await p.line(); // subscribed
+    const samples = new Float64Array(count);
+    if (impl === "raw") {
+      const nats: RawClient = await import("@nats-io/transport-node");
+      const nc = await nats.connect({ servers: url() });
+      let left = 0;
+      let done: () => void = () => {};
+      nc.subscribe(`${subject}.acks`, { callback: () => void (--left === 0 && done()) });
+      await nc.flush();
+      const msg = new Uint8Array(64);
+      const round = () => new Promise<void>((resolve) => ((left = k), (done = resolve), nc.publish(subject, msg)));
+      for (let i = 0; i < warm; i++) await round();
+      for (let i = 0; i < count; i++) {
+        const t0 = nanoseconds();
+        await round();
+        samples[i] = nanoseconds() - t0;
+      }
+      await nc.close();
+    } else {
+      using pub = open(`${url()}/${subject}`, { role: "writer" });
+      using acks = open(`${url()}/${subject}.acks`, { role: "reader" });
+      const buf = new Uint8Array(64);
+      const round = () => {
+        pub.send(buf.subarray(0, 64));
+        for (let i = 0; i < k; i++) acks.recvInto(buf, { timeout: 20_000 });
+      };
+      for (let i = 0; i < warm; i++) round();
+      for (let i = 0; i < count; i++) {
+        const t0 = nanoseconds();
+        round();
+        samples[i] = nanoseconds() - t0;
+      }
+    }
+    const mechanism = `${impl === "raw" ? "nats raw" : "nats"} → ${k} subscriber${k > 1 ? "s" : ""}`;
+    return { ...summarize(samples), impl: implName(impl), mechanism, pattern: "rtt", mode: impl === "raw" ? "async" : "sync", placement, size: 64, count };
+  } finally {
+    if (ours >= 0) pinProcess(-1);
+    for (const p of peers) p.p.kill();
+    await Promise.all(peers.map((p) => p.p.exited));
+  }
+}
+
+/** One publisher process to one subscriber process, `count` 64 B messages: messages per second. */
+export async function natsStream(impl: Impl, count: number, placement: Placement): Promise<Row> {
+  const subject = tag();
+  const [a, b] = cpusFor(placement);
+  const sink = participant(["sink", impl, subject, String(count)], b);
+  try {
+    await sink.line(); // subscribed
+    const source = participant(["source", impl, subject, String(count)], a);
+    const { seconds } = JSON.parse(await sink.line()) as { seconds: number };
+    await source.p.exited;
+    return {
+      impl: implName(impl),
+      mechanism: impl === "raw" ? "nats raw pub/sub" : "nats pub/sub",
+      pattern: "stream",
+      mode: impl === "raw" ? "async" : "sync",
+      placement,
+      size: 64,
+      count,
+      msgs_per_s: count / seconds,
+      bytes_per_s: (count * 64) / seconds,
+    };
+  } finally {
+    sink.p.kill();
+    await sink.p.exited;
+  }
+}
+
+/** 2 producers × `perProducer` to 2 consumers through a queue group or a durable queue: messages per second. */
+export async function natsQueueStream(kind: "queue" | "durable", perProducer: number, placement: Placement): Promise<Row> {
+  const t = tag();
+  const address = kind === "queue" ? `${url()}/${t}?queue=workers` : `${url()}/${t}?durable=D${t.replaceAll("-", "_")}`;
+  const [a, b] = cpusFor(placement);
+  const consumers = [participant(["consume", "ipc-lab", address], a), participant(["consume", "ipc-lab", address], b >= 0 ? b : a)];
+  const producers: ReturnType<typeof participant>[] = [];
+  try {
+    for (const c of consumers) await c.line(); // subscribed
+    const t0 = performance.now();
+    producers.push(
+      participant(["produce", "ipc-lab", address, String(perProducer)], a),
+      participant(["produce", "ipc-lab", address, String(perProducer)], b >= 0 ? b : a),
+    );
+    // each consumer says how many it has every 20 ms; done when they add up (or nothing moves for 5 s: lost)
+    const counts = [0, 0];
+    let last = t0;
+    await Promise.all(consumers.map(async (c, i) => {
+      while (counts[0]! + counts[1]! < 2 * perProducer) {
+        const line = await Promise.race([c.line(), new Promise<string>((r) => setTimeout(() => r(""), 5000))]);
+        if (!line) return;
+        counts[i] = (JSON.parse(line) as { got: number }).got;
+        last = performance.now();
+      }
+    }));
+    const seconds = (last - t0) / 1000;
+    const got = counts[0]! + counts[1]!;
+    return {
+      impl: "ipc-lab",
+      mechanism: `nats ${kind === "queue" ? "queue group" : "durable queue"} (2 producers, 2 consumers)`,
+      pattern: "stream",
+      mode: "sync",
+      placement,
+      size: 64,
+      count: got,
+      msgs_per_s: got / seconds,
+      bytes_per_s: (got * 64) / seconds,
+    };
+  } finally {
+    for (const x of [...consumers, ...producers]) x.p.kill();
+    await Promise.all([...consumers, ...producers].map((x) => x.p.exited));
+  }
+}
+
+/** The raw client's request/reply: a raw responder process, a process with `clients` raw requesters × `count`. */
+export async function natsRawRequest(clients: number, count: number, size: number, placement: Placement): Promise<Row> {
+  const subject = tag();
+  const [a, b] = cpusFor(placement);
+  const server = participant(["respond", "raw", subject], b);
+  try {
+    await server.line();
+    const client = participant(["ask", "raw", subject, String(count), String(clients), String(size)], a);
+    const r = JSON.parse(await client.line()) as { samples: number[]; seconds: number };
+    await client.p.exited;
+    return rowFrom("nats raw", "request", clients, placement, size, r, "nats raw");
+  } finally {
+    server.p.kill();
+    await server.p.exited;
+  }
+}
+
+// ---- participants ---------------------------------------------------------------------
+
+async function rawConnect() {
+  const nats: RawClient = await import("@nats-io/transport-node");
+  return nats.connect({ servers: url() });
+}
+
+async function participantMain(role: string, impl: Impl, args: string[]): Promise<void> {
+  const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + "\n");
+  if (role === "ack" && impl === "raw") {
+    const [subject, n] = args as [string, string];
+    const nc = await rawConnect();
+    let left = Number(n);
+    let finished: () => void = () => {};
+    const all = new Promise<void>((resolve) => (finished = resolve));
+    nc.subscribe(subject, {
+      callback: () => {
+        nc.publish(`${subject}.acks`, new Uint8Array(0));
+        if (--left === 0) finished();
+      },
+    });
+    await nc.flush();
+    say("ready");
+    await all;
+    await nc.close();
+  } else if (role === "ack") {
+    const [subject, n] = args as [string, string];
+    const sub = open(`${url()}/${subject}`, { role: "reader" });
+    const ack = open(`${url()}/${subject}.acks`, { role: "writer" });
+    say("ready");
+    const buf = new Uint8Array(64);
+    for (let i = 0; i < Number(n); i++) (sub.recvInto(buf), ack.send(buf.subarray(0, 0)));
+    sub.close();
+    ack.close();
+  } else if (role === "sink") {
+    const [subject, n] = args as [string, string];
+    const count = Number(n);
+    let t0 = 0;
+    if (impl === "raw") {
+      const nc = await rawConnect();
+      let got = 0;
+      await new Promise<void>((resolve) => {
+        nc.subscribe(subject, {
+          callback: () => {
+            if (got++ === 0) t0 = performance.now();
+            if (got === count) resolve();
+          },
+        });
+        void nc.flush().then(() => say("ready"));
+      });
+      await nc.close();
+    } else {
+      using sub = open(`${url()}/${subject}`, { role: "reader" });
+      say("ready");
+      const buf = new Uint8Array(64);
+      sub.recvInto(buf);
+      t0 = performance.now();
+      for (let i = 1; i < count; i++) sub.recvInto(buf, { timeout: 30_000 });
+    }
+    say({ seconds: (performance.now() - t0) / 1000 });
+  } else if (role === "source") {
+    const [subject, n] = args as [string, string];
+    const msg = new Uint8Array(64);
+    if (impl === "raw") {
+      const nc = await rawConnect();
+      for (let i = 0; i < Number(n); i++) nc.publish(subject, msg);
+      await nc.flush();
+      await nc.close();
+    } else {
+      using pub = open(`${url()}/${subject}`, { role: "writer" });
+      for (let i = 0; i < Number(n); i++) pub.send(msg);
+    }
+  } else if (role === "produce") {
+    const [address, n] = args as [string, string];
+    using q = open(address, { role: "writer" });
+    const msg = new Uint8Array(64);
+    for (let i = 0; i < Number(n); i++) q.send(msg);
+  } else if (role === "consume") {
+    // says how many it has taken, every 20 ms while that changes, until killed
+    const [address] = args as [string];
+    const q = open(address, { role: "reader" });
+    say("ready");
+    let got = 0;
+    let said = 0;
+    setInterval(() => got !== said && say({ got: said = got }), 20);
+    for (;;) got += (await q.recvManyAsync(256)).length;
+  } else if (role === "respond") {
+    const [subject] = args as [string];
+    const nc = await rawConnect();
+    nc.subscribe(subject, { callback: (_e, m) => void m.respond(m.data) });
+    await nc.flush();
+    say("ready");
+    await new Promise(() => setInterval(() => {}, 1 << 30)); // answers until killed
+  } else if (role === "ask") {
+    const [subject, n, k, size] = args as [string, string, string, string];
+    const nc = await rawConnect();
+    const msg = new Uint8Array(Number(size));
+    const runs = await Promise.all(Array.from({ length: Number(k) }, () => timed(Number(n), () => nc.request(subject, msg, { timeout: 30_000 }))));
+    process.stdout.write(report(runs));
+    await nc.close();
+  } else throw new Error(`bench/nats.ts: unknown role ${role}`);
+}
+
+if (import.meta.main) {
+  if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
+  const [role, impl, ...args] = process.argv.slice(2) as [string, Impl, ...string[]];
+  await participantMain(role, impl, args);
+  process.exit(0);
+}
