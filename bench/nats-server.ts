@@ -43,6 +43,8 @@ export interface NatsServerOptions {
   prefix?: string;
   /** told of each process started (a test's leak tracking) */
   onSpawn?: (child: ChildProcess) => void;
+  /** without JetStream (a cluster of two cannot elect JetStream's leader) */
+  noJetStream?: boolean;
 }
 
 /** Start a nats-server with JetStream on a free port (listening on `host`), with extra arguments. */
@@ -56,7 +58,19 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const launch = async () => {
     // the log goes to a file: a pipe we stopped reading would kill the server (SIGPIPE) when it next logs
     const log = join(dir, `server-${++starts}.log`);
-    const cmd = [natsServerBinary!, "-a", host, "-p", String(port), "-js", "-sd", join(dir, "js"), "--ports_file_dir", dir, "-l", log, ...(opts.args ?? [])];
+    const cmd = [
+      natsServerBinary!,
+      "-a",
+      host,
+      "-p",
+      String(port),
+      ...(opts.noJetStream ? [] : ["-js", "-sd", join(dir, "js")]),
+      "--ports_file_dir",
+      dir,
+      "-l",
+      log,
+      ...(opts.args ?? []),
+    ];
     child = spawnProcess(opts.netns ? ["ip", "netns", "exec", opts.netns, ...cmd] : cmd, { stdio: ["ignore", "ignore", "ignore"] });
     opts.onSpawn?.(child);
     const logs = async () => (existsSync(log) ? readFileSync(log, "utf8") : "");
