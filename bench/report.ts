@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, release } from "node:os";
 import { readFileSync } from "node:fs";
 import { runtime, runtimeBinary, type RuntimeName } from "../ffi/process.ts";
+import { adapterPairs, leavingPairs, natsTable, slower } from "./nats-report.ts";
 import type { Row } from "./measure.ts";
 
 /** The impl name of ipc-lab rows measured under Deno by a benchmark running on Bun. */
@@ -501,6 +502,15 @@ const asyncBothAgainstBunIpc: TargetEntry = ({ rows, timers, placements, measure
   return out;
 };
 
+/** ipc-lab on nats within 1.2× of the official client doing the same work, in the same run (request/reply, pub/sub). */
+const natsAgainstRaw: TargetEntry = ({ rows }) =>
+  adapterPairs(rows).filter((p) => !p.what.includes("→")).map((p) => {
+    const target = `nats ${p.what} within 1.2× of the raw official client (64 B, ${p.placement})`;
+    const x = slower(p);
+    if (x === undefined) return notMeasured(target, !p.a ? "no ipc-lab nats row in this run" : "no raw client row in this run");
+    return { target, measured: `${x.toFixed(2)}× slower`, met: x <= 1.2, gap: over(x, 1.2) };
+  });
+
 /** The targets, one entry per kind: each finds its results in a run. */
 const TARGETS: readonly TargetEntry[] = [
   cRoundTrips,
@@ -513,6 +523,7 @@ const TARGETS: readonly TargetEntry[] = [
   topicFanout,
   workQueue,
   asyncBothAgainstBunIpc,
+  natsAgainstRaw,
 ];
 
 /** The machine and the run, in one line. */
@@ -682,6 +693,19 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
       "",
       mdTable(vals),
       "",
+    );
+  }
+  const adapter = natsTable(adapterPairs(rows), "ipc-lab", "nats raw");
+  if (adapter.length) {
+    const leaving = natsTable(leavingPairs(rows), "nats", "shared memory");
+    parts.push(
+      "## NATS",
+      "",
+      "ipc-lab's nats channels against the official client (`@nats-io/transport-node`) doing the same work in the same run, on a nats-server on this machine: what the adapter costs (its NATS thread: two hand-offs between threads per message, docs/nats.md). Then each NATS pattern beside its shared-memory counterpart: what leaving shared memory costs.",
+      "",
+      mdTable(adapter),
+      "",
+      ...(leaving.length ? [mdTable(leaving), ""] : []),
     );
   }
   const warm = warmupRows(rows);
