@@ -192,6 +192,7 @@ if (import.meta.main) {
   if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
   if (role === "serve") {
     const server = y ? serve(x, (req: unknown) => req, { codec: y as "json" }) : serve(x, (req: Uint8Array) => req);
+    await server.ready;
     process.stdout.write(`${server.address}\n`);
     await server.done;
   } else if (role === "client") await clientRole(x, Number(y), Number(z), Number(w), v);

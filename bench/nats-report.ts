@@ -37,7 +37,8 @@ export function adapterPairs(rows: Row[]): (NatsPair & { placement: string })[] 
     return [
       { what: "request/reply, 1 client (p50)", a: req("ipc-lab", "1 client"), b: req("raw", "1 client"), by: "latency" as const },
       { what: "request/reply, 8 clients (requests/s)", a: req("ipc-lab", "8 clients"), b: req("raw", "8 clients"), by: "rate" as const },
-      { what: "pub/sub stream (msg/s)", a: row("nats pub/sub"), b: row("nats raw pub/sub"), by: "rate" as const },
+      { what: "pub/sub stream (msg/s), { thread: false }", a: row("nats pub/sub (thread: false)"), b: row("nats raw pub/sub"), by: "rate" as const },
+      { what: "pub/sub stream (msg/s), sync calls (the NATS thread)", a: row("nats pub/sub"), b: row("nats raw pub/sub"), by: "rate" as const },
       { what: "publish → 1 subscriber → ack (p50)", a: row("nats → 1 subscriber"), b: row("nats raw → 1 subscriber"), by: "latency" as const },
       { what: "publish → 4 subscribers → acks (p50)", a: row("nats → 4 subscribers"), b: row("nats raw → 4 subscribers"), by: "latency" as const },
     ].map((p) => ({ ...p, placement: pl }));

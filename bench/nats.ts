@@ -19,8 +19,10 @@ import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
 import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
 import { report, rowFrom, timed } from "./conversations.ts";
+import type { NatsLoopChannel } from "../lib/public/mechanisms.ts";
 
-type Impl = "ipc-lab" | "raw";
+/** ipc-lab (the NATS thread: sync calls), loop (ipc-lab with { thread: false }: async calls on the caller's loop), or the raw client */
+type Impl = "ipc-lab" | "loop" | "raw";
 type RawClient = typeof import("@nats-io/transport-node");
 
 const script = fileURLToPath(import.meta.url);
@@ -28,6 +30,8 @@ let serial = 0;
 const tag = () => `ipcl-bench-nats-${process.pid}-${++serial}`;
 const url = () => process.env.NATS_URL!;
 const implName = (impl: Impl) => (impl === "raw" ? "nats raw" : "ipc-lab");
+/** The row name of a NATS pattern for an implementation. */
+export const natsName = (impl: Impl, what: string) => impl === "raw" ? `nats raw ${what}` : impl === "loop" ? `nats ${what} (thread: false)` : `nats ${what}`;
 const participant = (args: string[], cpu: number) => startParticipant(script, args, cpu, `nats bench ${args[0]}`);
 
 /** Fan-out round trips: publish one 64 B message, wait for all `k` acknowledgements. */
@@ -92,9 +96,9 @@ export async function natsStream(impl: Impl, count: number, placement: Placement
     await source.p.exited;
     return {
       impl: implName(impl),
-      mechanism: impl === "raw" ? "nats raw pub/sub" : "nats pub/sub",
+      mechanism: natsName(impl, "pub/sub"),
       pattern: "stream",
-      mode: impl === "raw" ? "async" : "sync",
+      mode: impl === "ipc-lab" ? "sync" : "async",
       placement,
       size: 64,
       count,
@@ -219,6 +223,13 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
         void nc.flush().then(() => say("ready"));
       });
       await nc.close();
+    } else if (impl === "loop") {
+      using sub = open(`${url()}/${subject}`, { role: "reader", thread: false }) as NatsLoopChannel;
+      await sub.ready;
+      say("ready");
+      let got = (await sub.recvManyAsync(1024)).length;
+      t0 = performance.now();
+      while (got < count) got += (await sub.recvManyAsync(1024, { timeout: 30_000 })).length;
     } else {
       using sub = open(`${url()}/${subject}`, { role: "reader" });
       say("ready");
@@ -236,6 +247,11 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
       for (let i = 0; i < Number(n); i++) nc.publish(subject, msg);
       await nc.flush();
       await nc.close();
+    } else if (impl === "loop") {
+      using pub = open(`${url()}/${subject}`, { role: "writer", thread: false }) as NatsLoopChannel;
+      await pub.ready;
+      for (let i = 0; i < Number(n); i++) pub.send(msg);
+      await pub.flush();
     } else {
       using pub = open(`${url()}/${subject}`, { role: "writer" });
       for (let i = 0; i < Number(n); i++) pub.send(msg);

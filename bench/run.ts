@@ -14,7 +14,7 @@ import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { topicFanout } from "./topic-fanout.ts";
-import { natsFanout, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
+import { natsFanout, natsName, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
 import { natsMissing, startNatsServer } from "./nats-server.ts";
 import { queueStream } from "./queue-stream.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
@@ -301,12 +301,12 @@ function natsJobs(plan: Plan, placement: Placement, size: number): Job[] {
   }
   if (patterns.includes("stream")) {
     const n = quick ? 50_000 : 200_000;
-    for (const impl of impls) {
+    for (const impl of ["ipc-lab", "loop", "raw"] as const) {
       const row = {
         impl: impl === "raw" ? "nats raw" : "ipc-lab",
-        mechanism: name(impl, " pub/sub"),
+        mechanism: natsName(impl, "pub/sub"),
         pattern: "stream",
-        mode: impl === "raw" ? "async" : "sync",
+        mode: impl === "ipc-lab" ? "sync" : "async",
         placement,
         size: 64,
       } as const;

@@ -56,6 +56,7 @@ export function serve(argv: string[]): Promise<number> {
     if (values.echo && command.length > 0) throw new UsageError("give either --echo or -- COMMAND, not both");
     if (!values.echo && command.length === 0) throw new UsageError("nothing to answer with: give --echo, or -- COMMAND [ARGS...]");
     const server = serveAt(address, values.echo ? (req: Uint8Array) => req : (req: Uint8Array) => runWith(command, req));
+    await server.ready; // on NATS: subscribed, so the address printed can be asked at once
     process.stdout.write(`${server.address}\n`);
     await server.done;
     return EXIT.ok;

@@ -305,8 +305,13 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     const responder = raw(["reply", `${s}.raw`, "2"]);
     expect(await responder.out.line()).toBe("READY");
     expect(text.decode(await request(`${url()}/${s}.raw`, "shout", { timeout: 5000 }))).toBe("SHOUT");
-    using client = new Client(`${url()}/${s}.raw`);
-    expect(text.decode(client.requestSync("blocking", { timeout: 5000 }))).toBe("BLOCKING"); // the thread blocks; the NATS thread does not
+    // requestSync blocks this thread: its client must live on the NATS thread ({ thread: true });
+    // by default a Client's runs on this event loop (no hand-off per request) and says so
+    using loopClient = new Client(`${url()}/${s}.raw`);
+    const e = expectIpcError(() => loopClient.requestSync("blocking", { timeout: 5000 }), "ENOTSUP");
+    expect(e.message).toContain("thread: false");
+    using client = new Client(`${url()}/${s}.raw`, { thread: true });
+    expect(text.decode(client.requestSync("blocking", { timeout: 5000 }))).toBe("BLOCKING");
     expect(await responder.child.exited).toBe(0);
   });
 

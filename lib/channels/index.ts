@@ -21,4 +21,5 @@ export { spawnWorker, workerChannelData, type WorkerOptions } from "./worker.ts"
 export { TopicChannel, type TopicOptions } from "./topic.ts";
 export type { ShmQueueOptions } from "./shm-queue.ts";
 export { NatsChannel, type NatsOptions } from "./nats.ts";
+export { NatsLoopChannel } from "./nats-loop.ts";
 export { DEFAULT_NATS_URL, type NatsAddress, natsUrlFromEnv } from "./nats-address.ts";

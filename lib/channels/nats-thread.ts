@@ -12,14 +12,11 @@
  * Turn headers never leave this process: on the wire there is only NATS.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
-import { readTurn, Turn, turnFrame } from "../link/wire.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { Ctl, type NatsOpen, putText, setState, State } from "./nats-bridge.ts";
 import { consumeDurable, ensureStream, publishDurable } from "./nats-durable.ts";
 import { Outbox } from "./nats-outbox.ts";
-
-/** The header a failed handler's reply carries (the NATS services convention), with its message. */
-export const SERVICE_ERROR = "Nats-Service-Error";
+import { answerRequests, sendRequests } from "./nats-conversation.ts";
 
 type Client = typeof import("@nats-io/transport-node");
 let client: Promise<Client> | undefined;
@@ -89,9 +86,9 @@ async function start(o: NatsOpen, nc: NatsConnection, out: Outbox): Promise<void
       await consuming?.stop();
     };
   } else if (o.role === "listen") {
-    pump = listen(nc, o, out, nats.headers);
+    pump = answerRequests(nc, o, out, nats.headers).pump;
   } else if (o.role === "connect") {
-    pump = connectTo(nc, o, out, nats.createInbox());
+    pump = sendRequests(nc, o, out, nats.createInbox()).pump;
   } else {
     if (o.subscribes) nc.subscribe(o.subject, { queue: o.queue, callback: (_e, m) => void out.deliver(m.data) });
     pump = (m) => nc.publish(o.subject, m);
@@ -104,52 +101,4 @@ async function start(o: NatsOpen, nc: NatsConnection, out: Outbox): Promise<void
   await nc.close().catch(() => {});
   out.ring.close();
   setState(o.control, State.CLOSED);
-}
-
-/** serve: each request (one with a reply subject) becomes a turn frame; each reply frame goes to its request's inbox. */
-function listen(nc: NatsConnection, o: NatsOpen, out: Outbox, headers: (code?: number, description?: string) => MsgHdrs) {
-  const inboxes = new Map<number, string>();
-  let next = 0;
-  nc.subscribe(o.subject, {
-    queue: o.queue,
-    callback: (_e, m: Msg) => {
-      if (!m.reply) return; // a plain publish asks nothing
-      next = (next % 0xffffffff) + 1;
-      inboxes.set(next, m.reply);
-      out.deliver(turnFrame(Turn.REQUEST, next, m.data));
-    },
-  });
-  return (frame: Uint8Array) => {
-    const turn = readTurn(frame);
-    if (!turn) return;
-    const inbox = inboxes.get(turn.id);
-    if (inbox === undefined) return;
-    inboxes.delete(turn.id);
-    if (turn.kind === Turn.FAILED) {
-      const h = headers();
-      h.set(SERVICE_ERROR, new TextDecoder().decode(turn.payload).replace(/[\r\n]+/g, " "));
-      nc.publish(inbox, turn.payload, { headers: h });
-    } else nc.publish(inbox, turn.payload);
-  };
-}
-
-/** request: each turn frame becomes a request to the subject with a reply subject of ours that names its turn. */
-function connectTo(nc: NatsConnection, o: NatsOpen, out: Outbox, inbox: string) {
-  nc.subscribe(`${inbox}.*`, {
-    callback: (_e, m: Msg) => {
-      const id = Number(m.subject.slice(inbox.length + 1));
-      if (!(id > 0)) return;
-      const h = m.headers;
-      if (h?.code === 503) {
-        const why = `nothing serves '${o.subject}' on ${o.server} (NATS: no responders): start a server there, e.g. ipc-lab serve nats://…/${o.subject} -- CMD`;
-        out.deliver(turnFrame(Turn.UNANSWERED, id, new TextEncoder().encode(why)));
-      } else if (h?.has(SERVICE_ERROR)) {
-        out.deliver(turnFrame(Turn.FAILED, id, new TextEncoder().encode(h.get(SERVICE_ERROR) || "the responder failed")));
-      } else out.deliver(turnFrame(Turn.REPLY, id, m.data));
-    },
-  });
-  return (frame: Uint8Array) => {
-    const turn = readTurn(frame);
-    if (turn?.kind === Turn.REQUEST) nc.publish(o.subject, turn.payload, { reply: `${inbox}.${turn.id}` });
-  };
 }

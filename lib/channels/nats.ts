@@ -27,6 +27,7 @@ import { RingChannel } from "../ring/channel.ts";
 import { initRingHeader, type RingGeometry, ringGeometry, ringObjectSize } from "../ring/layout.ts";
 import { CONTROL_SIZE, Ctl, type NatsOpen, type NatsRole, State, takeText } from "./nats-bridge.ts";
 import { type NatsAddress, parseNatsAddress } from "./nats-address.ts";
+import { NatsLoopChannel } from "./nats-loop.ts";
 
 /** Options of nats addresses. */
 export interface NatsOptions {
@@ -36,6 +37,12 @@ export interface NatsOptions {
   ackWaitMs?: number;
   /** ms close() waits for what was sent to reach the server (default 5000) */
   lingerMs?: number;
+  /**
+   * false: run the client on this thread's event loop — no hand-off between threads per
+   * message, but calls that would block (a sync recv with a timeout) are ENOTSUP. serve()
+   * and request() always do (they only make async calls). Default true: the NATS thread.
+   */
+  thread?: boolean;
 }
 
 /** How long open() waits for the server when no timeout is given. */
@@ -189,7 +196,11 @@ export class NatsChannel extends RingChannel {
 }
 
 /** Open a nats channel in `role`: post it to the NATS thread, wait until it is subscribed (or failed). */
-export function openNats(addr: Address, o: NatsOptions & { timeout?: number; role?: "reader" | "writer" }, role: NatsRole = "channel"): NatsChannel {
+export function openNats(
+  addr: Address,
+  o: NatsOptions & { timeout?: number; role?: "reader" | "writer" },
+  role: NatsRole = "channel",
+): NatsChannel | NatsLoopChannel {
   const a = parseNatsAddress(addr);
   if (a.wildcard && (role !== "channel" || o.role === "writer")) {
     throw ipcError(
@@ -198,6 +209,13 @@ export function openNats(addr: Address, o: NatsOptions & { timeout?: number; rol
       addr.text,
       `'${a.subject}' has wildcards: only a subscriber may use it (role "reader"); serve, request and publishers name one subject`,
     );
+  }
+  if (o.thread === false) {
+    if (a.durable !== undefined) {
+      throw ipcError("EINVAL", "open", addr.text, "a durable queue (?durable=) needs the NATS thread: open it without { thread: false }");
+    }
+    const subscribes = role === "channel" ? o.role !== "writer" : role !== "connect";
+    return new NatsLoopChannel(addr.text, a, role, subscribes, o.timeout !== undefined && o.timeout >= 0 ? Math.max(1, o.timeout) : CONNECT_MS);
   }
   const ackWaitMs = o.ackWaitMs ?? 30_000;
   const lingerMs = o.lingerMs ?? 5000;
@@ -246,7 +264,7 @@ export function openNats(addr: Address, o: NatsOptions & { timeout?: number; rol
 export const nats = mechanism<NatsOptions>()({
   scheme: "nats",
   describe: "nats://host:port/subject (or nats:subject on NATS_URL) — a NATS subject: pub/sub, ?queue=group, ?durable=name (JetStream)",
-  options: optionNames<NatsOptions>()("capacity", "ackWaitMs", "lingerMs"),
+  options: optionNames<NatsOptions>()("capacity", "ackWaitMs", "lingerMs", "thread"),
   open: (a, o) => openNats(a, o),
   sample: (u) => `nats:${u.tag}`,
   traits: {
@@ -263,7 +281,11 @@ export const nats = mechanism<NatsOptions>()({
   },
   converse: {
     pattern: "NATS request/reply: serve subscribes in queue group 'ipc-lab' (or ?queue=), each request carries its reply subject",
-    listen: (a, o) => new OnePeerListener(openNats(a, o, "listen")),
-    connect: (a, o) => openNats(a, o, "connect"),
+    // serve and request make async calls only: their client runs on the caller's event loop
+    listen: (a, o) => {
+      const ch = openNats(a, { ...o, thread: false }, "listen") as NatsLoopChannel;
+      return Object.assign(new OnePeerListener(ch), { ready: ch.ready });
+    },
+    connect: (a, o) => openNats(a, { thread: false, ...o }, "connect"),
   },
 });

@@ -72,6 +72,11 @@ export class Server implements Disposable {
   readonly address: string;
   /** settles when the server has stopped and its last conversation ended */
   readonly done: Promise<void>;
+  /**
+   * Resolves once clients can reach the server: at once where listen() made the address
+   * (a queue, a socket); on NATS once the subscription is at the server.
+   */
+  readonly ready: Promise<void>;
   readonly #listener: Listener;
   readonly #handler: Handler<unknown, unknown>;
   readonly #codec: Codec | undefined;
@@ -89,6 +94,7 @@ export class Server implements Disposable {
     this.#codec = opts.codec === undefined ? undefined : codecOf(opts.codec);
     this.#replyTimeout = opts.replyTimeout ?? 10_000;
     this.#onError = opts.onError ?? ((e) => console.error(`ipc-lab serve ${this.address}:`, e instanceof Error ? e.message : e));
+    this.ready = (listener as Listener & { ready?: Promise<void> }).ready ?? Promise.resolve();
     this.done = this.#acceptLoop();
   }
 

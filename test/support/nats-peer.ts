@@ -44,6 +44,7 @@ switch (role) {
   }
   case "serve": {
     const server = serve(address!, (r: Uint8Array) => text.decode(r).toUpperCase());
+    await server.ready;
     say({ ready: true });
     while (going()) await new Promise((r) => setTimeout(r, 50));
     server.close();

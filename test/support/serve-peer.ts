@@ -35,6 +35,7 @@ const values: Handler<{ n: number }, object> = (req) => ({ echo: req, n: req.n +
 
 if (role === "serve") {
   const server = a ? serve(address, values, { codec: a as "json" | "msgpack" }) : serve(address, upper);
+  await server.ready;
   out({ address: server.address });
   await server.done;
 } else if (role === "stdio") {
