@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { type ChildProcess, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { Client, open, request, select, selectAsync, serve } from "../lib/index.ts";
 import type { NatsChannel } from "../lib/channels/nats.ts";
+import type { NatsLoopChannel } from "../lib/channels/nats-loop.ts";
 import { expectIpcError, expectIpcErrorAsync } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { untilBlocked } from "./support/blocked.ts";
@@ -136,6 +137,35 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     expect(sub.tryRecv()).toBeUndefined();
     expectIpcError(() => sub.recv({ timeout: 100 }), "ETIMEDOUT");
     expectIpcError(() => wild.send("x"), "EINVAL");
+  });
+
+  test("{ thread: false }: the client on this event loop — async calls, ready and flush; a blocking call is ENOTSUP; a missing server ECONNREFUSED at open", async () => {
+    const s = subject();
+    using sub = open(`${url()}/${s}`, { role: "reader", thread: false }) as NatsLoopChannel;
+    using pub = open(`${url()}/${s}`, { role: "writer", thread: false }) as NatsLoopChannel;
+    await Promise.all([sub.ready, pub.ready]);
+    expect(sub.caps.maxMessageSize).toBe(1 << 20); // the server's max_payload, learned at connect
+    pub.send("one");
+    await pub.sendAsync("two");
+    pub.sendMany(["three", "four"]);
+    await pub.flush();
+    const got: string[] = [text.decode(await sub.recvAsync({ timeout: 5000 }))];
+    for await (const m of sub) if (got.push(text.decode(m)) === 4) break;
+    expect(got).toEqual(["one", "two", "three", "four"]);
+    expect(sub.tryRecv()).toBeUndefined();
+    const e = expectIpcError(() => sub.recv({ timeout: 100 }), "ENOTSUP");
+    expect(e.message).toContain("recvAsync");
+    await expectIpcErrorAsync(() => sub.recvAsync({ timeout: 100 }), "ETIMEDOUT");
+    const other = open("shm-queue:/" + prefix + "loop");
+    try {
+      setTimeout(() => pub.send("selected"), 30);
+      const sel = await selectAsync([other, sub], { timeout: 5000 });
+      expect([sel.channel === sub, text.decode(sel.message)]).toEqual([true, "selected"]);
+    } finally {
+      other.close();
+    }
+    expectIpcError(() => open("nats://127.0.0.1:1/x", { thread: false, timeout: 500 }), "ECONNREFUSED");
+    expectIpcError(() => open(`${url()}/${s}?durable=X`, { thread: false }), "EINVAL");
   });
 
   test("a channel never hears its own messages; two on one subject talk both ways", () => {
