@@ -111,6 +111,12 @@ export async function natsStream(impl: Impl, count: number, placement: Placement
   }
 }
 
+/** What a work-queue row measures (its row before the figures). */
+export function natsQueueRow(kind: "queue" | "durable", placement: Placement) {
+  const mechanism = `nats ${kind === "queue" ? "queue group" : "durable queue"} (2 producers, 2 consumers)`;
+  return { impl: "ipc-lab", mechanism, pattern: "stream", mode: "sync", placement, size: 64 } as const;
+}
+
 /** 2 producers × `perProducer` to 2 consumers through a queue group or a durable queue: messages per second. */
 export async function natsQueueStream(kind: "queue" | "durable", perProducer: number, placement: Placement): Promise<Row> {
   const t = tag();
@@ -139,12 +145,7 @@ export async function natsQueueStream(kind: "queue" | "durable", perProducer: nu
     const seconds = (last - t0) / 1000;
     const got = counts[0]! + counts[1]!;
     return {
-      impl: "ipc-lab",
-      mechanism: `nats ${kind === "queue" ? "queue group" : "durable queue"} (2 producers, 2 consumers)`,
-      pattern: "stream",
-      mode: "sync",
-      placement,
-      size: 64,
+      ...natsQueueRow(kind, placement),
       count: got,
       msgs_per_s: got / seconds,
       bytes_per_s: (got * 64) / seconds,

@@ -14,7 +14,7 @@ import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { topicFanout } from "./topic-fanout.ts";
-import { natsFanout, natsName, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
+import { natsFanout, natsName, natsQueueRow, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
 import { natsMissing, startNatsServer } from "./nats-server.ts";
 import { queueStream } from "./queue-stream.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
@@ -313,14 +313,7 @@ function natsJobs(plan: Plan, placement: Placement, size: number): Job[] {
       jobs.push({ label: `${row.mechanism} stream ${placement}`, row, run: () => natsStream(impl, n, placement) });
     }
     for (const kind of ["queue", "durable"] as const) {
-      const row = {
-        impl: "ipc-lab",
-        mechanism: `nats ${kind === "queue" ? "queue group" : "durable queue"} (2 producers, 2 consumers)`,
-        pattern: "stream",
-        mode: "sync",
-        placement,
-        size: 64,
-      } as const;
+      const row = natsQueueRow(kind, placement);
       jobs.push({ label: `${row.mechanism} ${placement}`, row, run: () => natsQueueStream(kind, kind === "durable" ? n / 10 : n / 2, placement) });
     }
   }

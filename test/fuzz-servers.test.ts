@@ -155,7 +155,8 @@ function natsWire(address: string): Injector {
       sock.write(d);
       sock.write("\r\n");
     },
-    close: () => void sock.end(`PUB ${subject} _INBOX.fuzz.last 999999\r\nshort\r\n`),
+    // the last frame promises more than comes: once it is written, the socket goes (the server would wait on)
+    close: () => void sock.end(`PUB ${subject} _INBOX.fuzz.last 999999\r\nshort\r\n`, () => sock.destroy()),
   };
 }
 

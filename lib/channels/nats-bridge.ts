@@ -6,6 +6,23 @@
  * the caller's thread is blocked in a synchronous call.
  */
 
+import type { ChannelCaps } from "../channel.ts";
+
+/** A nats channel's caps, either kind (the NATS thread's or the event loop's). */
+export function natsCaps(maxMessageSize: number, reliable: boolean): ChannelCaps {
+  return {
+    mechanism: "nats",
+    maxMessageSize,
+    duplex: true,
+    boundaries: "framed",
+    capacity: Infinity,
+    capacityUnit: "bytes",
+    crossesHosts: true,
+    detectsPeerExit: false,
+    reliable,
+  };
+}
+
 /** How a channel uses its subject. */
 export type NatsRole =
   /** publish and/or subscribe (plain, queue group, durable queue) */

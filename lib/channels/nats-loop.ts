@@ -14,7 +14,7 @@ import type { ChannelCaps, SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { IpcError, ipcError, tooBigKept } from "../errors.ts";
 import { TURN_HEADER } from "../link/wire.ts";
-import type { NatsRole } from "./nats-bridge.ts";
+import { natsCaps, type NatsRole } from "./nats-bridge.ts";
 import { answerRequests, type Deliver, sendRequests } from "./nats-conversation.ts";
 import type { NatsAddress } from "./nats-address.ts";
 import { connectStream } from "./socket.ts";
@@ -98,17 +98,7 @@ export class NatsLoopChannel extends BaseChannel implements Deliver {
     this.nats = a;
     probe(a, address, timeout);
     const header = (this.#header = role === "channel" ? 0 : TURN_HEADER);
-    this.#caps = {
-      mechanism: "nats",
-      maxMessageSize: DEFAULT_MAX_PAYLOAD + header,
-      duplex: true,
-      boundaries: "framed",
-      capacity: Infinity,
-      capacityUnit: "bytes",
-      crossesHosts: true,
-      detectsPeerExit: false,
-      reliable: role !== "channel",
-    };
+    this.#caps = natsCaps(DEFAULT_MAX_PAYLOAD + header, role !== "channel");
     this.ready = this.#start(role, subscribes, timeout);
   }
 

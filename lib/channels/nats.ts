@@ -25,7 +25,7 @@ import { throwIfStopped } from "../os/stop.ts";
 import { deadlineIn } from "../os/wait.ts";
 import { RingChannel } from "../ring/channel.ts";
 import { initRingHeader, type RingGeometry, ringGeometry, ringObjectSize } from "../ring/layout.ts";
-import { CONTROL_SIZE, Ctl, type NatsOpen, type NatsRole, State, takeText } from "./nats-bridge.ts";
+import { CONTROL_SIZE, Ctl, natsCaps, type NatsOpen, type NatsRole, State, takeText } from "./nats-bridge.ts";
 import { type NatsAddress, parseNatsAddress } from "./nats-address.ts";
 import { NatsLoopChannel } from "./nats-loop.ts";
 
@@ -113,17 +113,7 @@ export class NatsChannel extends RingChannel {
     // the peer is a thread of this process: spinning before a sleep pays unless we may use one CPU only (PeerSpin)
     this.expectPeer(process.pid);
     const header = role === "channel" ? 0 : TURN_HEADER;
-    this.caps = {
-      mechanism: "nats",
-      maxMessageSize: Math.min(g.maxMessage, Atomics.load(this.#control, Ctl.maxPayload) + header),
-      duplex: true,
-      boundaries: "framed",
-      capacity: Infinity,
-      capacityUnit: "bytes",
-      crossesHosts: true,
-      detectsPeerExit: false,
-      reliable: a.durable !== undefined || role !== "channel",
-    };
+    this.caps = natsCaps(Math.min(g.maxMessage, Atomics.load(this.#control, Ctl.maxPayload) + header), a.durable !== undefined || role !== "channel");
   }
 
   /** Times the client has reconnected to the server since open. */
