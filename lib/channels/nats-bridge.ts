@@ -70,8 +70,8 @@ export const Ctl = {
 export const State = { PENDING: 0, OPEN: 1, FAILED: 2, CLOSED: 3 } as const;
 
 /** Where a failure's text starts in the control block, and its room. */
-export const TEXT_AT = 64;
-export const TEXT_ROOM = 4096;
+const TEXT_AT = 64;
+const TEXT_ROOM = 4096;
 export const CONTROL_SIZE = TEXT_AT + TEXT_ROOM;
 
 /** Put a failure's code and message in the control block (the thread). */

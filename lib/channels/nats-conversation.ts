@@ -11,7 +11,7 @@ import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transp
 import { readTurn, Turn, turnFrame } from "../link/wire.ts";
 
 /** The header a failed handler's reply carries (the NATS services convention), with its message. */
-export const SERVICE_ERROR = "Nats-Service-Error";
+const SERVICE_ERROR = "Nats-Service-Error";
 
 /** Where frames for the caller go: false once the caller has gone. */
 export interface Deliver {

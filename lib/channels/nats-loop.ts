@@ -122,7 +122,7 @@ export class NatsLoopChannel extends BaseChannel implements Deliver {
   }
 
   #wake(): void {
-    for (const w of [...this.#wakers]) w();
+    for (const w of this.#wakers) w(); // each deletes itself: a Set's iteration allows it
   }
 
   async #start(role: NatsRole, subscribes: boolean, timeout: number): Promise<void> {
@@ -170,7 +170,7 @@ export class NatsLoopChannel extends BaseChannel implements Deliver {
   deliver(data: Uint8Array): boolean {
     if (this.closed) return false;
     this.#inbox.push(data);
-    this.#wake();
+    if (this.#wakers.size !== 0) this.#wake();
     return true;
   }
 
@@ -191,9 +191,18 @@ export class NatsLoopChannel extends BaseChannel implements Deliver {
   #take(): Uint8Array | undefined {
     if (this.#head === this.#inbox.length) return undefined;
     const m = this.#inbox[this.#head]!;
-    this.#inbox[this.#head++] = undefined as unknown as Uint8Array;
-    if (this.#head === this.#inbox.length) this.#inbox.length = this.#head = 0;
+    this.#inbox[this.#head] = undefined as unknown as Uint8Array;
+    this.#advance(this.#head + 1);
     return m;
+  }
+
+  /** Taken up to `end`: empty the inbox when all is taken, drop the taken part when it is most of it. */
+  #advance(end: number): void {
+    if (end === this.#inbox.length) this.#inbox.length = this.#head = 0;
+    else if (end > 4096 && end * 2 > this.#inbox.length) {
+      this.#inbox.splice(0, end);
+      this.#head = 0;
+    } else this.#head = end;
   }
 
   #wouldBlock(op: string): never {
@@ -210,6 +219,15 @@ export class NatsLoopChannel extends BaseChannel implements Deliver {
     const m = this.#take();
     if (m === undefined && timeout !== 0) this.#wouldBlock("recv");
     return m;
+  }
+
+  /** Batches: what is here, up to `max`, in one slice of the inbox. */
+  protected override tryRecvBatch(max: number): Uint8Array[] {
+    this.#failed();
+    const end = Math.min(this.#inbox.length, this.#head + max);
+    const out = this.#inbox.slice(this.#head, end);
+    this.#advance(end);
+    return out;
   }
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {
