@@ -23,14 +23,14 @@ export function slower(p: NatsPair): number | undefined {
   return p.by === "latency" ? p.a.p50_ns! / p.b.p50_ns! : p.b.msgs_per_s! / p.a.msgs_per_s!;
 }
 
-/** The placements the nats rows were measured in. */
-function placementsOf(rows: Row[]): string[] {
-  return [...new Set(rows.filter((r) => r.mechanism.startsWith("nats")).map((r) => r.placement))];
+/** The placements rows named `prefix…` were measured in (the raw client's: only where bench/nats.ts ran). */
+function placementsOf(rows: Row[], prefix = "nats"): string[] {
+  return [...new Set(rows.filter((r) => r.mechanism.startsWith(prefix) && !r.skipped).map((r) => r.placement))];
 }
 
 /** ipc-lab on nats against the raw official client, per placement. */
 export function adapterPairs(rows: Row[]): (NatsPair & { placement: string })[] {
-  return placementsOf(rows).flatMap((pl) => {
+  return placementsOf(rows, "nats raw").flatMap((pl) => {
     const req = (impl: string, mode: string) =>
       find(rows, pl, (r) => r.pattern === "request" && r.mechanism === (impl === "raw" ? "nats raw" : "nats") && r.mode === mode);
     const row = (mechanism: string) => find(rows, pl, (r) => r.mechanism === mechanism);
