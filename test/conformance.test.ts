@@ -5,6 +5,7 @@
  * against all of them.
  */
 import { describe, expect, test } from "./support/harness.ts";
+import { sayIfNatsSkips } from "./support/nats-server.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runtime } from "../ffi/process.ts";
 import { type Channel, IpcError } from "../lib/index.ts";
@@ -359,4 +360,5 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
   });
 }
 
+sayIfNatsSkips();
 checkLeaks(prefix, [dir]);

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { runtime, type RuntimeName } from "../ffi/process.ts";
 import type { Channel } from "../lib/index.ts";
 import { describe, expect, test } from "./support/harness.ts";
+import { sayIfNatsSkips } from "./support/nats-server.ts";
 import { countingDir, countingMechanisms, countingPrefix } from "./support/counting.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { dir, mechanisms, prefix } from "./support/mechanisms.ts";
@@ -117,4 +118,5 @@ for (const m of countingMechanisms) {
 }
 
 checkLeaks(prefix, [dir]);
+sayIfNatsSkips();
 checkLeaks(countingPrefix, [countingDir]);

@@ -24,7 +24,7 @@ import { checkLeaks } from "./support/check-leaks.ts";
 import { noteMq, noteProbe, privateDir, testKey, testPrefix } from "./support/leaks.ts";
 import { participant } from "./support/participants.ts";
 import { natsForTests } from "./support/mechanisms.ts";
-import { natsSkip } from "./support/nats-server.ts";
+import { natsSkip, sayIfNatsSkips } from "./support/nats-server.ts";
 import { parseNatsAddress } from "../lib/channels/nats-address.ts";
 
 const prefix = testPrefix("fuzz");
@@ -192,4 +192,5 @@ describe("servers survive bad input", () => {
   }
 });
 
+sayIfNatsSkips();
 checkLeaks(prefix, [dir]);

@@ -20,7 +20,7 @@ import { checkLeaks } from "./support/check-leaks.ts";
 import { untilBlocked } from "./support/blocked.ts";
 import { testPrefix, track } from "./support/leaks.ts";
 import { type LineReader, lineReader } from "./support/lines.ts";
-import { type NatsServer, natsSkip, startNatsServer } from "./support/nats-server.ts";
+import { type NatsServer, natsSkip, sayIfNatsSkips, startNatsServer } from "./support/nats-server.ts";
 import { otherRuntime } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
 
@@ -432,4 +432,5 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
   });
 });
 
+sayIfNatsSkips();
 checkLeaks(prefix, [], () => rmSync(stopDir, { recursive: true, force: true }));

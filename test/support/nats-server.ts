@@ -10,7 +10,12 @@ export type { NatsServer };
 
 /** Why the NATS tests skip here, or "" when they run. */
 export const natsSkip = natsMissing ? `${natsMissing}: the NATS tests skip (.ci/run installs it)` : "";
-if (natsSkip) console.log(`skip: ${natsSkip}`);
+/** Say (once per process) that the NATS tests skip, and why: called by the test files that run them, not on import (probe scripts import this and print JSON). */
+export function sayIfNatsSkips(): void {
+  if (natsSkip && !said) console.log(`skip: ${natsSkip}`);
+  said = true;
+}
+let said = false;
 
 /** A test's nats-server (see bench/nats-server.ts). */
 export function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
