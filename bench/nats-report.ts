@@ -23,14 +23,14 @@ export function slower(p: NatsPair): number | undefined {
   return p.by === "latency" ? p.a.p50_ns! / p.b.p50_ns! : p.b.msgs_per_s! / p.a.msgs_per_s!;
 }
 
-/** The placements rows named `prefix…` were measured in (the raw client's: only where bench/nats.ts ran). */
-function placementsOf(rows: Row[], prefix = "nats"): string[] {
-  return [...new Set(rows.filter((r) => r.mechanism.startsWith(prefix) && !r.skipped).map((r) => r.placement))];
+/** The placements of the measured rows that `f` picks (the raw client's: only where bench/nats.ts ran). */
+function placementsOf(rows: Row[], f: (mechanism: string) => boolean = (m) => m.startsWith("nats")): string[] {
+  return [...new Set(rows.filter((r) => f(r.mechanism) && !r.skipped).map((r) => r.placement))];
 }
 
 /** ipc-lab on nats against the raw official client, per placement. */
 export function adapterPairs(rows: Row[]): (NatsPair & { placement: string })[] {
-  return placementsOf(rows, "nats raw").flatMap((pl) => {
+  const local = placementsOf(rows, (m) => m.startsWith("nats raw") && !m.endsWith("across hosts")).flatMap((pl) => {
     const req = (impl: string, mode: string) =>
       find(rows, pl, (r) => r.pattern === "request" && r.mechanism === (impl === "raw" ? "nats raw" : "nats") && r.mode === mode);
     const row = (mechanism: string) => find(rows, pl, (r) => r.mechanism === mechanism);
@@ -43,6 +43,20 @@ export function adapterPairs(rows: Row[]): (NatsPair & { placement: string })[] 
       { what: "publish → 4 subscribers → acks (p50)", a: row("nats → 4 subscribers"), b: row("nats raw → 4 subscribers"), by: "latency" as const },
     ].map((p) => ({ ...p, placement: pl }));
   });
+  // once per run, across network-namespace hosts (bench/nats.ts natsAcrossHosts)
+  const across = placementsOf(rows, (m) => m.endsWith("across hosts")).flatMap((pl) => {
+    const row = (mechanism: string) => find(rows, pl, (r) => r.mechanism === mechanism);
+    return [
+      { what: "across hosts: request/reply, 1 client (p50)", a: row("nats across hosts"), b: row("nats raw across hosts"), by: "latency" as const },
+      {
+        what: "across hosts: pub/sub stream, { thread: false }",
+        a: row("nats pub/sub (thread: false) across hosts"),
+        b: row("nats raw pub/sub across hosts"),
+        by: "rate" as const,
+      },
+    ].map((p) => ({ ...p, placement: pl }));
+  });
+  return [...local, ...across];
 }
 
 /** Each NATS pattern beside its shared-memory counterpart, per placement. */

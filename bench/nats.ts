@@ -17,8 +17,10 @@ import { nanoseconds } from "../ffi/process.ts";
 import { open } from "../lib/index.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
-import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
-import { report, rowFrom, timed } from "./conversations.ts";
+import { cpusFor, participantsOn, pinProcess, type Placement, startParticipant } from "./usage.ts";
+import { report, requestResponse, rowFrom, timed } from "./conversations.ts";
+import { makeHosts, netnsUnavailable } from "./netns.ts";
+import { type NatsServer, startNatsServer } from "./nats-server.ts";
 import type { NatsLoopChannel } from "../lib/public/mechanisms.ts";
 
 /** ipc-lab (the NATS thread: sync calls), loop (ipc-lab with { thread: false }: async calls on the caller's loop), or the raw client */
@@ -170,6 +172,50 @@ export async function natsRawRequest(clients: number, count: number, size: numbe
   } finally {
     server.p.kill();
     await server.p.exited;
+  }
+}
+
+/**
+ * The rows across hosts: two test hosts in network namespaces (bench/netns.ts) and the
+ * server on a third; request/reply (ipc-lab and the raw client, the server's process on
+ * one host, the client's on another) and the pub/sub stream with { thread: false } (the
+ * sink on one host, the source on the other). Root only: elsewhere one row says why not.
+ */
+export async function natsAcrossHosts(count: number, streamCount: number): Promise<Row[]> {
+  const tag = `ipclb${process.pid % 100000}`;
+  const why = netnsUnavailable(tag);
+  const across = (r: Row): Row => ({ ...r, mechanism: `${r.mechanism} across hosts` });
+  if (why) {
+    return [{
+      impl: "ipc-lab",
+      mechanism: "nats across hosts",
+      pattern: "request",
+      mode: "1 client",
+      placement: "unpinned",
+      size: 64,
+      count: 0,
+      skipped: `not measured: ${why}`,
+    }];
+  }
+  const hosts = makeHosts(tag, `10.214.${process.pid % 250}`, 3);
+  const before = process.env.NATS_URL;
+  let server: NatsServer | undefined;
+  try {
+    server = await startNatsServer({ netns: hosts.names[0], host: hosts.addresses[0] });
+    process.env.NATS_URL = server.url;
+    participantsOn(hosts.names.slice(1));
+    const rows = [
+      await requestResponse("nats", 1, count, 64, "unpinned"),
+      await natsRawRequest(1, count, 64, "unpinned"),
+      await natsStream("loop", streamCount, "unpinned"),
+      await natsStream("raw", streamCount, "unpinned"),
+    ];
+    return rows.map(across);
+  } finally {
+    participantsOn([]);
+    process.env.NATS_URL = before;
+    await server?.stop();
+    hosts.remove();
   }
 }
 

@@ -504,7 +504,7 @@ const asyncBothAgainstBunIpc: TargetEntry = ({ rows, timers, placements, measure
 
 /** ipc-lab on nats within 1.2× of the official client doing the same work, in the same run (request/reply, pub/sub). */
 const natsAgainstRaw: TargetEntry = ({ rows }) =>
-  adapterPairs(rows).filter((p) => !p.what.includes("→") && !p.what.includes("sync calls")).map((p) => {
+  adapterPairs(rows).filter((p) => !p.what.includes("→") && !p.what.includes("sync calls") && !p.what.startsWith("across")).map((p) => {
     const target = `nats ${p.what} within 1.2× of the raw official client (64 B, ${p.placement})`;
     const x = slower(p);
     if (x === undefined) return notMeasured(target, !p.a ? "no ipc-lab nats row in this run" : "no raw client row in this run");

@@ -14,7 +14,7 @@ import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
 import { topicFanout } from "./topic-fanout.ts";
-import { natsFanout, natsName, natsQueueRow, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
+import { natsAcrossHosts, natsFanout, natsName, natsQueueRow, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
 import { natsMissing, startNatsServer } from "./nats-server.ts";
 import { queueStream } from "./queue-stream.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
@@ -316,6 +316,10 @@ function natsJobs(plan: Plan, placement: Placement, size: number): Job[] {
       const row = natsQueueRow(kind, placement);
       jobs.push({ label: `${row.mechanism} ${placement}`, row, run: () => natsQueueStream(kind, kind === "durable" ? n / 10 : n / 2, placement) });
     }
+  }
+  if (patterns.includes("request") && placement === plan.placements[plan.placements.length - 1]) {
+    // once per run: across network-namespace hosts (root only; otherwise a row says why not)
+    jobs.push({ label: "nats across hosts", run: () => natsAcrossHosts(Math.ceil(rttCount / 2), quick ? 50_000 : 200_000) });
   }
   if (patterns.includes("request")) {
     for (const clients of [1, 8]) {

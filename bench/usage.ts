@@ -44,13 +44,27 @@ export function pinThread(cpu: number): void {
   if (r < 0) throw new Error(`sched_setaffinity(${cpu}) failed: errno ${-r}`);
 }
 
+let hosts: readonly string[] = [];
+let nextHost = 0;
+
+/**
+ * Start the participants of the rows that follow on these network namespaces, in turn (a
+ * server on the first, its client on the second: the rows across hosts), or here again ([]).
+ */
+export function participantsOn(netns: readonly string[]): void {
+  hosts = netns;
+  nextHost = 0;
+}
+
 /**
  * Start `script ARGS` on this runtime as a benchmark participant, pinned to `cpu` (-1: not)
  * through BENCH_CPU; `line()` gives its stdout a line at a time (an error once it has
  * ended, naming `what`).
  */
 export function startParticipant(script: string, args: string[], cpu: number, what: string): { p: ChildProcess; line: () => Promise<string> } {
-  const p = spawnProcess(scriptCommand(script, args), {
+  const host = hosts.length > 0 ? hosts[nextHost++ % hosts.length] : undefined;
+  const cmd = scriptCommand(script, args);
+  const p = spawnProcess(host ? ["ip", "netns", "exec", host, ...cmd] : cmd, {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...(cpu >= 0 ? { BENCH_CPU: String(cpu) } : {}) },
   });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { summarize } from "../bench/stats.ts";
 import { privateDir, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { natsSkip } from "./support/nats-server.ts";
 
 const prefix = testPrefix("bench");
 const dir = privateDir("bench");
@@ -166,6 +167,44 @@ describe("bench", () => {
     rmSync(json);
     rmSync(join(dir, "run3"), { recursive: true });
   }, 60_000);
+});
+
+describe.skipIf(!!natsSkip)("bench: nats", () => {
+  test("the NATS rows: ipc-lab beside the raw client on a server the run starts, the report's NATS section and its targets", async () => {
+    const json = join(dir, "nats.json");
+    const md = join(dir, "nats.md");
+    const args = [
+      "bench",
+      "--mech",
+      "nats",
+      "--pattern",
+      "request,stream",
+      "--size",
+      "64",
+      "--placement",
+      "cross-cpu",
+      "--impl",
+      "ipc-lab",
+      "--count",
+      "200",
+      "--quick",
+    ];
+    const p = track(
+      Bun.spawn([process.execPath, cli, ...args, "--json", json, "--md", md, "--out", join(dir, "nats-run")], { stdout: "pipe", stderr: "pipe" }),
+    );
+    await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    const data = JSON.parse(readFileSync(json, "utf8")) as { rows: Record<string, unknown>[]; targets: { target: string; met?: boolean }[] };
+    const measured = (mechanism: string, pattern: string) => data.rows.find((r) => r.mechanism === mechanism && r.pattern === pattern && !r.skipped);
+    for (
+      const [mechanism, pattern] of [["nats", "request"], ["nats raw", "request"], ["nats pub/sub (thread: false)", "stream"], ["nats raw pub/sub", "stream"]]
+    ) {
+      expect(measured(mechanism!, pattern!)).toBeDefined();
+    }
+    expect(data.targets.filter((t) => t.target.includes("within 1.2× of the raw official client")).length).toBe(3);
+    expect(readFileSync(md, "utf8")).toContain("## NATS");
+    for (const f of [json, md, join(dir, "nats-run")]) rmSync(f, { recursive: true, force: true });
+  }, 120_000);
 });
 
 checkLeaks(prefix, [dir]);

@@ -18,57 +18,24 @@ import { testPrefix, track } from "./support/leaks.ts";
 import { type LineReader, lineReader } from "./support/lines.ts";
 import { type NatsServer, natsSkip, startNatsServer } from "./support/nats-server.ts";
 import { runSync } from "./support/run-sync.ts";
+import { makeHosts, netnsUnavailable, type TestHosts } from "../bench/netns.ts";
 
 const prefix = testPrefix("hosts");
 const tag = `ipcl${process.pid % 100000}`;
 const net = `10.213.${process.pid % 250}`;
-const hosts = ["a", "b", "c"] as const;
-type Host = (typeof hosts)[number];
-const ns = (h: Host | "sw") => `${tag}-${h}`;
-const addr = (h: Host) => `${net}.${hosts.indexOf(h) + 1}`;
+const hostNames = ["a", "b", "c"] as const;
+type Host = (typeof hostNames)[number];
 const ipLab = fileURLToPath(new URL("../bin/ipc-lab.ts", import.meta.url));
 const peerScript = fileURLToPath(new URL("./support/nats-peer.ts", import.meta.url));
 const stopDir = mkdtempSync(join(tmpdir(), prefix));
 let serial = 0;
+let hosts: TestHosts | undefined;
+const ns = (h: Host) => hosts!.names[hostNames.indexOf(h)]!;
+const addr = (h: Host) => hosts!.addresses[hostNames.indexOf(h)]!;
 
-function ip(...args: string[]): void {
-  const r = runSync("ip", [...args]);
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr.trim()}`);
-}
-
-/** Why namespaces cannot be made here, or "". */
-function netnsSkip(): string {
-  if (natsSkip) return natsSkip;
-  if (process.getuid?.() !== 0) return "not root: network namespaces need CAP_SYS_ADMIN; the cross-host NATS tests skip";
-  const probe = `${tag}-probe`;
-  const r = runSync("ip", ["netns", "add", probe]);
-  if (r.status !== 0) return `ip netns add failed (${r.stderr.trim()}): the cross-host NATS tests skip`;
-  runSync("ip", ["netns", "del", probe]);
-  return "";
-}
-const skip = netnsSkip();
+const noNetns = natsSkip ? "" : netnsUnavailable(tag);
+const skip = natsSkip || (noNetns && `${noNetns}: the cross-host NATS tests skip`);
 if (skip) console.log(`skip: ${skip}`);
-
-/** The switch (a bridge in a namespace of its own) and three hosts wired to it. */
-function makeHosts(): void {
-  ip("netns", "add", ns("sw"));
-  ip("-n", ns("sw"), "link", "add", "br0", "type", "bridge");
-  ip("-n", ns("sw"), "link", "set", "br0", "up");
-  for (const h of hosts) {
-    ip("netns", "add", ns(h));
-    ip("-n", ns(h), "link", "set", "lo", "up");
-    ip("-n", ns(h), "link", "add", "eth0", "type", "veth", "peer", "name", `p-${h}`, "netns", ns("sw"));
-    ip("-n", ns("sw"), "link", "set", `p-${h}`, "master", "br0");
-    ip("-n", ns("sw"), "link", "set", `p-${h}`, "up");
-    ip("-n", ns(h), "addr", "add", `${addr(h)}/24`, "dev", "eth0");
-    ip("-n", ns(h), "link", "set", "eth0", "up");
-  }
-}
-
-/** Remove every namespace this file made (their veths and the bridge go with them). */
-function removeHosts(): void {
-  for (const h of [...hosts, "sw"] as const) runSync("ip", ["netns", "del", ns(h)]);
-}
 
 /** A process on a host. */
 function on(h: Host, cmd: string[], env: Record<string, string> = {}): { child: ChildProcess; out: LineReader } {
@@ -80,8 +47,8 @@ describe.skipIf(!!skip)("NATS across network-namespace hosts", () => {
   const servers: NatsServer[] = [];
 
   test("make the hosts: a, b, c on a bridge, each with its own address", () => {
-    makeHosts();
-    for (const h of hosts) expect(runSync("ip", ["-n", ns(h), "-4", "addr", "show", "eth0"]).stdout).toContain(`${addr(h)}/24`);
+    hosts = makeHosts(tag, net, 3);
+    for (const h of hostNames) expect(runSync("ip", ["-n", ns(h), "-4", "addr", "show", "eth0"]).stdout).toContain(`${addr(h)}/24`);
   });
 
   test("server on a, `ipc-lab serve -- tr` on b, `ipc-lab request` on c; a publisher on b reaches subscribers on c", async () => {
@@ -139,13 +106,13 @@ describe.skipIf(!!skip)("NATS across network-namespace hosts", () => {
 
   test("remove the servers and the hosts", async () => {
     for (const s of servers.splice(0)) await s.stop();
-    removeHosts();
+    hosts!.remove();
     const left = runSync("ip", ["netns", "list"]).stdout.split("\n").filter((l) => l.startsWith(`${tag}-`));
     expect(left).toEqual([]);
   });
 });
 
 checkLeaks(prefix, [], () => {
-  removeHosts(); // after a failed test: the namespaces go whatever happened
+  hosts?.remove(); // after a failed test: the namespaces go whatever happened
   rmSync(stopDir, { recursive: true, force: true });
 });
