@@ -117,7 +117,7 @@ for (const placement of placements) {
     shim.ipcl_pin_process(-1);
   }
 }
-const left = await leftovers(prefix, [dir]);
+const left = await leftovers(prefix, [dir], true);
 if (left.length) {
   console.log(`left behind: ${left.join(", ")}`);
   failures++;

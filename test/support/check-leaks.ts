@@ -13,6 +13,6 @@ import { leftovers } from "./leaks.ts";
 export function checkLeaks(prefix: string, dirs: string[] = [], before?: () => void | Promise<void>): void {
   test("leaves nothing behind", async () => {
     await before?.(); // a file's own clean-up of what it made on purpose outside its prefix
-    expect(await leftovers(prefix, dirs)).toEqual([]);
+    expect(await leftovers(prefix, dirs, true)).toEqual([]);
   });
 }

@@ -22,9 +22,13 @@ export function testPrefix(tag: string): string {
   return `ipcl-t${process.pid}-${tag}-`;
 }
 
-/** A private temporary directory for FIFOs and sockets; removed by assertNoLeaks. */
+/** Private directories made by this module instance: the file's last leak check reports what is in them and removes them. */
+const privateDirs = new Set<string>();
+
+/** A private temporary directory for FIFOs and sockets; removed by the file's last leak check (helpers make it again when they need it). */
 export function privateDir(tag: string): string {
   const dir = mkdtempSync(join(tmpdir(), testPrefix(tag)));
+  privateDirs.add(dir);
   // a process that made one and ends without its file's leak check (a peer or probe script
   // importing a test helper, a Deno module): the directory goes with it
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
@@ -101,7 +105,7 @@ export function beforeLeakCheck(hook: () => Promise<void>): void {
  * Everything this test process left behind; [] when clean. Kills stray children (every
  * live descendant, tracked or not) and removes what it can, so one leak is reported once.
  */
-export async function leftovers(prefix: string, dirs: string[] = []): Promise<string[]> {
+export async function leftovers(prefix: string, dirs: string[] = [], endOfFile = false): Promise<string[]> {
   for (const hook of beforeCheck.splice(0)) await hook();
   const out: string[] = [];
   for (const p of children) {
@@ -150,7 +154,9 @@ export async function leftovers(prefix: string, dirs: string[] = []): Promise<st
     out.push(`registry opener record ${decodeURIComponent(f)}`);
     rmSync(join(openers, f), { force: true });
   }
-  for (const d of dirs) {
+  // a test file's own directories; at the end of a file, also those its helpers made (a Deno
+  // module runs on a thread of its own, whose end runs no process "exit" handler)
+  for (const d of new Set([...dirs, ...(endOfFile ? privateDirs : [])])) {
     if (!existsSync(d)) continue; // another suite sharing the directory checked it first
     for (const f of readdirSync(d)) out.push(join(d, f));
     rmSync(d, { recursive: true, force: true });
