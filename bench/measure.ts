@@ -29,6 +29,11 @@ export type LockMode = "uncontended" | "contended";
 export type ClientsMode = "1 client" | `${number} clients`;
 
 /** One row of results (the JSON schema in bench/README.md). */
+/** A stream's figures: `count` messages of `size` bytes in `seconds`. */
+export function throughput(count: number, size: number, seconds: number): Pick<Row, "size" | "count" | "msgs_per_s" | "bytes_per_s"> {
+  return { size, count, msgs_per_s: count / seconds, bytes_per_s: (count * size) / seconds };
+}
+
 export interface Row extends Partial<LatencySummary> {
   impl: string;
   mechanism: string;
@@ -258,10 +263,7 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
       pattern: "stream",
       mode,
       placement,
-      size: msg.byteLength,
-      count,
-      msgs_per_s: count / seconds,
-      bytes_per_s: (count * msg.byteLength) / seconds,
+      ...throughput(count, msg.byteLength, seconds),
       cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
     };

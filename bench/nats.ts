@@ -15,7 +15,7 @@
 import { fileURLToPath } from "node:url";
 import { nanoseconds } from "../ffi/process.ts";
 import { open } from "../lib/index.ts";
-import type { Row } from "./measure.ts";
+import { type Row, throughput } from "./measure.ts";
 import { summarize } from "./stats.ts";
 import { cpusFor, participantsOn, pinProcess, type Placement, startParticipant } from "./usage.ts";
 import { report, requestResponse, rowFrom, timed } from "./conversations.ts";
@@ -102,10 +102,7 @@ export async function natsStream(impl: Impl, count: number, placement: Placement
       pattern: "stream",
       mode: impl === "ipc-lab" ? "sync" : "async",
       placement,
-      size: 64,
-      count,
-      msgs_per_s: count / seconds,
-      bytes_per_s: (count * 64) / seconds,
+      ...throughput(count, 64, seconds),
     };
   } finally {
     sink.p.kill();
@@ -148,9 +145,7 @@ export async function natsQueueStream(kind: "queue" | "durable", perProducer: nu
     const got = counts[0]! + counts[1]!;
     return {
       ...natsQueueRow(kind, placement),
-      count: got,
-      msgs_per_s: got / seconds,
-      bytes_per_s: (got * 64) / seconds,
+      ...throughput(got, 64, seconds),
     };
   } finally {
     for (const x of [...consumers, ...producers]) x.p.kill();

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { open, SharedMemory } from "../lib/index.ts";
-import type { Row } from "./measure.ts";
+import { type Row, throughput } from "./measure.ts";
 import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
 
 let serial = 0;
@@ -39,10 +39,7 @@ export async function queueStream(kind: "shm-queue" | "mq", perProducer: number,
       pattern: "stream",
       mode: "sync",
       placement,
-      size: 64,
-      count,
-      msgs_per_s: count / seconds,
-      bytes_per_s: (count * 64) / seconds,
+      ...throughput(count, 64, seconds),
     };
   } finally {
     for (const x of peers) x.p.kill();

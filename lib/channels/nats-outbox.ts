@@ -47,11 +47,6 @@ export class Outbox {
     return true;
   }
 
-  /** messages handed over or waiting here */
-  get waiting(): number {
-    return this.#backlog.length - this.#head;
-  }
-
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
