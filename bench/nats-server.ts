@@ -27,6 +27,8 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** stop it and start it again on the same port and store (JetStream keeps what it stored) */
   restart(): Promise<void>;
+  /** how many connections subscribe to exactly `subject` now (the server's monitoring: /connz?subs=1) */
+  subscribers(subject: string): Promise<number>;
 }
 
 let serial = 0;
@@ -53,6 +55,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const dir = mkdtempSync(join(tmpdir(), `${opts.prefix ?? `ipcl-nats-${process.pid}-`}${++serial}-`));
   const host = opts.host ?? "127.0.0.1";
   let port = -1;
+  let monitor = -1;
   let starts = 0;
   let child: ChildProcess;
   const launch = async () => {
@@ -64,6 +67,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       host,
       "-p",
       String(port),
+      "-m",
+      String(monitor),
       ...(opts.noJetStream ? [] : ["-js", "-sd", join(dir, "js")]),
       "--ports_file_dir",
       dir,
@@ -78,8 +83,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     for (;;) {
       const file = readdirSync(dir).find((f) => f.endsWith(".ports"));
       if (file && port < 0) {
-        const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
+        const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[]; monitoring: string[] };
         port = Number(new URL(ports.nats[0]!).port);
+        monitor = Number(new URL(ports.monitoring[0]!).port);
       }
       if (port > 0 && (await logs()).includes("Server is ready")) return;
       if (child.exitCode !== null || performance.now() > deadline) throw new Error(`nats-server did not start: ${await logs()}`);
@@ -110,6 +116,10 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     async restart() {
       await halt();
       await launch();
+    },
+    async subscribers(subject: string) {
+      const connz = (await (await fetch(`http://${host}:${monitor}/connz?subs=1`)).json()) as { connections: { subscriptions_list?: string[] }[] };
+      return connz.connections.filter((c) => c.subscriptions_list?.includes(subject)).length;
     },
   };
 }

@@ -385,13 +385,13 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     const s = subject();
     const cli = (args: string[]) => track(spawnProcess(scriptCommand(ipcLab, args), { stdio: ["ignore", "pipe", "inherit"] }));
     // ipc-lab serve -- tr answers a plain NATS request
-    const server = cli(["serve", `${url()}/${s}.up`, "--", "tr", "a-z", "A-Z"]);
-    const served = lineReader(server.stdout!);
+    const serving = cli(["serve", `${url()}/${s}.up`, "--", "tr", "a-z", "A-Z"]);
+    const served = lineReader(serving.stdout!);
     expect(await served.line()).toBe(`${url()}/${s}.up`);
     const ask = raw(["request", `${s}.up`, "quiet please"]);
     expect((await ask.out.rest()).trim()).toBe("QUIET PLEASE");
-    server.kill("SIGINT");
-    expect(await server.exited).toBe(130);
+    serving.kill("SIGINT");
+    expect(await serving.exited).toBe(130);
     // ipc-lab request answered by a plain responder
     const responder = raw(["reply", `${s}.raw`, "1"]);
     expect(await responder.out.line()).toBe("READY");
@@ -400,7 +400,9 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     expect(await req.exited).toBe(0);
     // ipc-lab recv from a plain publisher; ipc-lab send to a plain subscriber
     const recv = cli(["recv", `${url()}/${s}.*`, "--count", "2", "--timeout", "10000"]);
-    await untilBlocked(recv.pid, "call"); // subscribed, waiting
+    // subscribed (the server says so), then waiting: a publish before that would reach no one
+    while ((await server!.subscribers(`${s}.*`)) === 0) await new Promise((r) => setTimeout(r, 10));
+    await untilBlocked(recv.pid, "call");
     expect(await (raw(["pub", `${s}.in`, "p", "q"])).child.exited).toBe(0);
     expect((await new Response(recv.stdout).text()).trim().split("\n")).toEqual(["p", "q"]);
     expect(await recv.exited).toBe(0);
