@@ -35,7 +35,13 @@
 
 /* One direction. head and tail sit on separate cache lines so that the producer and the
  * consumer never write the same line. The *_waiting flags say "I am (about to be) asleep
- * on the futex word", so the other side issues a futex wake only when someone sleeps. */
+ * on the futex word", so the other side issues a futex wake only when someone sleeps.
+ * A sleeper stores its flag, reads the word, looks again, sleeps while the word holds what
+ * it read, and stores 0 after. Each announcement is a value of its own (the consumer: any
+ * non-zero count; the producer: the bytes it waits for minus 0..7, the same test since
+ * free space is a multiple of IPCL_RING_ALIGN). A waker that changed the word reads the
+ * flag, and wakes only if a compare-and-swap from the value it read to 0 succeeds: a
+ * plain exchange could clear a newer announcement and spend its wake before that sleep. */
 struct ipcl_ring_dir {
   _Alignas(64) uint32_t head;     /* bytes ever written; written by the producer only */
   uint32_t producer_waiting;      /* bytes the producer waits for (0: none); it sleeps on `tail` */

@@ -10,6 +10,11 @@ import { checkLeaks } from "./support/check-leaks.ts";
 import { indexOf } from "./support/bytes.ts";
 import { checkMessage, fillMessage } from "./support/sequence.ts";
 import { scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { C } from "../ffi/facts.ts";
+import { cstr, libc, nativeView, ptrAdd, shim } from "../ffi/runtime.ts";
+import { dirWord, RING_HEADER } from "../lib/ring/layout.ts";
+import { fdStat, mapFd } from "../lib/ring/mapping.ts";
 
 const peerScript = join(import.meta.dir, "support", "peer.ts");
 
@@ -210,6 +215,66 @@ describe("ring wake-ups", () => {
       expect(await peer.exited).toBe(0);
     }, 60_000);
   }
+
+  // A waker reads the flag, judges it, then clears it with a compare-and-swap from the value
+  // it read: a waker held up between the two must not clear a newer announcement (and spend
+  // its wake before that sleep begins). That holds only if no two announcements in a row
+  // are equal: here a peer asleep on a full (empty) ring is woken with nothing changed, and
+  // must announce anew, with another value.
+  for (const role of ["send", "recv"] as const) {
+    test(`a ${role === "send" ? "producer" : "consumer"} woken with nothing changed announces its wait again with a value of its own`, async () => {
+      const address = fresh();
+      using ch = open(address, { create: true, capacity: 4096, peerCheckMs: 600_000 });
+      const peer = track(spawnProcess(scriptCommand(peerScript, [role, address, "1000"]), {
+        stdio: ["ignore", "ignore", "ignore"], // it ends in EPIPE or EOF, as it should
+        env: { ...process.env, PEER_OPEN_OPTS: JSON.stringify({ peerCheckMs: 600_000, spin: 0 }) },
+      }));
+      using ring = mapRing(address);
+      // the peer (the opener) produces into direction 1 and consumes from direction 0
+      const flag = role === "send" ? dirWord(1, "producer_waiting") : dirWord(0, "consumer_waiting");
+      const word = role === "send" ? dirWord(1, "tail") : dirWord(0, "head");
+      const seen = [await ring.until(() => ring.words[flag]!, "the peer to sleep")];
+      for (let round = 0; round < 10; round++) {
+        const before = seen.at(-1)!;
+        seen.push(await ring.until(() => {
+          shim.ipcl_futex_wake(ptrAdd(ring.base, word * 4), 1); // again until it is seen: a wake before the sleep is lost
+          const now = ring.words[flag]!;
+          return now !== before && now !== 0 ? now : 0;
+        }, `announcement ${round + 2} (it stayed ${before})`));
+      }
+      if (role === "send") {
+        // the bytes it waits for, minus 0..7: the same test against free space (a multiple of 8)
+        const need = Math.max(...seen);
+        expect(need % 8).toBe(0);
+        for (const v of seen) expect(need - v).toBeLessThan(8);
+      }
+      ch.close();
+      expect(await peer.exited).not.toBe(0); // EPIPE / EOF with messages unsent or missing
+    }, 30_000);
+  }
 });
+
+/** The ring's memory, mapped a second time, to watch its words from outside. */
+function mapRing(address: string) {
+  const fd = libc.shm_open(cstr(address.slice("shm:".length)), C.O_RDWR, 0);
+  if (fd < 0) throw new Error(`shm_open ${address} failed`);
+  const size = fdStat(fd, address).size;
+  const base = mapFd(fd, size, address);
+  libc.close(fd);
+  const words = new Uint32Array(nativeView(base, 0, RING_HEADER.size));
+  return {
+    base,
+    words,
+    /** poll `get` every 5 ms until it gives non-zero, for at most 10 s */
+    async until(get: () => number, what: string): Promise<number> {
+      for (const end = performance.now() + 10_000; performance.now() < end; await sleep(5)) {
+        const v = get();
+        if (v !== 0) return v;
+      }
+      throw new Error(`waited 10 s for ${what}`);
+    },
+    [Symbol.dispose]: () => void libc.munmap(base, size),
+  };
+}
 
 checkLeaks(prefix);

@@ -58,6 +58,7 @@ struct end {
   mqd_t mq_in, mq_out;          /* POSIX queues */
   int msqid; long in_type, out_type; /* System V: one queue, a type per direction */
   struct ipcl_ring_header *ring; int side; uint8_t *data[2]; /* shm ring */
+  uint32_t room_rounds, data_rounds; /* announcements made: each a value of its own */
 };
 static const char *mech;
 static uint8_t *scratch;
@@ -66,7 +67,8 @@ static uint8_t *scratch;
 static long futex(uint32_t *a, int op, uint32_t v) { return syscall(SYS_futex, a, op, v, NULL, NULL, 0); }
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
-#define XCHG(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)
+/* clear a flag that still holds v (the announcement read): true if this call cleared it */
+#define CLEAR(p, v) __extension__({ uint32_t e_ = (v); __atomic_compare_exchange_n(p, &e_, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); })
 static int spin = 20000;
 static int use_sem; /* shm-sem: sleep on the ring's semaphores instead of futexes */
 
@@ -90,7 +92,7 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
     uint32_t tail = LOAD(&d->tail);
     if (head - tail + pad + need <= cap) break;
     if (i < spin) continue;
-    STORE(&d->producer_waiting, pad + need);
+    STORE(&d->producer_waiting, pad + need - (e->room_rounds++ & 7)); /* a value of its own each time (ipcl_ring.h) */
     if (head - LOAD(&d->tail) + pad + need <= cap) { STORE(&d->producer_waiting, 0); break; }
     sleep_for_space(d, tail);
     STORE(&d->producer_waiting, 0);
@@ -102,7 +104,8 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   memcpy(data + start, msg, first);
   memcpy(data, msg + first, len - first);
   STORE(&d->head, head + pad + need);
-  if (LOAD(&d->consumer_waiting) && XCHG(&d->consumer_waiting, 0)) wake_consumer(d);
+  uint32_t mark = LOAD(&d->consumer_waiting);
+  if (mark && CLEAR(&d->consumer_waiting, mark)) wake_consumer(d);
 }
 
 static uint32_t ring_recv(struct end *e, uint8_t *out) {
@@ -111,7 +114,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   for (int i = 0;; i++) {
     if (LOAD(&d->head) != tail) break;
     if (i < spin) continue;
-    STORE(&d->consumer_waiting, 1);
+    STORE(&d->consumer_waiting, 1 + (e->data_rounds++ & 0x3fffffff));
     if (LOAD(&d->head) != tail) { STORE(&d->consumer_waiting, 0); break; }
     sleep_for_data(d, tail);
     STORE(&d->consumer_waiting, 0);
@@ -127,7 +130,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
   STORE(&d->tail, newtail);
   /* the flag holds the bytes the producer waits for: wake it once they fit (as lib/ring/channel.ts) */
   uint32_t want = LOAD(&d->producer_waiting);
-  if (want && cap - (LOAD(&d->head) - newtail) >= want && XCHG(&d->producer_waiting, 0)) wake_producer(d);
+  if (want && cap - (LOAD(&d->head) - newtail) >= want && CLEAR(&d->producer_waiting, want)) wake_producer(d);
   return len;
 }
 

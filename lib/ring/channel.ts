@@ -14,7 +14,7 @@ import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
 import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
 import { hdr, isShared, PAD, recordSize, region, RING_HEADER, type RingGeometry, type RingMapping, type RingTuning, type RingWait } from "./layout.ts";
-import { footprint, padBefore, RingDirection } from "./direction.ts";
+import { clearFlag, footprint, padBefore, RingDirection } from "./direction.ts";
 import type { RingWord } from "./word.ts";
 
 /** Messages up to this many bytes are copied by a loop rather than set(): in the 64 B stream the receiver's CPU per message fell from ~245 to ~170 ns. */
@@ -207,10 +207,9 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     this.#head = head;
     Atomics.store(w, this.#tx.head, head);
-    // the waker clears the flag: one wake per sleep, not one per message
-    if (Atomics.load(w, this.#tx.consumerWaiting) !== 0 && Atomics.exchange(w, this.#tx.consumerWaiting, 0) !== 0) {
-      this.#wakeConsumer();
-    }
+    // the waker clears the flag: one wake per sleep, not one per message (see clearFlag)
+    const mark = Atomics.load(w, this.#tx.consumerWaiting);
+    if (mark !== 0 && clearFlag(w, this.#tx.consumerWaiting, mark)) this.#wakeConsumer();
   }
 
   /** Batches: write as many as fit now, publish the head once, wake at most once. */
@@ -273,7 +272,7 @@ export class RingChannel extends BaseChannel {
 
   /** A producer's wait for room (made once: on one CPU every send may wait, and must not allocate). */
   readonly #roomWait: AnnouncedWait<true> = {
-    announce: () => Atomics.store(this.#w, this.#tx.producerWaiting, this.#roomNeed),
+    announce: () => Atomics.store(this.#w, this.#tx.producerWaiting, this.#roomMark(this.#roomNeed)),
     watched: () => Atomics.load(this.#w, this.#tx.tail),
     attempt: () => this.#roomAttempt() || undefined,
     sleep: (tail, ms) => this.#tx.tailWord.sleep(tail, ms),
@@ -284,6 +283,23 @@ export class RingChannel extends BaseChannel {
     },
   };
   #roomNeed = 0;
+  #roomRounds = 0;
+
+  /**
+   * The producer's announcement of `need` bytes: a value of its own each time (need minus
+   * 0..7), so that a consumer that read an earlier one cannot clear this one (clearFlag).
+   * It tests the same: free space and need are multiples of the record alignment (8).
+   */
+  #roomMark(need: number): number {
+    return need - (this.#roomRounds++ & 7);
+  }
+
+  /** The consumer's announcement: a non-zero value of its own each time (see #roomMark). */
+  #dataMark(): number {
+    this.#dataRounds = (this.#dataRounds + 1) & 0x3fffffff;
+    return this.#dataRounds + 1;
+  }
+  #dataRounds = 0;
   #roomAttempt: () => boolean = () => false;
   #roomOp = "send";
 
@@ -394,13 +410,13 @@ export class RingChannel extends BaseChannel {
   #release(): void {
     const w = this.#w;
     Atomics.store(w, this.#rx.tail, this.#tail);
-    const need = Atomics.load(w, this.#rx.producerWaiting);
-    if (need !== 0) {
+    const want = Atomics.load(w, this.#rx.producerWaiting);
+    if (want !== 0) {
       // Wake the producer once its message fits, not before: a wake spent on a tail it has
       // already seen (still short of room) would leave it asleep while the ring drains. It
       // sees the same head and this tail, so it agrees that the message fits.
       const free = this.#mask + 1 - ((Atomics.load(w, this.#rx.head) - this.#tail) >>> 0);
-      if (free >= need && Atomics.exchange(w, this.#rx.producerWaiting, 0) !== 0) this.#wakeProducer();
+      if (free >= want && clearFlag(w, this.#rx.producerWaiting, want)) this.#wakeProducer();
     }
   }
 
@@ -433,7 +449,7 @@ export class RingChannel extends BaseChannel {
 
   /** A consumer's wait for a message (made once, as #roomWait). */
   readonly #dataWait: AnnouncedWait<number> = {
-    announce: () => Atomics.store(this.#w, this.#rx.consumerWaiting, 1),
+    announce: () => Atomics.store(this.#w, this.#rx.consumerWaiting, this.#dataMark()),
     watched: () => this.#tail,
     attempt: () => {
       const len = this.#peek();
@@ -505,7 +521,7 @@ export class RingChannel extends BaseChannel {
 
   protected override waitReadable(timeout: number): PendingWait {
     const w = this.#w;
-    Atomics.store(w, this.#rx.consumerWaiting, 1);
+    Atomics.store(w, this.#rx.consumerWaiting, this.#dataMark());
     // a message pushed before the flag was up brought no wake: look again now that it is
     if (Atomics.load(w, this.#rx.head) !== this.#tail) {
       Atomics.store(w, this.#rx.consumerWaiting, 0);
@@ -517,7 +533,7 @@ export class RingChannel extends BaseChannel {
   protected override selectArm(): { address: number; value: number } | "ready" | undefined {
     if (!this.#rx.headWord.sharable || this.closed) return undefined; // no futex word to share a wait on
     const w = this.#w;
-    Atomics.store(w, this.#rx.consumerWaiting, 1);
+    Atomics.store(w, this.#rx.consumerWaiting, this.#dataMark());
     if (Atomics.load(w, this.#rx.head) !== this.#tail) {
       Atomics.store(w, this.#rx.consumerWaiting, 0);
       return "ready";
@@ -533,7 +549,7 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     const need = footprint(size, this.#head, this.#mask + 1);
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
-    Atomics.store(w, this.#tx.producerWaiting, need);
+    Atomics.store(w, this.#tx.producerWaiting, this.#roomMark(need));
     const tail = Atomics.load(w, this.#tx.tail);
     if (((this.#head - tail) >>> 0) + need <= this.#mask + 1) {
       Atomics.store(w, this.#tx.producerWaiting, 0);

@@ -55,3 +55,14 @@ export function footprint(len: number, head: number, cap: number): number {
   const need = recordSize(len);
   return padBefore(head & (cap - 1), need, cap) + need;
 }
+
+/**
+ * Clear a `*_waiting` flag that still holds `mark`, the announcement the waker read and
+ * judged (ffi/ipcl_ring.h): true when this call cleared it, and so owes the sleeper a wake.
+ * An exchange would also clear a newer announcement — made after the sleeper saw our
+ * change and still went to sleep — and spend its wake before that sleep began: the sleeper
+ * would then sleep with its flag down, and no later change would wake it.
+ */
+export function clearFlag(w: Uint32Array, index: number, mark: number): boolean {
+  return Atomics.compareExchange(w, index, mark, 0) === mark;
+}
