@@ -1,14 +1,17 @@
 /**
  * Baselines measured in the same run: small C programs (bench/c/baseline.c, compiled with
  * cc on first use) doing the same round trip and stream, and the runtimes' own IPC —
- * node:net over a unix socket and a Worker's postMessage on both runtimes; Bun.spawn ipc
- * with process.send and Bun.listen/Bun.connect on Bun; Deno.listen/Deno.connect on Deno.
+ * node:net over a unix socket and a Worker's postMessage on every runtime; Bun.spawn ipc
+ * with process.send and Bun.listen/Bun.connect on Bun; Deno.listen/Deno.connect on Deno;
+ * child_process IPC (serialization "json" and "advanced") on Node.
  */
-import { spawnSync } from "node:child_process";
+import { spawn as nodeSpawn, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker as ThreadWorker } from "node:worker_threads";
 import { compileCached, shimSources } from "../ffi/build.ts";
+import { runnablePath, siblingModule, sourceFile } from "../ffi/paths.ts";
 import { nanoseconds, runtime, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
@@ -21,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export function cBaseline(): string {
   return compileCached({
     name: "baseline",
-    sources: [join(here, "c", "baseline.c"), ...shimSources],
+    sources: [sourceFile("bench/c/baseline.c"), ...shimSources],
     flags: ["-O2", "-pthread", "-Wall"],
     ext: "",
   });
@@ -165,23 +168,67 @@ function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket" | "d
   };
 }
 
-/** A Worker's postMessage (structured clone), the in-process runtime baseline. */
+/** node:child_process IPC with process.send in the child, as Node programs talk to a child (Node only: Bun has no "advanced"). */
+function nodeIpc(serialization: "json" | "advanced"): RuntimeBaseline {
+  const impl = `node-ipc-${serialization}`;
+  return {
+    impl,
+    mechanism: "spawn ipc",
+    only: "node",
+    run: (size, count, placement) =>
+      pinned(placement, async () => {
+        const child = nodeSpawn(process.execPath, [runnablePath(peer, false), "ipc"], {
+          env: env(placement),
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          serialization,
+        });
+        let wake: (() => void) | undefined;
+        child.on("message", () => wake?.());
+        const msg = serialization === "json" ? "x".repeat(size) : new Uint8Array(size);
+        const once = () =>
+          new Promise<void>((resolve) => {
+            wake = resolve;
+            child.send(msg);
+          });
+        await once();
+        const row = await timed(impl, "spawn ipc", size, count, placement, once);
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill();
+        await exited;
+        return row;
+      }),
+  };
+}
+
+/** A Worker's postMessage (structured clone), the in-process runtime baseline (a worker_threads Worker on Node). */
 const workerPost: RuntimeBaseline = {
   impl: "worker-postmessage",
   mechanism: "worker",
   run: (size, count, placement) =>
     pinned(placement, async () => {
-      const w = new Worker(new URL("./runtime-worker.ts", import.meta.url).href, { type: "module" });
+      const url = siblingModule(import.meta.url, "runtime-worker");
       let wake: (() => void) | undefined;
-      w.onmessage = () => wake?.();
+      let post: (m: Uint8Array) => void;
+      let end: () => unknown;
+      if (runtime === "node") {
+        const w = new ThreadWorker(url);
+        w.on("message", () => wake?.());
+        post = (m) => w.postMessage(m);
+        end = () => w.terminate();
+      } else {
+        const w = new Worker(url.href, { type: "module" });
+        w.onmessage = () => wake?.();
+        post = (m) => w.postMessage(m);
+        end = () => w.terminate();
+      }
       const msg = new Uint8Array(size);
       const once = () =>
         new Promise<void>((resolve) => {
           wake = resolve;
-          w.postMessage(msg);
+          post(msg);
         });
       const row = await timed("worker-postmessage", "worker", size, count, placement, once);
-      w.terminate();
+      await end();
       return row;
     }),
 };
@@ -192,5 +239,7 @@ export const runtimeBaselines: RuntimeBaseline[] = [
   socketBaseline("node-net", "node-net"),
   socketBaseline("bun-socket", "bun-socket", "bun"),
   socketBaseline("deno-socket", "deno-unix", "deno"),
+  nodeIpc("json"),
+  nodeIpc("advanced"),
   workerPost,
 ].filter((b) => !b.only || b.only === runtime);

@@ -12,9 +12,10 @@ import type { Mechanism } from "../lib/mechanism.ts";
 import { mechanisms, type Scheme } from "../lib/mechanisms.ts";
 import { type ChildProcess, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { cpusFor, type Placement } from "./usage.ts";
+import { siblingModule } from "../ffi/paths.ts";
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), "peer.ts");
-const workerScript = new URL("./worker-peer.ts", import.meta.url);
+const workerScript = siblingModule(import.meta.url, "worker-peer");
 
 /** The peer's own cost per message, as it reports it. */
 export interface PeerCost {

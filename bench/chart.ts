@@ -3,9 +3,10 @@
  * p99 whiskers and the C baseline marked; (2) stream throughput against message size.
  * Plain SVG, no dependency.
  */
-import { DENO_IMPL } from "./report.ts";
+import { onOtherRuntime } from "./report.ts";
 import type { Row } from "./measure.ts";
 import type { Header } from "./report.ts";
+import { isMainModule } from "../ffi/process.ts";
 
 const W = 960;
 const colors = [
@@ -38,7 +39,7 @@ function fmtNs(ns: number): string {
 export function chartSvg(h: Header, rows: Row[]): string {
   // ipc-lab and C in their sync form; the runtimes' own IPC is async by nature
   const rtt = rows.filter((r) =>
-    r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c" && r.impl !== DENO_IMPL
+    r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c" && !onOtherRuntime(r)
   );
   const size = Math.min(...rtt.filter((r) => r.size >= 64).map((r) => r.size), 64);
   const labels = [
@@ -149,7 +150,7 @@ export function chartSvg(h: Header, rows: Row[]): string {
 }
 
 // `bun bench/chart.ts RESULTS.json CHART.svg`: draw a chart from saved results (e.g. merged ones)
-if (import.meta.main) {
+if (isMainModule(import.meta)) {
   const [input, output] = process.argv.slice(2);
   if (!input || !output) throw new Error("usage: bun bench/chart.ts RESULTS.json CHART.svg");
   const { readFileSync, writeFileSync } = await import("node:fs");

@@ -13,7 +13,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createConnection, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand } from "../ffi/process.ts";
+import { isMainModule, runtime, scriptCommand } from "../ffi/process.ts";
 import { Client, serve } from "../lib/index.ts";
 import { type Mechanism, mechanismOf, mechanisms } from "../lib/public/extend.ts";
 import type { Row } from "./measure.ts";
@@ -187,7 +187,7 @@ function netJsonEcho(path: string): void {
   process.on("SIGINT", bye);
 }
 
-if (import.meta.main) {
+if (isMainModule(import.meta)) {
   const [role, x, y, z, w, v] = process.argv.slice(2) as [string, string, string?, string?, string?, string?];
   if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
   if (role === "serve") {

@@ -13,7 +13,7 @@
  * Participants (this file, run as a script): ROLE IMPL ARGS… where IMPL is ipc-lab or raw.
  */
 import { fileURLToPath } from "node:url";
-import { nanoseconds } from "../ffi/process.ts";
+import { isMainModule, nanoseconds } from "../ffi/process.ts";
 import { open } from "../lib/index.ts";
 import { type Row, throughput } from "./measure.ts";
 import { summarize } from "./stats.ts";
@@ -329,7 +329,7 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
   } else throw new Error(`bench/nats.ts: unknown role ${role}`);
 }
 
-if (import.meta.main) {
+if (isMainModule(import.meta)) {
   if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
   const [role, impl, ...args] = process.argv.slice(2) as [string, Impl, ...string[]];
   await participantMain(role, impl, args);

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { open, SharedMemory } from "../lib/index.ts";
 import { type Row, throughput } from "./measure.ts";
 import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
+import { isMainModule } from "../ffi/process.ts";
 
 let serial = 0;
 const STOP = new Uint8Array(1); // a consumer ends at a 1-byte message
@@ -47,7 +48,7 @@ export async function queueStream(kind: "shm-queue" | "mq", perProducer: number,
   }
 }
 
-if (import.meta.main) {
+if (isMainModule(import.meta)) {
   const [role, address, controlAddress, n] = process.argv.slice(2) as [string, string, string, string];
   if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
   using control = new SharedMemory(controlAddress);

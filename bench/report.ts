@@ -11,6 +11,13 @@ import type { Row } from "./measure.ts";
 
 /** The impl name of ipc-lab rows measured under Deno by a benchmark running on Bun. */
 export const DENO_IMPL = "ipc-lab (deno)";
+/** The impl name of ipc-lab rows measured under Node by a benchmark running on Bun. */
+export const NODE_IMPL = "ipc-lab (node)";
+/** The other runtimes' ipc-lab rows, by runtime. */
+export const RUNTIME_IMPLS = { deno: DENO_IMPL, node: NODE_IMPL } as const;
+
+/** Whether a row is ipc-lab measured under another runtime (the runtime tables show those; the main tables do not). */
+export const onOtherRuntime = (r: Row): boolean => r.impl === DENO_IMPL || r.impl === NODE_IMPL;
 
 /** Facts about the machine and the run (the JSON header). */
 export interface Header {
@@ -21,8 +28,10 @@ export interface Header {
   /** the runtime that ran the benchmark (its "ipc-lab" rows) */
   runtime: RuntimeName;
   bun?: string;
-  node: string;
+  node?: string;
   deno?: string;
+  /** one FFI call (getpid) per runtime there, ns (bench/ffi-cost.ts) */
+  ffi_call_ns?: Partial<Record<RuntimeName, number>>;
   cc: string;
   quick: boolean;
   /** a 1 ms interval timer's p99 lateness with the event loop idle, ns (the runtime's own jitter) */
@@ -42,7 +51,8 @@ export function machineFacts(quick: boolean): Header {
     kernel: `Linux ${release()}`,
     runtime,
     bun: process.versions.bun ?? version(runtimeBinary("bun"), ["--version"]),
-    node: process.versions.node,
+    // (Bun and Deno report the Node version they imitate in process.versions.node)
+    node: runtime === "node" ? `node ${process.versions.node}` : version(runtimeBinary("node"), ["--version"])?.replace(/^v/, "node "),
     deno: process.versions.deno ? `deno ${process.versions.deno}` : version(runtimeBinary("deno"), ["--version"]),
     cc: version(process.env.CC || "cc", ["--version"]) ?? "unknown",
     quick,
@@ -100,7 +110,7 @@ export function tableRows(rows: Row[], pattern: "rtt" | "stream"): string[][] {
     ? ["mechanism", "impl", "mode", "placement", "size", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "vs C", "cpu ns/msg", "csw/msg"]
     : ["mechanism", "impl", "mode", "placement", "size", "msg/s", "bytes/s", "vs C", "cpu ns/msg", "csw/msg"];
   const body = rows
-    .filter((r) => r.pattern === pattern && !r.skipped && r.impl !== DENO_IMPL)
+    .filter((r) => r.pattern === pattern && !r.skipped && !onOtherRuntime(r))
     .map((r) =>
       pattern === "rtt"
         ? [
@@ -392,7 +402,7 @@ const loans: TargetEntry = ({ rows, measured, anyRow, why }) => {
   const out: TargetResult[] = [];
   // zero-copy: a loaned 1 MiB round trip within 3× a loaned 64 B one (latency flat with size), per runtime
   for (const big of rows.filter((r) => r.mechanism === "shm" && r.pattern === "rtt" && r.mode === "loan" && r.size === 1 << 20)) {
-    const who = big.impl === DENO_IMPL ? " on Deno" : "";
+    const who = big.impl === DENO_IMPL ? " on Deno" : big.impl === NODE_IMPL ? " on Node" : "";
     const target = `shm loaned round trip at 1 MiB ≤ 3× a loaned 64 B one${who} (${big.placement})`;
     const smallRow = (r: Row) => r.impl === big.impl && r.mechanism === "shm" && r.mode === "loan" && r.size === 64 && r.placement === big.placement;
     const small = measured(smallRow);
@@ -528,39 +538,48 @@ const TARGETS: readonly TargetEntry[] = [
 
 /** The machine and the run, in one line. */
 export function headerLine(h: Header): string {
+  const ffi = Object.entries(h.ffi_call_ns ?? {}).map(([rt, ns]) => `${rt} ${Math.round(ns)}`).join(", ");
   return `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · run on ${h.runtime ?? "bun"} · Bun ${h.bun ?? "-"}${
     h.deno ? ` · ${h.deno}` : ""
-  } · ${h.cc}${h.quick ? " · --quick" : ""}`;
+  }${h.node && h.node.startsWith("node") ? ` · ${h.node}` : ""}${ffi ? ` · one FFI call (getpid) ns: ${ffi}` : ""} · ${h.cc}${h.quick ? " · --quick" : ""}`;
 }
 
 /**
- * Bun against Deno, per mechanism: the same sync measurement of the same channel code,
- * once per runtime, in the same run. "Deno slower by" > 1: Deno takes longer (rtt: its p50
- * over Bun's) or moves fewer messages (stream: Bun's rate over Deno's).
+ * Bun against Deno and Node, per mechanism: the same sync measurement of the same channel
+ * code, once per runtime, in the same run (only the runtimes measured get columns).
+ * "Deno ×", "Node ×" > 1: that runtime takes longer (rtt: its p50 over Bun's) or moves
+ * fewer messages (stream: Bun's rate over its).
  */
 export function runtimeRows(rows: Row[]): string[][] {
-  const head = ["mechanism", "pattern", "placement", "size", "Bun", "Deno", "Deno slower by"];
+  const others = (Object.entries(RUNTIME_IMPLS) as [string, string][]).filter(([, impl]) => rows.some((r) => r.impl === impl && !r.skipped));
+  const name = (rt: string) => rt[0]!.toUpperCase() + rt.slice(1);
+  const head = ["mechanism", "pattern", "placement", "size", "Bun", ...others.map(([rt]) => name(rt)), ...others.map(([rt]) => `${name(rt)} ×`)];
   const body: string[][] = [];
-  for (const d of rows.filter((r) => r.impl === DENO_IMPL && !r.skipped)) {
-    const b = rows.find((r) =>
-      r.impl === "ipc-lab" && !r.skipped && r.mode === d.mode && r.mechanism === d.mechanism && r.pattern === d.pattern && r.placement === d.placement &&
-      r.size === d.size
-    );
-    if (!b) continue;
-    const rtt = d.pattern === "rtt";
-    const fig = (r: Row) => (rtt ? `${us(r.p50_ns)} µs` : `${num(r.msgs_per_s)} msg/s`);
-    const x = rtt ? d.p50_ns! / b.p50_ns! : b.msgs_per_s! / d.msgs_per_s!;
+  const same = (a: Row, b: Row) =>
+    a.mode === b.mode && a.mechanism === b.mechanism && a.pattern === b.pattern && a.placement === b.placement && a.size === b.size;
+  for (const b of rows.filter((r) => r.impl === "ipc-lab" && !r.skipped)) {
+    const theirs = others.map(([, impl]) => rows.find((r) => r.impl === impl && !r.skipped && same(r, b)));
+    if (theirs.every((t) => !t)) continue;
+    const rtt = b.pattern === "rtt";
+    const fig = (r: Row | undefined) => (!r ? "-" : rtt ? `${us(r.p50_ns)} µs` : `${num(r.msgs_per_s)} msg/s`);
+    const times = (r: Row | undefined) => (!r ? "-" : `${(rtt ? r.p50_ns! / b.p50_ns! : b.msgs_per_s! / r.msgs_per_s!).toFixed(2)}×`);
     body.push([
-      d.mode === "sync" ? d.mechanism : `${d.mechanism} ${d.mode} ${d.size} B`,
+      b.mode === "sync" ? b.mechanism : `${b.mechanism} ${b.mode} ${b.size} B`,
       rtt ? "rtt p50" : "stream",
-      d.placement,
-      String(d.size),
+      b.placement,
+      String(b.size),
       fig(b),
-      fig(d),
-      `${x.toFixed(2)}×`,
+      ...theirs.map(fig),
+      ...theirs.map(times),
     ]);
   }
   return body.length ? [head, ...body] : [];
+}
+
+/** The runtimes a runtimeRows() table compares, from its head: ["Bun", "Deno", "Node"]. */
+export function runtimeNames(table: string[][]): string[] {
+  const head = table[0] ?? [];
+  return head.slice(4, 4 + (head.length - 3) / 2);
 }
 
 function skips(rows: Row[]): string[] {
@@ -628,7 +647,7 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   ];
   if (rows.some((r) => r.pattern === "stream")) lines.push("One-way stream:", textTable(tableRows(rows, "stream")), "");
   const vs = runtimeRows(rows);
-  if (vs.length) lines.push("Bun vs Deno (same channels, sync, same run):", textTable(vs), "");
+  if (vs.length) lines.push(`${runtimeNames(vs).join(" vs ")} (same channels, sync, same run; × > 1: slower than Bun):`, textTable(vs), "");
   const locks = lockRows(rows);
   if (locks.length) lines.push("Locks (a robust Mutex, a POSIX semaphore, flock; contended: a peer process takes it meanwhile):", textTable(locks), "");
   const rr = conversationRows(rows, "request");
@@ -654,9 +673,9 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
   const vs = runtimeRows(rows);
   if (vs.length) {
     parts.push(
-      "## Bun vs Deno",
+      "## Bun, Deno and Node",
       "",
-      "The same channel code, sync, measured once per runtime in this run; \"Deno slower by\" > 1: Deno takes longer (round trips: its p50 over Bun's) or moves fewer messages (streams: Bun's rate over Deno's).",
+      'The same channel code, sync, measured once per runtime in this run; "Deno ×", "Node ×" > 1: that runtime takes longer (round trips: its p50 over Bun\'s) or moves fewer messages (streams: Bun\'s rate over its).',
       "",
       mdTable(vs),
       "",

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { isMainModule, runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { parseArgs } from "node:util";
 import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
 import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
@@ -20,13 +20,15 @@ import { queueStream } from "./queue-stream.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
-import { addRatios, DENO_IMPL, machineFacts, mdReport, median, ratioToC, targets, textReport } from "./report.ts";
+import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
+import { ffiCallCosts } from "./ffi-cost.ts";
+import { sourceFile } from "../ffi/paths.ts";
 
 /** Usage text. */
 const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned]
-                     [--impl ipc-lab,c,deno,bun-ipc,node-net,bun-socket,deno-socket,worker-postmessage]
+                     [--impl ipc-lab,c,deno,node,bun-ipc,node-net,bun-socket,deno-socket,node-ipc-json,node-ipc-advanced,worker-postmessage]
                      [--mode sync,async,async-both,batch,loan] [--full] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
        ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
@@ -122,7 +124,12 @@ export async function bench(argv: string[]): Promise<number> {
       skipped: `not measured: ${natsMissing}`,
     });
   }
-  const header = { ...machineFacts(plan.quick), timer_idle_late_p99_ns: await idleTimerLateness(), timer_busy_late_p99_ns: await busyTimerLateness() };
+  const header = {
+    ...machineFacts(plan.quick),
+    ffi_call_ns: ffiCallCosts(),
+    timer_idle_late_p99_ns: await idleTimerLateness(),
+    timer_busy_late_p99_ns: await busyTimerLateness(),
+  };
   report(header, rows, values, values.out ?? join(resultsRoot, `${header.date.slice(0, 19).replace(/:/g, "-")}-${hostname()}`));
   return 0;
 }
@@ -141,8 +148,8 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
     placements: placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2),
     patterns: list(str("pattern")) ?? ["rtt", "stream", "lock", "request", "values"],
     modes: list(str("mode")) ?? ["sync", "async", "async-both", "batch", "loan"],
-    // "deno": on Bun, the same ipc-lab measurements (sync) run once more under Deno
-    impls: list(str("impl")) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno"] : []), ...runtimeBaselines.map((b) => b.impl)],
+    // "deno", "node": on Bun, the same ipc-lab measurements (sync) run once more under Deno and under Node
+    impls: list(str("impl")) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno", "node"] : []), ...runtimeBaselines.map((b) => b.impl)],
     mechs,
     count,
     rttCount: Number(count ?? (quick ? 1000 : 3000)),
@@ -187,8 +194,10 @@ function jobsOf(plan: Plan, nats: boolean): Job[] {
       }
     }
   }
-  const deno = denoJob(plan);
-  if (deno) jobs.push(deno);
+  for (const other of ["deno", "node"] as const) {
+    const job = runtimeJob(plan, other);
+    if (job) jobs.push(job);
+  }
   return jobs;
 }
 
@@ -392,16 +401,24 @@ function patternJobs(plan: Plan, placement: Placement, size: number, nats: boole
   return jobs;
 }
 
-/** On Bun: the same ipc-lab rows (sync and loans, smallest size) once more under Deno. */
-function denoJob(plan: Plan): Job | undefined {
-  const denoModes = plan.modes.filter((m) => m === "sync" || m === "loan");
-  if (!plan.impls.includes("deno") || !plan.impls.includes("ipc-lab") || runtime !== "bun" || denoModes.length === 0) return undefined;
-  const args = ["--impl", "ipc-lab", "--mode", denoModes.join(","), "--size", String(plan.sizes[0]), "--placement", plan.placements.join(",")];
+/**
+ * On Bun: the same ipc-lab rows (sync and loans, smallest size) once more under Deno or
+ * Node; Node also measures its own IPC (child_process, node:net, worker_threads) there.
+ */
+function runtimeJob(plan: Plan, other: "deno" | "node"): Job | undefined {
+  const modes = plan.modes.filter((m) => m === "sync" || m === "loan");
+  if (!plan.impls.includes(other) || !plan.impls.includes("ipc-lab") || runtime !== "bun" || modes.length === 0) return undefined;
+  const impls = other === "node" && plan.patterns.includes("rtt") ? ["ipc-lab", ...NODE_BASELINES] : ["ipc-lab"];
+  const args = ["--impl", impls.join(","), "--mode", modes.join(","), "--size", String(plan.sizes[0]), "--placement", plan.placements.join(",")];
   args.push("--pattern", plan.patterns.filter((p) => p === "rtt" || p === "stream").join(","));
   if (plan.mechs) args.push("--mech", plan.mechs.join(","));
   if (plan.count) args.push("--count", plan.count);
-  return { label: `the same ipc-lab rows under Deno (sync ${plan.sizes[0]} B, loans)`, run: () => underDeno(args, plan.quick) };
+  const name = other === "deno" ? "Deno" : "Node (and Node's own IPC)";
+  return { label: `the same ipc-lab rows under ${name} (sync ${plan.sizes[0]} B, loans)`, run: () => underRuntime(other, args, plan.quick) };
 }
+
+/** Node's own IPC, measured by the Node job beside its ipc-lab rows. */
+const NODE_BASELINES = ["node-ipc-json", "node-ipc-advanced", "node-net", "worker-postmessage"];
 
 /** Run the jobs in order with a progress line; a job that throws leaves its row, marked failed. */
 async function runJobs(jobs: Job[]): Promise<Row[]> {
@@ -435,7 +452,7 @@ async function runJobs(jobs: Job[]): Promise<Row[]> {
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 
 /** Where runs are saved by default (git-ignored). */
-const resultsRoot = fileURLToPath(new URL("./results/", import.meta.url));
+const resultsRoot = sourceFile("bench/results"); // (not under dist/ when run by Node)
 
 /**
  * Work out ratios and targets, print the summary (or every table with --full) and the
@@ -506,23 +523,28 @@ async function interleaved(c: BenchCase, cName: string, size: number, count: num
 }
 
 /**
- * Run this benchmark under Deno with `args` and return its ipc-lab rows, renamed to
- * DENO_IMPL so that they sit beside Bun's in one report.
+ * Run this benchmark under Deno or Node with `args` and return its rows: its ipc-lab rows
+ * renamed to DENO_IMPL / NODE_IMPL so that they sit beside Bun's in one report, and its
+ * runtime baselines marked with the runtime ("node-net (node)"; node-ipc-* are Node's only).
  */
-async function underDeno(args: string[], quick: boolean): Promise<Row[]> {
-  const dir = mkdtempSync(join(tmpdir(), "ipcl-bench-deno-"));
+async function underRuntime(which: "deno" | "node", args: string[], quick: boolean): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), `ipcl-bench-${which}-`));
   try {
     // its files go to our temporary directory: only its rows are wanted
-    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], "deno"), {
+    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], which), {
       stdio: ["ignore", "ignore", "pipe"],
     });
     const errors = await new Response(child.stderr).text();
-    if ((await child.exited) !== 0) throw new Error(`the Deno run failed: ${errors.trim().split("\n").pop()}`);
+    if ((await child.exited) !== 0) throw new Error(`the ${which} run failed: ${errors.trim().split("\n").pop()}`);
     const { rows } = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { rows: Row[] };
-    return rows.filter((r) => r.impl === "ipc-lab").map((r) => ({ ...r, impl: DENO_IMPL, ratio_to_c: undefined }));
+    return rows.filter((r) => r.impl !== "c").map((r) =>
+      r.impl === "ipc-lab"
+        ? { ...r, impl: RUNTIME_IMPLS[which], ratio_to_c: undefined }
+        : { ...r, impl: r.impl.startsWith("node-ipc") ? r.impl : `${r.impl} (${which})` }
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.main) process.exitCode = await bench(process.argv.slice(2));
+if (isMainModule(import.meta)) process.exitCode = await bench(process.argv.slice(2));

@@ -1,3 +1,6 @@
-/** The Worker of the postMessage baseline: echoes every message. */
+/** The Worker of the postMessage baseline: echoes every message (a Web Worker on Bun and Deno, a worker_threads Worker on Node). */
+import { parentPort } from "node:worker_threads";
+
 declare const self: Worker;
-self.onmessage = (e: MessageEvent) => self.postMessage(e.data);
+if (typeof self === "undefined") parentPort!.on("message", (m: unknown) => parentPort!.postMessage(m));
+else self.onmessage = (e: MessageEvent) => self.postMessage(e.data);

@@ -4,7 +4,20 @@
  * change against an earlier run. The full tables are in report.ts.
  */
 import type { Row } from "./measure.ts";
-import { DENO_IMPL, type Header, headerLine, num, runtimeRows, tableRows, targetLine, type TargetResult, textTable, us, warmupSentence } from "./report.ts";
+import {
+  type Header,
+  headerLine,
+  num,
+  onOtherRuntime,
+  runtimeNames,
+  runtimeRows,
+  tableRows,
+  targetLine,
+  type TargetResult,
+  textTable,
+  us,
+  warmupSentence,
+} from "./report.ts";
 
 /** The smallest size each (impl, mechanism) was measured at: where its summary figures come from. */
 function smallest(rows: Row[], impl: string, mechanism: string): number | undefined {
@@ -18,7 +31,7 @@ function summaryRows(rows: Row[]): string[][] {
   const seen = new Set<string>();
   const body: string[][] = [];
   for (const r of rows) {
-    if (r.impl === DENO_IMPL || r.skipped || r.pattern !== "rtt") continue;
+    if (onOtherRuntime(r) || r.skipped || r.pattern !== "rtt") continue;
     const key = `${r.impl}\u0000${r.mechanism}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -66,7 +79,9 @@ export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: s
     columns(summaryRows(rows)),
     "",
     ...(warmupSentence(rows)?.match(/.{1,98}(\s|$)/g)?.map((l) => l.trimEnd()).concat("") ?? []),
-    ...(vs.length > 1 ? [`Bun vs Deno (round trips, ${where}; > 1: Deno is slower):`, columns(vs.map((r) => [r[0]!, r[4]!, r[5]!, r[6]!])), ""] : []),
+    ...(vs.length > 1
+      ? [`${runtimeNames(vs).join(" vs ")} (round trips, ${where}; × > 1: slower than Bun):`, columns(vs.map((r) => [r[0]!, ...r.slice(4)])), ""]
+      : []),
     `Targets: ${t.length - missed.length - unmeasured.length} met, ${missed.length} missed, ${unmeasured.length} not measured${
       missed.length ? " — the largest misses:" : ""
     }`,
@@ -136,7 +151,7 @@ ${svg}
 <h2>Summary</h2>${htmlTable(summaryRows(rows))}
 <h2>Round trips</h2>${htmlTable(tableRows(rows, "rtt"))}
 <h2>One-way stream</h2>${htmlTable(tableRows(rows, "stream"))}
-${vs.length ? `<h2>Bun vs Deno</h2>${htmlTable(vs)}` : ""}
+${vs.length ? `<h2>${runtimeNames(vs).join(" vs ")}</h2>${htmlTable(vs)}` : ""}
 <h2>Targets</h2>${htmlTable(targetRows)}
 </body></html>
 `;

@@ -6,7 +6,7 @@
  *   bun bench/topic-fanout.ts TOPIC ACKS N   (the subscriber side; BENCH_CPU pins it)
  */
 import { fileURLToPath } from "node:url";
-import { nanoseconds, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { isMainModule, nanoseconds, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { open } from "../lib/index.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
@@ -62,7 +62,7 @@ export async function topicFanout(k: number, count: number, placement: Placement
   }
 }
 
-if (import.meta.main) {
+if (isMainModule(import.meta)) {
   const [topic, ackTopic, n] = process.argv.slice(2) as [string, string, string];
   if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
   const sub = open(topic, { role: "reader" });

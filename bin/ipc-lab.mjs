@@ -1,24 +1,24 @@
 #!/usr/bin/env node
 /**
  * The `ipc-lab` command as npm installs it (node_modules/.bin/ipc-lab, `npx ipc-lab`):
- * ipc-lab is TypeScript for Bun and Deno, so this small Node launcher finds one of them —
- * $IPC_LAB_BUN / $IPC_LAB_DENO, then the ones npm installed beside ipc-lab or in the project
- * using it, then PATH — and runs bin/ipc-lab.ts with it, passing the arguments, stdio, the
- * exit status and stop signals through. Bun is preferred; `ipc-lab --runtime deno …` still
- * picks Deno inside the CLI.
+ * it runs the CLI on Bun or Deno when one is there — $IPC_LAB_BUN / $IPC_LAB_DENO, then the
+ * ones npm installed beside ipc-lab or in the project using it, then PATH — passing the
+ * arguments, stdio, the exit status and stop signals through; with neither, on this Node
+ * itself (the compiled dist/bin/ipc-lab.js, in this process). Bun is preferred;
+ * `ipc-lab --runtime deno|node …` still picks another inside the CLI.
  */
 import { spawn } from "node:child_process";
 import { accessSync, constants, realpathSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
 const entry = join(here, "ipc-lab.ts");
 
-/** Whether `path` is an executable file. */
-function runnable(path) {
+/** Whether `path` is an executable file (or one with `mode` access). */
+function runnable(path, mode = constants.X_OK) {
   try {
-    accessSync(path, constants.X_OK);
+    accessSync(path, mode);
     return true;
   } catch {
     return false;
@@ -52,25 +52,28 @@ function find(name) {
 const bun = find("bun");
 const deno = bun ? undefined : find("deno");
 if (!bun && !deno) {
-  process.stderr.write(
-    "ipc-lab runs on Bun or Deno, and neither was found (not beside ipc-lab, not in this project, not on PATH).\n" +
-      "Install one into the project: npm install bun   (or: npm install deno), or set IPC_LAB_BUN=/path/to/bun.\n",
-  );
-  process.exit(127);
-}
-const cmd = bun ? [bun, entry, ...process.argv.slice(2)] : [deno, "run", "--allow-all", entry, ...process.argv.slice(2)];
-const child = spawn(cmd[0], cmd.slice(1), { stdio: "inherit" });
-// Ctrl-C reaches the whole foreground group; a signal sent to this launcher alone is passed on.
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
-child.on("error", (e) => {
-  process.stderr.write(`ipc-lab: cannot start ${cmd[0]}: ${e.message}\n`);
-  process.exit(127);
-});
-child.on("exit", (code, signal) => {
-  if (signal) {
-    // die of the same signal, so that the shell sees what the child saw
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
+  // Node: the compiled CLI, in this process (its stop signals, exit status and stdio are ours)
+  const compiled = join(here, "..", "dist", "bin", "ipc-lab.js");
+  if (!runnable(compiled, constants.R_OK)) {
+    process.stderr.write(`ipc-lab: neither Bun nor Deno was found, and ${compiled} (the CLI for Node) is missing: run npm run build in ${join(here, "..")}\n`);
+    process.exit(127);
   }
-  process.exit(code ?? 1);
-});
+  await import(pathToFileURL(compiled).href);
+} else {
+  const cmd = bun ? [bun, entry, ...process.argv.slice(2)] : [deno, "run", "--allow-all", entry, ...process.argv.slice(2)];
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: "inherit" });
+  // Ctrl-C reaches the whole foreground group; a signal sent to this launcher alone is passed on.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  child.on("error", (e) => {
+    process.stderr.write(`ipc-lab: cannot start ${cmd[0]}: ${e.message}\n`);
+    process.exit(127);
+  });
+  child.on("exit", (code, signal) => {
+    if (signal) {
+      // die of the same signal, so that the shell sees what the child saw
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+}

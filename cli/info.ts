@@ -56,7 +56,7 @@ export function info(argv: string[]): Promise<number> {
     const sysv = sysvMsgLimits();
     const shm = statfsSync("/dev/shm");
     const facts = {
-      runtime: `${runtime} ${process.versions.bun ?? process.versions.deno ?? ""}`.trim(),
+      runtime: `${runtime} ${process.versions.bun ?? process.versions.deno ?? process.versions.node ?? ""}`.trim(),
       cpus: cpus().length,
       pipe: { default_bytes: 65536, max_bytes: pipeMaxSize() },
       mq: { msg_max: mq.msgMax, msgsize_max: mq.msgsizeMax, queues_max: mq.queuesMax, rlimit_msgqueue: limit("Max msgqueue size") },

@@ -19,7 +19,7 @@ const commands: Record<string, { load: () => Promise<Command>; about: string }> 
 };
 
 /** Usage text of the whole command. */
-export const usage = `usage: ipc-lab [--runtime bun|deno] COMMAND [ARGS]
+export const usage = `usage: ipc-lab [--runtime bun|deno|node] COMMAND [ARGS]
 ${
   Object.entries(commands)
     .map(([name, c]) => `  ${name.padEnd(8)} ${c.about}`)
@@ -30,8 +30,8 @@ Addresses: see README ("Mechanisms and addresses")     (ipc-lab COMMAND --help f
 
 /** Run the command on the other runtime (same arguments), and return its exit code. */
 async function onRuntime(which: string, argv: string[]): Promise<number> {
-  if (which !== "bun" && which !== "deno") {
-    process.stderr.write(`ipc-lab: --runtime must be bun or deno (got '${which}')\n`);
+  if (which !== "bun" && which !== "deno" && which !== "node") {
+    process.stderr.write(`ipc-lab: --runtime must be bun, deno or node (got '${which}')\n`);
     return 2;
   }
   if (which === runtime) return main(argv);

@@ -8,18 +8,18 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { sourceFile } from "./paths.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
+const shimDir = sourceFile("ffi/shim");
 
 /** The C sources the shim is built from, one file per concern (their contents make the cache key). */
 export const shimSources = [
-  ...readdirSync(join(here, "shim"))
+  ...readdirSync(shimDir)
     .filter((f) => f.endsWith(".c") || f.endsWith(".h"))
     .sort()
-    .map((f) => join(here, "shim", f)),
-  join(here, "ipcl_ring.h"),
+    .map((f) => join(shimDir, f)),
+  sourceFile("ffi/ipcl_ring.h"),
 ];
 
 /** Where compiled shims live: $IPC_LAB_CACHE, else $XDG_CACHE_HOME/ipc-lab, else ~/.cache/ipc-lab. */

@@ -32,6 +32,8 @@ export type SymbolTable = Record<string, NativeFn>;
 export const libcSymbols = {
   /** int close(int fd); */
   close: { args: ["i32"], returns: "i32" },
+  /** int dup2(int oldfd, int newfd); */
+  dup2: { args: ["i32", "i32"], returns: "i32" },
   /** ssize_t read(int fd, void *buf, size_t count); */
   read: { args: ["i32", "buf", "usize"], returns: "isize" },
   /** ssize_t write(int fd, const void *buf, size_t count); */

@@ -9,19 +9,26 @@
  * with `stdio[3] = fd` can (docs/deno.md).
  */
 import { spawn as nodeSpawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { constants } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { C } from "./facts.ts";
 import { libc } from "./runtime.ts";
+import { packageRoot, runnablePath } from "./paths.ts";
 
 /** A JavaScript runtime ipc-lab runs on. */
-export type RuntimeName = "bun" | "deno";
+export type RuntimeName = "bun" | "deno" | "node";
 
 /** Which runtime this is. */
-export const runtime: RuntimeName = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+export const runtime: RuntimeName = (() => {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  return g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
+})();
+
+/** Whether a runtime runs TypeScript sources (Node 20 runs the compiled JavaScript in dist/). */
+export const runsTypeScript = (which: RuntimeName): boolean => which !== "node";
 
 /**
  * The Deno permissions ipc-lab needs: all of them. Deno lets only --allow-all read /proc
@@ -142,25 +149,36 @@ export function spawnProcess(cmd: string[], opts: ProcessOptions = {}): ChildPro
   return runtime === "bun" ? spawnBun(cmd, stdio, opts) : spawnNode(cmd, stdio, opts);
 }
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-
 /**
- * The executable of a runtime: ours is process.execPath; the other one is $IPC_LAB_BUN /
- * $IPC_LAB_DENO, else the copy npm installed next to ipc-lab (node_modules/.bin), else
+ * The executable of a runtime: ours is process.execPath; another one is $IPC_LAB_BUN,
+ * $IPC_LAB_DENO or $IPC_LAB_NODE, else the copy npm installed next to ipc-lab (node_modules/.bin), else
  * whatever PATH finds.
  */
 export function runtimeBinary(which: RuntimeName): string {
   if (which === runtime) return process.execPath;
-  const fromEnv = process.env[which === "bun" ? "IPC_LAB_BUN" : "IPC_LAB_DENO"];
+  const fromEnv = process.env[`IPC_LAB_${which.toUpperCase()}`];
   if (fromEnv) return fromEnv;
   const local = join(packageRoot, "node_modules", ".bin", which);
   return existsSync(local) ? local : which;
 }
 
-/** The command line that runs the script `path` on a runtime (default: this one), with ipc-lab's permissions on Deno. */
+/**
+ * The command line that runs the script `path` (a .ts file of the sources) on a runtime
+ * (default: this one): with ipc-lab's permissions on Deno, as its compiled .js on Node.
+ */
 export function scriptCommand(path: string, args: string[] = [], on: RuntimeName = runtime): string[] {
   const bin = runtimeBinary(on);
-  return on === "bun" ? [bin, path, ...args] : [bin, "run", ...DENO_PERMISSIONS, path, ...args];
+  const file = runnablePath(path, runsTypeScript(on));
+  return on === "deno" ? [bin, "run", ...DENO_PERMISSIONS, file, ...args] : [bin, file, ...args];
+}
+/**
+ * Whether the module of `meta` (its import.meta) is the script this process was started
+ * with: import.meta.main on Bun and Deno; on Node 20, which has none, argv[1] compared.
+ */
+export function isMainModule(meta: { url: string; main?: boolean }): boolean {
+  if (typeof meta.main === "boolean") return meta.main;
+  const script = process.argv[1];
+  return script !== undefined && existsSync(script) && realpathSync(script) === fileURLToPath(meta.url);
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -170,4 +188,8 @@ export function sleepSync(ms: number): void {
 }
 
 /** A monotonic clock in nanoseconds, as precise as the runtime offers. */
-export const nanoseconds: () => number = runtime === "bun" ? () => Bun.nanoseconds() : () => performance.now() * 1e6;
+export const nanoseconds: () => number = runtime === "bun"
+  ? () => Bun.nanoseconds()
+  : runtime === "node"
+  ? () => Number(process.hrtime.bigint())
+  : () => performance.now() * 1e6;

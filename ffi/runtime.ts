@@ -1,6 +1,6 @@
 /**
- * Loads the symbol table of ffi/libc.ts through the runtime's FFI and hides the runtime's
- * differences (pointer representation, 64-bit results, errno) from lib/. lib/ imports
+ * Loads the symbol table of ffi/libc.ts through the runtime's FFI (bun:ffi, Deno.dlopen,
+ * koffi on Node) and hides the runtime's differences (pointer representation, 64-bit results, errno) from lib/. lib/ imports
  * `libc`, `shim` and the helpers below and never learns which runtime it runs on.
  */
 import { libcSymbols, type NativeFn, type NativeType, shimSymbols, type SymbolTable } from "./libc.ts";
@@ -33,6 +33,8 @@ interface RuntimeFfi {
   openAsync<T extends SymbolTable>(path: string, table: T): BoundAsync<T> | undefined;
   /** An ArrayBuffer aliasing `length` bytes of native memory at p + offset. */
   view(p: Pointer, offset: number, length: number): ArrayBuffer;
+  /** Whether such a view can be detached (transfer): false on Node, whose external buffers stay attached. */
+  viewsDetach: boolean;
   /** Read a NUL-terminated string at p. */
   cstring(p: Pointer): string;
   /** p + n bytes. */
@@ -67,6 +69,7 @@ async function loadBun(): Promise<RuntimeFfi> {
     },
     openAsync: () => undefined,
     view: (p, offset, length) => ffi.toArrayBuffer(toNum(p) as never, offset, length),
+    viewsDetach: true,
     cstring: (p) => new ffi.CString(toNum(p) as never).toString(),
     add: (p, n) => (toNum(p) + n) as unknown as Pointer,
     address: toNum,
@@ -125,6 +128,7 @@ function loadDeno(D: DenoFfi): RuntimeFfi {
       return out as BoundAsync<T>;
     },
     view: (p, offset, length) => D.UnsafePointerView.getArrayBuffer(p, length, offset),
+    viewsDetach: true,
     cstring: (p) => D.UnsafePointerView.getCString(p),
     add: (p, n) => D.UnsafePointer.offset(p, n) as Pointer,
     address: (p) => Number(D.UnsafePointer.value(p)),
@@ -132,11 +136,67 @@ function loadDeno(D: DenoFfi): RuntimeFfi {
   };
 }
 
+/** The part of koffi's API used here (Node has no FFI of its own before 26, behind a flag). */
+interface Koffi {
+  load(path: string): { func(name: string, result: string, args: string[]): (...a: unknown[]) => unknown };
+  view(p: bigint, length: number): ArrayBuffer;
+  decode: { string(p: bigint): string };
+}
+
+/**
+ * Node: koffi, pinned in package.json. Pointers are plain numbers, as on Bun (declared
+ * uintptr_t: no BigInt per call); only views and strings turn them into koffi's BigInt.
+ */
+async function loadNode(): Promise<RuntimeFfi> {
+  let koffi: Koffi;
+  try {
+    koffi = ((await import("koffi")) as { default: Koffi }).default;
+  } catch (e) {
+    throw new Error(`ipc-lab on Node calls libc through koffi, which could not be loaded (${(e as Error).message}): npm install koffi`);
+  }
+  const word: Record<NativeType, string> = {
+    i32: "int32_t",
+    u32: "uint32_t",
+    f64: "double",
+    usize: "size_t",
+    isize: "intptr_t",
+    ptr: "uintptr_t",
+    buf: "void *",
+    void: "void",
+  };
+  const wide = (t: NativeType) => t === "usize" || t === "isize";
+  return {
+    open<T extends SymbolTable>(path: string, table: T): Bound<T> {
+      const lib = koffi.load(path);
+      const out: Record<string, unknown> = {};
+      for (const [k, fn] of Object.entries(table) as [string, NativeFn][]) {
+        const f = lib.func(k, word[fn.returns], fn.args.map((a) => word[a]));
+        const ptrs = fn.args.flatMap((a, i) => (a === "ptr" ? [i] : []));
+        // a null Pointer is address 0 to C; koffi's uintptr_t wants a number
+        const call = ptrs.length === 0 ? f : (...a: unknown[]) => {
+          for (const i of ptrs) a[i] ??= 0;
+          return f(...a);
+        };
+        // a NULL result is null, as on Bun and Deno (koffi's uintptr_t gives 0)
+        out[k] = wide(fn.returns) ? (...a: unknown[]) => Number(call(...a)) : fn.returns === "ptr" ? (...a: unknown[]) => call(...a) || null : call;
+      }
+      return out as Bound<T>;
+    },
+    openAsync: () => undefined,
+    view: (p, offset, length) => koffi.view(BigInt((p as unknown as number) + offset), length),
+    viewsDetach: false,
+    cstring: (p) => koffi.decode.string(BigInt(p as unknown as number)),
+    add: (p, n) => ((p as unknown as number) + n) as unknown as Pointer,
+    address: (p) => p as unknown as number,
+    fromAddress: (n) => n as unknown as Pointer,
+  };
+}
+
 async function loadRuntime(): Promise<RuntimeFfi> {
   const g = globalThis as { Bun?: unknown; Deno?: DenoFfi };
   if (g.Bun !== undefined) return loadBun();
   if (g.Deno !== undefined) return loadDeno(g.Deno);
-  throw new Error("ipc-lab runs on Bun or Deno (it calls libc through their FFI); this runtime has neither.");
+  return loadNode();
 }
 
 const rt = await loadRuntime();
@@ -153,6 +213,11 @@ export const shimAsync: BoundAsync<typeof shimSymbols> | undefined = rt.openAsyn
 
 /** An ArrayBuffer aliasing native memory (mmap'd regions): Atomics work on views of it. */
 export const nativeView = rt.view;
+/**
+ * Whether views of native memory can be detached: where not (Node), a loan or view of
+ * shared memory cannot be taken back at commit()/release(), so channels hand out copies.
+ */
+export const nativeViewsDetach: boolean = rt.viewsDetach;
 /** p + n bytes. */
 export const ptrAdd = rt.add;
 /** A pointer as a plain number (to hand to a Worker). */

@@ -1,13 +1,17 @@
 /**
  * Asynchronous waits that never block the event loop: each pending wait runs off the JS
- * thread and calls the shim's blocking poll/futex/semaphore wait — on Bun in a pooled
+ * thread and calls the shim's blocking poll/futex/semaphore wait — on Bun and Node in a pooled
  * Worker (+10-15 µs per wait, docs/channel.md "Async waits"), on Deno as an FFI call declared `nonblocking`
  * (+~20 µs). A pending wait keeps the process alive like a pending socket read does;
  * closing the channel cancels it (a byte on the cancel pipe for poll, a futex wake), and
  * idle waiters hold nothing, so a finished program exits.
  */
 import { fact } from "./facts.ts";
+import { readdirSync } from "node:fs";
+import { Worker as ThreadWorker } from "node:worker_threads";
 import { libc, type Pointer, ptrFromNumber, ptrToNumber, shimAsync } from "./runtime.ts";
+import { siblingModule } from "./paths.ts";
+import { runtime } from "./process.ts";
 
 /** A request to a waiter thread. */
 export type WaitRequest =
@@ -40,6 +44,8 @@ interface WaitSlot {
 }
 
 const ECANCELED = fact("ECANCELED");
+/** How long a new waiter thread may take to start (it loads the FFI library) before that is an error. */
+const THREAD_START_MS = 10_000;
 const idle: WaitSlot[] = [];
 let nextId = 1;
 const oneByte = new Uint8Array([1]);
@@ -69,21 +75,20 @@ function nonblockingSlot(calls: NonNullable<typeof shimAsync>): WaitSlot {
 }
 
 /**
- * Bun: a Worker thread doing one blocking wait at a time. It is ref'd only while a wait is
+ * Bun, Node: a Worker thread doing one blocking wait at a time (Node's libuv pool has 4
+ * threads: koffi's async calls would stall everything behind 4 pending waits). It is ref'd only while a wait is
  * pending, so idle waiter threads never keep a finished program alive.
  */
 function workerSlot(): WaitSlot {
   const [cancelRead, cancelWrite] = cancelPipe();
-  const worker = new Worker(new URL("./waiter-worker.ts", import.meta.url).href);
-  worker.unref();
   const pending = new Map<number, (r: number) => void>();
-  worker.onmessage = (ev: MessageEvent<WaitReply>) => {
-    const { id, result } = ev.data;
+  const worker = startWaiterThread(({ id, result }) => {
     worker.unref();
     const resolve = pending.get(id);
     pending.delete(id);
     resolve?.(result);
-  };
+  });
+  worker.unref();
   return {
     cancelRead,
     cancelWrite,
@@ -96,10 +101,58 @@ function workerSlot(): WaitSlot {
   };
 }
 
+/** Descriptors the runtime opened for waiter threads (Node: each thread's event loop), kept while they live. */
+const threadFds: number[] = [];
+const openFds = () => readdirSync("/proc/self/fd").map(Number);
+
+/**
+ * A waiter thread: a Web Worker on Bun; on Node (no Web Worker before 22) a worker_threads
+ * Worker, waited for until it runs, so that the descriptors its event loop opened are known.
+ */
+function startWaiterThread(onReply: (r: WaitReply) => void): Pick<Worker, "postMessage" | "ref" | "unref"> {
+  const url = siblingModule(import.meta.url, "waiter-worker");
+  if (runtime === "node") {
+    endWaitsAtExit();
+    const before = new Set(openFds());
+    const ready = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new ThreadWorker(url, { workerData: ready });
+    if (Atomics.wait(ready, 0, 0, THREAD_START_MS) === "timed-out") {
+      void worker.terminate();
+      throw new Error(`ipc-lab: a waiter thread did not start within ${THREAD_START_MS} ms`);
+    }
+    threadFds.push(...openFds().filter((fd) => !before.has(fd)));
+    worker.on("message", onReply);
+    return worker as unknown as Pick<Worker, "postMessage" | "ref" | "unref">;
+  }
+  const worker = new Worker(url.href);
+  worker.onmessage = (ev: MessageEvent<WaitReply>) => onReply(ev.data);
+  return worker;
+}
+
+/** The cancel() of every wait in flight on a waiter thread (Node: ended at exit, see endWaitsAtExit). */
+const inFlight = new Set<() => void>();
+let exitHooked = false;
+
+/**
+ * Node joins its worker threads when the process exits, and a thread blocked in poll() on a
+ * descriptor its channel's exit cleanup closed would never return: Ctrl-C would hang in
+ * process.exit(). So at exit every wait still in flight is cancelled first.
+ */
+function endWaitsAtExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on("exit", () => {
+    for (const cancel of inFlight) cancel();
+  });
+}
+
 function run(request: (id: number, slot: WaitSlot) => WaitRequest, cancel: (slot: WaitSlot) => void): PendingWait {
   const slot = idle.pop() ?? (shimAsync ? nonblockingSlot(shimAsync) : workerSlot());
   let done = false;
+  const end = () => cancel(slot);
+  inFlight.add(end);
   const result = slot.exec(request(nextId++, slot)).then((r) => {
+    inFlight.delete(end);
     done = true;
     // a cancelled poll leaves a byte in the cancel pipe: empty it before reuse
     if (r === -ECANCELED) libc.read(slot.cancelRead, drainBuf, drainBuf.length);
@@ -114,9 +167,9 @@ function run(request: (id: number, slot: WaitSlot) => WaitRequest, cancel: (slot
   };
 }
 
-/** Descriptors idle waiter slots keep for the next wait (their cancel pipes): open on purpose. */
+/** Descriptors idle waiter slots keep for the next wait (their cancel pipes, their threads' on Node): open on purpose. */
 export function idleWaiterFds(): number[] {
-  return idle.flatMap((s) => [s.cancelRead, s.cancelWrite]);
+  return [...idle.flatMap((s) => [s.cancelRead, s.cancelWrite]), ...threadFds];
 }
 
 /**

@@ -21,7 +21,9 @@ const encoder = new TextEncoder();
  */
 function detach(view: Uint8Array): void {
   const buf = view.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; detached?: boolean };
-  if (buf instanceof ArrayBuffer && !buf.detached && buf.transfer) buf.transfer(0);
+  if (!(buf instanceof ArrayBuffer) || buf.detached || buf.byteLength === 0) return;
+  if (buf.transfer) buf.transfer(0);
+  else structuredClone(buf, { transfer: [buf] }); // Node 20: no ArrayBuffer.prototype.transfer
 }
 
 /**

@@ -9,7 +9,7 @@ import { natsSkip } from "./support/nats-server.ts";
 
 const prefix = testPrefix("bench");
 const dir = privateDir("bench");
-const cli = join(import.meta.dir, "..", "bin", "ipc-lab.ts");
+const cli = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
 
 describe("bench", () => {
   test("percentiles are nearest-rank over the sorted samples", () => {
@@ -84,7 +84,7 @@ describe("bench", () => {
     for (const f of [json, md, svg, join(dir, "run1")]) rmSync(f, { recursive: true });
   }, 60_000);
 
-  test("the same run under Deno sits beside Bun's, per mechanism (--impl deno)", async () => {
+  test("the same run under Deno and under Node sits beside Bun's, per mechanism, with Node's own IPC (--impl deno,node)", async () => {
     const json = join(dir, "vs.json");
     const p = track(
       Bun.spawn([
@@ -98,7 +98,7 @@ describe("bench", () => {
         "--placement",
         "cross-cpu",
         "--impl",
-        "ipc-lab,deno",
+        "ipc-lab,deno,node",
         "--mode",
         "sync",
         "--count",
@@ -111,16 +111,23 @@ describe("bench", () => {
     );
     const out = await new Response(p.stdout).text();
     expect(await p.exited).toBe(0);
-    expect(out).toMatch(/Bun vs Deno[^\n]*\n.*Deno slower by/);
+    expect(out).toMatch(/Bun vs Deno vs Node[^\n]*\n.*Deno\s+Node\s+Deno ×\s+Node ×/);
     const data = JSON.parse(readFileSync(json, "utf8"));
-    expect(data.header).toMatchObject({ runtime: "bun", deno: expect.stringContaining("deno 2") });
+    expect(data.header).toMatchObject({ runtime: "bun", deno: expect.stringContaining("deno 2"), node: expect.stringMatching(/^node \d/) });
+    for (const rt of ["bun", "deno", "node"]) expect(data.header.ffi_call_ns[rt]).toBeGreaterThan(0);
     const rows = data.rows as Record<string, unknown>[];
-    for (const mechanism of ["pipe", "shm"]) {
-      for (const pattern of ["rtt", "stream"]) {
-        const d = rows.find((r) => r.impl === "ipc-lab (deno)" && r.mechanism === mechanism && r.pattern === pattern && !r.skipped);
-        expect(d).toMatchObject({ mode: "sync", placement: "cross-cpu", size: 64 });
-        expect((pattern === "rtt" ? d!.p50_ns : d!.msgs_per_s) as number).toBeGreaterThan(0);
+    for (const impl of ["ipc-lab (deno)", "ipc-lab (node)"]) {
+      for (const mechanism of ["pipe", "shm"]) {
+        for (const pattern of ["rtt", "stream"]) {
+          const d = rows.find((r) => r.impl === impl && r.mechanism === mechanism && r.pattern === pattern && !r.skipped);
+          expect(d).toMatchObject({ mode: "sync", placement: "cross-cpu", size: 64 });
+          expect((pattern === "rtt" ? d!.p50_ns : d!.msgs_per_s) as number).toBeGreaterThan(0);
+        }
       }
+    }
+    // Node's own IPC, measured by the Node run beside its rings
+    for (const impl of ["node-ipc-json", "node-ipc-advanced", "node-net (node)", "worker-postmessage (node)"]) {
+      expect(rows.find((r) => r.impl === impl && r.pattern === "rtt" && !r.skipped)?.p50_ns as number).toBeGreaterThan(0);
     }
     rmSync(json);
     rmSync(join(dir, "run2"), { recursive: true });

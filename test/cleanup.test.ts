@@ -34,7 +34,7 @@ describe("names are removed when the owner goes", () => {
         process.execPath,
         "-e",
         `
-        const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
+        const { open } = await import(${JSON.stringify(import.meta.dirname + "/../lib/index.ts")});
         open("shm:/${prefix}${n}", { create: true });
         open("mq:/${prefix}${n}", { create: true });
         open("fifo:${dir}/${prefix}${n}", { create: true });

@@ -2,8 +2,8 @@
  * The CLI runs everywhere the README says it does, with no bun on PATH: `npx ipc-lab` and
  * `npm run ipc-lab` in the clone, `./bin/ipc-lab.ts` directly, and node_modules/.bin/ipc-lab
  * in a project that depends on ipc-lab (made in a temporary directory and installed offline
- * from this checkout). Where neither Bun nor Deno can be found, the launcher says what to
- * install and exits 127.
+ * from this checkout). Where neither Bun nor Deno can be found, the launcher runs the CLI
+ * on Node (test/node-package.test.ts); without the build for Node it says so and exits 127.
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { testPrefix, track } from "./support/leaks.ts";
 
-const root = join(import.meta.dir, "..");
+const root = join(import.meta.dirname, "..");
 // node and npm, but no bun or deno: what a user who never installed them globally has
 const node = Bun.which("node")!;
 const bare = { ...process.env, PATH: [dirname(node), "/usr/bin", "/bin"].join(":"), IPC_LAB_BUN: "", IPC_LAB_DENO: "" };
@@ -63,14 +63,14 @@ describe("the CLI as a user runs it, without bun on PATH", () => {
     }
   }, 60_000);
 
-  test("with no Bun or Deno anywhere, the launcher says what to install (127)", async () => {
+  test("with no Bun or Deno anywhere and no build for Node, the launcher says what to run (127)", async () => {
     const alone = mkdtempSync(join(tmpdir(), testPrefix("alone")));
     try {
       mkdirSync(join(alone, "bin"));
       copyFileSync(join(root, "bin", "ipc-lab.mjs"), join(alone, "bin", "ipc-lab.mjs"));
       const r = await run([node, join(alone, "bin", "ipc-lab.mjs"), "info"], alone);
       expect(r.code).toBe(127);
-      expect(r.err).toContain("npm install bun");
+      expect(r.err).toContain("npm run build");
     } finally {
       rmSync(alone, { recursive: true, force: true });
     }

@@ -1,8 +1,8 @@
 /**
- * Bun and Deno on the two ends of every mechanism. This file runs under both runtimes
- * (`bun test` and the Deno suite): the peers always run on the *other* runtime, so each
- * mechanism is exercised with a Bun owner and a Deno peer, and with a Deno owner and a Bun
- * peer — same wire formats, same ring layout, same names.
+ * Bun, Deno and Node on the two ends of every mechanism. This file runs under all three
+ * (`bun test`, the Deno suite, the Node suite): the peers always run on *other* runtimes —
+ * Bun owners with Deno and Node peers, Deno owners with Bun peers, Node owners with Bun and
+ * Deno peers — same wire formats, same ring layout, same names.
  */
 import { readlinkSync } from "node:fs";
 import { basename } from "node:path";
@@ -17,11 +17,12 @@ import { dir, mechanisms, prefix } from "./support/mechanisms.ts";
 import { withPeer } from "./support/with-peer.ts";
 import { ackWindow, checkMessage, countingMessage, countingTotal, countingValue, fillMessage, sizeFor } from "./support/sequence.ts";
 
-const other: RuntimeName = runtime === "bun" ? "deno" : "bun";
+/** The runtimes whose peers this runtime's suite talks to. */
+const others: Record<RuntimeName, RuntimeName[]> = { bun: ["deno", "node"], deno: ["bun"], node: ["bun", "deno"] };
 const COUNT = 3_000;
 
-/** A starter whose peers run on the other runtime (the choice is read when the peer is spawned). */
-function onOther<S>(m: { start(role: string, count?: number): S }) {
+/** A starter whose peers run on runtime `other` (the choice is read when the peer is spawned). */
+function onOther<S>(m: { start(role: string, count?: number): S }, other: RuntimeName) {
   return {
     start(role: string, count?: number): S {
       const saved = process.env.IPC_LAB_PEER_RUNTIME;
@@ -54,67 +55,69 @@ async function report(s: { out: { rest(): Promise<string> } }): Promise<unknown>
   return JSON.parse((await s.out.rest()).trim().split("\n").pop() ?? "null");
 }
 
-for (const m of mechanisms) {
-  describe(`${runtime} ↔ ${other}: ${m.name}`, () => {
-    test(`${COUNT} messages from a ${other} peer arrive whole and in order`, () =>
-      withPeer(onOther(m), "send", COUNT, async (s) => {
-        const max = s.here.caps.maxMessageSize;
-        const buf = new Uint8Array(max);
-        for (let i = 0; i < COUNT; i++) {
-          const n = s.here.recvInto(buf, { timeout: 20_000 });
-          const problem = checkMessage(i, buf.subarray(0, n), max);
-          if (problem) throw new Error(problem);
-          s.received(n);
-        }
-        expect(await s.peer.exited).toBe(0);
-      }));
+for (const other of others[runtime]) {
+  for (const m of mechanisms) {
+    describe(`${runtime} ↔ ${other}: ${m.name}`, () => {
+      test(`${COUNT} messages from a ${other} peer arrive whole and in order`, () =>
+        withPeer(onOther(m, other), "send", COUNT, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          const buf = new Uint8Array(max);
+          for (let i = 0; i < COUNT; i++) {
+            const n = s.here.recvInto(buf, { timeout: 20_000 });
+            const problem = checkMessage(i, buf.subarray(0, n), max);
+            if (problem) throw new Error(problem);
+            s.received(n);
+          }
+          expect(await s.peer.exited).toBe(0);
+        }));
 
-    test(`${COUNT} messages to a ${other} peer arrive whole and in order`, () =>
-      withPeer(onOther(m), "recv", COUNT, async (s) => {
-        const max = s.here.caps.maxMessageSize;
-        const buf = new Uint8Array(max);
-        const ackDue = m.window ? ackWindow(m.window) : () => false;
-        for (let i = 0; i < COUNT; i++) {
-          const size = sizeFor(i, max);
-          s.here.send(fillMessage(i, buf, size), { timeout: 20_000 });
-          if (ackDue(size)) s.here.recv({ timeout: 20_000 });
-          // the peer is alive until it has all messages: check it runs where it should
-          if (i === 0) expect(await runtimeOf(s.peer.pid)).toBe(other);
-        }
-        expect(await report(s)).toEqual({ ok: true, received: COUNT, error: "" });
-      }));
+      test(`${COUNT} messages to a ${other} peer arrive whole and in order`, () =>
+        withPeer(onOther(m, other), "recv", COUNT, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          const buf = new Uint8Array(max);
+          const ackDue = m.window ? ackWindow(m.window) : () => false;
+          for (let i = 0; i < COUNT; i++) {
+            const size = sizeFor(i, max);
+            s.here.send(fillMessage(i, buf, size), { timeout: 20_000 });
+            if (ackDue(size)) s.here.recv({ timeout: 20_000 });
+            // the peer is alive until it has all messages: check it runs where it should
+            if (i === 0) expect(await runtimeOf(s.peer.pid)).toBe(other);
+          }
+          expect(await report(s)).toEqual({ ok: true, received: COUNT, error: "" });
+        }));
 
-    test.skipIf(!m.duplex)(`round trips with a ${other} peer`, () =>
-      withPeer(onOther(m), "echo", 0, async (s) => {
-        const max = s.here.caps.maxMessageSize;
-        const buf = new Uint8Array(max);
-        for (let i = 0; i < 300; i++) {
-          s.here.send(fillMessage(i, buf, sizeFor(i, max)));
-          const problem = checkMessage(i, await s.here.recvAsync({ timeout: 10_000 }), max);
-          if (problem) throw new Error(problem);
-        }
-      }));
-  });
-}
+      test.skipIf(!m.duplex)(`round trips with a ${other} peer`, () =>
+        withPeer(onOther(m, other), "echo", 0, async (s) => {
+          const max = s.here.caps.maxMessageSize;
+          const buf = new Uint8Array(max);
+          for (let i = 0; i < 300; i++) {
+            s.here.send(fillMessage(i, buf, sizeFor(i, max)));
+            const problem = checkMessage(i, await s.here.recvAsync({ timeout: 10_000 }), max);
+            if (problem) throw new Error(problem);
+          }
+        }));
+    });
+  }
 
-for (const m of countingMechanisms) {
-  describe(`${runtime} ↔ ${other}: ${m.name}`, () => {
-    test(`counts from a ${other} peer add up exactly`, () =>
-      withPeer(onOther(m), "count-send", COUNT, async (s) => {
-        const want = countingTotal(s.here, COUNT);
-        let total = 0n;
-        while (total < want) total += countingValue(s.here, s.here.recv({ timeout: 20_000 }));
-        expect(total).toBe(want);
-        expect(JSON.parse(await s.out.line())).toEqual({ sent: COUNT });
-      }));
+  for (const m of countingMechanisms) {
+    describe(`${runtime} ↔ ${other}: ${m.name}`, () => {
+      test(`counts from a ${other} peer add up exactly`, () =>
+        withPeer(onOther(m, other), "count-send", COUNT, async (s) => {
+          const want = countingTotal(s.here, COUNT);
+          let total = 0n;
+          while (total < want) total += countingValue(s.here, s.here.recv({ timeout: 20_000 }));
+          expect(total).toBe(want);
+          expect(JSON.parse(await s.out.line())).toEqual({ sent: COUNT });
+        }));
 
-    test(`counts to a ${other} peer add up exactly`, () =>
-      withPeer(onOther(m), "count-recv", COUNT, async (s) => {
-        const here: Channel = s.here;
-        for (let i = 0; i < COUNT; i++) here.send(countingMessage(here, i), { timeout: 20_000 });
-        expect(JSON.parse(await s.out.line())).toEqual({ ok: true, total: String(countingTotal(here, COUNT)) });
-      }));
-  });
+      test(`counts to a ${other} peer add up exactly`, () =>
+        withPeer(onOther(m, other), "count-recv", COUNT, async (s) => {
+          const here: Channel = s.here;
+          for (let i = 0; i < COUNT; i++) here.send(countingMessage(here, i), { timeout: 20_000 });
+          expect(JSON.parse(await s.out.line())).toEqual({ ok: true, total: String(countingTotal(here, COUNT)) });
+        }));
+    });
+  }
 }
 
 checkLeaks(prefix, [dir]);

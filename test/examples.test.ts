@@ -6,7 +6,7 @@ import { type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts
 import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
-const root = join(import.meta.dir, "..", "examples");
+const root = join(import.meta.dirname, "..", "examples");
 const prefix = testPrefix("examples");
 
 async function run(args: string[], on: RuntimeName = "bun"): Promise<{ code: number; out: string }> {
@@ -66,6 +66,45 @@ describe("examples", () => {
     expect({ code: await p.exited, err }).toEqual({ code: 0, err: "" });
     expect(out.trim().split("\n")).toEqual([1, 2, 3, 4].map((c) => `HELLO FROM CLIENT ${c}`).concat("server stopped: exit 130"));
   }, 30_000);
+
+  test("zx-library.mjs: ipc-lab imported by a zx script on Node serves four CLI clients, then streams 2000 messages to a child", async () => {
+    const zx = join(root, "..", "node_modules", ".bin", "zx");
+    const p = track(spawnProcess(["node", zx, join(root, "zx-library.mjs"), "--address", `shm:/${prefix}zxlib`], { stdio: ["ignore", "pipe", "pipe"] }));
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect({ code: await p.exited, err }).toEqual({ code: 0, err: "" });
+    expect(out.trim().split("\n")).toEqual([1, 2, 3, 4].map((c) => `HELLO FROM CLIENT ${c}`).concat("child received 2000 messages, the last: message 1999"));
+  }, 30_000);
+
+  describe("the same scripts on Node (compiled to dist/)", () => {
+    for (const kind of ["pipe", "socketpair", "memfd", "eventfd"]) {
+      test(`node parent-child.js ${kind}`, async () => {
+        const { code, out } = await run([join(root, "parent-child.ts"), kind], "node");
+        expect(code).toBe(0);
+        expect(out).toMatch(kind === "eventfd" ? /doubled it: 42/ : /got "hello from \d+"/);
+      });
+    }
+
+    test("node quickstart.js", async () => {
+      expect(await run([join(root, "quickstart.ts")], "node")).toEqual({ code: 0, out: "done: hello\n" });
+    });
+
+    for (const [pattern, expected] of conversations) {
+      test(`node conversations.js ${pattern}`, async () => {
+        const { code, out } = await run([join(root, "conversations.ts"), pattern], "node");
+        expect(code).toBe(0);
+        for (const re of expected) expect(out).toMatch(re);
+      }, 30_000);
+    }
+
+    test("reader.js on Node, writer.ts on Bun, over shm:", async () => {
+      const address = "shm:/ipcl-example-cross-node";
+      const reader = track(spawnProcess(scriptCommand(join(root, "reader.ts"), [address], "node"), { stdio: ["ignore", "pipe", "inherit"] }));
+      const out = new Response(reader.stdout).text();
+      expect((await run([join(root, "writer.ts"), address, "2"])).code).toBe(0);
+      await reader.exited;
+      expect(await out).toMatch(/got \d+ B: hello #2 from \d+/);
+    });
+  });
 
   describe("the same scripts on Deno", () => {
     for (const kind of ["pipe", "memfd", "eventfd"]) {

@@ -7,12 +7,12 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "./support/harness.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { testPrefix } from "./support/leaks.ts";
+import { packageRoot } from "../ffi/paths.ts";
 
-const root = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
+const root = normalize(packageRoot); // the sources, also when this runs from dist/ (Node)
 
 /** The layers, lowest first: a path prefix each (the longest that matches a file is its layer). */
 export const LAYERS: readonly (readonly string[])[] = [

@@ -64,7 +64,7 @@ describe("mq", () => {
       process.execPath,
       "-e",
       `
-      const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
+      const { open } = await import(${JSON.stringify(import.meta.dirname + "/../lib/index.ts")});
       await Bun.sleep(300);
       const q = open(${JSON.stringify(address)}, { create: true });
       q.send("made");

@@ -12,8 +12,8 @@ import { checkLeaks } from "./support/check-leaks.ts";
 const prefix = testPrefix("names");
 const dir = privateDir("names");
 const registry = join(dir, "registry");
-const cli = join(import.meta.dir, "..", "bin", "ipc-lab.ts");
-const lib = JSON.stringify(join(import.meta.dir, "..", "lib", "index.ts"));
+const cli = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
+const lib = JSON.stringify(join(import.meta.dirname, "..", "lib", "index.ts"));
 const sockets = join(dir, "sockets");
 const env = { ...process.env, IPC_LAB_REGISTRY: registry, IPC_LAB_SOCKETS: sockets };
 

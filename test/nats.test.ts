@@ -23,10 +23,11 @@ import { type LineReader, lineReader } from "./support/lines.ts";
 import { type NatsServer, natsSkip, sayIfNatsSkips, startNatsServer } from "./support/nats-server.ts";
 import { otherRuntime } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
+import { sourceFile } from "../ffi/paths.ts";
 
 const prefix = testPrefix("nats");
 const peerScript = fileURLToPath(new URL("./support/nats-peer.ts", import.meta.url));
-const rawClient = fileURLToPath(new URL("./support/raw-nats.py", import.meta.url));
+const rawClient = sourceFile("test/support/raw-nats.py");
 const stopProgram = fileURLToPath(new URL("./support/stop-program.ts", import.meta.url));
 const ipcLab = fileURLToPath(new URL("../bin/ipc-lab.ts", import.meta.url));
 const text = new TextDecoder();

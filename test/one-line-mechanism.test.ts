@@ -6,8 +6,8 @@
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "../ffi/paths.ts";
 import { scriptCommand } from "../ffi/process.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -15,7 +15,7 @@ import { testPrefix } from "./support/leaks.ts";
 import { runSync } from "./support/run-sync.ts";
 
 const prefix = testPrefix("oneline");
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = packageRoot; // the sources, also when this runs from dist/ (Node)
 
 const dummyFile = `/** A test double: a FIFO under the scheme dummy:, to show that one file and one line make a mechanism. */
 import { parseAddress, type Address } from "../address.ts";

@@ -41,7 +41,7 @@ describe("pipe", () => {
       process.execPath,
       "-e",
       `
-      const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
+      const { open } = await import(${JSON.stringify(import.meta.dirname + "/../lib/index.ts")});
       const ch = open(process.env.IPC_LAB_CHANNEL);
       const m = ch.recv();
       ch.send(new TextDecoder().decode(m).toUpperCase());`,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
 
-const root = join(import.meta.dir, "..");
+const root = join(import.meta.dirname, "..");
 const prefix = testPrefix("readme");
 const dir = privateDir("readme");
 

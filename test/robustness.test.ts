@@ -16,7 +16,7 @@ import { checkMessage } from "./support/sequence.ts";
 
 const prefix = testPrefix("robust");
 let serial = 0;
-const peerScript = join(import.meta.dir, "support", "peer.ts");
+const peerScript = join(import.meta.dirname, "support", "peer.ts");
 
 describe("corrupted shared memory", () => {
   test("fuzz: 2000 random header corruptions are each refused with IpcError or opened sanely", () => {
@@ -72,7 +72,7 @@ describe("signal storm", () => {
       let peer;
       // PEER_READY: the peer says so once open, i.e. after its SIGUSR2 handler is in place
       const env = { ...process.env, PEER_READY: "1" };
-      const cmd = (a: string) => [process.execPath, "--preload", join(import.meta.dir, "support", "ignore-sigusr2.ts"), peerScript, "send", a, "50000"];
+      const cmd = (a: string) => [process.execPath, "--preload", join(import.meta.dirname, "support", "ignore-sigusr2.ts"), peerScript, "send", a, "50000"];
       if (kind === "pipe") {
         const { spawnWithPipes } = await import("../lib/public/mechanisms.ts");
         const s = spawnWithPipes(cmd("inherit"), { env, stdout: "pipe", stderr: "pipe" });

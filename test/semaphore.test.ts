@@ -10,7 +10,7 @@ import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("sem");
 let serial = 0;
-const lib = JSON.stringify(import.meta.dir + "/../lib/index.ts");
+const lib = JSON.stringify(import.meta.dirname + "/../lib/index.ts");
 
 describe("POSIX named semaphores", () => {
   test("wait / tryWait / post / value, with timeouts; mode 0600; removed on close", () => {

@@ -6,14 +6,13 @@
  * short list of ones only C uses. Both runtimes.
  */
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type NativeFn, type NativeType, shimSymbols } from "../ffi/libc.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { testPrefix } from "./support/leaks.ts";
+import { sourceFile } from "../ffi/paths.ts";
 
-const header = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "ffi", "shim", "internal.h"), "utf8");
+const header = readFileSync(sourceFile("ffi/shim/internal.h"), "utf8");
 
 /** The native type word(s) a C type may be declared as in the table. */
 function wordsFor(cType: string): NativeType[] {

@@ -16,7 +16,7 @@ import { cstr, libc, nativeView, ptrAdd, shim } from "../ffi/runtime.ts";
 import { dirWord, RING_HEADER } from "../lib/ring/layout.ts";
 import { fdStat, mapFd } from "../lib/ring/mapping.ts";
 
-const peerScript = join(import.meta.dir, "support", "peer.ts");
+const peerScript = join(import.meta.dirname, "support", "peer.ts");
 
 const prefix = testPrefix("shm");
 let serial = 0;
@@ -152,7 +152,7 @@ describe("shm ring", () => {
       process.execPath,
       "-e",
       `
-      const { open } = await import(${JSON.stringify(import.meta.dir + "/../lib/index.ts")});
+      const { open } = await import(${JSON.stringify(import.meta.dirname + "/../lib/index.ts")});
       const ch = open(${JSON.stringify(address)});
       ch.send("attached");
       await Bun.sleep(30000);`,
@@ -236,11 +236,13 @@ describe("ring wake-ups", () => {
       const seen = [await ring.until(() => ring.words[flag]!, "the peer to sleep")];
       for (let round = 0; round < 10; round++) {
         const before = seen.at(-1)!;
-        seen.push(await ring.until(() => {
-          shim.ipcl_futex_wake(ptrAdd(ring.base, word * 4), 1); // again until it is seen: a wake before the sleep is lost
-          const now = ring.words[flag]!;
-          return now !== before && now !== 0 ? now : 0;
-        }, `announcement ${round + 2} (it stayed ${before})`));
+        seen.push(
+          await ring.until(() => {
+            shim.ipcl_futex_wake(ptrAdd(ring.base, word * 4), 1); // again until it is seen: a wake before the sleep is lost
+            const now = ring.words[flag]!;
+            return now !== before && now !== 0 ? now : 0;
+          }, `announcement ${round + 2} (it stayed ${before})`),
+        );
       }
       if (role === "send") {
         // the bytes it waits for, minus 0..7: the same test against free space (a multiple of 8)

@@ -9,7 +9,7 @@ import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
 const prefix = testPrefix("sig");
-const lib = JSON.stringify(import.meta.dir + "/../lib/index.ts");
+const lib = JSON.stringify(import.meta.dirname + "/../lib/index.ts");
 
 /**
  * Stop process pid and wait until every one of its threads is stopped: SIGSTOP is

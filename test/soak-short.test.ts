@@ -12,7 +12,7 @@ import { checkLeaks } from "./support/check-leaks.ts";
 describe("soak, short form", () => {
   test("50 000 messages per mechanism on one CPU: nothing lost, duplicated, reordered, corrupted or extra", async () => {
     const p = track(
-      Bun.spawn([process.execPath, join(import.meta.dir, "soak.ts"), "--count", "50000", "--placement", "same-cpu"], { stdout: "pipe", stderr: "pipe" }),
+      Bun.spawn([process.execPath, join(import.meta.dirname, "soak.ts"), "--count", "50000", "--placement", "same-cpu"], { stdout: "pipe", stderr: "pipe" }),
     );
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect({

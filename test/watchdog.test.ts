@@ -6,6 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runnablePath } from "../ffi/paths.ts";
 import { nanoseconds, runtime, runtimeBinary, spawnProcess } from "../ffi/process.ts";
 import { describe, expect, test, WATCHDOG_GRACE_MS } from "./support/harness.ts";
 import { testPrefix, track } from "./support/leaks.ts";
@@ -16,9 +17,15 @@ const fixture = join(dirname(fileURLToPath(import.meta.url)), "support", "hang-f
 
 describe(`a hung test fails the run (${runtime})`, () => {
   test("a test blocked synchronously after an await is ended by the watchdog, named", async () => {
-    const args = runtime === "bun" ? ["test", fixture] : ["test", "--no-check", "--allow-all", fixture];
+    const args = runtime === "bun"
+      ? ["test", fixture]
+      : runtime === "node"
+      ? ["--test", runnablePath(fixture, false)]
+      : ["test", "--no-check", "--allow-all", fixture];
     const start = nanoseconds();
-    const child = track(spawnProcess([runtimeBinary(runtime), ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } }));
+    // NODE_TEST_CONTEXT: set by Node's runner for the files it runs, it makes a nested `node --test` report to it instead
+    const env = { ...process.env, NO_COLOR: "1", NODE_TEST_CONTEXT: undefined };
+    const child = track(spawnProcess([runtimeBinary(runtime), ...args], { stdio: ["ignore", "pipe", "pipe"], env }));
     const [out, err, status] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     const seconds = (nanoseconds() - start) / 1e9;
     expect(status).not.toBe(0);

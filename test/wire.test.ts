@@ -14,9 +14,9 @@ import { C } from "../ffi/facts.ts";
 
 const prefix = testPrefix("wire");
 const dir = privateDir("wire");
-const cli = join(import.meta.dir, "..", "bin", "ipc-lab.ts");
-const peerC = join(import.meta.dir, "peers", "wire_peer.c");
-const peerPy = join(import.meta.dir, "peers", "wire_peer.py");
+const cli = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
+const peerC = join(import.meta.dirname, "peers", "wire_peer.c");
+const peerPy = join(import.meta.dirname, "peers", "wire_peer.py");
 const messages = ["hello", "", "ünïcödé ✓", "x".repeat(5000)];
 let serial = 0;
 
@@ -42,24 +42,27 @@ function sysvMq(): string {
   return `sysv-mq:${key}`;
 }
 
-describe("the CLI on both runtimes", () => {
-  for (const kind of ["mq", "shm", "unix"] as const) {
-    test(`ipc-lab send on Bun, ipc-lab --runtime deno recv, over ${kind}`, async () => {
-      const addr = kind === "mq" ? noteMq(`mq:/${prefix}${++serial}`) : kind === "shm" ? `shm:/${prefix}${++serial}` : `unix:${dir}/${prefix}${++serial}`;
-      const recv = run([process.execPath, cli, "--runtime", "deno", "recv", addr, "--count", String(messages.length), "--timeout", "20000"]);
-      const send = run([process.execPath, cli, "send", addr, ...messages, "--timeout", "20000"]);
-      const [s, r] = await Promise.all([output(send), output(recv)]);
-      expect(s).toMatchObject({ code: 0, err: "" });
-      expect(r).toMatchObject({ code: 0, err: "" });
-      expect(r.out).toBe(messages.map((m) => m + "\n").join(""));
-    });
+describe("the CLI on every runtime", () => {
+  for (const other of ["deno", "node"] as const) {
+    for (const kind of ["mq", "shm", "unix"] as const) {
+      test(`ipc-lab send on Bun, ipc-lab --runtime ${other} recv, over ${kind}`, async () => {
+        const addr = kind === "mq" ? noteMq(`mq:/${prefix}${++serial}`) : kind === "shm" ? `shm:/${prefix}${++serial}` : `unix:${dir}/${prefix}${++serial}`;
+        const recv = run([process.execPath, cli, "--runtime", other, "recv", addr, "--count", String(messages.length), "--timeout", "20000"]);
+        const send = run([process.execPath, cli, "send", addr, ...messages, "--timeout", "20000"]);
+        const [s, r] = await Promise.all([output(send), output(recv)]);
+        expect(s).toMatchObject({ code: 0, err: "" });
+        expect(r).toMatchObject({ code: 0, err: "" });
+        expect(r.out).toBe(messages.map((m) => m + "\n").join(""));
+      });
+    }
   }
 
-  test("ipc-lab --runtime deno info reports Deno; an unknown runtime is refused", async () => {
+  test("ipc-lab --runtime deno|node info reports that runtime; an unknown runtime is refused", async () => {
     expect((await output(run([process.execPath, cli, "--runtime", "deno", "info"]))).out).toMatch(/^runtime:\s+deno \d/m);
+    expect((await output(run([process.execPath, cli, "--runtime", "node", "info"]))).out).toMatch(/^runtime:\s+node \d/m);
     const bad = await output(run([process.execPath, cli, "--runtime", "perl", "info"]));
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain("--runtime must be bun or deno");
+    expect(bad.err).toContain("--runtime must be bun, deno or node");
   });
 });
 

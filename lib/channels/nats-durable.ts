@@ -90,7 +90,9 @@ export function publishDurable(js: JetStreamClient, o: NatsOpen) {
 async function changed(control: Int32Array, i: number, v: number, ms: number): Promise<void> {
   const r = Atomics.waitAsync(control, i, v, ms);
   if (!r.async) return;
-  const keepAlive = setTimeout(() => {}, ms); // a pending waitAsync alone does not keep Bun's event loop alive
+  // a pending waitAsync alone keeps no event loop alive (lib/os/wait.ts keptAlive, not
+  // imported here: the NATS thread loads no FFI); the timer outlives the wait's own timeout
+  const keepAlive = setTimeout(() => {}, ms + 1000);
   await r.value;
   clearTimeout(keepAlive);
 }

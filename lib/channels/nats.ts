@@ -13,6 +13,7 @@
  */
 import { readdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { siblingModule } from "../../ffi/paths.ts";
 import type { Address } from "../address.ts";
 import type { ChannelCaps, SendOptions } from "../channel.ts";
 import { ipcError } from "../errors.ts";
@@ -67,7 +68,7 @@ function natsThread(): Worker {
   if (thread) return thread;
   const before = new Set(fds());
   const hello = new SharedArrayBuffer(4);
-  thread = new Worker(new URL("./nats-thread.ts", import.meta.url), { workerData: { hello } });
+  thread = new Worker(siblingModule(import.meta.url, "nats-thread"), { workerData: { hello } });
   thread.unref();
   thread.on("error", (e) => console.error("ipc-lab: the NATS thread failed:", e));
   Atomics.wait(new Int32Array(hello), 0, 0, 10_000);

@@ -4,7 +4,7 @@
  * shim (one read(2) may bring many frames); writing is one writev(2) per frame.
  */
 import { C } from "../../ffi/facts.ts";
-import { libc, type Pointer, shim } from "../../ffi/runtime.ts";
+import { cstr, libc, type Pointer, shim } from "../../ffi/runtime.ts";
 import { type PendingWait, pollAsync } from "../../ffi/waiter.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
@@ -203,8 +203,22 @@ export class StreamChannel extends BaseChannel {
   protected override closeImpl(): void {
     if (this.#reader) shim.ipcl_reader_free(this.#reader);
     this.#reader = null;
-    if (this.#rfd >= 0) libc.close(this.#rfd);
-    if (this.#wfd >= 0 && this.#wfd !== this.#rfd) libc.close(this.#wfd);
+    if (this.#rfd >= 0) closeFd(this.#rfd);
+    if (this.#wfd >= 0 && this.#wfd !== this.#rfd) closeFd(this.#wfd);
     this.#rfd = this.#wfd = -1;
   }
+}
+
+/**
+ * Close `fd`; a standard descriptor (fd:0,1 channels) is replaced by /dev/null instead, so
+ * the peer still sees its end close, while a later open() cannot land on 0-2 and whatever
+ * writes to stdout or stderr at exit (the runtime, koffi on Node) finds a descriptor there.
+ */
+function closeFd(fd: number): void {
+  if (fd <= 2) {
+    const nul = shim.ipcl_open(cstr("/dev/null"), C.O_RDWR | C.O_CLOEXEC, 0);
+    if (nul >= 0 && libc.dup2(nul, fd) === fd) return void libc.close(nul);
+    if (nul >= 0) libc.close(nul);
+  }
+  libc.close(fd);
 }

@@ -20,7 +20,7 @@
  * removes what crashes leave.
  */
 import { C } from "../../ffi/facts.ts";
-import { libc, nativeView, shim } from "../../ffi/runtime.ts";
+import { libc, nativeView, nativeViewsDetach, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync, type PendingWait } from "../../ffi/waiter.ts";
 import type { Address } from "../address.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
@@ -130,7 +130,7 @@ export class TopicChannel extends BaseChannel {
 
   protected override loanImpl(size: number, timeout: number): Uint8Array | undefined {
     const pub = this.#publisher("loan");
-    if (size === 0) return super.loanImpl(size, timeout);
+    if (size === 0 || !nativeViewsDetach) return super.loanImpl(size, timeout); // (a view that could not be taken back: a copy)
     let at = -1;
     const got = pub.untilRoom(timeout, "loan", (reap) => (at = pub.reserve(size, reap)) >= 0);
     if (!got) return undefined;
@@ -334,7 +334,7 @@ export class TopicChannel extends BaseChannel {
    * could, and a work queue's consumers take turns: those views are copies.
    */
   protected override viewImpl(timeout: number): Uint8Array | undefined {
-    if (this.#queue || this.policy !== "block" || this.#slot < 0) return super.viewImpl(timeout);
+    if (this.#queue || this.policy !== "block" || this.#slot < 0 || !nativeViewsDetach) return super.viewImpl(timeout);
     const deadline = deadlineIn(timeout, Infinity);
     for (;;) {
       const len = this.#peek();

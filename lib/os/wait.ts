@@ -305,6 +305,21 @@ export class HeldDuringWaits {
   }
 }
 
+/** How much longer than an Atomics.waitAsync's timeout keptAlive's timer runs (it is cleared once the wait settles). */
+const KEEP_ALIVE_MARGIN_MS = 1000;
+
+/**
+ * `wait` (an Atomics.waitAsync promise with a timeout of `ms`), keeping the event loop alive
+ * until it settles: a pending waitAsync alone does not, on Bun or Node (a Worker whose only
+ * work is this wait would go idle and never see the notify; Node would exit with 13, a
+ * top-level await unsettled). The timer outlives the wait's own timeout, which may fire
+ * after a timer of the same length.
+ */
+export function keptAlive<T>(wait: Promise<T>, ms: number): Promise<T> {
+  const timer = setTimeout(() => {}, ms + KEEP_ALIVE_MARGIN_MS);
+  return wait.finally(() => clearTimeout(timer));
+}
+
 /** One side's sleep on a word of shared memory that its peer changes (and wakes it for). */
 export interface AnnouncedWait<T> {
   /** say that this side sleeps, so the peer wakes it when it changes the word */

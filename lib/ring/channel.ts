@@ -6,7 +6,7 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C } from "../../ffi/facts.ts";
-import { nativeView, ptrToNumber } from "../../ffi/runtime.ts";
+import { nativeView, nativeViewsDetach, ptrToNumber } from "../../ffi/runtime.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
@@ -57,6 +57,8 @@ export class RingChannel extends BaseChannel {
   readonly #semaphore: boolean;
   /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
   readonly #atomics: boolean;
+  /** loans and views are the ring itself: views of it can be detached at commit/release (not on Node, not in a SharedArrayBuffer) */
+  readonly #inPlace: boolean;
   // local copies: we are the only writer of our head (tx) and tail (rx)
   #head: number;
   #tail: number;
@@ -74,6 +76,7 @@ export class RingChannel extends BaseChannel {
     const m = map.base;
     this.#w = new Uint32Array(region(m, 0, RING_HEADER.size), 0, RING_HEADER.size / 4);
     this.#atomics = isShared(m);
+    this.#inPlace = !this.#atomics && nativeViewsDetach;
     this.#mask = g.capacity - 1;
     this.#maxMessage = g.maxMessage;
     this.#spinFixed = tuning.spin !== undefined;
@@ -315,7 +318,7 @@ export class RingChannel extends BaseChannel {
     const need = recordSize(size);
     const pos = head & this.#mask;
     const pad = padBefore(pos, need, this.#mask + 1);
-    if (this.#atomics || size === 0 || (pad === 0 && pos + need > this.#mask + 1)) return super.loanImpl(size, timeout);
+    if (!this.#inPlace || size === 0 || (pad === 0 && pos + need > this.#mask + 1)) return super.loanImpl(size, timeout);
     if (!this.#untilRoom(size, timeout, "loan", () => this.#fits(head, pad + need))) return undefined;
     const at = pad === 0 ? pos : 0;
     if (pad !== 0) this.#tx.data32[pos >>> 2] = PAD; // unseen until the head moves past it
@@ -486,7 +489,7 @@ export class RingChannel extends BaseChannel {
    * message and one that wraps (larger than capacity / 2) are copied out instead.
    */
   protected override viewImpl(timeout: number): Uint8Array | undefined {
-    if (this.#atomics) return super.viewImpl(timeout);
+    if (!this.#inPlace) return super.viewImpl(timeout);
     const len = this.#waitLength(timeout);
     if (len < 0) return undefined;
     const start = (this.#tail & this.#mask) + 4;

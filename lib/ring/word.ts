@@ -7,6 +7,7 @@
 import { C } from "../../ffi/facts.ts";
 import { type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
 import { futexWaitAsync, type PendingWait, semWaitAsync } from "../../ffi/waiter.ts";
+import { keptAlive } from "../os/wait.ts";
 import { isShared, RING_DIR, RING_HEADER, type RingMemory, type RingWait } from "./layout.ts";
 
 /** Atomics.waitAsync where the runtime has it (not in every runtime's types). */
@@ -75,13 +76,7 @@ export class RingWord {
     if (waitAsync) {
       const r = waitAsync(w, this.index, value | 0, ms);
       if (!r.async) return { result: Promise.resolve(0), cancel: () => {} };
-      // a pending waitAsync does not keep Bun's event loop alive (a Worker whose only work
-      // is this wait would go idle and never see the notify): a timer of the same length does
-      const keepAlive = setTimeout(() => {}, ms);
-      const result = (r.value as Promise<string>).then(() => {
-        clearTimeout(keepAlive);
-        return 0;
-      });
+      const result = keptAlive(r.value as Promise<string>, ms).then(() => 0);
       return { result, cancel: () => Atomics.notify(w, this.index) };
     }
     let timer: ReturnType<typeof setTimeout> | undefined;

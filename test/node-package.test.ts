@@ -1,0 +1,96 @@
+/**
+ * ipc-lab as a Node user gets it: packed with `npm pack`, installed into a fresh project
+ * (offline, from npm's cache), run with only Node on PATH — two `node` programs exchange
+ * 2000 messages over shm: and over mq:, a `node` program and a Bun program exchange 2000
+ * over shm:, and node_modules/.bin/ipc-lab runs the CLI on Node.
+ */
+import { afterAll, describe, expect, test } from "./support/harness.ts";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { spawnProcess } from "../ffi/process.ts";
+import { checkLeaks } from "./support/check-leaks.ts";
+import { testPrefix, track } from "./support/leaks.ts";
+
+const root = join(import.meta.dirname, "..");
+const prefix = testPrefix("node-package");
+const node = Bun.which("node")!;
+const bun = join(root, "node_modules", ".bin", "bun");
+// node and npm, but no bun or deno: what a Node user has
+const bare = { ...process.env, PATH: [dirname(node), "/usr/bin", "/bin"].join(":"), IPC_LAB_BUN: "", IPC_LAB_DENO: "" };
+
+async function run(cmd: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+  const p = track(spawnProcess(cmd, { cwd, env: bare, stdio: ["ignore", "pipe", "pipe"] }));
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  return { code: await p.exited, out, err };
+}
+
+/** A receiver (creates ADDRESS, takes N messages, checks their order) and a sender, as a user writes them. */
+const receiver = `import { open } from "ipc-lab";
+const [address, n] = process.argv.slice(2);
+const ch = open(address, { create: true });
+console.log("ready");
+let i = 0;
+try {
+  for (; i < Number(n); i++) {
+    const text = new TextDecoder().decode(ch.recv({ timeout: 20000 }));
+    if (text !== \`message \${i}\`) throw new Error(\`got "\${text}" where message \${i} was due\`);
+  }
+} finally {
+  ch.close();
+}
+console.log(\`received \${i} in order on \${process.versions.bun ? "bun" : "node"}\`);
+`;
+const sender = `import { open } from "ipc-lab";
+const [address, n] = process.argv.slice(2);
+const ch = open(address, { timeout: 10000 });
+for (let i = 0; i < Number(n); i++) ch.send(\`message \${i}\`, { timeout: 20000 });
+ch.close();
+`;
+
+describe("the packed package on Node, with only Node on PATH", () => {
+  let project = "";
+
+  test("npm pack, then npm install of the tarball into a fresh project", async () => {
+    project = mkdtempSync(join(tmpdir(), prefix));
+    const pack = await run(["npm", "pack", "--silent", "--pack-destination", project], root);
+    expect({ code: pack.code, err: pack.err.split("\n").filter((l) => /ERR!/.test(l)) }).toEqual({ code: 0, err: [] });
+    const tarball = readdirSync(project).find((f) => f.endsWith(".tgz"))!;
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "node-user", version: "1.0.0", private: true, type: "module" }));
+    writeFileSync(join(project, "receiver.mjs"), receiver);
+    writeFileSync(join(project, "sender.mjs"), sender);
+    // (--prefer-offline: npm's cache where it can, the registry for what a fresh project has never resolved)
+    const install = await run(["npm", "install", "--prefer-offline", "--no-audit", "--no-fund", `./${tarball}`], project);
+    expect({ code: install.code, err: install.err.split("\n").filter((l) => /ERR!/.test(l)) }).toEqual({ code: 0, err: [] });
+  }, 120_000);
+
+  for (
+    const [name, address, receiverOn] of [
+      ["two node programs over shm:", `shm:/${prefix}shm`, "node"],
+      ["two node programs over mq:", `mq:/${prefix}mq`, "node"],
+      ["a Bun receiver and a node sender over shm:", `shm:/${prefix}bun`, "bun"],
+    ] as const
+  ) {
+    test(`${name}: 2000 messages, in order`, async () => {
+      const r = track(
+        spawnProcess([receiverOn === "bun" ? bun : node, "receiver.mjs", address, "2000"], { cwd: project, env: bare, stdio: ["ignore", "pipe", "pipe"] }),
+      );
+      const out = new Response(r.stdout).text();
+      const err = new Response(r.stderr).text();
+      // the sender opens (it waits up to 10 s for the receiver to create the address)
+      const s = await run([node, "sender.mjs", address, "2000"], project);
+      expect({ code: s.code, err: s.err }).toEqual({ code: 0, err: "" });
+      expect({ code: await r.exited, out: await out, err: await err }).toEqual({ code: 0, out: `ready\nreceived 2000 in order on ${receiverOn}\n`, err: "" });
+    }, 60_000);
+  }
+
+  test("node_modules/.bin/ipc-lab runs the CLI on Node", async () => {
+    const r = await run([join(project, "node_modules", ".bin", "ipc-lab"), "info"], project);
+    expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
+    expect(r.out).toMatch(/^runtime:\s+node \d+\./m);
+  }, 30_000);
+
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+});
+
+checkLeaks(prefix);
