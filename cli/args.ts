@@ -105,9 +105,13 @@ const cliWords: [RegExp, string][] = [
   ],
 ];
 
-/** An IpcError's message in the command line's terms (flags, sysctls), not the library's options. */
-function inCliTerms(message: string): string {
-  return cliWords.reduce((m, [library, cli]) => m.replace(library, cli), message);
+/**
+ * An IpcError's message in the command line's terms (flags, sysctls), not the library's
+ * options; for `request`, the side to start first is a server (`serve`), not `recv`.
+ */
+function inCliTerms(message: string, command: string): string {
+  const said = cliWords.reduce((m, [library, cli]) => m.replace(library, cli), message);
+  return command === "request" ? said.replace(/`ipc-lab recv ADDRESS` (creates it|listens)/, "`ipc-lab serve ADDRESS -- COMMAND` serves there") : said;
 }
 
 /** Run a command body; print errors as one line on stderr and return the exit code. */
@@ -124,7 +128,7 @@ export async function runCommand(name: string, usage: string, body: () => Promis
       return EXIT.usage;
     }
     if (e instanceof IpcError) {
-      process.stderr.write(`ipc-lab ${name}: ${inCliTerms(e.message)}\n`);
+      process.stderr.write(`ipc-lab ${name}: ${inCliTerms(e.message, name)}\n`);
       return e.code === "ETIMEDOUT" ? EXIT.timeout : EXIT.failure;
     }
     throw e;

@@ -1,7 +1,9 @@
 /**
  * The `ipc-lab` command: dispatches to a subcommand.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { sourceFile } from "../ffi/paths.ts";
 import { runtime, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 
 type Command = (argv: string[]) => Promise<number>;
@@ -18,15 +20,24 @@ const commands: Record<string, { load: () => Promise<Command>; about: string }> 
   gc: { load: async () => (await import("./names.ts")).gc, about: "remove the objects whose owner process is dead" },
 };
 
-/** Usage text of the whole command. */
-export const usage = `usage: ipc-lab [--runtime bun|deno|node] COMMAND [ARGS]
-${
-  Object.entries(commands)
-    .map(([name, c]) => `  ${name.padEnd(8)} ${c.about}`)
-    .join("\n")
-}
-Addresses: see README ("Mechanisms and addresses")     (ipc-lab COMMAND --help for more)
+/** Usage text of the whole command, with the address schemes (loaded only to print it). */
+async function usage(): Promise<string> {
+  const { schemes } = await import("../lib/open.ts");
+  const list = Object.keys(schemes).map((s) => `${s}:`).join(" ");
+  return `usage: ipc-lab [--runtime bun|deno|node] COMMAND [ARGS]     ipc-lab --version
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.about}`).join("\n")}
+Addresses (SCHEME:WHERE; README "Mechanisms and addresses"):
+  ${list.replace(/(.{1,88})( |$)/g, "$1\n  ").trimEnd()}
+ipc-lab COMMAND --help for more.
 `;
+}
+
+/** `ipc-lab 0.1.0 (bun 1.4.5)`: the package's version and the runtime running it. */
+function version(): string {
+  const { version } = JSON.parse(readFileSync(sourceFile("package.json"), "utf8")) as { version: string };
+  const rt = process.versions.bun ?? process.versions.deno ?? process.versions.node;
+  return `ipc-lab ${version} (${runtime} ${rt})\n`;
+}
 
 /** Run the command on the other runtime (same arguments), and return its exit code. */
 async function onRuntime(which: string, argv: string[]): Promise<number> {
@@ -52,13 +63,17 @@ export async function main(argv: string[]): Promise<number> {
     return onRuntime(which ?? "", more);
   }
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(version());
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(usage);
+    (name ? process.stdout : process.stderr).write(await usage());
     return name ? 0 : 2;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`ipc-lab: unknown command '${name}'\n${usage}`);
+    process.stderr.write(`ipc-lab: unknown command '${name}'\n${await usage()}`);
     return 2;
   }
   return (await command.load())(rest);

@@ -10,6 +10,7 @@ import { lineReader } from "./support/lines.ts";
 import { noteMq, noteProbe, privateDir, testKey, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { shim } from "../ffi/runtime.ts";
+import { schemes } from "../lib/index.ts";
 import { C } from "../ffi/facts.ts";
 
 const prefix = testPrefix("wire");
@@ -136,6 +137,24 @@ describe("ipc-lab send / recv", () => {
     const bad = await output(run([process.execPath, cli, "send", "carrier-pigeon:/x", "hi"]));
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("known schemes: fd:, fifo:, mq:, shm:");
+  });
+
+  test("--version names the package and runtime; --help lists the commands and every address scheme", async () => {
+    const v = await output(run([process.execPath, cli, "--version"]));
+    expect({ code: v.code, err: v.err }).toEqual({ code: 0, err: "" });
+    expect(v.out).toMatch(/^ipc-lab \d+\.\d+\.\d+ \(bun \d/);
+    const help = await output(run([process.execPath, cli, "--help"]));
+    expect(help.code).toBe(0);
+    for (const scheme of Object.keys(schemes)) expect(help.out).toContain(` ${scheme}:`);
+    for (const command of ["send", "recv", "serve", "request", "bench", "info", "ls", "gc"]) expect(help.out).toContain(`  ${command} `);
+    expect((await output(run([process.execPath, cli]))).code).toBe(2); // no command: usage, on stderr
+  });
+
+  test("request with nobody there says to start a server (serve), not recv", async () => {
+    const r = await output(run([process.execPath, cli, "request", `mq:/${prefix}nobody`, "hi", "--timeout", "100"]));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("`ipc-lab serve ADDRESS -- COMMAND` serves there");
+    expect(r.err).not.toContain("ipc-lab recv");
   });
 
   test("every command answers --help (and -h) on stdout with exit 0", async () => {

@@ -7,10 +7,12 @@
  * abstract unix names, bound TCP/UDP ports, this process's open descriptors, and its live
  * descendants. leaks.ts compares a snapshot against the one taken before.
  */
+import { spawn } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { libc } from "../../ffi/runtime.ts";
+import { sleepSync } from "../../ffi/process.ts";
 import { runSync } from "./run-sync.ts";
 
 /** Everything leak-worthy, each as a set of human-readable descriptions. */
@@ -28,16 +30,60 @@ export interface SystemState {
 const uid = libc.geteuid();
 
 /**
- * POSIX queues of this IPC namespace, through a private mount of the mqueue filesystem
- * (output through a file: ./run-sync.ts says why).
+ * POSIX queues of this IPC namespace, through a private mount of the mqueue filesystem:
+ * a helper process in a mount namespace of its own with the mqueue filesystem on its /tmp,
+ * read through /proc/PID/root — one helper per test process (shared by a Deno run's
+ * modules through the environment), not a child per snapshot; it ends with this process
+ * (tail --pid). Where no helper can start (no unshare, not root), a child per listing, as
+ * before; undefined when neither works.
  */
 function listQueues(): Set<string> | undefined {
+  const names = queueHelper ? readQueueDir(queueHelper) : undefined;
+  if (names) return new Set(names.map((n) => `queue mq:/${n}`));
   // a private mount point: /dev/mqueue may not even exist, and mounting there would change the machine
   const script = 'd=$(mktemp -d) && mount -t mqueue none "$d" && ls -A "$d"; s=$?; umount "$d" 2>/dev/null; rmdir "$d"; exit $s';
   const r = runSync("unshare", ["-m", "sh", "-c", script]);
   if (r.status !== 0) return undefined;
   return new Set(r.stdout.split("\n").filter((l) => l !== "").map((n) => `queue mq:/${n}`));
 }
+
+/** The queue helper's mount, as /proc/PID/root/tmp: its entries, or undefined once it is gone. */
+function readQueueDir(pid: number): string[] | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/root/tmp`);
+  } catch {
+    return undefined;
+  }
+}
+
+const HELPER_ENV = "IPCL_TEST_QUEUE_HELPER";
+
+/** Start the queue helper, or find the one this process already has; its pid, or undefined. */
+function startQueueHelper(): number | undefined {
+  const known = Number(process.env[HELPER_ENV] ?? 0);
+  if (known > 0 && readQueueDir(known) !== undefined && readFileSync(`/proc/${known}/stat`, "utf8").split(" ")[3] === String(process.pid)) return known;
+  // the mount is private to the helper's namespace (unshare makes mounts private): the machine's /tmp is untouched
+  const script = `mount -t mqueue none /tmp && exec tail --pid=${process.pid} -f /dev/null`;
+  const child = spawn("unshare", ["-m", "sh", "-c", script], { stdio: "ignore" });
+  child.unref();
+  child.on("error", () => {});
+  const pid = child.pid;
+  if (!pid) return undefined;
+  for (const end = performance.now() + 3000; performance.now() < end; sleepSync(5)) {
+    if (readQueueDir(pid) !== undefined && readlinkSync(`/proc/${pid}/exe`).endsWith("tail")) {
+      process.env[HELPER_ENV] = String(pid);
+      process.on("exit", () => child.kill("SIGKILL"));
+      return pid;
+    }
+    if (child.exitCode !== null) return undefined;
+  }
+  child.kill("SIGKILL");
+  return undefined;
+}
+
+// started before any snapshot, so that whatever descriptor the runtime keeps for a live
+// child is in every snapshot alike
+const queueHelper = startQueueHelper();
 
 /** System V objects of this user: "sysv shm key 0x… id N" lines from /proc/sysvipc. */
 function sysvObjects(): Set<string> {
@@ -79,7 +125,8 @@ function tmpNodes(): Set<string> {
       else if (st.isSocket()) out.add(`socket ${p}`);
       // ipc-lab's private socket directory: tests point it elsewhere, so a new one is a leak
       else if (st.isDirectory() && /^ipc-lab-sockets/.test(n)) out.add(`directory ${p}`);
-      else if (st.isDirectory() && depth > 0) walk(p, depth - 1);
+      // (not into a package tree or a repository: a clone under /tmp, as CI makes, holds thousands of entries and no test's socket)
+      else if (st.isDirectory() && depth > 0 && n !== "node_modules" && n !== ".git") walk(p, depth - 1);
     }
   };
   for (const d of new Set([tmpdir(), "/tmp", process.env.XDG_RUNTIME_DIR].filter((d): d is string => !!d))) walk(d, 3);
@@ -158,6 +205,7 @@ export function liveDescendants(): Map<number, string> {
   }
   const out = new Map<number, string>();
   for (const [pid] of parent) {
+    if (pid === queueHelper) continue; // the leak check's own helper
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
       if (p === process.pid) {
         out.set(pid, `child process ${pid} (${info.get(pid)}) still running`);
