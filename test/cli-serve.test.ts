@@ -1,8 +1,9 @@
 /**
  * `ipc-lab serve ADDRESS -- tr a-z A-Z` answers 4 concurrent clients × 10
  * `ipc-lab request ADDRESS …` each, every reply its own request's, over mq, sysv-mq, shm,
- * unix and tcp, and stops cleanly on Ctrl-C (its names gone). Servers alternate between Bun
- * and Deno (`--runtime`). Then `request`'s exit statuses: 0, 124 on timeout, 1 on an IPC error.
+ * unix and tcp, and stops cleanly on Ctrl-C (its names gone). Servers run on Bun, Deno and
+ * Node; clients on Bun and Deno, and one on Node where the server is. Then `request`'s exit
+ * statuses: 0, 124 on timeout, 1 on an IPC error.
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { readFileSync, rmSync } from "node:fs";
@@ -57,9 +58,9 @@ async function requestCli(args: string[], on: RuntimeName = "bun") {
 const cases: [string, string, RuntimeName][] = [
   ["mq", `mq:/${prefix}q`, "bun"],
   ["sysv-mq", `sysv-mq:${testKey()}`, "deno"],
-  ["shm", `shm:/${prefix}ring`, "bun"],
+  ["shm", `shm:/${prefix}ring`, "node"],
   ["unix", `unix:${dir}/${prefix}s.sock`, "deno"],
-  ["tcp", "tcp:127.0.0.1:0", "bun"],
+  ["tcp", "tcp:127.0.0.1:0", "node"],
 ];
 
 describe("ipc-lab serve -- tr a-z A-Z", () => {
@@ -69,7 +70,11 @@ describe("ipc-lab serve -- tr a-z A-Z", () => {
       const client = async (c: number) => {
         const bad: string[] = [];
         for (let i = 0; i < 10; i++) {
-          const r = await requestCli([server.address, `client ${c} asks ${i}`, "--timeout", "20000"], c % 2 ? "deno" : "bun");
+          // clients on Bun and Deno; with a server on Node, one client on Node too
+          const r = await requestCli(
+            [server.address, `client ${c} asks ${i}`, "--timeout", "20000"],
+            c === 0 && on === "node" ? "node" : c % 2 ? "deno" : "bun",
+          );
           if (r.status !== 0 || r.out !== `CLIENT ${c} ASKS ${i}\n`) bad.push(`${c}/${i}: ${r.status} ${JSON.stringify(r.out)} ${r.err}`);
         }
         return bad;
