@@ -6,12 +6,12 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** This copy runs from dist/ (compiled JavaScript), not from the sources. */
-export const compiled: boolean = import.meta.url.endsWith(".js");
+const compiled: boolean = import.meta.url.endsWith(".js");
 
 /** The package's root: the directory that holds package.json, ffi/ and (when built) dist/. */
 export const packageRoot: string = compiled ? join(here, "..", "..") : join(here, "..");
@@ -46,6 +46,3 @@ export function runnablePath(file: string, runsTs: boolean): string {
 export function siblingModule(callerUrl: string, name: string): URL {
   return new URL(`./${name}${callerUrl.endsWith(".js") ? ".js" : ".ts"}`, callerUrl);
 }
-
-/** A path as a file URL string (for dynamic import and Workers). */
-export const fileUrl = (path: string): string => pathToFileURL(path).href;

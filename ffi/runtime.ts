@@ -1,7 +1,8 @@
 /**
  * Loads the symbol table of ffi/libc.ts through the runtime's FFI (bun:ffi, Deno.dlopen,
- * koffi on Node) and hides the runtime's differences (pointer representation, 64-bit results, errno) from lib/. lib/ imports
- * `libc`, `shim` and the helpers below and never learns which runtime it runs on.
+ * koffi on Node) and hides the runtime's differences (pointer representation, 64-bit
+ * results, errno) from lib/. lib/ imports `libc`, `shim` and the helpers below and never
+ * learns which runtime it runs on.
  */
 import { libcSymbols, type NativeFn, type NativeType, shimSymbols, type SymbolTable } from "./libc.ts";
 import { shimLibraryPath } from "./build.ts";

@@ -1,8 +1,8 @@
 /**
  * Asynchronous waits that never block the event loop: each pending wait runs off the JS
- * thread and calls the shim's blocking poll/futex/semaphore wait — on Bun and Node in a pooled
- * Worker (+10-15 µs per wait, docs/channel.md "Async waits"), on Deno as an FFI call declared `nonblocking`
- * (+~20 µs). A pending wait keeps the process alive like a pending socket read does;
+ * thread and calls the shim's blocking poll/futex/semaphore wait — on Bun and Node in a
+ * pooled Worker (+10-15 µs per wait, docs/channel.md "Async waits"), on Deno as an FFI call
+ * declared `nonblocking` (+~20 µs). A pending wait keeps the process alive like a pending socket read does;
  * closing the channel cancels it (a byte on the cancel pipe for poll, a futex wake), and
  * idle waiters hold nothing, so a finished program exits.
  */
@@ -76,8 +76,8 @@ function nonblockingSlot(calls: NonNullable<typeof shimAsync>): WaitSlot {
 
 /**
  * Bun, Node: a Worker thread doing one blocking wait at a time (Node's libuv pool has 4
- * threads: koffi's async calls would stall everything behind 4 pending waits). It is ref'd only while a wait is
- * pending, so idle waiter threads never keep a finished program alive.
+ * threads: koffi's async calls would stall everything behind 4 pending waits). It is ref'd
+ * only while a wait is pending, so idle waiter threads never keep a finished program alive.
  */
 function workerSlot(): WaitSlot {
   const [cancelRead, cancelWrite] = cancelPipe();
