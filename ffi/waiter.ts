@@ -149,10 +149,11 @@ function endWaitsAtExit(): void {
 function run(request: (id: number, slot: WaitSlot) => WaitRequest, cancel: (slot: WaitSlot) => void): PendingWait {
   const slot = idle.pop() ?? (shimAsync ? nonblockingSlot(shimAsync) : workerSlot());
   let done = false;
-  const end = () => cancel(slot);
-  inFlight.add(end);
+  // (tracked only where exit must end them: Node; no closure per wait on Bun and Deno)
+  const end = exitHooked ? () => cancel(slot) : undefined;
+  if (end) inFlight.add(end);
   const result = slot.exec(request(nextId++, slot)).then((r) => {
-    inFlight.delete(end);
+    if (end) inFlight.delete(end);
     done = true;
     // a cancelled poll leaves a byte in the cancel pipe: empty it before reuse
     if (r === -ECANCELED) libc.read(slot.cancelRead, drainBuf, drainBuf.length);

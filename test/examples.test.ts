@@ -59,20 +59,22 @@ describe("examples", () => {
     }
   }
 
-  test("serve-zx.mjs: ipc-lab serve and request scripted with zx, four clients at once, Ctrl-C", async () => {
+  /** Run a zx script of examples/ with `--address ADDRESS`: its stdout lines, once it exited 0 with nothing on stderr. */
+  async function zxLines(script: string, address: string): Promise<string[]> {
     const zx = join(root, "..", "node_modules", ".bin", "zx");
-    const p = track(spawnProcess(["node", zx, join(root, "serve-zx.mjs"), "--address", `shm:/${prefix}zx`], { stdio: ["ignore", "pipe", "pipe"] }));
+    const p = track(spawnProcess(["node", zx, join(root, script), "--address", address], { stdio: ["ignore", "pipe", "pipe"] }));
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect({ code: await p.exited, err }).toEqual({ code: 0, err: "" });
-    expect(out.trim().split("\n")).toEqual([1, 2, 3, 4].map((c) => `HELLO FROM CLIENT ${c}`).concat("server stopped: exit 130"));
+    return out.trim().split("\n");
+  }
+  const hellos = [1, 2, 3, 4].map((c) => `HELLO FROM CLIENT ${c}`);
+
+  test("serve-zx.mjs: ipc-lab serve and request scripted with zx, four clients at once, Ctrl-C", async () => {
+    expect(await zxLines("serve-zx.mjs", `shm:/${prefix}zx`)).toEqual([...hellos, "server stopped: exit 130"]);
   }, 30_000);
 
   test("zx-library.mjs: ipc-lab imported by a zx script on Node serves four CLI clients, then streams 2000 messages to a child", async () => {
-    const zx = join(root, "..", "node_modules", ".bin", "zx");
-    const p = track(spawnProcess(["node", zx, join(root, "zx-library.mjs"), "--address", `shm:/${prefix}zxlib`], { stdio: ["ignore", "pipe", "pipe"] }));
-    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-    expect({ code: await p.exited, err }).toEqual({ code: 0, err: "" });
-    expect(out.trim().split("\n")).toEqual([1, 2, 3, 4].map((c) => `HELLO FROM CLIENT ${c}`).concat("child received 2000 messages, the last: message 1999"));
+    expect(await zxLines("zx-library.mjs", `shm:/${prefix}zxlib`)).toEqual([...hellos, "child received 2000 messages, the last: message 1999"]);
   }, 30_000);
 
   describe("the same scripts on Node (compiled to dist/)", () => {
