@@ -24,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export function cBaseline(): string {
   return compileCached({
     name: "baseline",
-    sources: [sourceFile("bench/c/baseline.c"), ...shimSources],
+    sources: [sourceFile("bench/c/baseline.c"), ...shimSources()],
     flags: ["-O2", "-pthread", "-Wall"],
     ext: "",
   });

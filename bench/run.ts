@@ -5,7 +5,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainModule, runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { parseArgs } from "node:util";
@@ -23,7 +23,6 @@ import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 import { ffiCallCosts } from "./ffi-cost.ts";
-import { sourceFile } from "../ffi/paths.ts";
 
 /** Usage text. */
 const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
@@ -33,7 +32,8 @@ const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size
                      [--json FILE] [--md FILE] [--svg FILE]
        ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
   Prints a summary (--full: every row and target) and saves results.json, report.md,
-  chart.svg and report.html in --out (default bench/results/DATE-HOST/), saying where.
+  chart.svg and report.html in --out (default ./ipc-lab-results/DATE-HOST/ in the current
+  directory), saying where.
   --compare: each row's change against an earlier results.json.
   --from: the report of a saved run — ratios and targets worked out again — without measuring
           (with --out DIR: its files written again there).
@@ -452,7 +452,9 @@ async function runJobs(jobs: Job[]): Promise<Row[]> {
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 
 /** Where runs are saved by default (git-ignored). */
-const resultsRoot = sourceFile("bench/results"); // (not under dist/ when run by Node)
+// the caller's directory, never the package's: from a dependent project that would be inside
+// node_modules (lost on reinstall), and with a linked install inside someone else's clone
+const resultsRoot = resolve("ipc-lab-results");
 
 /**
  * Work out ratios and targets, print the summary (or every table with --full) and the

@@ -110,7 +110,8 @@ const cliWords: [RegExp, string][] = [
  * options; for `request`, the side to start first is a server (`serve`), not `recv`.
  */
 function inCliTerms(message: string, command: string): string {
-  const said = cliWords.reduce((m, [library, cli]) => m.replace(library, cli), message);
+  const said = cliWords.reduce((m, [library, cli]) => m.replace(library, cli), message)
+    .replace(/\b(listen|connect|serve|request)\(\) needs an address/, `\`ipc-lab ${command}\` needs an address`);
   return command === "request" ? said.replace(/`ipc-lab recv ADDRESS` (creates it|listens)/, "`ipc-lab serve ADDRESS -- COMMAND` serves there") : said;
 }
 
@@ -128,6 +129,13 @@ export async function runCommand(name: string, usage: string, body: () => Promis
       return EXIT.usage;
     }
     if (e instanceof IpcError) {
+      // a malformed or unusable address is the caller's mistake: a usage error (2), like a bad flag
+      if (e.code === "EADDRESS") {
+        process.stderr.write(
+          `ipc-lab ${name}: ${inCliTerms(e.message, name)}\n(ipc-lab ${name} --help shows the usage; ipc-lab --help lists the address schemes)\n`,
+        );
+        return EXIT.usage;
+      }
       process.stderr.write(`ipc-lab ${name}: ${inCliTerms(e.message, name)}\n`);
       return e.code === "ETIMEDOUT" ? EXIT.timeout : EXIT.failure;
     }

@@ -13,14 +13,20 @@ import { sourceFile } from "./paths.ts";
 
 const shimDir = sourceFile("ffi/shim");
 
-/** The C sources the shim is built from, one file per concern (their contents make the cache key). */
-export const shimSources = [
-  ...readdirSync(shimDir)
-    .filter((f) => f.endsWith(".c") || f.endsWith(".h"))
-    .sort()
-    .map((f) => join(shimDir, f)),
-  sourceFile("ffi/ipcl_ring.h"),
-];
+/**
+ * The C sources the shim is built from, one file per concern (their contents make the cache
+ * key). Listed when asked, not at import, so that a missing permission (Deno) fails where
+ * ffi/runtime.ts can say which flags to give.
+ */
+export function shimSources(): string[] {
+  return [
+    ...readdirSync(shimDir)
+      .filter((f) => f.endsWith(".c") || f.endsWith(".h"))
+      .sort()
+      .map((f) => join(shimDir, f)),
+    sourceFile("ffi/ipcl_ring.h"),
+  ];
+}
 
 /** Where compiled shims live: $IPC_LAB_CACHE, else $XDG_CACHE_HOME/ipc-lab, else ~/.cache/ipc-lab. */
 function cacheDir(): string {
@@ -68,7 +74,7 @@ export function compileCached(opts: { name: string; sources: string[]; flags: st
 export function shimLibraryPath(): string {
   return compileCached({
     name: "shim",
-    sources: shimSources,
+    sources: shimSources(),
     // -z nodelete: the shim starts threads (stop signals, the test watchdog) and installs
     // signal handlers; Deno's test runner closes a module's FFI libraries when the module
     // ends, and unmapping the code under them crashed the next module (SIGSEGV)

@@ -4,6 +4,7 @@
  * results, errno) from lib/. lib/ imports `libc`, `shim` and the helpers below and never
  * learns which runtime it runs on.
  */
+import "./permissions.ts"; // first: on Deno, missing permissions fail here with every flag named
 import { libcSymbols, type NativeFn, type NativeType, shimSymbols, type SymbolTable } from "./libc.ts";
 import { shimLibraryPath } from "./build.ts";
 
@@ -201,16 +202,17 @@ async function loadRuntime(): Promise<RuntimeFfi> {
 }
 
 const rt = await loadRuntime();
+const shimPath = shimLibraryPath();
 
 /** libc functions, typed from the table. */
 export const libc: Bound<typeof libcSymbols> = rt.open("libc.so.6", libcSymbols);
 /** Shim functions, typed from the table. */
-export const shim: Bound<typeof shimSymbols> = rt.open(shimLibraryPath(), shimSymbols);
+export const shim: Bound<typeof shimSymbols> = rt.open(shimPath, shimSymbols);
 /**
  * The shim's blocking functions as Promise-returning calls on a runtime thread (Deno), or
  * undefined (Bun, where ffi/waiter.ts uses a waiter Worker). They return -errno.
  */
-export const shimAsync: BoundAsync<typeof shimSymbols> | undefined = rt.openAsync(shimLibraryPath(), shimSymbols);
+export const shimAsync: BoundAsync<typeof shimSymbols> | undefined = rt.openAsync(shimPath, shimSymbols);
 
 /** An ArrayBuffer aliasing native memory (mmap'd regions): Atomics work on views of it. */
 export const nativeView = rt.view;

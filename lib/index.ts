@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import "../ffi/permissions.ts"; // first: on Deno, missing permissions fail at once with every flag named
 export { connect, listen, open, type OpenOptions, type OptionsFor, schemes } from "./open.ts";
 export { remove } from "./remove.ts";
 export { type AcceptOptions, type Listener } from "./link/listener.ts";

@@ -37,7 +37,7 @@ describe("examples", () => {
   }
 
   test("quickstart.ts and worker.ts", async () => {
-    expect(await run([join(root, "quickstart.ts")])).toEqual({ code: 0, out: "done: hello\n" });
+    expect(await run([join(root, "quickstart.ts")])).toEqual({ code: 0, out: "HELLO\nBRAVE\nWORLD\n" });
     const w = await run([join(root, "worker.ts")]);
     expect(w.code).toBe(0);
     expect(w.out).toMatch(/worker ring round trip: [\d.]+ µs/);
@@ -87,7 +87,7 @@ describe("examples", () => {
     }
 
     test("node quickstart.js", async () => {
-      expect(await run([join(root, "quickstart.ts")], "node")).toEqual({ code: 0, out: "done: hello\n" });
+      expect(await run([join(root, "quickstart.ts")], "node")).toEqual({ code: 0, out: "HELLO\nBRAVE\nWORLD\n" });
     });
 
     for (const [pattern, expected] of conversations) {
@@ -118,7 +118,7 @@ describe("examples", () => {
     }
 
     test("deno run -A quickstart.ts and worker.ts", async () => {
-      expect(await run([join(root, "quickstart.ts")], "deno")).toEqual({ code: 0, out: "done: hello\n" });
+      expect(await run([join(root, "quickstart.ts")], "deno")).toEqual({ code: 0, out: "HELLO\nBRAVE\nWORLD\n" });
       const w = await run([join(root, "worker.ts")], "deno");
       expect(w.code).toBe(0);
       expect(w.out).toMatch(/worker ring round trip: [\d.]+ µs/);

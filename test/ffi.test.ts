@@ -55,7 +55,7 @@ describe("ffi", () => {
     process.env.CC = "/nonexistent/cc";
     process.env.IPC_LAB_CACHE = cache;
     try {
-      expect(() => compileCached({ name: "shim", sources: shimSources, flags: ["-shared"], ext: ".so" })).toThrow(/apt-get install gcc/);
+      expect(() => compileCached({ name: "shim", sources: shimSources(), flags: ["-shared"], ext: ".so" })).toThrow(/apt-get install gcc/);
     } finally {
       if (saved.cc === undefined) delete process.env.CC;
       else process.env.CC = saved.cc;

@@ -1,18 +1,34 @@
 /**
  * The README's code is true: every ts/js/sh/python block (README.md and docs/) says, in a `<!-- readme-test: … -->`
- * line just above it, whether it runs; the ones that say "runs" are run here as written
- * (only `from "ipc-lab"`, the queue and FIFO names are pointed at this test's own), and must
- * exit 0 with the output the README says they print. With `ipc-lab` on PATH as npm links it.
+ * line just above it, whether it runs; the ones that say "runs" are run here exactly as
+ * written — the same command lines, through the same `node_modules/.bin` a reader has after
+ * `npm install`, with a PATH that holds no bun, deno or ipc-lab of its own — in a project
+ * directory that has ipc-lab installed (linked to this clone). Only the queue, FIFO and
+ * socket names are pointed at this test's own. Each must exit 0 with the output the README
+ * says it prints, and the signal it sends must stop what it started.
  */
 import { describe, expect, test } from "./support/harness.ts";
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
 
 const root = join(import.meta.dirname, "..");
 const prefix = testPrefix("readme");
 const dir = privateDir("readme");
+// node (the launcher's interpreter) and the system's tools: no bun, deno or ipc-lab but what the README puts on PATH
+const bare = { ...process.env, PATH: [dirname(realpathSync(Bun.which("node")!)), "/usr/bin", "/bin"].join(":"), IPC_LAB_BUN: "", IPC_LAB_DENO: "" };
+
+/** A project that installed ipc-lab (a link to this clone, as `npm install ../ipc-lab` makes), with Bun and Deno beside it. */
+function project(): string {
+  const at = join(dir, "project");
+  mkdirSync(join(at, "node_modules", ".bin"), { recursive: true });
+  writeFileSync(join(at, "package.json"), JSON.stringify({ name: "readme-reader", private: true, type: "module", dependencies: { "ipc-lab": "*" } }));
+  symlinkSync(root, join(at, "node_modules", "ipc-lab"));
+  for (const tool of ["bun", "deno", "ipc-lab"]) symlinkSync(realpathSync(join(root, "node_modules", ".bin", tool)), join(at, "node_modules", ".bin", tool));
+  return at;
+}
+const at = project();
 
 interface Block {
   line: number;
@@ -37,17 +53,16 @@ function blocks(file: string): Block[] {
   return out;
 }
 
-/** The README's names, pointed at this test's own (unique, and checked for leaks). */
+/** The README's names, pointed at this test's own (unique, and checked for leaks); nothing else changes. */
 function localise(code: string): string {
   return code
-    .replaceAll('from "ipc-lab"', `from ${JSON.stringify(join(root, "lib", "index.ts"))}`)
     .replaceAll("mq:/jobs", `mq:/${prefix}jobs`)
     .replaceAll("fifo:/tmp/f", `fifo:${dir}/f`)
     .replaceAll("unix:/tmp/up.sock", `unix:${dir}/up.sock`);
 }
 
-async function run(cmd: string[], env: Record<string, string | undefined> = process.env) {
-  const p = track(Bun.spawn(cmd, { cwd: dir, env, stdout: "pipe", stderr: "pipe" }));
+async function run(cmd: string[]) {
+  const p = track(Bun.spawn(cmd, { cwd: at, env: bare, stdout: "pipe", stderr: "pipe" }));
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code: await p.exited, out, err };
 }
@@ -64,31 +79,38 @@ describe("README code blocks", () => {
     expect(readme.filter((b) => b.marker!.startsWith("runs")).length).toBeGreaterThanOrEqual(3);
   });
 
-  test("the quick start: server.ts and client.ts, as written: HELLO, BRAVE, WORLD; Ctrl-C stops the server and removes the queue", async () => {
+  const runnable = (lang: string) => readme.filter((b) => b.marker?.startsWith("runs") && b.lang === lang);
+  const shell = (what: string) => runnable("sh").find((b) => b.marker === `runs (sh, ${what})`)!.code;
+
+  test("the quick start, as written, on Bun and on Deno: HELLO, BRAVE, WORLD; kill -INT stops the server, which removes the queue", async () => {
     noteMq(`mq:/${prefix}jobs`);
-    const files = readme.filter((b) => b.marker?.startsWith("runs") && b.lang === "ts");
+    const files = runnable("ts");
     expect(files.length).toBe(2);
     for (const b of files) {
       const name = /^\/\/ (\S+\.ts)/.exec(b.code)?.[1];
       expect(name).toBeDefined();
-      writeFileSync(join(dir, name!), localise(b.code));
+      writeFileSync(join(at, name!), localise(b.code));
     }
-    const server = track(Bun.spawn([process.execPath, join(dir, "server.ts")], { cwd: dir, stdout: "pipe", stderr: "pipe" }));
-    const client = await run([process.execPath, join(dir, "client.ts")]);
-    expect({ code: client.code, out: client.out, err: client.err }).toEqual({ code: 0, out: "HELLO\nBRAVE\nWORLD\n", err: "" });
-    server.kill("SIGINT");
-    expect(await server.exited).toBe(130);
-    expect(await new Response(server.stderr).text()).toBe("");
+    for (const runtime of ["Bun", "Deno"]) {
+      // `wait` at the block's end: it returns once the server, signalled, has exited
+      const r = await run(["sh", "-c", shell(runtime)]);
+      expect({ runtime, code: r.code, out: r.out, err: r.err }).toEqual({ runtime, code: 0, out: "HELLO\nBRAVE\nWORLD\n", err: "" });
+    }
+  }, 60_000);
+
+  test("Deno without permissions stops at import with one line naming the flags ipc-lab needs", async () => {
+    const r = await run(["sh", "-c", 'export PATH="$PWD/node_modules/.bin:$PATH"; NO_COLOR=1 deno run client.ts']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("run Deno with -A, or with --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-sys");
+    // and the README says the same, next to the Deno commands
+    expect(readFileSync(join(root, "README.md"), "utf8").replace(/\s+/g, " ")).toContain(
+      "`--allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-sys`",
+    );
   }, 30_000);
 
-  test("the shell examples, as written, with ipc-lab on PATH", async () => {
+  test("the shell examples, as written: ipc-lab from node_modules/.bin, and kill -INT reaches the server", async () => {
     noteMq(`mq:/${prefix}jobs`);
-    const bin = join(dir, "bin");
-    mkdirSync(bin, { recursive: true });
-    symlinkSync(join(root, "bin", "ipc-lab.mjs"), join(bin, "ipc-lab"));
-    const sh = readme.filter((b) => b.marker?.startsWith("runs") && b.lang === "sh");
-    expect(sh.length).toBe(1);
-    const r = await run(["sh", "-c", localise(sh[0]!.code)], { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+    const r = await run(["sh", "-c", localise(shell("CLI"))]);
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
     // the two receivers' lines, in whichever order they finished
     expect(r.out.trim().split("\n").sort()).toEqual(["61", "62", "SHOUT", "hello", "world"]);
@@ -96,6 +118,6 @@ describe("README code blocks", () => {
 });
 
 checkLeaks(prefix, [dir], () => {
-  // the scripts and the PATH entry the tests wrote on purpose
-  for (const f of ["server.ts", "client.ts", "bin"]) rmSync(join(dir, f), { recursive: true, force: true });
+  // the project the tests made on purpose (its scripts, links and whatever Deno wrote there)
+  rmSync(at, { recursive: true, force: true });
 });

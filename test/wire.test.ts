@@ -4,6 +4,7 @@
  * a FIFO (u32 LE length + payload) and a POSIX queue (one message per kernel message).
  */
 import { describe, expect, test } from "./support/harness.ts";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { compileCached } from "../ffi/build.ts";
 import { lineReader } from "./support/lines.ts";
@@ -131,12 +132,46 @@ describe("ipc-lab send / recv", () => {
     expect(r.err).toContain(`no message on ${addr} within 100 ms`);
   });
 
-  test("usage errors exit 2 and unknown schemes exit 1 with the known ones listed", async () => {
+  test("usage errors exit 2: a missing argument, a bad flag value, an unknown scheme (the known ones listed), a malformed address", async () => {
     expect((await output(run([process.execPath, cli, "recv"]))).code).toBe(2);
     expect((await output(run([process.execPath, cli, "recv", "mq:/x", "--count", "many"]))).code).toBe(2);
     const bad = await output(run([process.execPath, cli, "send", "carrier-pigeon:/x", "hi"]));
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.err).toContain("known schemes: fd:, fifo:, mq:, shm:");
+    const malformed = await output(run([process.execPath, cli, "recv", "mq:jobs"]));
+    expect(malformed.code).toBe(2);
+    expect(malformed.err).toContain("a mq name starts with '/', as in 'mq:/jobs'");
+  });
+
+  test("serve on an address that cannot serve is a usage error in the command line's words", async () => {
+    const r = await output(run([process.execPath, cli, "serve", "udp:127.0.0.1:9", "--echo"]));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("`ipc-lab serve` needs an address whose mechanism can serve many clients (");
+    expect(r.err).not.toContain("listen()");
+  });
+
+  test("a killed server's socket file: request and send name it and `ipc-lab gc`, not a server yet to start", async () => {
+    const path = join(dir, "stale.sock");
+    const server = track(Bun.spawn([process.execPath, cli, "serve", `unix:${path}`, "--echo"], { stdout: "pipe", stderr: "pipe" }));
+    expect(await lineReader(server.stdout).line()).toBe(`unix:${path}`); // printed once it listens
+    server.kill("SIGKILL");
+    await server.exited;
+    for (const command of [["request", `unix:${path}`, "hi"], ["send", `unix:${path}`, "hi"]]) {
+      const r = await output(run([process.execPath, cli, ...command, "--timeout", "100"]));
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`the socket file ${path} is there but nobody listens on it (waited 100 ms)`);
+      expect(r.err).toContain("`ipc-lab gc` removes such files");
+    }
+    const gc = await output(run([process.execPath, cli, "gc"])); // as the advice says
+    expect(gc.out).toContain(`removed unix:${path} (owner pid ${server.pid} is dead)`);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("recv on a directory says it is one, not that a dead process left a socket there", async () => {
+    const r = await output(run([process.execPath, cli, "recv", `unix:${dir}`, "--timeout", "100"]));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${dir} is a directory: name a socket file inside it (unix:${dir}/NAME.sock)`);
+    expect(r.err).not.toContain("gc");
   });
 
   test("--version names the package and runtime; --help lists the commands and every address scheme", async () => {

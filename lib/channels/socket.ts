@@ -5,6 +5,7 @@
  * a Listener that accepts many. Without create, open() connects, retrying until `timeout`
  * while nobody listens yet. socketPair()/spawnWithSocketpair() make an anonymous pair.
  */
+import { statSync } from "node:fs";
 import type { ChildProcess } from "../../ffi/process.ts";
 import { C } from "../../ffi/facts.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
@@ -64,6 +65,18 @@ function connected(text: string, fd: number, a: SocketAddress, opts: SocketOptio
   });
 }
 
+/**
+ * Why a connect found nobody, and what to do: a unix socket file that refuses connections
+ * is most often what a killed server left behind (gc removes it), not a server yet to come.
+ */
+function connectAdvice(a: SocketAddress, last: number, timeout: number): string {
+  if (a.path && last === -C.ECONNREFUSED) {
+    const waited = timeout > 0 ? ` (waited ${timeout} ms)` : "";
+    return `the socket file ${a.path} is there but nobody listens on it${waited}: a server that was killed leaves its file behind (\`ipc-lab gc\` removes such files), or start the side that listens first`;
+  }
+  return notThere("nobody listens there yet", timeout, "the side that listens");
+}
+
 /** Connect to a listening stream socket. */
 export function connectStream(addr: Address, opts: SocketOptions): StreamChannel {
   const a = streamAddress(addr);
@@ -77,8 +90,19 @@ export function connectStream(addr: Address, opts: SocketOptions): StreamChannel
     last = r;
     return undefined;
   });
-  if (fd === undefined) throw errnoError(-last, "connect", addr.text, notThere("nobody listens there yet", opts.timeout ?? 0, "the side that listens"));
+  if (fd === undefined) throw errnoError(-last, "connect", addr.text, connectAdvice(a, last, opts.timeout ?? 0));
   return connected(addr.text, fd, a, opts);
+}
+
+/** Whether path names a directory (a unix: address given a folder instead of a socket file). */
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** Why a bind found its address taken: a directory of that name, a live listener, or a dead one's socket file. */
+function inUseAdvice(a: SocketAddress): string {
+  if (a.path && isDirectory(a.path)) return `${a.path} is a directory: name a socket file inside it (unix:${a.path.replace(/\/$/, "")}/NAME.sock)`;
+  return "the address is in use: another process listens there, or a dead one left its socket file (`ipc-lab gc`)";
 }
 
 /** A listening stream socket that accepts any number of peers. */
@@ -101,7 +125,7 @@ export class SocketListener implements Listener {
         -r,
         "bind",
         addr.text,
-        r === -C.EADDRINUSE ? "the address is in use: another process listens there, or a dead one left its socket file (`ipc-lab gc`)" : undefined,
+        r === -C.EADDRINUSE ? inUseAdvice(a) : undefined,
       );
     }
     if (a.path) libc.chmod(cstr(a.path), opts.mode ?? 0o600);

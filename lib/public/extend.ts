@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import "../../ffi/permissions.ts"; // first: on Deno, missing permissions fail at once with every flag named
 export { BaseChannel } from "../base-channel.ts";
 export type { Conversing, Inherited, Mechanism, NameKind, OptionsOf, Traits, Unique } from "../mechanism.ts";
 export { mechanism, usualTraits } from "../mechanism.ts";

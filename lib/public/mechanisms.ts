@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import "../../ffi/permissions.ts"; // first: on Deno, missing permissions fail at once with every flag named
 export * from "../channels/index.ts";
 export type { FifoOptions } from "../channels/fifo.ts";
 export type { MqOptions } from "../channels/mq.ts";
