@@ -658,15 +658,16 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   }
   const warm = warmupRows(rows);
   if (warm.length) lines.push("Warm-up (the round trips before the timed ones, with a fresh peer process):", textTable(warm), "");
-  lines.push("Targets:", ...t.map(targetLine));
+  lines.push("ipc-lab's own targets (the project's goals for itself, judged on this run):", ...t.map(targetLine));
   const s = skips(rows);
   if (s.length) lines.push("", `Not measured (${s.length}):`, ...s.map((x) => `  ${x}`));
   return lines.join("\n");
 }
 
-/** The Markdown report (optionally embedding the chart). */
-export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string): string {
+/** The Markdown report (optionally embedding the chart), after `lead` (the recommendation, in Markdown). */
+export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string, lead?: string): string {
   const parts = [`# ipc-lab benchmark`, "", `${headerLine(h)}`, ""];
+  if (lead) parts.push(lead, "");
   if (svg) parts.push(`![latency and throughput](${svg})`, "");
   parts.push("## Round trips", "", mdTable(tableRows(rows, "rtt")), "");
   if (rows.some((r) => r.pattern === "stream")) parts.push("## One-way stream", "", mdTable(tableRows(rows, "stream")), "");
@@ -739,7 +740,9 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
     );
   }
   parts.push(
-    "## Targets",
+    "## ipc-lab's own targets",
+    "",
+    "The project's goals for itself (what it should cost against C and against the runtimes' own IPC), judged on this run — not a verdict on this machine.",
     "",
     "| target | measured | |",
     "|---|---|---|",

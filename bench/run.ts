@@ -20,6 +20,7 @@ import { queueStream } from "./queue-stream.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
 import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
+import { recommendationMarkdown } from "./recommend.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 import { ffiCallCosts } from "./ffi-cost.ts";
@@ -28,10 +29,11 @@ import { ffiCallCosts } from "./ffi-cost.ts";
 const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
                      [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned]
                      [--impl ipc-lab,c,deno,node,bun-ipc,node-net,bun-socket,deno-socket,node-ipc-json,node-ipc-advanced,worker-postmessage]
-                     [--mode sync,async,async-both,batch,loan] [--full] [--out DIR] [--compare OLD.json]
+                     [--mode sync,async,async-both,batch,loan] [--full] [--targets] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
-       ipc-lab bench --from RUN.json [--full] [--compare OLD.json] [--md FILE] [--svg FILE]
-  Prints a summary (--full: every row and target) and saves results.json, report.md,
+       ipc-lab bench --from RUN.json [--full] [--targets] [--compare OLD.json] [--md FILE] [--svg FILE]
+  Prints which mechanism to use on this machine and a summary (--targets: each of ipc-lab's
+  own targets; --full: every row and target) and saves results.json, report.md,
   chart.svg and report.html in --out (default ./ipc-lab-results/DATE-HOST/ in the current
   directory), saying where.
   --compare: each row's change against an earlier results.json.
@@ -79,6 +81,7 @@ const benchOptions = {
   from: { type: "string" },
   help: { type: "boolean", short: "h" },
   full: { type: "boolean" },
+  targets: { type: "boolean" },
   out: { type: "string" },
   compare: { type: "string" },
 } as const;
@@ -464,7 +467,7 @@ const resultsRoot = resolve("ipc-lab-results");
 function report(
   header: ReturnType<typeof machineFacts>,
   rows: Row[],
-  opts: { json?: string; md?: string; svg?: string; full?: boolean; compare?: string },
+  opts: { json?: string; md?: string; svg?: string; full?: boolean; targets?: boolean; compare?: string },
   out: string | undefined,
 ): void {
   const cOf = (m: string) => benchCases.find((c) => c.name === m)?.c;
@@ -476,17 +479,17 @@ function report(
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, "results.json"), JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
     writeFileSync(join(out, "chart.svg"), svg);
-    writeFileSync(join(out, "report.md"), mdReport(header, rows, t, "chart.svg"));
+    writeFileSync(join(out, "report.md"), mdReport(header, rows, t, "chart.svg", recommendationMarkdown(rows)));
     writeFileSync(join(out, "report.html"), htmlReport(header, rows, t, svg));
   }
-  console.log(opts.full ? textReport(header, rows, t) : textSummary(header, rows, t, out));
+  console.log(opts.full ? textReport(header, rows, t) : textSummary(header, rows, t, out, { targets: opts.targets }));
   if (opts.compare) {
     const old = JSON.parse(readFileSync(opts.compare, "utf8")) as { rows: Row[] };
     console.log(`\n${compareRuns(old.rows, rows)}`);
   }
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ header, rows, targets: t }, null, 2) + "\n");
   if (opts.svg) writeFileSync(opts.svg, svg);
-  if (opts.md) writeFileSync(opts.md, mdReport(header, rows, t, opts.svg));
+  if (opts.md) writeFileSync(opts.md, mdReport(header, rows, t, opts.svg, recommendationMarkdown(rows)));
   if (out) process.stderr.write(`results saved to ${out}/ (results.json, report.md, chart.svg, report.html)\n`);
 }
 

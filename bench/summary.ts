@@ -4,6 +4,7 @@
  * change against an earlier run. The full tables are in report.ts.
  */
 import type { Row } from "./measure.ts";
+import { placementWords, recommend, recommendationLines, wrapWords } from "./recommend.ts";
 import {
   type Header,
   headerLine,
@@ -60,40 +61,58 @@ function summaryRows(rows: Row[]): string[][] {
       num(stream?.msgs_per_s),
     ]);
   }
-  return [head, ...body];
+  return withoutEmptyColumns([head, ...body]);
 }
 
-/** The report printed by default: the summary, the targets' tally and the misses. */
-export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: string): string {
+/** A table without the columns no row has a figure in (a --quick run measures one placement). */
+function withoutEmptyColumns(t: string[][]): string[][] {
+  const keep = t[0]!.map((_, i) => i < 2 || t.slice(1).some((r) => r[i] !== ""));
+  return t.map((r) => r.filter((_, i) => keep[i]));
+}
+
+/**
+ * The report printed by default: which mechanism to use on this machine, the summary table,
+ * and a tally of ipc-lab's own targets (the project's goals for itself, not a verdict on the
+ * user's machine: `--targets` lists each, report.md and report.html hold them).
+ */
+export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: string, opts: { targets?: boolean } = {}): string {
   const missed = t.filter((x) => x.met === false);
   const unmeasured = t.filter((x) => x.met === undefined);
   // one placement is enough here (across CPUs when measured): report.md has the rest
   const deno = runtimeRows(rows).filter((r, i) => i === 0 || r[1] === "rtt p50");
   const where = deno.some((r) => r[2] === "cross-cpu") ? "cross-cpu" : deno[1]?.[2];
   const vs = deno.filter((r, i) => i === 0 || r[2] === where);
+  const advice = recommendationLines(rows);
   const lines = [
     ...wrap(`ipc-lab bench — ${headerLine(h)}`),
     "",
+    ...(advice.length ? [...advice, ""] : []),
     "Round trips in µs at 64 B (or the mechanism's own size), and 64 B streams; ×CPU: the processes",
     "on different CPUs; vs C: the ratio to the C program doing the same (> 1 is slower):",
     columns(summaryRows(rows)),
     "",
-    ...(warmupSentence(rows)?.match(/.{1,98}(\s|$)/g)?.map((l) => l.trimEnd()).concat("") ?? []),
+    ...(warmupSentence(rows) ? [...wrapWords(warmupSentence(rows)!, 100), ""] : []),
     ...(vs.length > 1
       ? [`${runtimeNames(vs).join(" vs ")} (round trips, ${where}; × > 1: slower than Bun):`, columns(vs.map((r) => [r[0]!, ...r.slice(4)])), ""]
       : []),
-    `Targets: ${t.length - missed.length - unmeasured.length} met, ${missed.length} missed, ${unmeasured.length} not measured${
-      missed.length ? " — the largest misses:" : ""
-    }`,
-    ...missed
-      .map((x) => ({ x, by: Number(/([\d.]+)% over|([\d.]+)× short/.exec(x.gap ?? "")?.slice(1).find(Boolean) ?? 0) * (/short/.test(x.gap ?? "") ? 100 : 1) }))
-      .sort((a, b) => b.by - a.by)
-      .slice(0, 8)
-      .map(({ x }) => fit(`  MISSED       ${x.target}: ${x.gap}`)),
-    ...unmeasured.map((x) => fit(targetLine(x))),
+    ...wrapWords(
+      `ipc-lab's own targets (the project's goals for itself, not a verdict on this machine): ${
+        t.length - missed.length - unmeasured.length
+      } met, ${missed.length} missed${unmeasured.length ? `, ${unmeasured.length} not measured` : ""}${
+        opts.targets ? ":" : ` — --targets lists each${saved ? "; report.md and report.html hold them" : ""}.`
+      }`,
+      100,
+    ),
+    ...(opts.targets ? t.flatMap(targetLines) : []),
   ];
-  lines.push("", `Every row and target: --full prints them here${saved ? ", and report.md and report.html hold them" : ""}.`);
+  lines.push("", `Every row${opts.targets ? "" : " and target"}: --full prints them here${saved ? ", and report.md and report.html hold them" : ""}.`);
   return lines.join("\n");
+}
+
+/** One target's verdict, wrapped to 100 columns under its status word. */
+function targetLines(x: TargetResult): string[] {
+  const [, status, rest] = /^\s*(NOT MEASURED|met|MISSED)\s+(.*)$/.exec(targetLine(x))!;
+  return wrapWords(rest!, 100, `  ${status!.padEnd(12)} `, " ".repeat(16));
 }
 
 /** A table with its first two columns left-aligned and the figures right-aligned. */
@@ -101,9 +120,6 @@ function columns(t: string[][]): string {
   const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
   return t.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd()).join("\n");
 }
-
-/** A line shortened to 100 columns (the whole of it is in report.md). */
-const fit = (line: string) => (line.length <= 100 ? line : `${line.slice(0, 99)}…`);
 
 /** A long line cut at " · " into lines of at most 100 columns. */
 function wrap(line: string): string[] {
@@ -129,6 +145,19 @@ function htmlTable(t: string[][]): string {
   }</tbody></table>`;
 }
 
+/** The recommendation as an HTML section (empty when this run answers no need). */
+function recommendationHtml(rows: Row[]): string {
+  const r = recommend(rows);
+  if (!r || !r.entries.length) return "";
+  return `<h2>Which to use, on this machine</h2><p>From this run (${r.size} B round trips, p50, ${
+    esc(placementWords[r.placement] ?? r.placement)
+  }):</p><dl class="advice">${
+    r.entries.map((e) =>
+      `<dt>${esc(e.need)}: <code>${esc(e.pick)}</code></dt><dd>${esc(e.figures)}. ${esc(e.tradeoff.charAt(0).toUpperCase() + e.tradeoff.slice(1))}.</dd>`
+    ).join("")
+  }</dl>`;
+}
+
 /** A self-contained HTML page: the chart (inline SVG), the summary, every table, the targets. */
 export function htmlReport(h: Header, rows: Row[], t: TargetResult[], svg: string): string {
   const targetRows = [
@@ -144,45 +173,75 @@ export function htmlReport(h: Header, rows: Row[], t: TargetResult[], svg: strin
   const vs = runtimeRows(rows);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ipc-lab benchmark ${esc(h.date.slice(0, 10))}</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}</style>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}dl.advice dt{font-weight:bold;margin-top:.5em}dl.advice dd{margin:0 0 0 1.5em}</style>
 </head><body>
 <h1>ipc-lab benchmark</h1><p>${esc(headerLine(h))}</p>
+${recommendationHtml(rows)}
 ${svg}
 <h2>Summary</h2>${htmlTable(summaryRows(rows))}
 <h2>Round trips</h2>${htmlTable(tableRows(rows, "rtt"))}
 <h2>One-way stream</h2>${htmlTable(tableRows(rows, "stream"))}
 ${vs.length ? `<h2>${runtimeNames(vs).join(" vs ")}</h2>${htmlTable(vs)}` : ""}
-<h2>Targets</h2>${htmlTable(targetRows)}
+<h2>ipc-lab's own targets</h2><p>The project's goals for itself (what it should cost against C and the runtimes' own IPC), judged on this run — not a verdict on this machine.</p>${
+    htmlTable(targetRows)
+  }
 </body></html>
 `;
 }
 
 const key = (r: Row) => [r.impl, r.mechanism, r.pattern, r.mode, r.placement, r.size].join("\u0000");
 
+/** How much slower a row got (> 1 slower, < 1 faster): p50 for round trips and requests, messages per second for streams. */
+function slowdown(before: Row, now: Row): number | undefined {
+  if (now.p50_ns !== undefined && before.p50_ns !== undefined && now.pattern !== "stream") return now.p50_ns / before.p50_ns;
+  if (now.msgs_per_s !== undefined && before.msgs_per_s !== undefined) return before.msgs_per_s / now.msgs_per_s;
+  return undefined;
+}
+
 /**
- * Each row measured in both runs, with its change: p50 for round trips, messages per
- * second for streams; "+12% slower" / "8% faster". Rows in one run only are counted.
+ * The change against an earlier run, summary first: how many rows got slower or faster by
+ * more than the noise band, then only those rows, largest change first. The band is what
+ * the runs themselves show: the most any row whose code cannot have changed (C programs,
+ * the runtimes' own IPC, the raw NATS client) moved between the two runs. Round trips are
+ * compared by p50 ("1.4× slower"), streams by msg/s ("2.1× lower throughput").
  */
 export function compareRuns(old: Row[], now: Row[]): string {
   const before = new Map(old.filter((r) => !r.skipped).map((r) => [key(r), r]));
-  const head = ["mechanism", "impl", "pattern", "mode", "placement", "size", "before", "now", "change"];
-  const body: string[][] = [];
+  const pairs: { r: Row; b: Row; x: number }[] = [];
   let only = 0;
   for (const r of now.filter((x) => !x.skipped)) {
     const b = before.get(key(r));
-    if (!b) {
-      only++;
-      continue;
-    }
-    const rtt = r.pattern === "rtt";
-    const slower = rtt ? r.p50_ns! / b.p50_ns! : b.msgs_per_s! / r.msgs_per_s!;
-    const pct = Math.abs(slower - 1) * 100;
-    const change = pct < 0.5 ? "same" : `${pct.toFixed(0)}% ${slower > 1 ? "slower" : "faster"}`;
-    const fig = (x: Row) => (rtt ? `${us(x.p50_ns)} µs` : `${num(x.msgs_per_s)}/s`);
-    body.push([r.mechanism, r.impl, r.pattern, r.mode, r.placement, String(r.size), fig(b), fig(r), change]);
+    const x = b && slowdown(b, r);
+    if (x === undefined || !Number.isFinite(x) || x <= 0) only++;
+    else pairs.push({ r, b: b!, x });
   }
+  const factor = (x: number) => Math.max(x, 1 / x);
+  // with ten or more reference rows, their 90th percentile: one outlier should not hide every change
+  const moves = pairs.filter(({ r }) => !r.impl.startsWith("ipc-lab")).map(({ x }) => factor(x)).sort((a, b) => a - b);
+  const p90 = moves.length >= 10;
+  const band = moves.length ? moves[p90 ? Math.ceil(moves.length * 0.9) - 1 : moves.length - 1]! : 1.1;
+  const bandWords = moves.length
+    ? `±${((band - 1) * 100).toFixed(0)}%: ${
+      p90 ? "what 90% of" : "the most any of"
+    } the ${moves.length} rows whose code did not change (C, the runtimes' own IPC) moved between the runs`
+    : "±10%: neither run has C or runtime rows to measure the noise by, so a 10% band is assumed";
+  const changed = pairs.filter(({ r, x }) => r.impl.startsWith("ipc-lab") && factor(x) > band).sort((a, b) => factor(b.x) - factor(a.x));
+  const slower = changed.filter(({ x }) => x > 1).length;
+  const ours = pairs.filter(({ r }) => r.impl.startsWith("ipc-lab")).length;
+  const change = (r: Row, x: number) =>
+    r.pattern === "stream"
+      ? `${factor(x).toFixed(factor(x) < 10 ? 2 : 0)}× ${x > 1 ? "lower" : "higher"} throughput`
+      : `${factor(x).toFixed(factor(x) < 10 ? 2 : 0)}× ${x > 1 ? "slower" : "faster"}`;
+  const fig = (x: Row) => (x.pattern === "stream" || x.p50_ns === undefined ? `${num(x.msgs_per_s)}/s` : `${us(x.p50_ns)} µs`);
+  const head = ["mechanism", "impl", "pattern", "mode", "placement", "size", "before", "now", "change"];
+  const body = changed.map(({ r, b, x }) => [r.mechanism, r.impl, r.pattern, r.mode, r.placement, String(r.size), fig(b), fig(r), change(r, x)]);
   return [
-    `Compared with the earlier run (${body.length} rows in both${only ? `, ${only} only in this one` : ""}; round trips by p50, streams by msg/s):`,
-    textTable([head, ...body]),
+    ...wrapWords(
+      `Against the earlier run: of ${ours} ipc-lab rows in both, ${slower} slower and ${changed.length - slower} faster beyond the noise band, ${
+        ours - changed.length
+      } within it (${bandWords})${only ? `; ${only} rows only in this run` : ""}.`,
+      100,
+    ),
+    ...(body.length ? ["", textTable([head, ...body])] : []),
   ].join("\n");
 }

@@ -6,6 +6,8 @@
  */
 import type { Row } from "../bench/measure.ts";
 import { addRatios, type Header, median, ratioToC, targets, textReport } from "../bench/report.ts";
+import { recommend, recommendationLines } from "../bench/recommend.ts";
+import { compareRuns } from "../bench/summary.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { describe, expect, test } from "./support/harness.ts";
 import { testPrefix } from "./support/leaks.ts";
@@ -33,6 +35,25 @@ const stream = (impl: string, mechanism: string, rate: number, extra: Partial<Ro
   bytes_per_s: rate * 64,
   ...extra,
 });
+/** A run as a user's machine might give it: rings, kernel mechanisms, a topic, work queues, NATS, the runtimes' own IPC. */
+const userRun = (): Row[] => [
+  rtt("ipc-lab", "shm", 1_060),
+  rtt("ipc-lab", "memfd", 1_160),
+  rtt("ipc-lab", "unix", 62_800),
+  rtt("ipc-lab", "pipe", 71_900),
+  rtt("ipc-lab", "mq", 78_100),
+  rtt("ipc-lab", "tcp", 80_000),
+  rtt("ipc-lab", "nats", 480_100),
+  rtt("ipc-lab", "topic → 1 subscriber", 1_610),
+  rtt("ipc-lab", "topic → 4 subscribers", 11_600),
+  stream("ipc-lab", "shm-queue (2 producers, 2 consumers)", 1_270_000),
+  stream("ipc-lab", "mq (2 producers, 2 consumers)", 190_000),
+  rtt("bun-ipc", "spawn ipc", 86_900, { mode: "async" }),
+  rtt("worker-postmessage", "worker", 5_550, { mode: "async" }),
+  rtt("ipc-lab (deno)", "shm", 900), // another runtime's row: not the answer for this one
+  rtt("c", "shm", 700),
+];
+
 const cOf = (m: string) => ({ pipe: "pipe", eventfd: "eventfd", shm: "shm", "shm (semaphore)": "shm-sem", fifo: "fifo" } as Record<string, string>)[m];
 const none = new Set<string>();
 
@@ -134,6 +155,66 @@ describe("benchmark ratios and targets", () => {
     expect(targets(rows, new Set(["pipe"]), () => undefined)).toEqual([
       { target: "pipe async round trip ≤ 1.3× sync (64 B, cross-cpu)", measured: "NOT MEASURED", met: undefined, gap: "sync row: no such row in this run" },
     ]);
+  });
+});
+
+describe("which to use, and the change against an earlier run", () => {
+  test("the recommendation answers each need from the run's own rows, with the figures and the trade-off", () => {
+    const r = recommend(userRun())!;
+    expect({ placement: r.placement, size: r.size }).toEqual({ placement: "cross-cpu", size: 64 });
+    const by = Object.fromEntries(r.entries.map((e) => [e.need, e]));
+    expect(by["two processes, lowest latency"]).toMatchObject({ pick: "shm", figures: "1.06 µs (unix 62.8 µs)" });
+    expect(by["any language, plain bytes"]).toMatchObject({ pick: "unix", figures: "62.8 µs (pipe 71.9 µs, mq 78.1 µs)" });
+    expect(by["many readers, each gets every message"]).toMatchObject({ pick: "topic", figures: "11.6 µs to the last of 4 subscribers" });
+    expect(by["many workers, each message to one"]).toMatchObject({
+      pick: "shm-queue",
+      figures: "1.27M msg/s with 2 producers and 2 consumers (mq 190.0k; 6.7× as many)",
+    });
+    expect(by["across hosts"]).toMatchObject({ pick: "nats", figures: "480.1 µs through a local server (tcp 80.0 µs point to point)" });
+    expect(by["against the runtime's own IPC"]!.figures).toBe("1.06 µs, against Bun.spawn IPC 86.9 µs (82×), a Worker's postMessage 5.55 µs (5.2×)");
+    for (const e of r.entries) expect(e.tradeoff.length).toBeGreaterThan(10);
+    // printed within 100 columns, never cut inside a word
+    const lines = recommendationLines(userRun());
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+    expect(lines.join(" ").replace(/\s+/g, " ")).toContain("A unix socket: every language has one");
+  });
+
+  test("a need the run did not measure is left out, not guessed", () => {
+    const r = recommend([rtt("ipc-lab", "unix", 62_800), rtt("ipc-lab", "pipe", 71_900), rtt("ipc-lab", "tcp", 80_000)])!;
+    // no ring, topic, work queue, nats or runtime IPC measured; "any language" would repeat the first answer
+    expect(r.entries.map((e) => e.need)).toEqual(["two processes, lowest latency", "across hosts"]);
+    expect(r.entries[1]).toMatchObject({ pick: "tcp", figures: "80.0 µs point to point" });
+    expect(recommend([])).toBeUndefined();
+  });
+
+  test("--compare: the noise band from rows whose code did not change; only the ipc-lab rows beyond it, in plain words", () => {
+    const before = [
+      rtt("ipc-lab", "shm", 1_000),
+      rtt("ipc-lab", "pipe", 70_000),
+      stream("ipc-lab", "shm", 885_000),
+      stream("ipc-lab", "unix", 800_000),
+      rtt("c", "shm", 700),
+      rtt("c", "pipe", 60_000),
+    ];
+    const now = [
+      rtt("ipc-lab", "shm", 1_050), // +5%: within the C rows' +10%
+      rtt("ipc-lab", "pipe", 35_000), // 2× faster
+      stream("ipc-lab", "shm", 183_000), // 4.8× lower throughput
+      stream("ipc-lab", "unix", 820_000),
+      rtt("c", "shm", 770), // +10%
+      rtt("c", "pipe", 57_000),
+      rtt("ipc-lab", "mq", 78_000), // only in this run
+    ];
+    const text = compareRuns(before, now);
+    const [summary, table] = text.split("\n\n");
+    expect(summary!.replace(/\n/g, " ")).toBe(
+      "Against the earlier run: of 4 ipc-lab rows in both, 1 slower and 1 faster beyond the noise band, 2 within it (±10%: the most any of the 2 rows whose code did not change (C, the runtimes' own IPC) moved between the runs); 1 rows only in this run.",
+    );
+    const rows = table!.split("\n").slice(1);
+    expect(rows.length).toBe(2);
+    expect(rows[0]).toMatch(/^shm .*885\.0k\/s\s+183\.0k\/s\s+4\.84× lower throughput$/);
+    expect(rows[1]).toMatch(/^pipe .*70\.0 µs\s+35\.0 µs\s+2\.00× faster$/);
+    expect(compareRuns(now, now)).toStartWith("Against the earlier run: of 5 ipc-lab rows in both, 0 slower and 0 faster");
   });
 });
 

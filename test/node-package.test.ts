@@ -1,16 +1,20 @@
 /**
- * ipc-lab as a Node user gets it: packed with `npm pack`, installed into a fresh project
- * (offline, from npm's cache), run with only Node on PATH — two `node` programs exchange
- * 2000 messages over shm: and over mq:, a `node` program and a Bun program exchange 2000
- * over shm:, and node_modules/.bin/ipc-lab runs the CLI on Node.
+ * ipc-lab as a user of the package gets it: packed with `npm pack`, installed into a fresh
+ * project, run with only Node on PATH — two `node` programs exchange 2000 messages over
+ * shm: and over mq:, a `node` program and a Bun program exchange 2000 over shm:, and
+ * node_modules/.bin/ipc-lab runs the CLI on Node. Then the README's "Use it in your
+ * project", as written (the tarball's path and the queue's name pointed at this test's):
+ * Bun and Deno installed beside it, one program on all three runtimes, and a bench whose
+ * results land in the project's directory, not in node_modules.
  */
 import { afterAll, describe, expect, test } from "./support/harness.ts";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { spawnProcess } from "../ffi/process.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
-import { testPrefix, track } from "./support/leaks.ts";
+import { noteMq, testPrefix, track } from "./support/leaks.ts";
+import { blocks } from "./support/readme-blocks.ts";
 
 const root = join(import.meta.dirname, "..");
 const prefix = testPrefix("node-package");
@@ -89,6 +93,25 @@ describe("the packed package on Node, with only Node on PATH", () => {
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
     expect(r.out).toMatch(/^runtime:\s+node \d+\./m);
   }, 30_000);
+
+  test("the README's \"Use it in your project\", as written: the program on Bun, Deno and Node; the bench's results in ./ipc-lab-results", async () => {
+    const readme = blocks("README.md");
+    const app = readme.find((b) => b.marker === "runs (js, project)")!.code;
+    const steps = readme.find((b) => b.marker === "runs (sh, project)")!.code;
+    const tarball = readdirSync(project).find((f) => f.endsWith(".tgz"))!;
+    const queue = noteMq(`mq:/${prefix}app`);
+    writeFileSync(join(project, /^\/\/ (\S+)/.exec(app)![1]!), app.replaceAll("mq:/app", queue));
+    expect(steps).toContain("../ipc-lab/ipc-lab-0.1.0.tgz");
+    const r = await run(["sh", "-c", steps.replace("../ipc-lab/ipc-lab-0.1.0.tgz", `./${tarball}`)], project);
+    expect({ code: r.code, err: r.err.split("\n").filter((l) => /ERR!|rror/.test(l)) }).toEqual({ code: 0, err: [] });
+    expect(r.out).toContain("it works on bun\nit works on deno\nit works on node\n");
+    expect(r.out).toMatch(/^shm +ipc-lab /m); // the bench's summary
+    const saved = readdirSync(join(project, "ipc-lab-results"));
+    expect(saved.length).toBe(1);
+    expect(readdirSync(join(project, "ipc-lab-results", saved[0]!)).sort()).toEqual(["chart.svg", "report.html", "report.md", "results.json"]);
+    expect(r.err).toContain(`results saved to ${join(project, "ipc-lab-results", saved[0]!)}/`);
+    expect(existsSync(join(project, "node_modules", "ipc-lab", "bench", "results"))).toBe(false);
+  }, 240_000);
 
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 });

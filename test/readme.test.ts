@@ -11,6 +11,7 @@ import { describe, expect, test } from "./support/harness.ts";
 import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { blocks } from "./support/readme-blocks.ts";
 import { noteMq, privateDir, testPrefix, track } from "./support/leaks.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -29,29 +30,6 @@ function project(): string {
   return at;
 }
 const at = project();
-
-interface Block {
-  line: number;
-  lang: string;
-  marker: string | undefined;
-  code: string;
-}
-
-/** Every fenced block with a language, and the readme-test marker above it (if any). */
-function blocks(file: string): Block[] {
-  const lines = readFileSync(join(root, file), "utf8").split("\n");
-  const out: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^\s*```(ts|js|sh|python)\s*$/.exec(lines[i]!);
-    if (!open) continue;
-    let j = i + 1;
-    while (!/^\s*```\s*$/.test(lines[j]!)) j++;
-    const above = lines.slice(0, i).reverse().find((l) => l.trim() !== "");
-    out.push({ line: i + 1, lang: open[1]!, marker: /<!-- readme-test: (.+?) -->/.exec(above ?? "")?.[1], code: lines.slice(i + 1, j).join("\n") });
-    i = j;
-  }
-  return out;
-}
 
 /** The README's names, pointed at this test's own (unique, and checked for leaks); nothing else changes. */
 function localise(code: string): string {
@@ -76,7 +54,16 @@ describe("README code blocks", () => {
     expect(docs.filter((b) => !b.marker).map((b) => `${b.file}:${b.line} (${b.lang})`)).toEqual([]);
     // the runnable ones are the README's: a block in docs/ that claims to run must be moved or run here
     expect(docs.filter((b) => b.marker!.startsWith("runs")).map((b) => `${b.file}:${b.line}`)).toEqual([]);
-    expect(readme.filter((b) => b.marker!.startsWith("runs")).length).toBeGreaterThanOrEqual(3);
+    // each runnable block is run by a test: these here, the two "project" ones in node-package.test.ts
+    expect(readme.filter((b) => b.marker!.startsWith("runs")).map((b) => b.marker)).toEqual([
+      "runs server.ts, then client.ts",
+      "runs client.ts",
+      "runs (sh, Bun)",
+      "runs (sh, Deno)",
+      "runs (sh, CLI)",
+      "runs (js, project)",
+      "runs (sh, project)",
+    ]);
   });
 
   const runnable = (lang: string) => readme.filter((b) => b.marker?.startsWith("runs") && b.lang === lang);
