@@ -1,7 +1,9 @@
 /**
- * The chart: (1) round-trip p50 per mechanism at the smallest size, both placements, with
- * p99 whiskers and the C baseline marked; (2) stream throughput against message size.
- * Plain SVG, no dependency.
+ * The chart: (1) round-trip p50 per mechanism at the smallest size, for each placement the
+ * run measured, with p99 whiskers, the C baseline marked and the runtimes' own IPC drawn
+ * apart; (2) stream throughput: against message size as small multiples (one panel per
+ * family of mechanisms, few lines each, labelled at their ends), or — when the run measured
+ * one size — as bars. Plain SVG, no dependency.
  */
 import { onOtherRuntime } from "./report.ts";
 import type { Row } from "./measure.ts";
@@ -9,141 +11,238 @@ import type { Header } from "./report.ts";
 import { isMainModule } from "../ffi/process.ts";
 
 const W = 960;
-const colors = [
-  "#1f77b4",
-  "#d62728",
-  "#2ca02c",
-  "#9467bd",
-  "#ff7f0e",
-  "#8c564b",
-  "#e377c2",
-  "#17becf",
-  "#7f7f7f",
-  "#bcbd22",
-  "#393b79",
-  "#637939",
-  "#8c6d31",
-  "#843c39",
-  "#7b4173",
-  "#3182bd",
-  "#31a354",
+/** Okabe–Ito: told apart by most readers, colour-blind ones included (its yellow left out: unreadable on white). */
+const palette = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7"];
+const placementFill: Record<string, string> = { "cross-cpu": "#0072B2", "same-cpu": "#56B4E9", unpinned: "#009E73" };
+const placementWords: Record<string, string> = { "cross-cpu": "pinned to different CPUs", "same-cpu": "both on one CPU", unpinned: "placed by the scheduler" };
+/** The families of the throughput panels (a mechanism in none goes to the last). */
+const families: [string, string[]][] = [
+  ["shared memory", ["shm", "shm (semaphore)", "memfd", "sysv-shm", "topic", "shm-queue", "worker"]],
+  ["byte streams", ["pipe", "fifo", "unix", "tcp", "file", "spawn", "popen"]],
+  ["kernel messages", ["mq", "sysv-mq", "unix-dgram", "udp", "nats"]],
 ];
+/** The runtimes' own IPC, by the names their users know. */
+const builtinNames: Record<string, string> = {
+  "bun-ipc": "Bun.spawn IPC",
+  "node-net": "node:net",
+  "bun-socket": "Bun socket",
+  "deno-socket": "Deno socket",
+  "worker-postmessage": "Worker postMessage",
+  "node-ipc-json": "child_process IPC, json",
+  "node-ipc-advanced": "child_process IPC, advanced",
+  "net-json": "node:net + JSON",
+};
+
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 const log10 = Math.log10;
+const text = (x: number, y: number, s: string, attrs = "") => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}"${attrs ? ` ${attrs}` : ""}>${esc(s)}</text>`;
+/** A text's width at `size` px in a sans-serif face, near enough to lay labels out. */
+const width = (s: string, size: number) => s.length * size * 0.56;
 
 function fmtNs(ns: number): string {
   return ns >= 1e6 ? `${ns / 1e6} ms` : ns >= 1e3 ? `${ns / 1e3} µs` : `${ns} ns`;
 }
+const fmtSize = (s: number) => (s >= 1 << 20 ? `${s / (1 << 20)} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
+const fmtRate = (b: number) => (b >= 1e9 ? `${+(b / 1e9).toPrecision(3)} GB/s` : `${+(b / 1e6).toPrecision(3)} MB/s`);
+const fmtMsgs = (m: number) => (m >= 1e6 ? `${(m / 1e6).toFixed(2)} M/s` : `${(m / 1e3).toFixed(0)} k/s`);
+
+/** A row's label: the mechanism for ipc-lab, the runtime's own name for its IPC, "(deno)"/"(node)" kept. */
+function label(r: Row): string {
+  if (r.impl === "ipc-lab") return r.mechanism;
+  const [, base, on] = /^(.*?)( \((?:deno|node)\))?$/.exec(r.impl)!;
+  if (r.mechanism.startsWith(base!)) return `${r.mechanism}${on ?? ""}`; // "nats raw → 4 subscribers (deno)"
+  return `${builtinNames[base!] ?? `${base} ${r.mechanism}`}${on ?? ""}`;
+}
+
+/** Labels spread apart vertically (at least `gap` px), keeping their order: for labels at line ends. */
+function spread(ys: number[], gap: number, lo: number, hi: number): number[] {
+  const order = ys.map((y, i) => [y, i] as const).sort((a, b) => a[0] - b[0]);
+  const out = new Array<number>(ys.length);
+  let prev = -Infinity;
+  for (const [y, i] of order) out[i] = prev = Math.max(y, prev + gap);
+  // pushed past the bottom: shift the run back up
+  const over = Math.max(...out) - hi;
+  if (over > 0) { for (let i = 0; i < out.length; i++) out[i] = Math.max(lo, out[i]! - over); }
+  return out;
+}
+
+/** Panel 1: round trips, one band per label, one bar per placement measured. Returns its SVG and height. */
+function roundTrips(rows: Row[], top: number): { svg: string[]; bottom: number } {
+  // ipc-lab in its sync form; the runtimes' own IPC is async by nature; C is the ◆
+  const rtt = rows.filter((r) =>
+    r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c" && !onOtherRuntime(r) &&
+    r.p50_ns !== undefined
+  );
+  const size = Math.min(...rtt.filter((r) => r.size >= 64).map((r) => r.size), 64);
+  const at = rtt.filter((r) => r.size === size || (r.size < 64 && r.impl === "ipc-lab"));
+  const ours = [...new Set(at.filter((r) => r.impl === "ipc-lab").map(label))];
+  const theirs = [...new Set(at.filter((r) => r.impl !== "ipc-lab").map(label))];
+  const placements = (["cross-cpu", "same-cpu", "unpinned"] as const).filter((p) => at.some((r) => r.placement === p));
+  const band = 8 * placements.length + 8;
+  const labels = [...ours, ...(theirs.length ? ["", ...theirs] : [])]; // "" = the gap before the runtimes' own
+  const left = 20 + Math.max(...labels.map((l) => width(l, 11))), right = W - 30;
+  const lo = 100, hi = 1e7; // 0.1 µs .. 10 ms
+  const x = (ns: number) => left + ((log10(Math.min(Math.max(ns, lo), hi)) - log10(lo)) / (log10(hi) - log10(lo))) * (right - left);
+  const bottom = top + labels.length * band;
+  const out: string[] = [];
+  out.push(
+    text(left, top - 26, `Round trip, ${size} B: p50 (bar) to p99 (whisker), log scale; ◆ = the C program doing the same`, 'font-size="13" font-weight="bold"'),
+  );
+  // the legend: only the placements this run measured
+  let lx = left;
+  for (const p of placements) {
+    out.push(
+      `<rect x="${lx}" y="${top - 18}" width="10" height="8" fill="${placementFill[p]}"/>`,
+      text(lx + 14, top - 10, placementWords[p]!, 'font-size="11"'),
+    );
+    lx += 30 + width(placementWords[p]!, 11);
+  }
+  if (theirs.length) {
+    out.push(`<rect x="${lx}" y="${top - 18}" width="10" height="8" fill="#999"/>`, text(lx + 14, top - 10, "the runtimes' own IPC", 'font-size="11"'));
+  }
+  for (let d = log10(lo); d <= log10(hi); d++) {
+    const gx = x(10 ** d);
+    out.push(`<line x1="${gx}" y1="${top}" x2="${gx}" y2="${bottom}" stroke="#ddd"/>`);
+    out.push(text(gx, bottom + 14, fmtNs(10 ** d), 'font-size="10" text-anchor="middle" fill="#555"'));
+  }
+  labels.forEach((name, i) => {
+    if (!name) return;
+    const y = top + i * band;
+    out.push(text(left - 8, y + band / 2 + 4, name, 'font-size="11" text-anchor="end"'));
+    placements.forEach((placement, j) => {
+      const r = at.find((r) => label(r) === name && r.placement === placement);
+      if (!r) return;
+      const by = y + 4 + j * 8;
+      const fill = r.impl === "ipc-lab" ? placementFill[placement] : j === 0 ? "#777" : "#bbb";
+      out.push(
+        `<rect x="${left}" y="${by}" width="${Math.max(1, x(r.p50_ns!) - left).toFixed(1)}" height="7" fill="${fill}"><title>${
+          esc(`${name}, ${placementWords[placement]}: p50 ${fmtNs(r.p50_ns!)}, p99 ${fmtNs(r.p99_ns ?? r.p50_ns!)}`)
+        }</title></rect>`,
+      );
+      if (r.p99_ns !== undefined) out.push(`<line x1="${x(r.p50_ns!)}" y1="${by + 3.5}" x2="${x(r.p99_ns)}" y2="${by + 3.5}" stroke="#333"/>`);
+      const c = rows.find((c) =>
+        c.impl === "c" && c.pattern === "rtt" && c.placement === placement && c.size === size && c.mechanism === r.mechanism && r.impl === "ipc-lab"
+      );
+      if (c?.p50_ns !== undefined) out.push(`<path d="M${x(c.p50_ns).toFixed(1)} ${by - 1} l4 4.5 l-4 4.5 l-4 -4.5 z" fill="#D55E00"/>`);
+    });
+  });
+  return { svg: out, bottom: bottom + 20 };
+}
+
+/** The stream rows the throughput panels draw: ipc-lab, sync, one placement (across CPUs when measured), plain mechanisms. */
+function streamRows(rows: Row[]): { rows: Row[]; placement: string } | undefined {
+  const all = rows.filter((r) =>
+    r.pattern === "stream" && r.mode === "sync" && r.impl === "ipc-lab" && !r.skipped && r.size >= 64 && r.bytes_per_s !== undefined &&
+    !/[(→]/.test(r.mechanism.replace(" (semaphore)", ""))
+  );
+  const placement = ["cross-cpu", "unpinned", "same-cpu"].find((p) => all.some((r) => r.placement === p));
+  return placement ? { rows: all.filter((r) => r.placement === placement), placement } : undefined;
+}
+
+/** Panel 2, one size measured: a bar per mechanism, messages per second, largest first. */
+function throughputBars(stream: Row[], placement: string, top: number): { svg: string[]; bottom: number } {
+  const sorted = [...stream].sort((a, b) => b.msgs_per_s! - a.msgs_per_s!);
+  const left = 20 + Math.max(...sorted.map((r) => width(r.mechanism, 11))), right = W - 110, band = 16;
+  const max = sorted[0]!.msgs_per_s!;
+  const out = [
+    text(
+      left,
+      top - 10,
+      `One-way stream, ${fmtSize(sorted[0]!.size)} messages, ${placementWords[placement]}: messages per second`,
+      'font-size="13" font-weight="bold"',
+    ),
+  ];
+  sorted.forEach((r, i) => {
+    const y = top + i * band;
+    const w = ((right - left) * r.msgs_per_s!) / max;
+    out.push(text(left - 8, y + 11, r.mechanism, 'font-size="11" text-anchor="end"'));
+    out.push(`<rect x="${left}" y="${y + 2}" width="${Math.max(1, w).toFixed(1)}" height="11" fill="${placementFill[placement]}"/>`);
+    out.push(text(left + w + 6, y + 11, fmtMsgs(r.msgs_per_s!), 'font-size="10" fill="#333"'));
+  });
+  return { svg: out, bottom: top + sorted.length * band + 20 };
+}
+
+/** Panel 2, several sizes: one small panel per family, bytes per second against size, log-log, lines labelled at their ends. */
+function throughputLines(stream: Row[], placement: string, top: number): { svg: string[]; bottom: number } {
+  // a mechanism measured at one size has no line to draw (the summary table has its figure)
+  const mechs = [...new Set(stream.map((r) => r.mechanism))].filter((m) => new Set(stream.filter((r) => r.mechanism === m).map((r) => r.size)).size > 1);
+  stream = stream.filter((r) => mechs.includes(r.mechanism));
+  const sizes = [...new Set(stream.map((r) => r.size))].sort((a, b) => a - b);
+  const groups = families.map(([name, members]) => [name, mechs.filter((m) => members.includes(m))] as const);
+  const rest = mechs.filter((m) => !families.some(([, members]) => members.includes(m)));
+  if (rest.length) groups.push(["others", rest]);
+  const shown = groups.filter(([, ms]) => ms.length);
+  const rates = stream.map((r) => r.bytes_per_s!);
+  const bLo = 10 ** Math.floor(log10(Math.min(...rates))), bHi = 10 ** Math.ceil(log10(Math.max(...rates)));
+  const cell = W / shown.length, h = 240;
+  const out = [
+    text(
+      20,
+      top - 30,
+      `One-way stream throughput against message size, ${placementWords[placement]} (log-log; bytes per second)`,
+      'font-size="13" font-weight="bold"',
+    ),
+  ];
+  shown.forEach(([name, ms], k) => {
+    const l = k * cell + 58, r = (k + 1) * cell - 96, t = top, b = top + h;
+    const sx = (s: number) => l + ((log10(s) - log10(sizes[0]!)) / (log10(sizes.at(-1)!) - log10(sizes[0]!))) * (r - l);
+    const sy = (v: number) => b - ((log10(v) - log10(bLo)) / (log10(bHi) - log10(bLo))) * (b - t);
+    out.push(text((l + r) / 2, t - 8, name, 'font-size="12" font-weight="bold" text-anchor="middle"'));
+    for (let d = log10(bLo); d <= log10(bHi) + 1e-9; d++) {
+      out.push(`<line x1="${l}" y1="${sy(10 ** d).toFixed(1)}" x2="${r}" y2="${sy(10 ** d).toFixed(1)}" stroke="#ddd"/>`);
+      out.push(text(l - 5, sy(10 ** d) + 3.5, fmtRate(10 ** d), 'font-size="9" text-anchor="end" fill="#555"'));
+    }
+    for (const s of sizes) out.push(text(sx(s), b + 14, fmtSize(s), 'font-size="9" text-anchor="middle" fill="#555"'));
+    const ends: { m: string; y: number; color: string }[] = [];
+    ms.forEach((m, i) => {
+      const pts = stream.filter((x) => x.mechanism === m).sort((a, c) => a.size - c.size);
+      const color = palette[i % palette.length]!;
+      out.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2" points="${
+          pts.map((p) => `${sx(p.size).toFixed(1)},${sy(p.bytes_per_s!).toFixed(1)}`).join(" ")
+        }"/>`,
+      );
+      for (const p of pts) {
+        out.push(
+          `<circle cx="${sx(p.size).toFixed(1)}" cy="${sy(p.bytes_per_s!).toFixed(1)}" r="2.5" fill="${color}"><title>${
+            esc(`${m}, ${fmtSize(p.size)}: ${fmtRate(p.bytes_per_s!)}, ${fmtMsgs(p.msgs_per_s!)}`)
+          }</title></circle>`,
+        );
+      }
+      ends.push({ m, y: sy(pts.at(-1)!.bytes_per_s!), color });
+    });
+    const ys = spread(ends.map((e) => e.y), 11, t, b);
+    ends.forEach((e, i) => {
+      const endX = sx(stream.filter((x) => x.mechanism === e.m).reduce((a, c) => Math.max(a, c.size), 0));
+      out.push(text(endX + 6, ys[i]! + 3.5, e.m, `font-size="10" fill="${e.color}"`));
+    });
+  });
+  return { svg: out, bottom: top + h + 30 };
+}
 
 /** The chart as an SVG document. */
 export function chartSvg(h: Header, rows: Row[]): string {
-  // ipc-lab and C in their sync form; the runtimes' own IPC is async by nature
-  const rtt = rows.filter((r) =>
-    r.pattern === "rtt" && (r.mode === "sync" || (r.impl !== "ipc-lab" && r.impl !== "c")) && !r.skipped && r.impl !== "c" && !onOtherRuntime(r)
-  );
-  const size = Math.min(...rtt.filter((r) => r.size >= 64).map((r) => r.size), 64);
-  const labels = [
-    ...new Set(
-      rtt.filter((r) => r.size === size || (r.size < 64 && r.impl === "ipc-lab")).map((r) => `${r.impl === "ipc-lab" ? "" : `${r.impl} `}${r.mechanism}`),
-    ),
-  ];
-  const rowOf = (label: string, placement: string) =>
-    rtt.find((r) => `${r.impl === "ipc-lab" ? "" : `${r.impl} `}${r.mechanism}` === label && r.placement === placement && (r.size === size || r.size < 64));
-  const cOf = (label: string, placement: string) =>
-    rows.find((r) => r.impl === "c" && r.pattern === "rtt" && r.placement === placement && r.size === size && label === r.mechanism);
-  // panel 1 geometry
-  const left = 190, right = W - 30, top = 70, band = 22;
-  const lo = 100, hi = 1e7; // 0.1 µs .. 10 ms
-  const x = (ns: number) => left + ((log10(Math.min(Math.max(ns, lo), hi)) - log10(lo)) / (log10(hi) - log10(lo))) * (right - left);
-  const h1 = top + labels.length * band + 40;
   const out: string[] = [];
   out.push(`<text x="${W / 2}" y="24" font-size="17" text-anchor="middle" font-weight="bold">ipc-lab: round trip and throughput per mechanism</text>`);
   out.push(
-    `<text x="${W / 2}" y="44" font-size="11" text-anchor="middle" fill="#555">${
-      esc(`${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · ${h.runtime ?? "bun"} ${h.runtime === "deno" ? h.deno : `Bun ${h.bun}`}`)
-    }</text>`,
+    text(
+      W / 2,
+      44,
+      `${h.date.slice(0, 10)} · ${h.cores} × ${h.cpu_model} · ${h.kernel} · ${h.runtime ?? "bun"} ${h.runtime === "deno" ? h.deno : `Bun ${h.bun}`}`,
+      'font-size="11" text-anchor="middle" fill="#555"',
+    ),
   );
-  out.push(
-    `<text x="${left}" y="${top - 8}" font-size="13" font-weight="bold">Round trip p50 (bar) to p99 (whisker), ${size} B — log scale; ◆ = C baseline</text>`,
-  );
-  for (let d = log10(lo); d <= log10(hi); d++) {
-    const gx = x(10 ** d);
-    out.push(`<line x1="${gx}" y1="${top}" x2="${gx}" y2="${top + labels.length * band}" stroke="#ddd"/>`);
-    out.push(`<text x="${gx}" y="${top + labels.length * band + 14}" font-size="10" text-anchor="middle" fill="#555">${fmtNs(10 ** d)}</text>`);
+  const p1 = roundTrips(rows, 100);
+  out.push(...p1.svg);
+  let bottom = p1.bottom;
+  const s = streamRows(rows);
+  if (s) {
+    const oneSize = new Set(s.rows.map((r) => r.size)).size < 2;
+    const p2 = oneSize ? throughputBars(s.rows, s.placement, bottom + 40) : throughputLines(s.rows, s.placement, bottom + 70);
+    out.push(...p2.svg);
+    bottom = p2.bottom;
   }
-  labels.forEach((label, i) => {
-    const y = top + i * band;
-    out.push(`<text x="${left - 8}" y="${y + 15}" font-size="11" text-anchor="end">${esc(label)}</text>`);
-    (["cross-cpu", "same-cpu"] as const).forEach((placement, j) => {
-      const r = rowOf(label, placement);
-      if (!r) return;
-      const by = y + 3 + j * 9;
-      const fill = j === 0 ? "#1f77b4" : "#9ecae1";
-      out.push(
-        `<rect x="${left}" y="${by}" width="${Math.max(1, x(r.p50_ns!) - left)}" height="8" fill="${fill}"><title>${
-          esc(`${label} ${placement}: p50 ${r.p50_ns} ns, p99 ${r.p99_ns} ns`)
-        }</title></rect>`,
-      );
-      out.push(`<line x1="${x(r.p50_ns!)}" y1="${by + 4}" x2="${x(r.p99_ns!)}" y2="${by + 4}" stroke="#333" stroke-width="1"/>`);
-      const c = cOf(label, placement);
-      if (c) out.push(`<path d="M${x(c.p50_ns!)} ${by - 1} l4 5 l-4 5 l-4 -5 z" fill="#d62728"/>`);
-    });
-  });
-  out.push(
-    `<rect x="${right - 220}" y="${top + 2}" width="10" height="8" fill="#1f77b4"/><text x="${right - 206}" y="${
-      top + 10
-    }" font-size="10">pinned to different CPUs</text>`,
-  );
-  out.push(
-    `<rect x="${right - 220}" y="${top + 14}" width="10" height="8" fill="#9ecae1"/><text x="${right - 206}" y="${
-      top + 22
-    }" font-size="10">both on one CPU</text>`,
-  );
-  // panel 2: throughput vs size
-  // mechanisms with tiny messages (signals, eventfd) have no curve to draw
-  const stream = rows.filter((r) =>
-    r.pattern === "stream" && r.mode === "sync" && r.impl === "ipc-lab" && r.placement === "cross-cpu" && !r.skipped && r.size >= 64
-  );
-  const mechs = [...new Set(stream.map((r) => r.mechanism))];
-  const sizes = [...new Set(stream.map((r) => r.size))].sort((a, b) => a - b);
-  const t2 = h1 + 40, l2 = 90, r2 = W - 200, b2 = t2 + 300;
-  const bLo = 1e6, bHi = 1e11;
-  const sx = (s: number) => (sizes.length < 2 ? (l2 + r2) / 2 : l2 + ((log10(s) - log10(sizes[0]!)) / (log10(sizes.at(-1)!) - log10(sizes[0]!))) * (r2 - l2));
-  const sy = (b: number) => b2 - ((log10(Math.min(Math.max(b, bLo), bHi)) - log10(bLo)) / (log10(bHi) - log10(bLo))) * (b2 - t2);
-  out.push(
-    `<text x="${l2}" y="${
-      t2 - 10
-    }" font-size="13" font-weight="bold">One-way stream throughput (bytes/s) against message size, different CPUs — log-log</text>`,
-  );
-  for (let d = log10(bLo); d <= log10(bHi); d++) {
-    out.push(`<line x1="${l2}" y1="${sy(10 ** d)}" x2="${r2}" y2="${sy(10 ** d)}" stroke="#ddd"/>`);
-    out.push(
-      `<text x="${l2 - 6}" y="${sy(10 ** d) + 4}" font-size="10" text-anchor="end" fill="#555">${
-        10 ** d >= 1e9 ? `${10 ** d / 1e9} GB/s` : `${10 ** d / 1e6} MB/s`
-      }</text>`,
-    );
-  }
-  for (const s of sizes) {
-    out.push(`<text x="${sx(s)}" y="${b2 + 16}" font-size="10" text-anchor="middle" fill="#555">${s >= 1024 ? `${s / 1024} KiB` : `${s} B`}</text>`);
-  }
-  mechs.forEach((m, i) => {
-    const pts = stream.filter((r) => r.mechanism === m).sort((a, b) => a.size - b.size);
-    const color = colors[i % colors.length]!;
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${sx(p.size)},${sy(p.bytes_per_s!)}`).join(" ")}"/>`);
-    for (const p of pts) {
-      out.push(
-        `<circle cx="${sx(p.size)}" cy="${sy(p.bytes_per_s!)}" r="2.5" fill="${color}"><title>${
-          esc(`${m} ${p.size} B: ${(p.bytes_per_s! / 1e6).toFixed(1)} MB/s`)
-        }</title></circle>`,
-      );
-    }
-    out.push(
-      `<rect x="${r2 + 20}" y="${t2 + i * 16}" width="12" height="3" fill="${color}"/><text x="${r2 + 38}" y="${t2 + i * 16 + 5}" font-size="11">${
-        esc(m)
-      }</text>`,
-    );
-  });
-  const height = b2 + 40;
+  const height = Math.ceil(bottom + 10);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${
     out.join("\n")
   }\n</svg>\n`;
