@@ -64,6 +64,8 @@ interface Job {
   label: string;
   row?: Omit<Row, "count">;
   run: () => Promise<Row | Row[]> | Row;
+  /** how long it takes against an average job, for the progress line's estimate (default 1) */
+  weight?: number;
 }
 
 const benchOptions = {
@@ -151,8 +153,9 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
     placements: placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2),
     patterns: list(str("pattern")) ?? ["rtt", "stream", "lock", "request", "values"],
     modes: list(str("mode")) ?? ["sync", "async", "async-both", "batch", "loan"],
-    // "deno", "node": on Bun, the same ipc-lab measurements (sync) run once more under Deno and under Node
-    impls: list(str("impl")) ?? ["ipc-lab", "c", ...(runtime === "bun" ? ["deno", "node"] : []), ...runtimeBaselines.map((b) => b.impl)],
+    // "deno", "node": on Bun, the same ipc-lab measurements (sync) run once more under Deno and
+    // under Node — in the full run; --quick leaves them out (they would triple its time) unless named
+    impls: list(str("impl")) ?? ["ipc-lab", "c", ...(runtime === "bun" && !quick ? ["deno", "node"] : []), ...runtimeBaselines.map((b) => b.impl)],
     mechs,
     count,
     rttCount: Number(count ?? (quick ? 1000 : 3000)),
@@ -417,7 +420,12 @@ function runtimeJob(plan: Plan, other: "deno" | "node"): Job | undefined {
   if (plan.mechs) args.push("--mech", plan.mechs.join(","));
   if (plan.count) args.push("--count", plan.count);
   const name = other === "deno" ? "Deno" : "Node (and Node's own IPC)";
-  return { label: `the same ipc-lab rows under ${name} (sync ${plan.sizes[0]} B, loans)`, run: () => underRuntime(other, args, plan.quick) };
+  // each is a benchmark run of its own: measured at ~165 s of a 10-minute full run (24 mechanisms), ~14 average jobs per mechanism
+  return {
+    label: `the same ipc-lab rows under ${name} (sync ${plan.sizes[0]} B, loans)`,
+    run: () => underRuntime(other, args, plan.quick),
+    weight: 14 * plan.cases.length,
+  };
 }
 
 /** Node's own IPC, measured by the Node job beside its ipc-lab rows. */
@@ -429,14 +437,17 @@ async function runJobs(jobs: Job[]): Promise<Row[]> {
   const tty = process.stderr.isTTY;
   const width = Math.max(40, (process.stderr.columns ?? 100) - 1);
   const started = performance.now();
+  const total = jobs.reduce((sum, j) => sum + (j.weight ?? 1), 0);
+  let done = 0;
   for (const [i, job] of jobs.entries()) {
     const elapsed = (performance.now() - started) / 1000;
-    const left = i > 0 ? (elapsed / i) * (jobs.length - i) : undefined;
+    const left = done > 0 ? (elapsed / done) * (total - done) : undefined;
     const line = `[${String(i + 1).padStart(String(jobs.length).length)}/${jobs.length}] ${clock(elapsed)} elapsed${
       left === undefined ? "" : `, ~${clock(left)} left`
     } · ${job.label}`;
     if (tty) process.stderr.write(`\r${line.slice(0, width).padEnd(width)}`);
     else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`${line}\n`);
+    done += job.weight ?? 1; // (counted before it runs: a failed job is done too)
     try {
       const got = await job.run();
       for (const row of Array.isArray(got) ? got : [got]) if (row.skipped !== "(build)") rows.push(row);

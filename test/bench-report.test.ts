@@ -179,6 +179,15 @@ describe("which to use, and the change against an earlier run", () => {
     expect(lines.join(" ").replace(/\s+/g, " ")).toContain("A unix socket: every language has one");
   });
 
+  test("figures within 20% are a tie, and a tie goes to the more generally useful mechanism", () => {
+    const r = recommend([rtt("ipc-lab", "memfd", 1_170), rtt("ipc-lab", "shm", 1_230), rtt("ipc-lab", "pipe", 60_000), rtt("ipc-lab", "unix", 71_000)])!;
+    const by = Object.fromEntries(r.entries.map((e) => [e.need, e]));
+    expect(by["two processes, lowest latency"]).toMatchObject({ pick: "shm", figures: "1.23 µs (unix 71.0 µs)" }); // memfd: a child only
+    expect(by["any language, plain bytes"]).toMatchObject({ pick: "unix", figures: "71.0 µs (pipe 60.0 µs)" }); // pipe: a child only
+    // beyond 20%, the faster one
+    expect(recommend([rtt("ipc-lab", "memfd", 1_000), rtt("ipc-lab", "shm", 1_300)])!.entries[0]).toMatchObject({ pick: "memfd" });
+  });
+
   test("a need the run did not measure is left out, not guessed", () => {
     const r = recommend([rtt("ipc-lab", "unix", 62_800), rtt("ipc-lab", "pipe", 71_900), rtt("ipc-lab", "tcp", 80_000)])!;
     // no ring, topic, work queue, nats or runtime IPC measured; "any language" would repeat the first answer

@@ -1,6 +1,6 @@
 /** Every example and pitfall demo runs, exits 0 and says what it shows. */
 import { describe, expect, test } from "./support/harness.ts";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
 import { testPrefix, track } from "./support/leaks.ts";
@@ -109,6 +109,20 @@ describe("examples", () => {
   });
 
   describe("the same scripts on Deno", () => {
+    // the pitfall demos that stage their problem without Bun's own APIs run on Deno too (docs/examples.md names them)
+    for (
+      const file of readdirSync(join(root, "pitfalls")).filter((f) =>
+        f.endsWith(".ts") && !/\bBun\.|bun:/.test(readFileSync(join(root, "pitfalls", f), "utf8"))
+      )
+    ) {
+      test(`deno run -A pitfalls/${file} shows the problem and the fix`, async () => {
+        const { code, out } = await run([join(root, "pitfalls", file)], "deno");
+        expect(code).toBe(0);
+        expect(out).toContain("problem:");
+        expect(out).toContain("fix");
+      });
+    }
+
     for (const kind of ["pipe", "memfd", "eventfd"]) {
       test(`deno run -A parent-child.ts ${kind}`, async () => {
         const { code, out } = await run([join(root, "parent-child.ts"), kind], "deno");
