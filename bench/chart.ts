@@ -5,7 +5,7 @@
  * family of mechanisms, few lines each, labelled at their ends), or — when the run measured
  * one size — as bars. Plain SVG, no dependency.
  */
-import { onOtherRuntime } from "./report.ts";
+import { onOtherRuntime, rowLabel as label } from "./report.ts";
 import type { Row } from "./measure.ts";
 import type { Header } from "./report.ts";
 import { isMainModule } from "../ffi/process.ts";
@@ -13,26 +13,21 @@ import { isMainModule } from "../ffi/process.ts";
 const W = 960;
 /** Okabe–Ito: told apart by most readers, colour-blind ones included (its yellow left out: unreadable on white). */
 const palette = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7"];
-const placementFill: Record<string, string> = { "cross-cpu": "#0072B2", "same-cpu": "#56B4E9", unpinned: "#009E73" };
-const placementWords: Record<string, string> = { "cross-cpu": "pinned to different CPUs", "same-cpu": "both on one CPU", unpinned: "placed by the scheduler" };
+const placementFill: Record<string, string> = { "cross-cpu": "#0072B2", "same-cpu": "#56B4E9", unpinned: "#009E73", loaded: "#E69F00" };
+const placementWords: Record<string, string> = {
+  "cross-cpu": "pinned to different CPUs",
+  "same-cpu": "both on one CPU",
+  unpinned: "placed by the scheduler",
+  loaded: "beside a CPU-bound process",
+};
+/** The runtimes' own IPC in grey, a shade per placement (in the order placements are drawn). */
+const greys = ["#666", "#aaa", "#888", "#ccc"];
 /** The families of the throughput panels (a mechanism in none goes to the last). */
 const families: [string, string[]][] = [
   ["shared memory", ["shm", "shm (semaphore)", "memfd", "sysv-shm", "topic", "shm-queue", "worker"]],
   ["byte streams", ["pipe", "fifo", "unix", "tcp", "file", "spawn", "popen"]],
   ["kernel messages", ["mq", "sysv-mq", "unix-dgram", "udp", "nats"]],
 ];
-/** The runtimes' own IPC, by the names their users know. */
-const builtinNames: Record<string, string> = {
-  "bun-ipc": "Bun.spawn IPC",
-  "node-net": "node:net",
-  "bun-socket": "Bun socket",
-  "deno-socket": "Deno socket",
-  "worker-postmessage": "Worker postMessage",
-  "node-ipc-json": "child_process IPC, json",
-  "node-ipc-advanced": "child_process IPC, advanced",
-  "net-json": "node:net + JSON",
-};
-
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 const log10 = Math.log10;
 const text = (x: number, y: number, s: string, attrs = "") => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}"${attrs ? ` ${attrs}` : ""}>${esc(s)}</text>`;
@@ -45,14 +40,6 @@ function fmtNs(ns: number): string {
 const fmtSize = (s: number) => (s >= 1 << 20 ? `${s / (1 << 20)} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
 const fmtRate = (b: number) => (b >= 1e9 ? `${+(b / 1e9).toPrecision(3)} GB/s` : `${+(b / 1e6).toPrecision(3)} MB/s`);
 const fmtMsgs = (m: number) => (m >= 1e6 ? `${(m / 1e6).toFixed(2)} M/s` : `${(m / 1e3).toFixed(0)} k/s`);
-
-/** A row's label: the mechanism for ipc-lab, the runtime's own name for its IPC, "(deno)"/"(node)" kept. */
-function label(r: Row): string {
-  if (r.impl === "ipc-lab") return r.mechanism;
-  const [, base, on] = /^(.*?)( \((?:deno|node)\))?$/.exec(r.impl)!;
-  if (r.mechanism.startsWith(base!)) return `${r.mechanism}${on ?? ""}`; // "nats raw → 4 subscribers (deno)"
-  return `${builtinNames[base!] ?? `${base} ${r.mechanism}`}${on ?? ""}`;
-}
 
 /** Labels spread apart vertically (at least `gap` px), keeping their order: for labels at line ends. */
 function spread(ys: number[], gap: number, lo: number, hi: number): number[] {
@@ -77,13 +64,16 @@ function roundTrips(rows: Row[], top: number): { svg: string[]; bottom: number }
   const at = rtt.filter((r) => r.size === size || (r.size < 64 && r.impl === "ipc-lab"));
   const ours = [...new Set(at.filter((r) => r.impl === "ipc-lab").map(label))];
   const theirs = [...new Set(at.filter((r) => r.impl !== "ipc-lab").map(label))];
-  const placements = (["cross-cpu", "same-cpu", "unpinned"] as const).filter((p) => at.some((r) => r.placement === p));
-  const band = 8 * placements.length + 8;
+  const placements = (["cross-cpu", "same-cpu", "unpinned", "loaded"] as const).filter((p) => at.some((r) => r.placement === p));
   const labels = [...ours, ...(theirs.length ? ["", ...theirs] : [])]; // "" = the gap before the runtimes' own
+  // each label's band holds a bar per placement it was measured in (the unpinned and loaded rows are few)
+  const placementsOf = (name: string) => (name ? placements.filter((p) => at.some((r) => label(r) === name && r.placement === p)) : []);
+  const bandOf = (name: string) => 8 * Math.max(1, placementsOf(name).length) + 8;
+  const tops = labels.map((_, i) => top + labels.slice(0, i).reduce((sum, l) => sum + bandOf(l), 0));
   const left = 20 + Math.max(...labels.map((l) => width(l, 11))), right = W - 30;
   const lo = 100, hi = 1e7; // 0.1 µs .. 10 ms
   const x = (ns: number) => left + ((log10(Math.min(Math.max(ns, lo), hi)) - log10(lo)) / (log10(hi) - log10(lo))) * (right - left);
-  const bottom = top + labels.length * band;
+  const bottom = top + labels.reduce((sum, l) => sum + bandOf(l), 0);
   const out: string[] = [];
   out.push(
     text(left, top - 26, `Round trip, ${size} B: p50 (bar) to p99 (whisker), log scale; ◆ = the C program doing the same`, 'font-size="13" font-weight="bold"'),
@@ -107,13 +97,13 @@ function roundTrips(rows: Row[], top: number): { svg: string[]; bottom: number }
   }
   labels.forEach((name, i) => {
     if (!name) return;
-    const y = top + i * band;
-    out.push(text(left - 8, y + band / 2 + 4, name, 'font-size="11" text-anchor="end"'));
-    placements.forEach((placement, j) => {
+    const y = tops[i]!;
+    out.push(text(left - 8, y + bandOf(name) / 2 + 4, name, 'font-size="11" text-anchor="end"'));
+    placementsOf(name).forEach((placement, j) => {
       const r = at.find((r) => label(r) === name && r.placement === placement);
       if (!r) return;
       const by = y + 4 + j * 8;
-      const fill = r.impl === "ipc-lab" ? placementFill[placement] : j === 0 ? "#777" : "#bbb";
+      const fill = r.impl === "ipc-lab" ? placementFill[placement] : greys[placements.indexOf(placement)];
       out.push(
         `<rect x="${left}" y="${by}" width="${Math.max(1, x(r.p50_ns!) - left).toFixed(1)}" height="7" fill="${fill}"><title>${
           esc(`${name}, ${placementWords[placement]}: p50 ${fmtNs(r.p50_ns!)}, p99 ${fmtNs(r.p99_ns ?? r.p50_ns!)}`)

@@ -93,6 +93,26 @@ export function addRatios(rows: Row[], cOf: (mechanism: string) => string | unde
 }
 
 /** Figures as the tables print them: µs, message counts, bytes. */
+/** The runtimes' own IPC, by the names their users know. */
+export const builtinNames: Record<string, string> = {
+  "bun-ipc": "Bun.spawn IPC",
+  "node-net": "node:net",
+  "bun-socket": "Bun socket",
+  "deno-socket": "Deno socket",
+  "worker-postmessage": "Worker postMessage",
+  "node-ipc-json": "child_process IPC, json",
+  "node-ipc-advanced": "child_process IPC, advanced",
+  "net-json": "node:net + JSON",
+};
+
+/** A row's label: the mechanism for ipc-lab, the runtime's own name for its IPC, "(deno)"/"(node)" kept. */
+export function rowLabel(r: Row): string {
+  if (r.impl === "ipc-lab") return r.mechanism;
+  const [, base, on] = /^(.*?)( \((?:deno|node)\))?$/.exec(r.impl)!;
+  if (r.mechanism.startsWith(base!)) return `${r.mechanism}${on ?? ""}`; // "nats raw → 4 subscribers (deno)"
+  return `${builtinNames[base!] ?? `${base} ${r.mechanism}`}${on ?? ""}`;
+}
+
 export const us = (ns?: number) => (ns === undefined ? "" : ns < 10_000 ? (ns / 1000).toFixed(2) : (ns / 1000).toFixed(1));
 export const num = (n?: number) => (n === undefined ? "" : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
 export const mb = (b?: number) => (b === undefined ? "" : b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
@@ -232,6 +252,8 @@ const cRoundTrips: TargetEntry = ({ rows, cOf, why }) => {
   const out: TargetResult[] = [];
   for (const r of rows.filter((r) => r.impl === "ipc-lab" && r.pattern === "rtt" && r.mode === "sync" && !r.inapplicable && cOf(r.mechanism) !== undefined)) {
     const cName = cOf(r.mechanism)!;
+    // the unpinned and loaded rows stand beside the runtimes' own IPC, not C (unless a C row was measured there too)
+    if ((r.placement === "unpinned" || r.placement === "loaded") && !cRowFor(r, rows, cName)) continue;
     const limit = RING_FAMILY.has(cName) ? 1.3 : 1.1;
     const target = `${r.mechanism} sync round trip ≤ ${limit}× C ${cName} (${r.size} B, ${r.placement})`;
     const c = cRowFor(r, rows, cName);
@@ -259,7 +281,11 @@ const ringAbsolute: TargetEntry = ({ rows, placements, measured, anyRow, why }) 
     const ipcTarget = `shm ring round trip ≥ 100× faster than Bun.spawn ipc (64 B, ${placement})`;
     const shm = measured(shmRow("rtt", 64));
     const ipc = measured((r) => r.impl === "bun-ipc" && r.size === 64 && r.placement === placement);
-    if (shm && ipc) {
+    // pinned only: across CPUs Bun's IPC pays two cross-CPU wake-ups the spinning ring does
+    // not; unpinned, the scheduler does not make it pay them (the async targets judge that)
+    if (placement === "unpinned" || placement === "loaded") {
+      // no target
+    } else if (shm && ipc) {
       const x = ipc.p50_ns! / shm.p50_ns!;
       out.push({ target: ipcTarget, measured: `${x.toFixed(0)}×`, met: x >= 100, gap: x >= 100 ? undefined : `${(100 / x).toFixed(1)}× short` });
     } else if (rows.some((r) => r.impl === "bun-ipc")) {
@@ -275,7 +301,7 @@ const ringAbsolute: TargetEntry = ({ rows, placements, measured, anyRow, why }) 
     for (const [size, goal, unit] of [[64, 20e6, "msg/s"], [65536, 10e9, "B/s"]] as const) {
       const target = size === 64 ? `shm ring stream ≥ 20 M msg/s at 64 B (${placement})` : `shm ring stream ≥ 10 GB/s at 64 KiB (${placement})`;
       const row = measured(shmRow("stream", size));
-      const wanted = rows.some((r) => r.mechanism === "shm" && r.pattern === "stream" && r.size === size);
+      const wanted = rows.some((r) => r.mechanism === "shm" && r.pattern === "stream" && r.size === size && r.placement === placement);
       if (!row) {
         if (wanted) out.push(notMeasured(target, why(anyRow(shmRow("stream", size)), "shm stream row")));
         continue;
@@ -469,23 +495,30 @@ const asyncBothAgainstBunIpc: TargetEntry = ({ rows, timers, placements, measure
     const row = measured(both);
     if (!rows.some(both)) continue;
     const ipc = measured((r) => r.impl === "bun-ipc" && r.size === 64 && r.placement === placement);
-    const ipcTarget = `shm ring with both ends async ≥ 10× faster than Bun.spawn ipc (64 B, ${placement})`;
+    // pinned: ≥ 10× at p50; as users run them (unpinned, idle or loaded): ≥ 5× at p50 and a p99 no worse
+    const asUsersRun = placement === "unpinned" || placement === "loaded";
+    const goal = asUsersRun ? 5 : 10;
+    const ipcTarget = `shm ring with both ends async ≥ ${goal}× faster than Bun.spawn ipc (64 B, ${placement})`;
+    const p99Target = `shm ring with both ends async: p99 no worse than Bun.spawn ipc's (64 B, ${placement})`;
     if (row && ipc) {
       const x = ipc.p50_ns! / row.p50_ns!;
       out.push({
         target: ipcTarget,
         measured: `${x.toFixed(1)}× (${us(row.p50_ns)} µs vs ${us(ipc.p50_ns)} µs)`,
-        met: x >= 10,
-        gap: x >= 10 ? undefined : `${(10 / x).toFixed(1)}× short`,
+        met: x >= goal,
+        gap: x >= goal ? undefined : `${(goal / x).toFixed(1)}× short`,
       });
+      if (asUsersRun) {
+        const y = row.p99_ns! / ipc.p99_ns!;
+        out.push({ target: p99Target, measured: `${y.toFixed(2)}× (${us(row.p99_ns)} µs vs ${us(ipc.p99_ns)} µs)`, met: y <= 1, gap: over(y, 1) });
+      }
     } else if (rows.some((r) => r.impl === "bun-ipc")) {
-      out.push(
-        notMeasured(
-          ipcTarget,
-          row ? why(anyRow((r) => r.impl === "bun-ipc" && r.placement === placement), "bun-ipc row") : why(anyRow(both), "shm async-both row"),
-        ),
-      );
+      const reason = row ? why(anyRow((r) => r.impl === "bun-ipc" && r.placement === placement), "bun-ipc row") : why(anyRow(both), "shm async-both row");
+      out.push(notMeasured(ipcTarget, reason));
+      if (asUsersRun) out.push(notMeasured(p99Target, reason));
     }
+    // (the timer baselines were measured on an idle machine: no timer target beside a CPU hog)
+    if (placement === "loaded") continue;
     // the runtime's own timers are late too, and more so when the loop is busy (p99 up to
     // ~2 ms with a turn every 250 µs and no IPC at all): waiting must add at most 1 ms to
     // the busy baseline (runs saved before it existed are judged against the idle one)

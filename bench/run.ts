@@ -23,11 +23,12 @@ import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { recommendationMarkdown } from "./recommend.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
+import { cpuLoad, stopLoad } from "./load.ts";
 import { ffiCallCosts } from "./ffi-cost.ts";
 
 /** Usage text. */
 const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
-                     [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned]
+                     [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned,loaded]
                      [--impl ipc-lab,c,deno,node,bun-ipc,node-net,bun-socket,deno-socket,node-ipc-json,node-ipc-advanced,worker-postmessage]
                      [--mode sync,async,async-both,batch,loan] [--full] [--targets] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
@@ -57,6 +58,8 @@ interface Plan {
   rttCount: number;
   streamCount: (size: number) => number;
   cases: BenchCase[];
+  /** extra placements for the ring and the runtimes' own IPC only (asUsersRunJobs) */
+  asUsersRun: Placement[];
 }
 
 /** One unit of work; `row` says what it measures, so that a failed one keeps its place in the report. */
@@ -145,6 +148,8 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
   const quick = !!values.quick;
   const sizes = (list(str("size")) ?? (quick ? ["64"] : ["64", "4096", "65536"])).map(Number);
   const placements = (list(str("placement")) ?? (quick ? ["cross-cpu"] : ["same-cpu", "cross-cpu"])) as Placement[];
+  // the full run also measures the ring against the runtimes' own IPC unpinned, idle and loaded
+  const asUsersRun: Placement[] = str("placement") || quick ? [] : ["unpinned", "loaded"];
   const mechs = list(str("mech"));
   const count = str("count");
   return {
@@ -161,11 +166,17 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
     rttCount: Number(count ?? (quick ? 1000 : 3000)),
     streamCount: (size) => Number(count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1))))),
     cases: benchCases.filter((c) => !mechs || mechs.includes(c.name)),
+    asUsersRun,
   };
 }
 
-/** What is wrong with a --mech name (not measured, or unknown), or undefined. */
+/** The placements --placement may name. */
+const PLACEMENTS: readonly Placement[] = ["same-cpu", "cross-cpu", "unpinned", "loaded"];
+
+/** What is wrong with a --mech name (not measured, or unknown) or a --placement, or undefined. */
 function unknownMechanism(plan: Plan): string | undefined {
+  const bad = plan.placements.find((p) => !PLACEMENTS.includes(p));
+  if (bad) return `unknown --placement ${bad}; known: ${PLACEMENTS.join(", ")}`;
   for (const m of plan.mechs ?? []) {
     const why = (notMeasured as Record<string, string | undefined>)[m];
     if (why) return `--mech ${m}: not measured (${why})`;
@@ -200,9 +211,40 @@ function jobsOf(plan: Plan, nats: boolean): Job[] {
       }
     }
   }
+  jobs.push(...asUsersRunJobs(plan));
   for (const other of ["deno", "node"] as const) {
     const job = runtimeJob(plan, other);
     if (job) jobs.push(job);
+  }
+  return jobs;
+}
+
+/**
+ * The ring against the runtimes' own IPC as users run them — unpinned, on an idle machine
+ * and beside one CPU-bound process — in the full run (or when --placement names them):
+ * pinning flatters the ring across CPUs (Bun's IPC pays two cross-CPU wake-ups there) and
+ * hides what a busy machine does to a spinning waiter.
+ */
+function asUsersRunJobs(plan: Plan): Job[] {
+  const jobs: Job[] = [];
+  const shm = plan.cases.find((c) => c.name === "shm");
+  const size = plan.sizes[0]!;
+  for (const placement of plan.asUsersRun) {
+    if (!plan.patterns.includes("rtt")) continue;
+    if (shm && plan.impls.includes("ipc-lab")) {
+      for (const mode of (["sync", "async-both"] as const).filter((m) => plan.modes.includes(m))) {
+        const row = { impl: "ipc-lab", mechanism: "shm", pattern: "rtt", mode, placement, size } as const;
+        jobs.push({
+          label: `shm rtt ${mode} ${size} B ${placement}`,
+          row,
+          run: () => roundTrips(shm, size, mode === "sync" ? plan.rttCount : plan.rttCount * 10, placement, mode),
+        });
+      }
+    }
+    for (const b of runtimeBaselines.filter((b) => plan.impls.includes(b.impl))) {
+      const row = { impl: b.impl, mechanism: b.mechanism, pattern: "rtt", mode: "async", placement, size } as const;
+      jobs.push({ label: `${b.impl} rtt ${size} B ${placement}`, row, run: () => b.run(size, plan.rttCount, placement) });
+    }
   }
   return jobs;
 }
@@ -448,6 +490,7 @@ async function runJobs(jobs: Job[]): Promise<Row[]> {
     if (tty) process.stderr.write(`\r${line.slice(0, width).padEnd(width)}`);
     else if (i % Math.max(1, Math.round(jobs.length / 10)) === 0) process.stderr.write(`${line}\n`);
     done += job.weight ?? 1; // (counted before it runs: a failed job is done too)
+    cpuLoad(job.row?.placement === "loaded" || (job.row === undefined && job.label.endsWith(" loaded")));
     try {
       const got = await job.run();
       for (const row of Array.isArray(got) ? got : [got]) if (row.skipped !== "(build)") rows.push(row);
@@ -457,6 +500,7 @@ async function runJobs(jobs: Job[]): Promise<Row[]> {
       else process.stderr.write(`${job.label}: ${failed}\n`);
     }
   }
+  stopLoad();
   if (tty) process.stderr.write(`\r${" ".repeat(width)}\r`);
   process.stderr.write(`measured ${rows.filter((r) => !r.skipped).length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return rows;

@@ -6,10 +6,12 @@
 import type { Row } from "./measure.ts";
 import { placementWords, recommend, recommendationLines, wrapWords } from "./recommend.ts";
 import {
+  builtinNames,
   type Header,
   headerLine,
   num,
   onOtherRuntime,
+  rowLabel,
   runtimeNames,
   runtimeRows,
   tableRows,
@@ -26,13 +28,20 @@ function smallest(rows: Row[], impl: string, mechanism: string): number | undefi
   return sizes.length ? Math.min(...sizes) : undefined;
 }
 
-/** The summary table: per mechanism and implementation, round trips on one CPU and across, vs C, 64 B stream. */
-function summaryRows(rows: Row[]): string[][] {
-  const head = ["mechanism", "impl", "p50 ×CPU", "p99 ×CPU", "p50 1CPU", "p99 1CPU", "vs C", "64 B msg/s"];
+/**
+ * The summary table: per mechanism and implementation, round trips on one CPU and across, vs
+ * C, 64 B stream. `ours`: ipc-lab and the C programs; otherwise the runtimes' own IPC and the
+ * raw NATS client (a table of their own, so that each fits 100 columns).
+ */
+function summaryRows(rows: Row[], ours = true): string[][] {
+  if (!ours) return withoutEmptyColumns(theirRows(rows));
+  // vs C for both placements: across CPUs this VM's wake-up (~60 µs) hides what the library
+  // adds; on one CPU it shows
+  const head = ["mechanism", "impl", "p50 ×CPU", "p99 ×CPU", "p50 1CPU", "p99 1CPU", "C× ×CPU", "C× 1CPU", "64 B msg/s"];
   const seen = new Set<string>();
   const body: string[][] = [];
   for (const r of rows) {
-    if (onOtherRuntime(r) || r.skipped || r.pattern !== "rtt") continue;
+    if (onOtherRuntime(r) || r.skipped || r.pattern !== "rtt" || (r.impl === "ipc-lab" || r.impl === "c") !== ours) continue;
     const key = `${r.impl}\u0000${r.mechanism}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -49,7 +58,7 @@ function summaryRows(rows: Row[]): string[][] {
       x.placement === (across ?? one)?.placement
     );
     const label = size !== undefined && size < 64 ? `${r.mechanism} (${size} B)` : r.mechanism;
-    const vs = (across ?? one)?.ratio_to_c;
+    const vs = (r?: Row) => (r?.ratio_to_c === undefined ? "" : `${r.ratio_to_c.toFixed(2)}×`);
     body.push([
       label,
       r.impl,
@@ -57,16 +66,52 @@ function summaryRows(rows: Row[]): string[][] {
       us(across?.p99_ns),
       us(one?.p50_ns),
       us(one?.p99_ns),
-      vs === undefined ? "" : `${vs.toFixed(2)}×`,
+      vs(across),
+      vs(one),
       num(stream?.msgs_per_s),
     ]);
   }
   return withoutEmptyColumns([head, ...body]);
 }
 
+/** The runtimes' own IPC and the raw NATS client: p50/p99 for each placement, under the names their users know. */
+function theirRows(rows: Row[]): string[][] {
+  const body: string[][] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (onOtherRuntime(r) || r.skipped || r.pattern !== "rtt" || r.impl === "ipc-lab" || r.impl === "c" || seen.has(rowLabel(r))) continue;
+    seen.add(rowLabel(r));
+    const at = (placement: string) =>
+      rows.find((x) => rowLabel(x) === rowLabel(r) && x.pattern === "rtt" && x.size === r.size && x.placement === placement && !x.skipped);
+    const [across, one] = [at("cross-cpu") ?? at("unpinned"), at("same-cpu")];
+    body.push([rowLabel(r), us(across?.p50_ns), us(across?.p99_ns), us(one?.p50_ns), us(one?.p99_ns)]);
+  }
+  return [["", "p50 ×CPU", "p99 ×CPU", "p50 1CPU", "p99 1CPU"], ...body];
+}
+
+/**
+ * The ring against the runtimes' own IPC as users run them: unpinned, on an idle machine and
+ * beside one CPU-bound process (p50 and p99 round trips); empty when the run has no such rows.
+ */
+function asUsersRunRows(rows: Row[]): string[][] {
+  const at = (r: Row, placement: string) =>
+    rows.find((x) =>
+      x.impl === r.impl && x.mechanism === r.mechanism && x.mode === r.mode && x.pattern === "rtt" && x.size === r.size && x.placement === placement &&
+      !x.skipped
+    );
+  const body: string[][] = [];
+  for (const r of rows.filter((r) => r.placement === "unpinned" && r.pattern === "rtt" && !r.skipped && !onOtherRuntime(r))) {
+    if (r.impl !== "ipc-lab" && !builtinNames[r.impl]) continue; // (the NATS rows run unpinned too: not these)
+    const loaded = at(r, "loaded");
+    const name = r.impl === "ipc-lab" ? `${r.mechanism} ${r.mode === "async-both" ? "(both ends async)" : "(sync)"}` : rowLabel(r);
+    body.push([name, us(r.p50_ns), us(r.p99_ns), us(loaded?.p50_ns), us(loaded?.p99_ns)]);
+  }
+  return body.length ? [["", "p50 idle", "p99 idle", "p50 loaded", "p99 loaded"], ...body] : [];
+}
+
 /** A table without the columns no row has a figure in (a --quick run measures one placement). */
 function withoutEmptyColumns(t: string[][]): string[][] {
-  const keep = t[0]!.map((_, i) => i < 2 || t.slice(1).some((r) => r[i] !== ""));
+  const keep = t[0]!.map((_, i) => i < 1 || t.slice(1).some((r) => r[i] !== ""));
   return t.map((r) => r.filter((_, i) => keep[i]));
 }
 
@@ -88,9 +133,14 @@ export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: s
     "",
     ...(advice.length ? [...advice, ""] : []),
     "Round trips in µs at 64 B (or the mechanism's own size), and 64 B streams; ×CPU: the processes",
-    "on different CPUs; vs C: the ratio to the C program doing the same (> 1 is slower):",
+    "on different CPUs, 1CPU: both on one; C×: the ratio to the C program doing the same (> 1: slower;",
+    "on one CPU it shows what ipc-lab adds, across CPUs the wake-up between CPUs hides it):",
     columns(summaryRows(rows)),
     "",
+    ...(summaryRows(rows, false).length > 1 ? ["The runtimes' own IPC, and the raw NATS client, the same way:", columns(summaryRows(rows, false), 1), ""] : []),
+    ...(asUsersRunRows(rows).length
+      ? ["As users run them — unpinned, on an idle machine and beside one CPU-bound process (round trips, µs):", columns(asUsersRunRows(rows), 1), ""]
+      : []),
     ...(warmupSentence(rows) ? [...wrapWords(warmupSentence(rows)!, 100), ""] : []),
     ...(vs.length > 1
       ? [`${runtimeNames(vs).join(" vs ")} (round trips, ${where}; × > 1: slower than Bun):`, columns(vs.map((r) => [r[0]!, ...r.slice(4)])), ""]
@@ -115,10 +165,10 @@ function targetLines(x: TargetResult): string[] {
   return wrapWords(rest!, 100, `  ${status!.padEnd(12)} `, " ".repeat(16));
 }
 
-/** A table with its first two columns left-aligned and the figures right-aligned. */
-function columns(t: string[][]): string {
+/** A table with its first `left` columns left-aligned and the figures right-aligned. */
+function columns(t: string[][], left = 2): string {
   const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
-  return t.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd()).join("\n");
+  return t.map((r) => r.map((c, i) => (i < left ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd()).join("\n");
 }
 
 /** A long line cut at " · " into lines of at most 100 columns. */
@@ -178,7 +228,9 @@ export function htmlReport(h: Header, rows: Row[], t: TargetResult[], svg: strin
 <h1>ipc-lab benchmark</h1><p>${esc(headerLine(h))}</p>
 ${recommendationHtml(rows)}
 ${svg}
-<h2>Summary</h2>${htmlTable(summaryRows(rows))}
+<h2>Summary</h2>${htmlTable(summaryRows(rows))}${htmlTable(summaryRows(rows, false))}${
+    asUsersRunRows(rows).length ? `<h3>As users run them: unpinned, idle and beside one CPU-bound process</h3>${htmlTable(asUsersRunRows(rows))}` : ""
+  }
 <h2>Round trips</h2>${htmlTable(tableRows(rows, "rtt"))}
 <h2>One-way stream</h2>${htmlTable(tableRows(rows, "stream"))}
 ${vs.length ? `<h2>${runtimeNames(vs).join(" vs ")}</h2>${htmlTable(vs)}` : ""}

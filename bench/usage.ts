@@ -25,7 +25,12 @@ export function perMessage(a: Usage, b: Usage, messages: number): { cpu_ns_per_m
 }
 
 /** Where the two sides run. */
-export type Placement = "same-cpu" | "cross-cpu" | "unpinned";
+/**
+ * Where the two processes run: both pinned to one CPU, pinned to two, placed by the
+ * scheduler (unpinned), or placed by the scheduler beside one CPU-bound process the
+ * benchmark starts itself (loaded: a busy machine, as users' machines often are).
+ */
+export type Placement = "same-cpu" | "cross-cpu" | "unpinned" | "loaded";
 
 /** The CPUs for (us, peer) under a placement; -1 = not pinned. */
 export function cpusFor(p: Placement): [number, number] {

@@ -13,7 +13,7 @@ import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { dir, mechanisms, prefix, type Session, workerMechanism } from "./support/mechanisms.ts";
 import { withPeer } from "./support/with-peer.ts";
-import { ackWindow, checkMessage, fillMessage, sizeFor } from "./support/sequence.ts";
+import { ackWindow, checkMessage, END_MARK, fillMessage, sizeFor } from "./support/sequence.ts";
 
 /** The peer's JSON report (its last line), after it exits. */
 async function peerReport(s: Session): Promise<Record<string, unknown>> {
@@ -286,6 +286,7 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
           expect(done).toBeFalse(); // the peer has not taken anything yet
           expect(ticks).toBeGreaterThanOrEqual(5); // and the event loop ran meanwhile
           await sending;
+          await s.here.sendAsync(END_MARK, { timeout: 10_000 }); // "that was all": the peer reports now
           expect(JSON.parse(await s.out.line())).toEqual({ received: sent + 1 });
         }),
     );

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { shim } from "../../ffi/runtime.ts";
 import { open } from "../../lib/index.ts";
 import type { Channel } from "../../lib/index.ts";
-import { ackWindow, checkMessage, countingMessage, countingTotal, countingValue, fillMessage, sizeFor } from "./sequence.ts";
+import { ackWindow, checkMessage, countingMessage, countingTotal, countingValue, END_MARK, fillMessage, sizeFor } from "./sequence.ts";
 
 const [role, rawAddress, countArg, maxArg] = process.argv.slice(2);
 if (process.env.PEER_CPU) shim.ipcl_pin_process(Number(process.env.PEER_CPU));
@@ -106,7 +106,7 @@ switch (role) {
   }
   case "late-drain": {
     // say ready, receive nothing for a second (the test fills the channel), then take
-    // everything until a second passes without a message, or EOF
+    // everything up to the end mark (or until a second passes without a message, or EOF)
     report({ ready: true });
     await sleep(LATE_DRAIN_MS);
     const buf = new Uint8Array(ch.caps.maxMessageSize);
@@ -114,6 +114,7 @@ switch (role) {
     try {
       for (;;) {
         const n = ch.recvInto(buf, { timeout: 1000 });
+        if (n === END_MARK.length && buf[0] === END_MARK[0]) break;
         received++;
         if (ackDue(n)) ch.send(ack);
       }

@@ -180,3 +180,9 @@ export class Tally {
     return `${this.lost} lost, ${this.duplicated} duplicated, ${this.reordered} reordered, ${this.corrupted} corrupted, ${this.extra} extra`;
   }
 }
+
+/**
+ * The message that ends a late-drain peer's receiving (one 0xFF byte: the tests send zeros),
+ * so that it reports at once instead of waiting a second of quiet to be sure it has all.
+ */
+export const END_MARK = Uint8Array.of(0xff);

@@ -6,7 +6,7 @@
 import { parentPort } from "node:worker_threads";
 import { open } from "../../lib/index.ts";
 import { workerChannelData } from "../../lib/public/mechanisms.ts";
-import { checkMessage, fillMessage, sizeFor } from "./sequence.ts";
+import { checkMessage, END_MARK, fillMessage, sizeFor } from "./sequence.ts";
 
 const { role, count, max: maxArg } = workerChannelData() as { role: string; count: number; max?: number };
 const ch = open("worker:parent");
@@ -49,7 +49,8 @@ switch (role) {
     let received = 0;
     try {
       for (;;) {
-        ch.recvInto(buf, { timeout: 1000 });
+        const n = ch.recvInto(buf, { timeout: 1000 });
+        if (n === END_MARK.length && buf[0] === END_MARK[0]) break;
         received++;
       }
     } catch {
