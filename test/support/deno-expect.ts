@@ -44,6 +44,7 @@ function matchers(actual: unknown, negate: boolean) {
     toBeLessThanOrEqual: (n: number | bigint) => run((a) => [(a as number) <= n, `to be <= ${n}`]),
     toContain: (v: unknown) =>
       run((a) => [typeof a === "string" ? a.includes(String(v)) : Array.isArray(a) && a.some((x) => Object.is(x, v)), `to contain ${show(v)}`]),
+    toStartWith: (prefix: string) => run((a) => [typeof a === "string" && a.startsWith(prefix), `to start with ${show(prefix)}`]),
     toMatch: (re: RegExp | string) => run((a) => [typeof a === "string" && (typeof re === "string" ? a.includes(re) : re.test(a)), `to match ${re}`]),
     toThrow: (expected?: unknown) =>
       run((fn) => {
