@@ -152,9 +152,16 @@ export class SpinPolicy {
     return ++this.#coldWaits % 16 === 0 ? this.probeNs : this.coldNs;
   }
 
-  /** The spin found its message. */
-  hit(): void {
+  /**
+   * Whether the last spin that paid had yielded first: the peer then most likely shares our
+   * CPU (the scheduler put it there), so the next spin yields from its first look.
+   */
+  yieldFirst = false;
+
+  /** The spin found its message (`afterYield`: only once it had yielded the CPU). */
+  hit(afterYield = false): void {
     this.#misses = 0;
+    this.yieldFirst = afterYield;
   }
 
   /** The spin ran out. */
@@ -182,18 +189,32 @@ export function lookAgain(w: Uint32Array, index: number, value: number, sharedCp
     yields.miss();
     return false;
   }
-  const end = nanoseconds() + spin.budget();
+  const start = nanoseconds();
+  const end = start + spin.budget();
+  const yieldAfter = spin.yieldFirst ? 0 : YIELD_AFTER_NS;
+  let now = start;
+  let yielded = false;
   do {
     for (let i = 0; i < 16; i++) {
       if (Atomics.load(w, index) !== value) {
-        spin.hit();
+        spin.hit(yielded);
         return true;
       }
     }
-  } while (nanoseconds() < end);
+    now = nanoseconds();
+    // past the first µs, yield now and then: when the scheduler has put the peer on our
+    // CPU (unpinned, it often does), this lets it run instead of spinning it off
+    if (now - start >= yieldAfter) {
+      libc.sched_yield();
+      yielded = true;
+    }
+  } while (now < end);
   spin.miss();
   return false;
 }
+
+/** How long a spin polls before it starts yielding the CPU between looks (ns). */
+export const YIELD_AFTER_NS = 1_000;
 
 /**
  * The second look of an async receive, for mechanisms whose readiness is a syscall
