@@ -31,7 +31,7 @@ export function cBaseline(): string {
 }
 
 /** The C row for a mechanism, pattern, size and placement. */
-export function runC(mechanism: string, pattern: "rtt" | "stream", size: number, count: number, placement: Placement): Row {
+export function runC(mechanism: string, pattern: "rtt" | "stream" | "inproc", size: number, count: number, placement: Placement): Row {
   const r = spawnSync(cBaseline(), [mechanism, pattern, String(size), String(count), placement], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`C baseline ${mechanism} ${pattern} failed: ${r.stderr || r.error}`);
   return JSON.parse(r.stdout.trim()) as Row;

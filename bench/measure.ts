@@ -37,8 +37,8 @@ export function throughput(count: number, size: number, seconds: number): Pick<R
 export interface Row extends Partial<LatencySummary> {
   impl: string;
   mechanism: string;
-  /** rtt and stream: messages; lock: lock+unlock pairs (bench/locks.ts); request and values: requests (bench/conversations.ts) */
-  pattern: "rtt" | "stream" | "lock" | "request" | "values";
+  /** rtt and stream: messages; lock: lock+unlock pairs (bench/locks.ts); request and values: requests (bench/conversations.ts); inproc: send + receive in one process (bench/inproc.ts) */
+  pattern: "rtt" | "stream" | "lock" | "request" | "values" | "inproc";
   mode: Mode | LockMode | ClientsMode;
   placement: Placement;
   size: number;

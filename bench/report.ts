@@ -569,6 +569,21 @@ const TARGETS: readonly TargetEntry[] = [
   natsAgainstRaw,
 ];
 
+/**
+ * Send + receive in one process (bench/inproc.ts), per mechanism: ipc-lab's ns per message,
+ * C's, what ipc-lab adds, and the ratio — with the FFI crossing's own cost (getpid) first.
+ */
+export function inprocRows(rows: Row[]): string[][] {
+  const ours = rows.filter((r) => r.pattern === "inproc" && r.impl === "ipc-lab" && !r.skipped && r.mean_ns !== undefined);
+  if (ours.length === 0) return [];
+  const body = ours.map((r) => {
+    const c = rows.find((x) => x.pattern === "inproc" && x.impl === "c" && !x.skipped && x.mechanism === r.mechanism.replace(" (FFI)", ""));
+    const ns = (v?: number) => (v === undefined ? "" : v.toFixed(0));
+    return [r.mechanism, ns(r.mean_ns), ns(c?.mean_ns), c ? ns(r.mean_ns! - c.mean_ns!) : "", c ? `${(r.mean_ns! / c.mean_ns!).toFixed(2)}×` : ""];
+  });
+  return [["mechanism", "ipc-lab ns", "C ns", "added ns", "× C"], ...body];
+}
+
 /** The machine and the run, in one line. */
 export function headerLine(h: Header): string {
   const ffi = Object.entries(h.ffi_call_ns ?? {}).map(([rt, ns]) => `${rt} ${Math.round(ns)}`).join(", ");
@@ -691,6 +706,8 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   }
   const warm = warmupRows(rows);
   if (warm.length) lines.push("Warm-up (the round trips before the timed ones, with a fresh peer process):", textTable(warm), "");
+  const one = inprocRows(rows);
+  if (one.length) lines.push("In one process (send + receive of one message, ns; no wake-up, no context switch: the call alone):", textTable(one), "");
   lines.push("ipc-lab's own targets (the project's goals for itself, judged on this run):", ...t.map(targetLine));
   const s = skips(rows);
   if (s.length) lines.push("", `Not measured (${s.length}):`, ...s.map((x) => `  ${x}`));
@@ -769,6 +786,17 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
       "Each timed run starts with a fresh peer process, whose JIT starts cold: its first round trips, before the timed ones, against the steady p50 that follows (the bench process has usually compiled the shared code already, on earlier rows).",
       "",
       mdTable(warm),
+      "",
+    );
+  }
+  const one = inprocRows(rows);
+  if (one.length) {
+    parts.push(
+      "## In one process: what a message costs beyond C",
+      "",
+      "Send one message and receive it again in the same process, many times (bench/inproc.ts; the C program does the same, `bench/c/baseline.c MECH inproc`): no wake-up and no context switch, so what is left is the kernel call and, for ipc-lab, the FFI crossing (the getpid row) and the JavaScript around it.",
+      "",
+      mdTable(one),
       "",
     );
   }

@@ -24,11 +24,12 @@ import { recommendationMarkdown } from "./recommend.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 import { cpuLoad, stopLoad } from "./load.ts";
+import { ffiRow, INPROC_MECHS, inprocRow } from "./inproc.ts";
 import { ffiCallCosts } from "./ffi-cost.ts";
 
 /** Usage text. */
 const benchUsage = `usage: ipc-lab bench [--quick] [--mech pipe,shm,...] [--size 64,4096] [--count N]
-                     [--pattern rtt,stream,lock,request,values] [--placement same-cpu,cross-cpu,unpinned,loaded]
+                     [--pattern rtt,stream,lock,request,values,inproc] [--placement same-cpu,cross-cpu,unpinned,loaded]
                      [--impl ipc-lab,c,deno,node,bun-ipc,node-net,bun-socket,deno-socket,node-ipc-json,node-ipc-advanced,worker-postmessage]
                      [--mode sync,async,async-both,batch,loan] [--full] [--targets] [--out DIR] [--compare OLD.json]
                      [--json FILE] [--md FILE] [--svg FILE]
@@ -156,7 +157,7 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
     quick,
     sizes,
     placements: placements.filter((p) => p !== "cross-cpu" || cpus().length >= 2),
-    patterns: list(str("pattern")) ?? ["rtt", "stream", "lock", "request", "values"],
+    patterns: list(str("pattern")) ?? ["rtt", "stream", "lock", "request", "values", "inproc"],
     modes: list(str("mode")) ?? ["sync", "async", "async-both", "batch", "loan"],
     // "deno", "node": on Bun, the same ipc-lab measurements (sync) run once more under Deno and
     // under Node — in the full run; --quick leaves them out (they would triple its time) unless named
@@ -211,7 +212,7 @@ function jobsOf(plan: Plan, nats: boolean): Job[] {
       }
     }
   }
-  jobs.push(...asUsersRunJobs(plan));
+  jobs.push(...asUsersRunJobs(plan), ...inprocJobs(plan));
   for (const other of ["deno", "node"] as const) {
     const job = runtimeJob(plan, other);
     if (job) jobs.push(job);
@@ -244,6 +245,50 @@ function asUsersRunJobs(plan: Plan): Job[] {
     for (const b of runtimeBaselines.filter((b) => plan.impls.includes(b.impl))) {
       const row = { impl: b.impl, mechanism: b.mechanism, pattern: "rtt", mode: "async", placement, size } as const;
       jobs.push({ label: `${b.impl} rtt ${size} B ${placement}`, row, run: () => b.run(size, plan.rttCount, placement) });
+    }
+  }
+  return jobs;
+}
+
+/**
+ * Send + receive in one process, per mechanism, ipc-lab and C, and a getpid() loop through
+ * the FFI and in C (bench/inproc.ts): what a message costs beyond C, no scheduler in the way.
+ */
+function inprocJobs(plan: Plan): Job[] {
+  if (!plan.patterns.includes("inproc")) return [];
+  const jobs: Job[] = [];
+  const size = plan.sizes[0]!;
+  const count = Number(plan.count ?? (plan.quick ? 100_000 : 300_000));
+  const row = (impl: string, mechanism: string, s: number) => ({ impl, mechanism, pattern: "inproc", mode: "sync", placement: "unpinned", size: s } as const);
+  if (plan.impls.includes("ipc-lab")) {
+    jobs.push({
+      label: "getpid through the FFI, in one process",
+      row: row("ipc-lab", "getpid (FFI)", 0),
+      run: () => ffiRow(count),
+    });
+  }
+  if (plan.impls.includes("c")) {
+    jobs.push({
+      label: "C getpid, in one process",
+      row: row("c", "getpid", 0),
+      run: () => runC("getpid", "inproc", 0, count, "unpinned"),
+    });
+  }
+  for (const m of INPROC_MECHS.filter((m) => plan.cases.some((c) => c.name === m))) {
+    const s = m === "eventfd" ? 8 : size;
+    if (plan.impls.includes("ipc-lab")) {
+      jobs.push({
+        label: `${m} send + recv in one process`,
+        row: row("ipc-lab", m, s),
+        run: () => inprocRow(m, size, count),
+      });
+    }
+    if (plan.impls.includes("c")) {
+      jobs.push({
+        label: `C ${m} send + recv in one process`,
+        row: row("c", m, s),
+        run: () => runC(m, "inproc", s, count, "unpinned"),
+      });
     }
   }
   return jobs;

@@ -9,6 +9,7 @@ import {
   builtinNames,
   type Header,
   headerLine,
+  inprocRows,
   num,
   onOtherRuntime,
   rowLabel,
@@ -138,6 +139,9 @@ export function textSummary(h: Header, rows: Row[], t: TargetResult[], saved?: s
     columns(summaryRows(rows)),
     "",
     ...(summaryRows(rows, false).length > 1 ? ["The runtimes' own IPC, and the raw NATS client, the same way:", columns(summaryRows(rows, false), 1), ""] : []),
+    ...(inprocRows(rows).length
+      ? ["In one process — send + receive of one message, ns (no wake-up: what ipc-lab adds to the call):", columns(inprocRows(rows), 1), ""]
+      : []),
     ...(asUsersRunRows(rows).length
       ? ["As users run them — unpinned, on an idle machine and beside one CPU-bound process (round trips, µs):", columns(asUsersRunRows(rows), 1), ""]
       : []),
@@ -231,6 +235,7 @@ ${svg}
 <h2>Summary</h2>${htmlTable(summaryRows(rows))}${htmlTable(summaryRows(rows, false))}${
     asUsersRunRows(rows).length ? `<h3>As users run them: unpinned, idle and beside one CPU-bound process</h3>${htmlTable(asUsersRunRows(rows))}` : ""
   }
+${inprocRows(rows).length ? `<h2>In one process: what a message costs beyond C</h2>${htmlTable(inprocRows(rows))}` : ""}
 <h2>Round trips</h2>${htmlTable(tableRows(rows, "rtt"))}
 <h2>One-way stream</h2>${htmlTable(tableRows(rows, "stream"))}
 ${vs.length ? `<h2>${runtimeNames(vs).join(" vs ")}</h2>${htmlTable(vs)}` : ""}

@@ -227,6 +227,47 @@ describe("bench", () => {
     // (the CPU-bound neighbour is gone: the file's leak check finds no process left)
   }, 60_000);
 
+  test("--pattern inproc: send + receive in one process, ipc-lab beside C per mechanism, and the FFI crossing beside a raw syscall", async () => {
+    const json = join(dir, "inproc.json");
+    const p = track(
+      Bun.spawn([
+        process.execPath,
+        cli,
+        "bench",
+        "--mech",
+        "pipe,mq,shm",
+        "--pattern",
+        "inproc",
+        "--impl",
+        "ipc-lab,c",
+        "--count",
+        "2000",
+        "--json",
+        json,
+        "--out",
+        join(dir, "run6"),
+      ], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    );
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    const rows = JSON.parse(readFileSync(json, "utf8")).rows as Record<string, unknown>[];
+    for (
+      const [impl, mechanism] of [["ipc-lab", "getpid (FFI)"], ["c", "getpid"], ["ipc-lab", "pipe"], ["c", "pipe"], ["ipc-lab", "mq"], ["c", "mq"], [
+        "ipc-lab",
+        "shm",
+      ], ["c", "shm"]]
+    ) {
+      expect(rows.find((r) => r.impl === impl && r.mechanism === mechanism && r.pattern === "inproc" && !r.skipped)?.mean_ns as number).toBeGreaterThan(0);
+    }
+    expect(out).toMatch(/In one process — send \+ receive of one message, ns[^\n]*\n\s*mechanism\s+ipc-lab ns\s+C ns\s+added ns\s+× C\n/);
+    expect(out).toMatch(/^pipe\s+\d+\s+\d+\s+-?\d+\s+[\d.]+×$/m);
+    rmSync(json);
+    rmSync(join(dir, "run6"), { recursive: true });
+  }, 60_000);
+
   test("an unknown --placement is a usage error naming the known ones", async () => {
     const p = track(Bun.spawn([process.execPath, cli, "bench", "--placement", "moon", "--mech", "shm"], { stdout: "pipe", stderr: "pipe" }));
     expect(await p.exited).toBe(2);

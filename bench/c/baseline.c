@@ -296,8 +296,36 @@ static int flag_rtt(long count, long warm, int pcpu, int ccpu) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
+/*
+ * "inproc": both ends in this process — send one message, receive it, COUNT times — so no
+ * wake-up and no context switch: the kernel call alone, to set beside ipc-lab's same loop
+ * (bench/inproc.ts). "getpid" times the cheapest syscall the same way.
+ */
+static int inproc(size_t size, long count, uint8_t *msg, uint8_t *buf, size_t cap) {
+  struct end parent, child;
+  if (!strcmp(mech, "getpid")) {
+    for (long i = 0; i < 20000; i++) syscall(SYS_getpid);
+    int64_t t0 = now();
+    for (long i = 0; i < count; i++) syscall(SYS_getpid);
+    double ns = (double)(now() - t0) / count;
+    printf("{\"impl\":\"c\",\"mechanism\":\"getpid\",\"pattern\":\"inproc\",\"mode\":\"sync\",\"placement\":\"unpinned\",\"size\":0,\"count\":%ld,\"mean_ns\":%.1f,\"p50_ns\":%.1f}\n", count, ns, ns);
+    return 0;
+  }
+  make_ends(&parent, &child, size);
+  if (parent.rfd > 0 && strcmp(mech, "eventfd")) parent.reader = ipcl_reader_new(parent.rfd, 65536, 0);
+  if (child.rfd > 0 && strcmp(mech, "eventfd")) child.reader = ipcl_reader_new(child.rfd, 65536, 0);
+  long warm = count < 20000 ? count : 20000;
+  for (long i = 0; i < warm; i++) { send_msg(&parent, msg, (uint32_t)size); recv_msg(&child, buf, cap); }
+  int64_t t0 = now();
+  for (long i = 0; i < count; i++) { send_msg(&parent, msg, (uint32_t)size); recv_msg(&child, buf, cap); }
+  double ns = (double)(now() - t0) / count;
+  if (!strcmp(mech, "sysv-mq")) msgctl(parent.msqid, IPC_RMID, NULL);
+  printf("{\"impl\":\"c\",\"mechanism\":\"%s\",\"pattern\":\"inproc\",\"mode\":\"sync\",\"placement\":\"unpinned\",\"size\":%zu,\"count\":%ld,\"mean_ns\":%.1f,\"p50_ns\":%.1f}\n", mech, size, count, ns, ns);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 6) { fprintf(stderr, "usage: baseline MECH rtt|stream SIZE COUNT same-cpu|cross-cpu|unpinned\n"); return 2; }
+  if (argc != 6) { fprintf(stderr, "usage: baseline MECH rtt|stream|inproc SIZE COUNT same-cpu|cross-cpu|unpinned\n"); return 2; }
   mech = argv[1];
   const char *pattern = argv[2], *placement = argv[5];
   size_t size = strtoul(argv[3], NULL, 10);
@@ -318,6 +346,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mech, "mq") && cap < 8192) cap = 8192; /* mq_receive needs room for the queue's msgsize */
   scratch = malloc(cap + 16);
   uint8_t *msg = calloc(1, cap), *buf = malloc(cap);
+  if (!strcmp(pattern, "inproc")) return inproc(size, count, msg, buf, cap);
   struct end parent, child;
   make_ends(&parent, &child, size);
   if (!strcmp(mech, "fifo")) {

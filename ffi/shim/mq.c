@@ -29,14 +29,22 @@ static struct timespec realtime_deadline(double timeout_ms) {
 }
 
 /** mq_send with a timeout (0 = try, negative = forever); 0 or -errno (ETIMEDOUT). */
+/* an absolute time long past: a timed call with it never blocks */
+static const struct timespec already_past = {0, 0};
+
 int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms) {
   WAIT_SCOPE;
   int r;
   if (timeout_ms < 0) {
     do r = mq_send((mqd_t)q, buf, len, prio); while (r != 0 && errno == EINTR && !stopping());
   } else {
-    struct timespec ts = realtime_deadline(timeout_ms);
-    do r = mq_timedsend((mqd_t)q, buf, len, prio, &ts); while (r != 0 && errno == EINTR && !stopping());
+    /* first with a deadline already past: a queue with room takes the message at once and
+     * the success path reads no clock; only a full one costs the deadline and a second call */
+    r = mq_timedsend((mqd_t)q, buf, len, prio, &already_past);
+    if (r != 0 && (errno == ETIMEDOUT || (errno == EINTR && !stopping())) && timeout_ms > 0) {
+      struct timespec ts = realtime_deadline(timeout_ms);
+      do r = mq_timedsend((mqd_t)q, buf, len, prio, &ts); while (r != 0 && errno == EINTR && !stopping());
+    }
   }
   return r == 0 ? 0 : -errno;
 }
@@ -48,8 +56,12 @@ int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout
   if (timeout_ms < 0) {
     do r = mq_receive((mqd_t)q, buf, cap, prio); while (r < 0 && errno == EINTR && !stopping());
   } else {
-    struct timespec ts = realtime_deadline(timeout_ms);
-    do r = mq_timedreceive((mqd_t)q, buf, cap, prio, &ts); while (r < 0 && errno == EINTR && !stopping());
+    /* as in ipcl_mq_send: a message already there is taken without reading the clock */
+    r = mq_timedreceive((mqd_t)q, buf, cap, prio, &already_past);
+    if (r < 0 && (errno == ETIMEDOUT || (errno == EINTR && !stopping())) && timeout_ms > 0) {
+      struct timespec ts = realtime_deadline(timeout_ms);
+      do r = mq_timedreceive((mqd_t)q, buf, cap, prio, &ts); while (r < 0 && errno == EINTR && !stopping());
+    }
   }
   return r < 0 ? -errno : (int)r;
 }

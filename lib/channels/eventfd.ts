@@ -45,6 +45,19 @@ export function readCounter(msg: Uint8Array): bigint {
   return new DataView(msg.buffer, msg.byteOffset, 8).getBigUint64(0, true);
 }
 
+/**
+ * Whether 8 bytes hold a value an eventfd accepts, 1 to 2^64-2, read without allocating (no
+ * DataView, no BigInt: this is every send's check): not all zero, not all 0xff.
+ */
+function validCounter(msg: Uint8Array): boolean {
+  let any = 0, all = 0xff;
+  for (let i = 0; i < 8; i++) {
+    any |= msg[i]!;
+    all &= msg[i]!;
+  }
+  return any !== 0 && all !== 0xff;
+}
+
 /** One or two eventfd counters. */
 export class EventfdChannel extends BaseChannel {
   /** @inheritdoc */
@@ -79,7 +92,7 @@ export class EventfdChannel extends BaseChannel {
   }
 
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
-    if (msg.byteLength !== 8 || readCounter(msg) === 0n || readCounter(msg) > EVENTFD_MAX) {
+    if (msg.byteLength !== 8 || !validCounter(msg)) {
       throw ipcError("EINVAL", "write", this.address, "an eventfd message is an 8-byte little-endian value from 1 to 2^64-2 (use add(n))");
     }
     const r = shim.ipcl_eventfd_rw(this.#wfd, msg, 1, timeout);

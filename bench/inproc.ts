@@ -1,0 +1,86 @@
+/**
+ * What a message costs ipc-lab beyond C, with no scheduler in the way: in one process, send
+ * one message and receive it again, N times, per mechanism — beside the same loop in C
+ * (`bench/c/baseline.c MECH inproc …`) and a getpid() loop through the FFI (the crossing's
+ * own cost). Both ends in one process means no wake-up, no context switch: what is left is
+ * the kernel call and, for ipc-lab, the JavaScript around it and the FFI crossing.
+ */
+import type { Channel } from "../lib/index.ts";
+import { listen, open } from "../lib/index.ts";
+import { createEventfd, pipePair, socketPair } from "../lib/public/mechanisms.ts";
+import { libc } from "../ffi/runtime.ts";
+import type { Row } from "./measure.ts";
+
+/** The mechanisms measured in one process, each with a C counterpart of the same name. */
+export const INPROC_MECHS = ["pipe", "unix", "tcp", "mq", "sysv-mq", "eventfd", "shm"] as const;
+export type InprocMech = (typeof INPROC_MECHS)[number];
+
+/** A sender and a receiver in this process (the same channel where the mechanism is a shared queue). */
+function pairOf(m: InprocMech, tag: string): { tx: Channel; rx: Channel; close(): void } {
+  const both = (tx: Channel, rx: Channel, more: () => void = () => {}) => ({ tx, rx, close: () => (tx.close(), rx.close(), more()) });
+  switch (m) {
+    case "pipe": {
+      const [a, b] = pipePair();
+      return both(a, b);
+    }
+    case "unix": {
+      const [a, b] = socketPair();
+      return both(a, b);
+    }
+    case "tcp": {
+      const l = listen("tcp:127.0.0.1:0");
+      const a = open(l.address, { timeout: 5000 });
+      const b = l.accept({ timeout: 5000 })!;
+      return both(a, b, () => l.close());
+    }
+    case "mq": {
+      const q = open(`mq:/ipcl-inproc-${tag}`, { create: true });
+      return { tx: q, rx: q, close: () => q.close() };
+    }
+    case "sysv-mq": {
+      const q = open(`sysv-mq:${0x49500000 + (process.pid & 0xfffff)}`, { create: true });
+      return { tx: q, rx: q, close: () => q.close() };
+    }
+    case "eventfd": {
+      const e = createEventfd();
+      return { tx: e, rx: e, close: () => e.close() };
+    }
+    case "shm": {
+      const a = open(`shm:/ipcl-inproc-${tag}`, { create: true });
+      const b = open(`shm:/ipcl-inproc-${tag}`);
+      return both(a, b);
+    }
+  }
+}
+
+/** ns per send + receive of one `size`-byte message (eventfd: its 8 B counter), in this process. */
+export function inprocRow(m: InprocMech, size: number, count: number): Row {
+  const { tx, rx, close } = pairOf(m, `${process.pid}-${m}`);
+  const s = m === "eventfd" ? 8 : size;
+  const msg = m === "eventfd" ? new Uint8Array(new BigUint64Array([1n]).buffer) : new Uint8Array(s);
+  const buf = new Uint8Array(Math.max(rx.caps.maxMessageSize, 8));
+  try {
+    const loop = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        tx.send(msg);
+        rx.recvInto(buf);
+      }
+    };
+    loop(Math.min(20_000, count)); // warm: the JIT compiles the loop
+    const t0 = performance.now();
+    loop(count);
+    const ns = ((performance.now() - t0) * 1e6) / count;
+    return { impl: "ipc-lab", mechanism: m, pattern: "inproc", mode: "sync", placement: "unpinned", size: s, count, mean_ns: ns, p50_ns: ns };
+  } finally {
+    close();
+  }
+}
+
+/** ns per getpid() through the FFI, in the same loop shape: the crossing's own cost. */
+export function ffiRow(count: number): Row {
+  for (let i = 0; i < 20_000; i++) libc.getpid();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) libc.getpid();
+  const ns = ((performance.now() - t0) * 1e6) / count;
+  return { impl: "ipc-lab", mechanism: "getpid (FFI)", pattern: "inproc", mode: "sync", placement: "unpinned", size: 0, count, mean_ns: ns, p50_ns: ns };
+}
