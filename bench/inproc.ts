@@ -3,12 +3,20 @@
  * one message and receive it again, N times, per mechanism — beside the same loop in C
  * (`bench/c/baseline.c MECH inproc …`) and a getpid() loop through the FFI (the crossing's
  * own cost). Both ends in one process means no wake-up, no context switch: what is left is
- * the kernel call and, for ipc-lab, the JavaScript around it and the FFI crossing.
+ * the kernel call and, for ipc-lab, the JavaScript around it and the FFI crossing. Each row
+ * runs in a fresh process (`inprocInChild`), as a program using one mechanism would: in the
+ * benchmark's own process, hundreds of earlier rows have made the channel code's call sites
+ * polymorphic, which cost up to 1.5× more per message.
+ *
+ *   bun bench/inproc.ts MECH|getpid SIZE COUNT     prints the row as JSON
  */
 import type { Channel } from "../lib/index.ts";
 import { listen, open } from "../lib/index.ts";
 import { createEventfd, pipePair, socketPair } from "../lib/public/mechanisms.ts";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { libc } from "../ffi/runtime.ts";
+import { isMainModule, scriptCommand } from "../ffi/process.ts";
 import type { Row } from "./measure.ts";
 
 /** The mechanisms measured in one process, each with a C counterpart of the same name. */
@@ -83,4 +91,18 @@ export function ffiRow(count: number): Row {
   for (let i = 0; i < count; i++) libc.getpid();
   const ns = ((performance.now() - t0) * 1e6) / count;
   return { impl: "ipc-lab", mechanism: "getpid (FFI)", pattern: "inproc", mode: "sync", placement: "unpinned", size: 0, count, mean_ns: ns, p50_ns: ns };
+}
+
+/** The same row measured in a fresh process of this runtime (see the top of this file). */
+export function inprocInChild(m: InprocMech | "getpid", size: number, count: number): Row {
+  const [bin, ...args] = scriptCommand(fileURLToPath(import.meta.url), [m, String(size), String(count)]);
+  const r = spawnSync(bin!, args, { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`in-process ${m} failed: ${r.stderr || r.error}`);
+  return JSON.parse(r.stdout.trim()) as Row;
+}
+
+if (isMainModule(import.meta)) {
+  const [m, size, count] = process.argv.slice(2);
+  const row = m === "getpid" ? ffiRow(Number(count)) : inprocRow(m as InprocMech, Number(size), Number(count));
+  process.stdout.write(`${JSON.stringify(row)}\n`);
 }

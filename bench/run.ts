@@ -24,7 +24,7 @@ import { recommendationMarkdown } from "./recommend.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 import { cpuLoad, stopLoad } from "./load.ts";
-import { ffiRow, INPROC_MECHS, inprocRow } from "./inproc.ts";
+import { INPROC_MECHS, inprocInChild } from "./inproc.ts";
 import { ffiCallCosts } from "./ffi-cost.ts";
 
 /** Usage text. */
@@ -264,7 +264,7 @@ function inprocJobs(plan: Plan): Job[] {
     jobs.push({
       label: "getpid through the FFI, in one process",
       row: row("ipc-lab", "getpid (FFI)", 0),
-      run: () => ffiRow(count),
+      run: () => inprocInChild("getpid", 0, count),
     });
   }
   if (plan.impls.includes("c")) {
@@ -280,7 +280,7 @@ function inprocJobs(plan: Plan): Job[] {
       jobs.push({
         label: `${m} send + recv in one process`,
         row: row("ipc-lab", m, s),
-        run: () => inprocRow(m, size, count),
+        run: () => inprocInChild(m, size, count),
       });
     }
     if (plan.impls.includes("c")) {

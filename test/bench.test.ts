@@ -11,6 +11,18 @@ const prefix = testPrefix("bench");
 const dir = privateDir("bench");
 const cli = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
 
+/** `ipc-lab bench ARGS` into this test's own files: its summary, and the saved rows and targets (then removed). */
+async function benchRun(tag: string, args: string[]): Promise<{ out: string; rows: Record<string, unknown>[]; targets: { target: string }[] }> {
+  const [json, out] = [join(dir, `${tag}.json`), join(dir, tag)];
+  const p = track(Bun.spawn([process.execPath, cli, "bench", ...args, "--json", json, "--out", out], { stdout: "pipe", stderr: "pipe" }));
+  const text = await new Response(p.stdout).text();
+  expect(await p.exited).toBe(0);
+  const data = JSON.parse(readFileSync(json, "utf8"));
+  rmSync(json);
+  rmSync(out, { recursive: true });
+  return { out: text, rows: data.rows, targets: data.targets };
+}
+
 describe("bench", () => {
   test("percentiles are nearest-rank over the sorted samples", () => {
     const s = summarize(Float64Array.from({ length: 1000 }, (_, i) => 1000 - i));
@@ -178,35 +190,10 @@ describe("bench", () => {
   }, 60_000);
 
   test("--placement unpinned,loaded: the ring beside Bun's IPC on an idle machine and beside a CPU-bound process the run starts and stops", async () => {
-    const json = join(dir, "loaded.json");
-    const p = track(
-      Bun.spawn([
-        process.execPath,
-        cli,
-        "bench",
-        "--mech",
-        "shm",
-        "--size",
-        "64",
-        "--placement",
-        "unpinned,loaded",
-        "--impl",
-        "ipc-lab,bun-ipc",
-        "--mode",
-        "sync,async-both",
-        "--pattern",
-        "rtt",
-        "--count",
-        "300",
-        "--json",
-        json,
-        "--out",
-        join(dir, "run5"),
-      ], { stdout: "pipe", stderr: "pipe" }),
-    );
-    const out = await new Response(p.stdout).text();
-    expect(await p.exited).toBe(0);
-    const rows = JSON.parse(readFileSync(json, "utf8")).rows as Record<string, unknown>[];
+    const { out, rows, targets } = await benchRun("loaded", [
+      ...["--mech", "shm", "--size", "64", "--placement", "unpinned,loaded", "--impl", "ipc-lab,bun-ipc"],
+      ...["--mode", "sync,async-both", "--pattern", "rtt", "--count", "300"],
+    ]);
     for (const placement of ["unpinned", "loaded"]) {
       for (const [impl, mode] of [["ipc-lab", "sync"], ["ipc-lab", "async-both"], ["bun-ipc", "async"]]) {
         expect(rows.find((r) => r.impl === impl && r.mode === mode && r.placement === placement && !r.skipped)?.p50_ns as number).toBeGreaterThan(0);
@@ -217,43 +204,15 @@ describe("bench", () => {
     );
     expect(out).toMatch(/^shm \(both ends async\)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$/m);
     // what users compare: the ring at p50 and p99 against Bun's IPC, as they run them
-    const t = JSON.parse(readFileSync(json, "utf8")).targets as { target: string }[];
     for (const placement of ["unpinned", "loaded"]) {
-      expect(t.some((x) => x.target === `shm ring with both ends async ≥ 5× faster than Bun.spawn ipc (64 B, ${placement})`)).toBeTrue();
-      expect(t.some((x) => x.target === `shm ring with both ends async: p99 no worse than Bun.spawn ipc's (64 B, ${placement})`)).toBeTrue();
+      expect(targets.some((x) => x.target === `shm ring with both ends async ≥ 5× faster than Bun.spawn ipc (64 B, ${placement})`)).toBeTrue();
+      expect(targets.some((x) => x.target === `shm ring with both ends async: p99 no worse than Bun.spawn ipc's (64 B, ${placement})`)).toBeTrue();
     }
-    rmSync(json);
-    rmSync(join(dir, "run5"), { recursive: true });
     // (the CPU-bound neighbour is gone: the file's leak check finds no process left)
   }, 60_000);
 
   test("--pattern inproc: send + receive in one process, ipc-lab beside C per mechanism, and the FFI crossing beside a raw syscall", async () => {
-    const json = join(dir, "inproc.json");
-    const p = track(
-      Bun.spawn([
-        process.execPath,
-        cli,
-        "bench",
-        "--mech",
-        "pipe,mq,shm",
-        "--pattern",
-        "inproc",
-        "--impl",
-        "ipc-lab,c",
-        "--count",
-        "2000",
-        "--json",
-        json,
-        "--out",
-        join(dir, "run6"),
-      ], {
-        stdout: "pipe",
-        stderr: "pipe",
-      }),
-    );
-    const out = await new Response(p.stdout).text();
-    expect(await p.exited).toBe(0);
-    const rows = JSON.parse(readFileSync(json, "utf8")).rows as Record<string, unknown>[];
+    const { out, rows } = await benchRun("inproc", ["--mech", "pipe,mq,shm", "--pattern", "inproc", "--impl", "ipc-lab,c", "--count", "2000"]);
     for (
       const [impl, mechanism] of [["ipc-lab", "getpid (FFI)"], ["c", "getpid"], ["ipc-lab", "pipe"], ["c", "pipe"], ["ipc-lab", "mq"], ["c", "mq"], [
         "ipc-lab",
@@ -264,8 +223,6 @@ describe("bench", () => {
     }
     expect(out).toMatch(/In one process — send \+ receive of one message, ns[^\n]*\n\s*mechanism\s+ipc-lab ns\s+C ns\s+added ns\s+× C\n/);
     expect(out).toMatch(/^pipe\s+\d+\s+\d+\s+-?\d+\s+[\d.]+×$/m);
-    rmSync(json);
-    rmSync(join(dir, "run6"), { recursive: true });
   }, 60_000);
 
   test("an unknown --placement is a usage error naming the known ones", async () => {
