@@ -14,11 +14,11 @@ interface DenoPermissions {
 const needed = ["ffi", "read", "write", "env", "run", "sys"] as const;
 
 /** The sentence to show: every flag ipc-lab needs, and -A as the short way. */
-export const denoPermissionAdvice = "ipc-lab calls libc through Deno's FFI and compiles a small C shim on first use: run Deno with -A, or with " +
+const denoPermissionAdvice = "ipc-lab calls libc through Deno's FFI and compiles a small C shim on first use: run Deno with -A, or with " +
   "--allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-sys (add --allow-net for tcp:, udp: and nats:)";
 
 /** The permissions (of those ipc-lab needs) that this Deno process has not been granted. */
-export function missingDenoPermissions(): string[] {
+function missingDenoPermissions(): string[] {
   const deno = (globalThis as { Deno?: DenoPermissions }).Deno;
   if (deno === undefined || (globalThis as { Bun?: unknown }).Bun !== undefined) return [];
   return needed.filter((name) => deno.permissions.querySync({ name }).state !== "granted");

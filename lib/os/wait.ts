@@ -214,7 +214,7 @@ export function lookAgain(w: Uint32Array, index: number, value: number, sharedCp
 }
 
 /** How long a spin polls before it starts yielding the CPU between looks (ns). */
-export const YIELD_AFTER_NS = 1_000;
+const YIELD_AFTER_NS = 1_000;
 
 /**
  * The second look of an async receive, for mechanisms whose readiness is a syscall
