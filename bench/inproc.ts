@@ -15,7 +15,7 @@ import { listen, open } from "../lib/index.ts";
 import { createEventfd, pipePair, socketPair } from "../lib/public/mechanisms.ts";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { libc } from "../ffi/runtime.ts";
+import { ffiCallNs } from "./ffi-cost.ts";
 import { isMainModule, scriptCommand } from "../ffi/process.ts";
 import type { Row } from "./measure.ts";
 
@@ -84,13 +84,20 @@ export function inprocRow(m: InprocMech, size: number, count: number): Row {
   }
 }
 
-/** ns per getpid() through the FFI, in the same loop shape: the crossing's own cost. */
-export function ffiRow(count: number): Row {
-  for (let i = 0; i < 20_000; i++) libc.getpid();
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) libc.getpid();
-  const ns = ((performance.now() - t0) * 1e6) / count;
-  return { impl: "ipc-lab", mechanism: "getpid (FFI)", pattern: "inproc", mode: "sync", placement: "unpinned", size: 0, count, mean_ns: ns, p50_ns: ns };
+/** ns per getpid() through the FFI (bench/ffi-cost.ts, the header's figure): the crossing's own cost. */
+export function ffiRow(): Row {
+  const ns = ffiCallNs();
+  return {
+    impl: "ipc-lab",
+    mechanism: "getpid (FFI)",
+    pattern: "inproc",
+    mode: "sync",
+    placement: "unpinned",
+    size: 0,
+    count: 1_000_000,
+    mean_ns: ns,
+    p50_ns: ns,
+  };
 }
 
 /** The same row measured in a fresh process of this runtime (see the top of this file). */
@@ -103,6 +110,6 @@ export function inprocInChild(m: InprocMech | "getpid", size: number, count: num
 
 if (isMainModule(import.meta)) {
   const [m, size, count] = process.argv.slice(2);
-  const row = m === "getpid" ? ffiRow(Number(count)) : inprocRow(m as InprocMech, Number(size), Number(count));
+  const row = m === "getpid" ? ffiRow() : inprocRow(m as InprocMech, Number(size), Number(count));
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
