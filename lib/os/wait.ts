@@ -176,7 +176,7 @@ export class SpinPolicy {
  * other side may only share our CPU (`sharedCpu`), call sched_yield() `yields`' budget of
  * times instead — that runs a peer our send just woke, where spinning would keep it off.
  */
-export function lookAgain(w: Uint32Array, index: number, value: number, sharedCpu: boolean, spin: SpinPolicy, yields: SpinPolicy): boolean {
+export function lookAgain(w: Uint32Array, index: number, value: number, sharedCpu: boolean, spin: SpinPolicy, yields: SpinPolicy, mayYield = true): boolean {
   if (sharedCpu) {
     const n = yields.budget();
     for (let i = 0; i < n; i++) {
@@ -191,7 +191,7 @@ export function lookAgain(w: Uint32Array, index: number, value: number, sharedCp
   }
   const start = nanoseconds();
   const end = start + spin.budget();
-  const yieldAfter = spin.yieldFirst ? 0 : YIELD_AFTER_NS;
+  const yieldAfter = !mayYield ? Infinity : spin.yieldFirst ? 0 : YIELD_AFTER_NS;
   let now = start;
   let yielded = false;
   do {
@@ -417,5 +417,18 @@ export class PeerSpin {
   refresh(): void {
     this.#peer = 0;
     this.#known.clear();
+    this.#yields = undefined;
   }
+
+  /**
+   * Whether a spin should yield the CPU now and then: only when this process may run on
+   * more than one CPU, so that the scheduler can have put the peer on ours. Pinned to one CPU
+   * (the peer then runs elsewhere, or spinning is off), a yield cannot help the peer and
+   * hands the CPU to any busy neighbour for its whole slice (a pinned ring beside a CPU-bound
+   * process slowed to milliseconds a round trip). Re-read with the masks (refresh).
+   */
+  get yields(): boolean {
+    return (this.#yields ??= shim.ipcl_cpus_allowed() !== 1);
+  }
+  #yields: boolean | undefined;
 }

@@ -138,6 +138,11 @@ export class RingChannel extends BaseChannel {
    */
   #syncYieldFirst = false;
 
+  /** The sync spin's yield mask: yield at looks where (i & mask) === mask; -1 never (pinned to one CPU: PeerSpin.yields). */
+  #yieldMask(): number {
+    return !this.#peerSpin.yields ? -1 : this.#syncYieldFirst ? 0 : 255;
+  }
+
   /** Re-read both CPU masks before the next wait (call after pinning either process). */
   refreshSpin(): void {
     this.#peerSpin.refresh();
@@ -272,9 +277,9 @@ export class RingChannel extends BaseChannel {
     if (attempt()) return true;
     if (timeout === 0) return false;
     const deadline = deadlineIn(timeout, Infinity);
-    for (let i = 0, spin = this.#spinBudget(), yieldMask = this.#syncYieldFirst ? 0 : 255; i < spin; i++) {
+    for (let i = 0, spin = this.#spinBudget(), yieldMask = this.#yieldMask(); i < spin; i++) {
       if (attempt()) {
-        this.#syncYieldFirst = i > yieldMask;
+        this.#syncYieldFirst = yieldMask >= 0 && i > yieldMask;
         return true;
       }
       if ((i & yieldMask) === yieldMask) libc.sched_yield(); // a peer the scheduler put on our CPU runs (#syncYieldFirst)
@@ -457,9 +462,9 @@ export class RingChannel extends BaseChannel {
     this.#checkEof();
     if (timeout === 0) return -1;
     const w = this.#w;
-    for (let i = 0, spin = this.#spinBudget(), yieldMask = this.#syncYieldFirst ? 0 : 255; i < spin; i++) {
+    for (let i = 0, spin = this.#spinBudget(), yieldMask = this.#yieldMask(); i < spin; i++) {
       if (Atomics.load(w, this.#rx.head) !== this.#tail) {
-        this.#syncYieldFirst = i > yieldMask;
+        this.#syncYieldFirst = yieldMask >= 0 && i > yieldMask;
         return this.#peek();
       }
       if ((i & yieldMask) === yieldMask) libc.sched_yield(); // a peer the scheduler put on our CPU runs (#syncYieldFirst)
@@ -534,7 +539,7 @@ export class RingChannel extends BaseChannel {
   protected override readableSoon(): boolean {
     const spin = this.#spinBudget();
     if (spin === 0 && (this.#spinFixed || this.peerPid <= 0)) return false; // spin: 0 asked for no busy waiting; no peer yet
-    return lookAgain(this.#w, this.#rx.head, this.#tail, spin === 0, this.#asyncSpin, this.#asyncYields);
+    return lookAgain(this.#w, this.#rx.head, this.#tail, spin === 0, this.#asyncSpin, this.#asyncYields, this.#peerSpin.yields);
   }
   readonly #asyncSpin = asyncSpin();
   readonly #asyncYields = asyncYields();
