@@ -252,6 +252,36 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     expect(await collected(second)).toEqual([]);
   });
 
+  test("a durable consumer that is merely behind keeps what it fetched ahead: nothing goes to the other consumer twice", async () => {
+    const name = `B${++serial}`;
+    const address = `${url()}/${subject()}?durable=${name}`;
+    const ackWaitMs = 300;
+    using pub = open(address, { role: "writer" }) as NatsChannel;
+    for (const m of range(100)) pub.send(m);
+    using behind = open(address, { role: "reader", ackWaitMs }) as NatsChannel;
+    const got = [text.decode(behind.recv({ timeout: 10_000 }))];
+    const pending = async () =>
+      JSON.parse(text.decode(await request(`${url()}/$JS.API.CONSUMER.INFO.${name}.${name}`, "", { timeout: 5000 }))).num_ack_pending as number;
+    for (const deadline = performance.now() + 10_000; (await pending()) < 64;) { // the ring's 64 fetched ahead, untaken
+      if (performance.now() > deadline) throw new Error("the consumer did not fetch ahead");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    using other = open(address, { role: "reader", ackWaitMs }) as NatsChannel;
+    // four ack waits: without "in progress" the server would hand what `behind` holds to `other`
+    for (const until = performance.now() + 4 * ackWaitMs; performance.now() < until;) {
+      const m = await other.recvAsync({ timeout: 50 }).catch(() => undefined);
+      if (m) got.push(text.decode(m));
+    }
+    for (let quiet = 0; quiet < 2;) { // then what is left comes to either, once
+      const before = got.length;
+      for (let m = behind.tryRecv(); m; m = behind.tryRecv()) got.push(text.decode(m));
+      const m = await other.recvAsync({ timeout: ackWaitMs }).catch(() => undefined);
+      if (m) got.push(text.decode(m));
+      quiet = got.length === before ? quiet + 1 : 0;
+    }
+    expect(got.map(Number).sort((a, b) => a - b)).toEqual(range(100).map(Number));
+  });
+
   test("a durable queue loses nothing across a server restart; a plain subject works again once reconnected", async () => {
     const name = `R${++serial}`;
     const address = `${url()}/${subject()}?durable=${name}`;

@@ -5,8 +5,10 @@
  * message when it answers). A consumer fetches a few messages ahead into the caller's ring
  * and acknowledges each once the caller has taken it from the ring (recv handed it over);
  * what the caller never took is given back (nak) when it closes, and what a killed consumer
- * held is delivered again by the server after ackWaitMs. That is "at least once": a consumer
- * killed between taking a message and its acknowledgement sees the message delivered again.
+ * held is delivered again by the server after ackWaitMs. What a live consumer holds is kept
+ * from that ("in progress" every ackWaitMs / 3), and a second delivery of a message it still
+ * holds is not handed over twice. That is "at least once": a consumer killed between taking
+ * a message and its acknowledgement sees the message delivered again.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
@@ -120,6 +122,19 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
       await changed(control, Ctl.taken, taken, 1000);
     }
   })();
+  // The server's ack wait runs from delivery, while a fetched message may wait in the ring
+  // for a slow caller: "in progress" for what we hold, so that only a consumer that died (or
+  // lost its connection) has its messages delivered again, never one that is merely behind.
+  const keepHeld = setInterval(() => {
+    for (const m of held) m.working();
+  }, Math.max(50, Math.floor(o.ackWaitMs / 3)));
+  /** A second delivery of a message we hold (its ack wait ran out all the same): keep the newer, hand it over once. */
+  const alreadyHeld = (m: JsMsg): boolean => {
+    if (!m.redelivered) return false;
+    const i = held.findIndex((h) => h.seq === m.seq);
+    if (i >= 0) held[i] = m;
+    return i >= 0;
+  };
   const fetching = (async () => {
     const js = (await jetstreamModule!).jetstream(nc);
     const consumer = await js.consumers.get(o.durable!, o.durable!);
@@ -138,6 +153,7 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
             m.nak();
             continue;
           }
+          if (alreadyHeld(m)) continue;
           held.push(m);
           delivered++;
           if (!out.deliver(m.data)) stopped = true;
@@ -150,6 +166,7 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
   return {
     async stop(): Promise<void> {
       stopped = true;
+      clearInterval(keepHeld);
       batch?.stop();
       Atomics.notify(control, Ctl.taken);
       await Promise.all([acking, fetching]);

@@ -145,14 +145,13 @@ export class Server implements Disposable {
           reply = utf8.encode(e instanceof Error ? e.message : String(e));
         }
         try {
-          await peer.sendAsync(turnFrame(kind, turn.id, reply), { timeout: this.#replyTimeout });
+          await this.#reply(peer, turnFrame(kind, turn.id, reply));
         } catch (e) {
           if (!(e instanceof IpcError && e.code === "EMSGSIZE")) throw e;
           // a reply the mechanism cannot carry fails that request, not the conversation
           const why = `the reply is ${reply.byteLength} bytes, more than ${peer.address} carries (${peer.caps.maxMessageSize - TURN_HEADER} B per reply)`;
-          await peer.sendAsync(turnFrame(Turn.FAILED, turn.id, utf8.encode(why)), { timeout: this.#replyTimeout });
+          await this.#reply(peer, turnFrame(Turn.FAILED, turn.id, utf8.encode(why)));
         }
-        this.#answered++;
       }
     } catch (e) {
       if (malformed(e)) this.#malformed(e as IpcError);
@@ -161,6 +160,16 @@ export class Server implements Disposable {
       this.#peers.delete(peer);
       peer.close();
     }
+  }
+
+  /**
+   * Hand a reply to the client and count it, in the same turn of the event loop: sendAsync
+   * may give timers and I/O a turn after a send that fit at once, and a client in this
+   * process could then see its reply while `answered` did not yet count it.
+   */
+  async #reply(peer: Channel, frame: Uint8Array): Promise<void> {
+    if (!peer.trySend(frame)) await peer.sendAsync(frame, { timeout: this.#replyTimeout });
+    this.#answered++;
   }
 
   /** A client sent what no client of ours writes: its conversation ends; say so once, not once per such client. */
