@@ -33,7 +33,7 @@ import { processAlive } from "../names/peer-watch.ts";
 import { register } from "../names/registry.ts";
 import { optionNames } from "../options.ts";
 import { racePoints } from "../os/race-points.ts";
-import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy } from "../os/wait.ts";
+import { deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, yieldBriefly } from "../os/wait.ts";
 import { attach, ECANCELED, leave, LINE, type Mapped, PAD, recordSize, S, SPIN, type TopicOptions, W } from "./topic-layout.ts";
 import { TopicPublisher, TopicRegion } from "./topic-publisher.ts";
 
@@ -399,9 +399,9 @@ export class TopicChannel extends BaseChannel {
   #spinFor(n: number): boolean {
     const w = this.#w;
     const tail = this.#cursor();
-    for (let i = 0; i < n; i++) {
+    for (let i = 0, mask = 255; i < n; i++) {
       if (Atomics.load(w, W.head) !== tail) return true;
-      if ((i & 255) === 255) libc.sched_yield();
+      if ((i & mask) === mask && !yieldBriefly()) mask = -1; // a busy neighbour took it: no more yields
     }
     return false;
   }

@@ -180,18 +180,20 @@ export function lookAgain(w: Uint32Array, index: number, value: number, sharedCp
   if (sharedCpu) {
     const n = yields.budget();
     for (let i = 0; i < n; i++) {
-      libc.sched_yield();
+      // one CPU: a slow yield says a busy neighbour shares it, and parking beats another slice lost
+      const brief = yieldBriefly();
       if (Atomics.load(w, index) !== value) {
         yields.hit();
         return true;
       }
+      if (!brief) break;
     }
     yields.miss();
     return false;
   }
   const start = nanoseconds();
   const end = start + spin.budget();
-  const yieldAfter = !mayYield ? Infinity : spin.yieldFirst ? 0 : YIELD_AFTER_NS;
+  let yieldAfter = !mayYield ? Infinity : spin.yieldFirst ? 0 : YIELD_AFTER_NS;
   let now = start;
   let yielded = false;
   do {
@@ -205,8 +207,8 @@ export function lookAgain(w: Uint32Array, index: number, value: number, sharedCp
     // past the first µs, yield now and then: when the scheduler has put the peer on our
     // CPU (unpinned, it often does), this lets it run instead of spinning it off
     if (now - start >= yieldAfter) {
-      libc.sched_yield();
-      yielded = true;
+      yielded = yieldBriefly();
+      if (!yielded) yieldAfter = Infinity; // a neighbour took it: spin on, yield no more
     }
   } while (now < end);
   spin.miss();
@@ -215,6 +217,27 @@ export function lookAgain(w: Uint32Array, index: number, value: number, sharedCp
 
 /** How long a spin polls before it starts yielding the CPU between looks (ns). */
 const YIELD_AFTER_NS = 1_000;
+/** A yield that kept the CPU away longer than this went to a busy neighbour, not to our peer (ns). */
+const YIELD_LOST_NS = 50_000;
+
+/**
+ * sched_yield(); false when it kept the CPU away for longer than YIELD_LOST_NS. A peer the
+ * scheduler put on our CPU runs for a µs or so and gives the CPU back; a CPU-bound
+ * neighbour keeps it for its whole time slice (ms). A spin whose yield came back that late
+ * yields no more (the peer runs on another CPU: spinning, then sleeping, finds it), or
+ * every further yield of that wait would lose another slice: beside one busy loop (and the
+ * benchmark's own CPU-bound neighbour) a ring benchmark of 4 × 50,300 round trips took
+ * 105–142 s, 2.6–11 s once a spin stopped yielding there (two busy loops: 89 to over 300 s,
+ * now 40–49 s). Only that wait: a process-wide "no yields for a while" made later
+ * spins keep a peer on our CPU off it (p99 250–450 µs on an idle machine after one slow
+ * yield), and ending the spin to sleep at once cost ~4 ms a round trip (the scheduler does
+ * not favour a woken ring end that has been spinning over a busy loop).
+ */
+export function yieldBriefly(): boolean {
+  const t = nanoseconds();
+  libc.sched_yield();
+  return nanoseconds() - t < YIELD_LOST_NS;
+}
 
 /**
  * The second look of an async receive, for mechanisms whose readiness is a syscall

@@ -6,13 +6,13 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C } from "../../ffi/facts.ts";
-import { libc, nativeView, nativeViewsDetach, ptrToNumber } from "../../ffi/runtime.ts";
+import { nativeView, nativeViewsDetach, ptrToNumber } from "../../ffi/runtime.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced } from "../os/wait.ts";
+import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced, yieldBriefly } from "../os/wait.ts";
 import { hdr, isShared, PAD, recordSize, region, RING_HEADER, type RingGeometry, type RingMapping, type RingTuning, type RingWait } from "./layout.ts";
 import { clearFlag, footprint, padBefore, RingDirection } from "./direction.ts";
 import type { RingWord } from "./word.ts";
@@ -134,7 +134,8 @@ export class RingChannel extends BaseChannel {
    * A sync spin polls for ~1 µs (256 looks), then calls sched_yield() every ~1 µs: unpinned,
    * the scheduler often puts both ends on one CPU, where spinning keeps the peer off it
    * until the spin ends (p99 ~200 µs before this). When the last spin that paid had yielded
-   * first, the next yields at every look from the start.
+   * first, the next yields at every look from the start. A yield a busy neighbour took for its
+   * whole slice ends that spin's yields (yieldBriefly).
    */
   #syncYieldFirst = false;
 
@@ -282,7 +283,7 @@ export class RingChannel extends BaseChannel {
         this.#syncYieldFirst = yieldMask >= 0 && i > yieldMask;
         return true;
       }
-      if ((i & yieldMask) === yieldMask) libc.sched_yield(); // a peer the scheduler put on our CPU runs (#syncYieldFirst)
+      if ((i & yieldMask) === yieldMask && !yieldBriefly()) yieldMask = -1; // a peer on our CPU runs; a busy neighbour: no more yields
     }
     // the flag says how many bytes we wait for, so the consumer wakes us once, when they fit
     this.#roomNeed = footprint(len, this.#head, this.#mask + 1);
@@ -467,7 +468,7 @@ export class RingChannel extends BaseChannel {
         this.#syncYieldFirst = yieldMask >= 0 && i > yieldMask;
         return this.#peek();
       }
-      if ((i & yieldMask) === yieldMask) libc.sched_yield(); // a peer the scheduler put on our CPU runs (#syncYieldFirst)
+      if ((i & yieldMask) === yieldMask && !yieldBriefly()) yieldMask = -1; // a peer on our CPU runs; a busy neighbour: no more yields
     }
     return waitAnnounced(this.#dataWait, deadlineIn(timeout, Infinity), this.#peerCheckMs, "recv", this.address) ?? -1;
   }
