@@ -56,6 +56,9 @@ int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms
   uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
   struct iovec iov[2] = {{hdr, 4}, {(void *)buf, len}};
   if (timeout_ms < 0) return write_all(fd, iov, len ? 2 : 1, -1, 0);
+  /* poll(2) first, not a RWF_NOWAIT write: that could take part of a frame into a stream
+   * socket with a few bytes free, and the rest would then have to wait for the reader —
+   * a try (timeout 0) that blocks; after POLLOUT a frame's first chunk goes in whole */
   int r = ipcl_poll1(fd, POLLOUT, timeout_ms, -1);
   if (r < 0) return r;
   if (r == 0) return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
@@ -91,21 +94,46 @@ void ipcl_reader_free(struct ipcl_reader *r) { free(r); }
 /** Length of the frame that did not fit the last caller's buffer, or -1. */
 double ipcl_reader_pending(struct ipcl_reader *r) { return r->pending == UINT32_MAX ? -1 : (double)r->pending; }
 
+/* A read's deadline, worked out only once a read has to wait (-2: not yet; -1: none). */
+struct read_deadline {
+  double timeout_ms;
+  int64_t at;
+};
+
+static int64_t deadline_of(struct read_deadline *d) {
+  if (d->at == -2) d->at = deadline_after(d->timeout_ms);
+  return d->at;
+}
+
 /* Fill the buffer with at least `need` bytes. 0, -ETIMEDOUT, IPCL_EOF/IPCL_ETRUNC, -errno. */
-static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_frame) {
+static int fill(struct ipcl_reader *r, size_t need, struct read_deadline *d, int mid_frame) {
   if (r->start > 0 && r->cap - r->start < need) {
     memmove(r->buf, r->buf + r->start, r->end - r->start);
     r->end -= r->start; r->start = 0;
   }
   while (r->end - r->start < need) {
-    if (deadline >= 0 || r->await_writer) {
-      /* Linux reports no POLLHUP on a FIFO until a writer has come and gone */
-      int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline), -1);
-      if (p < 0) return p;
-      if (p == 0) return -ETIMEDOUT;
-    }
     size_t room = r->cap - r->end;
-    ssize_t n = read(r->fd, r->buf + r->end, room);
+    ssize_t n;
+    if (d->timeout_ms >= 0 && !r->await_writer) {
+      /* with a timeout: what is there already is read at once (RWF_NOWAIT), poll(2) only
+       * when nothing is — one system call for a message that has arrived */
+      struct iovec v = {r->buf + r->end, room};
+      n = preadv2(r->fd, &v, 1, -1, RWF_NOWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {
+        int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline_of(d)), -1);
+        if (p < 0) return p;
+        if (p == 0) return -ETIMEDOUT;
+        n = read(r->fd, r->buf + r->end, room);
+      }
+    } else {
+      if (d->timeout_ms >= 0 || r->await_writer) {
+        /* Linux reports no POLLHUP on a FIFO until a writer has come and gone */
+        int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline_of(d)), -1);
+        if (p < 0) return p;
+        if (p == 0) return -ETIMEDOUT;
+      }
+      n = read(r->fd, r->buf + r->end, room);
+    }
     if (n < 0) {
       if (errno == EINTR && !stopping()) continue; /* a stop: what was read stays buffered */
       return -errno;
@@ -128,10 +156,10 @@ static int fill(struct ipcl_reader *r, size_t need, int64_t deadline, int mid_fr
  */
 int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms) {
   WAIT_SCOPE;
-  int64_t deadline = deadline_after(timeout_ms);
+  struct read_deadline d = {timeout_ms, timeout_ms < 0 ? -1 : -2};
   uint32_t len = r->pending;
   if (len == UINT32_MAX) {
-    int e = fill(r, 4, deadline, 0);
+    int e = fill(r, 4, &d, 0);
     if (e) return e;
     const uint8_t *h = r->buf + r->start;
     len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
@@ -140,7 +168,7 @@ int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double time
   }
   if (len > cap) return -EMSGSIZE;
   if (len <= r->cap) {
-    int e = fill(r, len, deadline, 1);
+    int e = fill(r, len, &d, 1);
     if (e) return e;
     memcpy(out, r->buf + r->start, len);
     r->start += len;
@@ -148,8 +176,8 @@ int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double time
     /* larger than our buffer: drain what is buffered, then read straight into out.
      * Once such a frame has started it is read to its end (no timeout mid-body). */
     size_t have = r->end - r->start;
-    if (deadline >= 0 && have == 0) {
-      int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline), -1);
+    if (timeout_ms >= 0 && have == 0) {
+      int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline_of(&d)), -1);
       if (p < 0) return p;
       if (p == 0) return -ETIMEDOUT;
     }
