@@ -142,6 +142,8 @@ export const shimSymbols = {
   ipcl_mmap_shared: { args: ["i32", "usize", "buf"], returns: "ptr" },
   /** int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms); */
   ipcl_frame_write: { args: ["i32", "buf", "u32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_pipe_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms); */
+  ipcl_pipe_frame_write: { args: ["i32", "buf", "u32", "f64"], returns: "i32", blocking: true },
   /** struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer); */
   ipcl_reader_new: { args: ["i32", "usize", "i32"], returns: "ptr" },
   /** void ipcl_reader_free(struct ipcl_reader *r); */

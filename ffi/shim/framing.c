@@ -67,6 +67,31 @@ int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms
   return write_all(fd, iov, len ? 2 : 1, -1, 1);
 }
 
+/**
+ * ipcl_frame_write for a pipe or FIFO (the caller knows: F_GETPIPE_SZ answers for one). With
+ * a timeout, a frame of up to PIPE_BUF bytes goes in one pwritev2(RWF_NOWAIT) — a pipe takes
+ * such a write whole or not at all, so no poll(2) is needed first when there is room (an
+ * async send's first try, a trySend). Anything else is ipcl_frame_write's.
+ */
+int ipcl_pipe_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms) {
+  if (timeout_ms >= 0 && (size_t)len + 4 <= PIPE_BUF) {
+    uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+    struct iovec iov[2] = {{hdr, 4}, {(void *)buf, len}};
+    ssize_t w = pwritev2(fd, iov, len ? 2 : 1, -1, RWF_NOWAIT);
+    if (w == (ssize_t)len + 4) return 0;
+    if (w > 0) { /* not a pipe after all (a pipe takes all or nothing): finish the frame */
+      int cnt = len ? 2 : 1;
+      struct iovec *v = iov;
+      while (cnt > 0 && (size_t)w >= v[0].iov_len) { w -= v[0].iov_len; v++; cnt--; }
+      v[0].iov_base = (char *)v[0].iov_base + w; v[0].iov_len -= w;
+      return write_all(fd, v, cnt, -1, 1);
+    }
+    if (w < 0 && errno == EAGAIN && timeout_ms == 0) return -EAGAIN;
+    /* otherwise (full with time to wait, a closed reader, no RWF_NOWAIT) as a stream: poll first */
+  }
+  return ipcl_frame_write(fd, buf, len, timeout_ms);
+}
+
 /* A buffered frame reader: one read(2) may bring many small frames. */
 struct ipcl_reader {
   int fd;
@@ -119,6 +144,7 @@ static int fill(struct ipcl_reader *r, size_t need, struct read_deadline *d, int
        * when nothing is — one system call for a message that has arrived */
       struct iovec v = {r->buf + r->end, room};
       n = preadv2(r->fd, &v, 1, -1, RWF_NOWAIT);
+      if (n < 0 && errno == EAGAIN && d->timeout_ms == 0) return -ETIMEDOUT; /* a try: nothing there */
       if (n < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {
         int p = ipcl_poll1(r->fd, POLLIN, (double)poll_ms_left(deadline_of(d)), -1);
         if (p < 0) return p;

@@ -162,6 +162,7 @@ int ipcl_memfd(const char *name);
 
 /* framing.c */
 int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms);
+int ipcl_pipe_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms);
 struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer);
 void ipcl_reader_free(struct ipcl_reader *r);
 double ipcl_reader_pending(struct ipcl_reader *r);

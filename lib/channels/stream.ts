@@ -59,12 +59,15 @@ export class StreamChannel extends BaseChannel {
   #wfd: number;
   #reader: Pointer | null = null;
   #awaitWriter: boolean;
+  /** the write end is a pipe or FIFO: a small frame's try goes without a poll first (ipcl_pipe_frame_write) */
+  #writesPipe: boolean;
 
   constructor(address: string, init: StreamInit) {
     super(address);
     this.#rfd = init.rfd;
     this.#wfd = init.wfd;
     this.#awaitWriter = init.awaitWriter ?? false;
+    this.#writesPipe = init.wfd >= 0 && pipeCapacity(init.wfd) > 0;
     this.caps = {
       mechanism: init.mechanism,
       maxMessageSize: init.maxMessageSize ?? DEFAULT_STREAM_MAX,
@@ -96,7 +99,9 @@ export class StreamChannel extends BaseChannel {
   /** Attach a write end later (FIFO opened lazily). */
   protected setWriteFd(fd: number): void {
     this.#wfd = fd;
-    this.caps = { ...this.caps, capacity: pipeCapacity(fd) || this.caps.capacity };
+    const pipe = pipeCapacity(fd);
+    this.#writesPipe = pipe > 0;
+    this.caps = { ...this.caps, capacity: pipe || this.caps.capacity };
   }
 
   /** Hook for ends opened on first use; returns the fd to use. */
@@ -121,7 +126,7 @@ export class StreamChannel extends BaseChannel {
 
   protected override sendImpl(msg: Uint8Array, timeout: number, _opts: SendOptions | undefined): boolean {
     const fd = this.writeEnd(timeout);
-    const r = shim.ipcl_frame_write(fd, msg, msg.byteLength, timeout);
+    const r = this.#writesPipe ? shim.ipcl_pipe_frame_write(fd, msg, msg.byteLength, timeout) : shim.ipcl_frame_write(fd, msg, msg.byteLength, timeout);
     if (r === 0) return true;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
     if (r === -C.EPIPE) {

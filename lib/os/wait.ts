@@ -229,9 +229,9 @@ const YIELD_LOST_NS = 50_000;
  * benchmark's own CPU-bound neighbour) a ring benchmark of 4 × 50,300 round trips took
  * 105–142 s, 2.6–11 s once a spin stopped yielding there (two busy loops: 89 to over 300 s,
  * now 40–49 s). Only that wait: a process-wide "no yields for a while" made later
- * spins keep a peer on our CPU off it (p99 250–450 µs on an idle machine after one slow
- * yield), and ending the spin to sleep at once cost ~4 ms a round trip (the scheduler does
- * not favour a woken ring end that has been spinning over a busy loop).
+ * spins keep a peer on our CPU off it (async p99 250–450 µs where this has 15–30, back to
+ * back), and ending the spin to sleep at once cost ~4 ms a round trip beside a busy loop
+ * (the scheduler does not favour a woken ring end that has been spinning over it).
  */
 export function yieldBriefly(): boolean {
   const t = nanoseconds();
