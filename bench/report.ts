@@ -714,6 +714,11 @@ export function textReport(h: Header, rows: Row[], t: TargetResult[]): string {
   return lines.join("\n");
 }
 
+/** A Markdown section of the report: its heading, what the table shows, the table. */
+function mdSection(title: string, text: string, table: string[][]): string[] {
+  return [`## ${title}`, "", text, "", mdTable(table), ""];
+}
+
 /** The Markdown report (optionally embedding the chart), after `lead` (the recommendation, in Markdown). */
 export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string, lead?: string): string {
   const parts = [`# ipc-lab benchmark`, "", `${headerLine(h)}`, ""];
@@ -724,45 +729,41 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
   const vs = runtimeRows(rows);
   if (vs.length) {
     parts.push(
-      "## Bun, Deno and Node",
-      "",
-      'The same channel code, sync, measured once per runtime in this run; "Deno ×", "Node ×" > 1: that runtime takes longer (round trips: its p50 over Bun\'s) or moves fewer messages (streams: Bun\'s rate over its).',
-      "",
-      mdTable(vs),
-      "",
+      ...mdSection(
+        "Bun, Deno and Node",
+        'The same channel code, sync, measured once per runtime in this run; "Deno ×", "Node ×" > 1: that runtime takes longer (round trips: its p50 over Bun\'s) or moves fewer messages (streams: Bun\'s rate over its).',
+        vs,
+      ),
     );
   }
   const locks = lockRows(rows);
   if (locks.length) {
     parts.push(
-      "## Locks",
-      "",
-      "A lock+unlock pair of the robust `Mutex` (a pthread mutex in shared memory), a POSIX semaphore (wait + post) and `flock(2)` on a file: alone in one process, and contended — a peer process taking the same lock in a loop meanwhile (on the other CPU, or the same one).",
-      "",
-      mdTable(locks),
-      "",
+      ...mdSection(
+        "Locks",
+        "A lock+unlock pair of the robust `Mutex` (a pthread mutex in shared memory), a POSIX semaphore (wait + post) and `flock(2)` on a file: alone in one process, and contended — a peer process taking the same lock in a loop meanwhile (on the other CPU, or the same one).",
+        locks,
+      ),
     );
   }
   const rr = conversationRows(rows, "request");
   if (rr.length) {
     parts.push(
-      "## Request/response",
-      "",
-      '`serve()` in one process (answering each request with itself), a `Client` per client in another, each asking and awaiting in turn: one client, then 8 at once. Latency per request; requests per second over all clients. Each mechanism uses its own pattern for many clients (docs/wire-formats.md, "Conversations").',
-      "",
-      mdTable(rr),
-      "",
+      ...mdSection(
+        "Request/response",
+        '`serve()` in one process (answering each request with itself), a `Client` per client in another, each asking and awaiting in turn: one client, then 8 at once. Latency per request; requests per second over all clients. Each mechanism uses its own pattern for many clients (docs/wire-formats.md, "Conversations").',
+        rr,
+      ),
     );
   }
   const vals = conversationRows(rows, "values");
   if (vals.length) {
     parts.push(
-      "## Values",
-      "",
-      "An object (the size column: its JSON length) per request and reply: `serve`/`request` with each codec over `shm:`, against what a program would otherwise use — `Bun.spawn`'s IPC (structured clone) and a `node:net` unix socket with newline-delimited JSON. Each side decodes and re-encodes every message.",
-      "",
-      mdTable(vals),
-      "",
+      ...mdSection(
+        "Values",
+        "An object (the size column: its JSON length) per request and reply: `serve`/`request` with each codec over `shm:`, against what a program would otherwise use — `Bun.spawn`'s IPC (structured clone) and a `node:net` unix socket with newline-delimited JSON. Each side decodes and re-encodes every message.",
+        vals,
+      ),
     );
   }
   const adapter = natsTable(adapterPairs(rows), "ipc-lab", "nats raw");
@@ -781,23 +782,21 @@ export function mdReport(h: Header, rows: Row[], t: TargetResult[], svg?: string
   const warm = warmupRows(rows);
   if (warm.length) {
     parts.push(
-      "## Warm-up",
-      "",
-      "Each timed run starts with a fresh peer process, whose JIT starts cold: its first round trips, before the timed ones, against the steady p50 that follows (the bench process has usually compiled the shared code already, on earlier rows).",
-      "",
-      mdTable(warm),
-      "",
+      ...mdSection(
+        "Warm-up",
+        "Each timed run starts with a fresh peer process, whose JIT starts cold: its first round trips, before the timed ones, against the steady p50 that follows (the bench process has usually compiled the shared code already, on earlier rows).",
+        warm,
+      ),
     );
   }
   const one = inprocRows(rows);
   if (one.length) {
     parts.push(
-      "## In one process: what a message costs beyond C",
-      "",
-      "Send one message and receive it again in the same process, many times (bench/inproc.ts; the C program does the same, `bench/c/baseline.c MECH inproc`): no wake-up and no context switch, so what is left is the kernel call and, for ipc-lab, the FFI crossing (the getpid row) and the JavaScript around it.",
-      "",
-      mdTable(one),
-      "",
+      ...mdSection(
+        "In one process: what a message costs beyond C",
+        "Send one message and receive it again in the same process, many times (bench/inproc.ts; the C program does the same, `bench/c/baseline.c MECH inproc`): no wake-up and no context switch, so what is left is the kernel call and, for ipc-lab, the FFI crossing (the getpid row) and the JavaScript around it.",
+        one,
+      ),
     );
   }
   parts.push(
