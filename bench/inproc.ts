@@ -8,7 +8,7 @@
  * benchmark's own process, hundreds of earlier rows have made the channel code's call sites
  * polymorphic, which cost up to 1.5× more per message.
  *
- *   bun bench/inproc.ts MECH|getpid SIZE COUNT     prints the row as JSON
+ *   bun bench/inproc.ts MECH|getpid|shm-js SIZE COUNT     prints the row as JSON
  */
 import type { Channel } from "../lib/index.ts";
 import { listen, open } from "../lib/index.ts";
@@ -23,8 +23,15 @@ import type { Row } from "./measure.ts";
 export const INPROC_MECHS = ["pipe", "unix", "tcp", "mq", "sysv-mq", "eventfd", "shm"] as const;
 export type InprocMech = (typeof INPROC_MECHS)[number];
 
+/**
+ * The shm row once more with the ring's other way of copying (RingTuning.hotPath "js": the
+ * JavaScript over the mapping, the default on Node; Bun and Deno default to the shim's one
+ * call per send or receive): both measured side by side, as the choice was made.
+ */
+export const RING_JS_ROW = "shm (js hot path)";
+
 /** A sender and a receiver in this process (the same channel where the mechanism is a shared queue). */
-function pairOf(m: InprocMech, tag: string): { tx: Channel; rx: Channel; close(): void } {
+function pairOf(m: InprocMech, tag: string, hotPath?: "js"): { tx: Channel; rx: Channel; close(): void } {
   const both = (tx: Channel, rx: Channel, more: () => void = () => {}) => ({ tx, rx, close: () => (tx.close(), rx.close(), more()) });
   switch (m) {
     case "pipe": {
@@ -54,16 +61,16 @@ function pairOf(m: InprocMech, tag: string): { tx: Channel; rx: Channel; close()
       return { tx: e, rx: e, close: () => e.close() };
     }
     case "shm": {
-      const a = open(`shm:/ipcl-inproc-${tag}`, { create: true });
-      const b = open(`shm:/ipcl-inproc-${tag}`);
+      const a = open(`shm:/ipcl-inproc-${tag}`, { create: true, hotPath });
+      const b = open(`shm:/ipcl-inproc-${tag}`, { hotPath });
       return both(a, b);
     }
   }
 }
 
 /** ns per send + receive of one `size`-byte message (eventfd: its 8 B counter), in this process. */
-export function inprocRow(m: InprocMech, size: number, count: number): Row {
-  const { tx, rx, close } = pairOf(m, `${process.pid}-${m}`);
+export function inprocRow(m: InprocMech, size: number, count: number, hotPath?: "js"): Row {
+  const { tx, rx, close } = pairOf(m, `${process.pid}-${m}`, hotPath);
   const s = m === "eventfd" ? 8 : size;
   const msg = m === "eventfd" ? new Uint8Array(new BigUint64Array([1n]).buffer) : new Uint8Array(s);
   const buf = new Uint8Array(Math.max(rx.caps.maxMessageSize, 8));
@@ -78,7 +85,17 @@ export function inprocRow(m: InprocMech, size: number, count: number): Row {
     const t0 = performance.now();
     loop(count);
     const ns = ((performance.now() - t0) * 1e6) / count;
-    return { impl: "ipc-lab", mechanism: m, pattern: "inproc", mode: "sync", placement: "unpinned", size: s, count, mean_ns: ns, p50_ns: ns };
+    return {
+      impl: "ipc-lab",
+      mechanism: hotPath ? RING_JS_ROW : m,
+      pattern: "inproc",
+      mode: "sync",
+      placement: "unpinned",
+      size: s,
+      count,
+      mean_ns: ns,
+      p50_ns: ns,
+    };
   } finally {
     close();
   }
@@ -101,7 +118,7 @@ export function ffiRow(): Row {
 }
 
 /** The same row measured in a fresh process of this runtime (see the top of this file). */
-export function inprocInChild(m: InprocMech | "getpid", size: number, count: number): Row {
+export function inprocInChild(m: InprocMech | "getpid" | "shm-js", size: number, count: number): Row {
   const [bin, ...args] = scriptCommand(fileURLToPath(import.meta.url), [m, String(size), String(count)]);
   const r = spawnSync(bin!, args, { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`in-process ${m} failed: ${r.stderr || r.error}`);
@@ -110,6 +127,10 @@ export function inprocInChild(m: InprocMech | "getpid", size: number, count: num
 
 if (isMainModule(import.meta)) {
   const [m, size, count] = process.argv.slice(2);
-  const row = m === "getpid" ? ffiRow() : inprocRow(m as InprocMech, Number(size), Number(count));
+  const row = m === "getpid"
+    ? ffiRow()
+    : m === "shm-js"
+    ? inprocRow("shm", Number(size), Number(count), "js")
+    : inprocRow(m as InprocMech, Number(size), Number(count));
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }

@@ -577,7 +577,7 @@ export function inprocRows(rows: Row[]): string[][] {
   const ours = rows.filter((r) => r.pattern === "inproc" && r.impl === "ipc-lab" && !r.skipped && r.mean_ns !== undefined);
   if (ours.length === 0) return [];
   const body = ours.map((r) => {
-    const c = rows.find((x) => x.pattern === "inproc" && x.impl === "c" && !x.skipped && x.mechanism === r.mechanism.replace(" (FFI)", ""));
+    const c = rows.find((x) => x.pattern === "inproc" && x.impl === "c" && !x.skipped && x.mechanism === r.mechanism.replace(/ \(.*\)$/, "")); // "getpid (FFI)", "shm (js hot path)"
     const ns = (v?: number) => (v === undefined ? "" : v.toFixed(0));
     return [r.mechanism, ns(r.mean_ns), ns(c?.mean_ns), c ? ns(r.mean_ns! - c.mean_ns!) : "", c ? `${(r.mean_ns! / c.mean_ns!).toFixed(2)}×` : ""];
   });

@@ -24,7 +24,7 @@ import { recommendationMarkdown } from "./recommend.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
 import type { Placement } from "./usage.ts";
 import { cpuLoad, stopLoad } from "./load.ts";
-import { INPROC_MECHS, inprocInChild } from "./inproc.ts";
+import { INPROC_MECHS, inprocInChild, RING_JS_ROW } from "./inproc.ts";
 import { ffiCallCosts } from "./ffi-cost.ts";
 
 /** Usage text. */
@@ -282,6 +282,13 @@ function inprocJobs(plan: Plan): Job[] {
         row: row("ipc-lab", m, s),
         run: () => inprocInChild(m, size, count),
       });
+      if (m === "shm") {
+        jobs.push({
+          label: "shm send + recv in one process, js hot path",
+          row: row("ipc-lab", RING_JS_ROW, s),
+          run: () => inprocInChild("shm-js", size, count),
+        });
+      }
     }
     if (plan.impls.includes("c")) {
       jobs.push({

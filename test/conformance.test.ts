@@ -285,6 +285,7 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
           await sleep(150);
           expect(done).toBeFalse(); // the peer has not taken anything yet
           expect(ticks).toBeGreaterThanOrEqual(5); // and the event loop ran meanwhile
+          s.drainNow();
           await sending;
           await s.here.sendAsync(END_MARK, { timeout: 10_000 }); // "that was all": the peer reports now
           expect(JSON.parse(await s.out.line())).toEqual({ received: sent + 1 });

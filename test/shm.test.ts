@@ -23,10 +23,11 @@ let serial = 0;
 const fresh = () => `shm:/${prefix}${++serial}`;
 
 describe("shm ring", () => {
-  test("messages of every size survive wrap-around many times over (small ring, one process)", () => {
+  test("messages of every size survive wrap-around many times over (small ring, one process; each side's hot path talks to the other's)", () => {
     const address = fresh();
-    using a = open(address, { create: true, capacity: 4096 });
-    using b = open(address);
+    // the two ways of copying (RingTuning.hotPath) share one layout: a sends and receives in JavaScript, b through the shim
+    using a = open(address, { create: true, capacity: 4096, hotPath: "js" });
+    using b = open(address, { hotPath: "shim" });
     const max = a.caps.maxMessageSize;
     expect(max).toBe(2048);
     const buf = new Uint8Array(max);
@@ -176,7 +177,9 @@ describe("shm ring", () => {
     expect(expectIpcError(() => open(fresh(), { create: true, wait: "spin" as "futex" }), "EINVAL").message).toContain('"futex" or "semaphore"');
   });
 
-  test("capacity and maxMessageSize are validated", () => {
+  test("capacity, maxMessageSize and hotPath are validated (nothing is left behind)", () => {
+    expect(expectIpcError(() => open(fresh(), { create: true, hotPath: "c" as "js" }), "EINVAL").message).toContain('hotPath must be "js" or "shim"');
+    expect(expectIpcError(() => open(fresh(), { create: true, peerCheckMs: 0 }), "EINVAL").message).toContain("peerCheckMs must be from 1");
     expectIpcError(() => open(fresh(), { create: true, capacity: 5000 }), "EINVAL");
     expectIpcError(() => open(fresh(), { create: true, capacity: 1024 }), "EINVAL");
     expect(expectIpcError(() => open(fresh(), { create: true, capacity: 4096, maxMessageSize: 4090 }), "EINVAL").message).toContain("from 0 to 4088");
@@ -191,14 +194,15 @@ describe("ring wake-ups", () => {
   // room, and slept; the consumer had already spent its one wake on that tail, so later
   // takes woke no one and the producer slept until its next peer check. With peer checks
   // ten minutes apart, such a lost wake-up shows as a recv that times out.
-  for (const wait of ["futex", "semaphore"] as const) {
-    test(`no wake-up is lost (${wait}): 100 000 messages of random sizes, peer checks 10 minutes apart`, async () => {
+  // each wait kind with one hot path receiving and the other sending (RingTuning.hotPath): both wake alike
+  for (const [wait, hotPath, peerPath] of [["futex", "shim", "js"], ["semaphore", "js", "shim"]] as const) {
+    test(`no wake-up is lost (${wait}, ${peerPath} sends to ${hotPath}): 100 000 messages of random sizes, peer checks 10 minutes apart`, async () => {
       // no spinning: every wait sleeps, so wake-ups are exercised on every full or empty ring
-      const opts = { create: true, wait, peerCheckMs: 600_000, spin: 0, capacity: 1 << 16, maxMessageSize: 1 << 14 };
+      const opts = { create: true, wait, hotPath, peerCheckMs: 600_000, spin: 0, capacity: 1 << 16, maxMessageSize: 1 << 14 };
       using ch = open(fresh(), opts);
       const peer = track(spawnProcess(scriptCommand(peerScript, ["send", ch.address, "100000"]), {
         stdio: ["ignore", "ignore", "inherit"],
-        env: { ...process.env, PEER_OPEN_OPTS: JSON.stringify({ peerCheckMs: 600_000, spin: 0 }) },
+        env: { ...process.env, PEER_OPEN_OPTS: JSON.stringify({ peerCheckMs: 600_000, spin: 0, hotPath: peerPath }) },
       }));
       const max = ch.caps.maxMessageSize;
       const buf = new Uint8Array(max);

@@ -119,6 +119,7 @@ static inline void stop_leave(int *was) { if (ipcl_stop_watched) ipcl_stop_js_wa
 
 /* ---------- exported functions, by file -------------------------------------------- */
 struct ipcl_reader;
+struct ipcl_ring_header;
 
 /* facts.c */
 const char *ipcl_facts(void);
@@ -159,6 +160,10 @@ int ipcl_populate(void *addr, double len);
 double ipcl_fs_free(const char *path);
 void *ipcl_mmap_shared(int fd, size_t len, int *err);
 int ipcl_memfd(const char *name);
+
+/* ring.c */
+uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, const uint8_t *msg, uint32_t len, uint32_t *peer_tail);
+int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room);
 
 /* framing.c */
 int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms);

@@ -8,7 +8,7 @@ import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { type Address, parseFds } from "../address.ts";
 import { checkNeg } from "../errors.ts";
 import { RingChannel } from "../ring/channel.ts";
-import { ringGeometry, type RingTuning, ringTuningNames } from "../ring/layout.ts";
+import { checkRingTuning, ringGeometry, type RingTuning, ringTuningNames } from "../ring/layout.ts";
 import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
 import { type SpawnOptions, spawnWith } from "../os/inherit.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -31,6 +31,7 @@ export interface MemfdRing {
 
 /** Create an anonymous ring. The caller passes `fd` to the peer, which opens `memfd:N`. */
 export function createMemfdRing(opts: MemfdOptions = {}): MemfdRing {
+  checkRingTuning(opts, "memfd:");
   const g = ringGeometry(opts.capacity, opts.maxMessageSize, "memfd:", opts.wait);
   const fd = checkNeg(shim.ipcl_memfd(cstr("ipc-lab-ring")), "memfd_create", "memfd:");
   let mapped;
@@ -48,6 +49,7 @@ export function createMemfdRing(opts: MemfdOptions = {}): MemfdRing {
 /** Open `memfd:N`: the ring behind an inherited descriptor N. */
 function openMemfd(addr: Address, opts: RingTuning): RingChannel {
   const [fd] = parseFds(addr) as [number];
+  checkRingTuning(opts, addr.text);
   const r = mapRingFd(fd, addr.text);
   libc.close(fd); // the mapping is all we need
   if ("why" in r) throw notARing(addr.text, `descriptor ${fd}`, r.why);

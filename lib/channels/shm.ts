@@ -9,7 +9,7 @@ import { type Address, checkPosixName } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { errnoError } from "../errors.ts";
 import { RingChannel } from "../ring/channel.ts";
-import { type RingGeometry, ringGeometry, type RingTuning } from "../ring/layout.ts";
+import { checkRingTuning, type RingGeometry, ringGeometry, type RingTuning } from "../ring/layout.ts";
 import { claimOpener, initRingFd, mapRingFd, notARing } from "../ring/mapping.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
@@ -38,6 +38,7 @@ export interface ShmOptions extends RingTuning {
 /** Open or create the ring at `shm:/name`. */
 export function openShm(addr: Address, opts: ShmOptions): RingChannel {
   const name = checkPosixName(addr);
+  checkRingTuning(opts, addr.text);
   const cname = cstr(name);
   if (opts.create) {
     const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text, opts.wait);
@@ -126,6 +127,7 @@ export const shm = mechanism<ShmOptions>()({
     "spin",
     "wait",
     "peerCheckMs",
+    "hotPath",
   ),
   open: (a, o) => openShm(a, o),
   traits: { ...usualTraits, boundaries: "framed", duplex: true, pollable: false, maxMessageSize: 1 << 20 },

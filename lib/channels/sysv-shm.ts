@@ -9,7 +9,7 @@ import type { Address } from "../address.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, ipcError } from "../errors.ts";
 import { RingChannel } from "../ring/channel.ts";
-import { initRingHeader, RING_HEADER, ringGeometry, ringObjectSize } from "../ring/layout.ts";
+import { checkRingTuning, initRingHeader, RING_HEADER, ringGeometry, ringObjectSize } from "../ring/layout.ts";
 import { checkRing, claimOpener, notARing, reserveError, SMALLER_RING } from "../ring/mapping.ts";
 import { sysvKey } from "../os/sysv-key.ts";
 import { notThere, retryUntil } from "../os/wait.ts";
@@ -27,6 +27,7 @@ function attach(id: number, address: string): Pointer {
 /** Open or create the System V ring at `sysv-shm:KEY`. */
 function openSysvShm(addr: Address, opts: ShmOptions): RingChannel {
   const key = sysvKey(addr);
+  checkRingTuning(opts, addr.text);
   if (opts.create) {
     const g = ringGeometry(opts.capacity, opts.maxMessageSize, addr.text, opts.wait);
     const size = ringObjectSize(g);

@@ -9,7 +9,7 @@ import { Worker, workerData } from "node:worker_threads";
 import type { Address } from "../address.ts";
 import { ipcError } from "../errors.ts";
 import { RingChannel } from "../ring/channel.ts";
-import { initRingHeader, readRingHeader, ringGeometry, ringObjectSize, type RingTuning, ringTuningNames } from "../ring/layout.ts";
+import { checkRingTuning, initRingHeader, readRingHeader, ringGeometry, ringObjectSize, type RingTuning, ringTuningNames } from "../ring/layout.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 
 /** Options for spawnWorker. */
@@ -27,6 +27,7 @@ const RING_KEY = "ipcLabRing";
 
 /** Start `url` as a Worker with a ring to it; the Worker opens `worker:parent`. */
 export function spawnWorker(url: string | URL, opts: WorkerOptions = {}): { channel: RingChannel; worker: Worker } {
+  checkRingTuning(opts, "worker:");
   const g = ringGeometry(opts.capacity, opts.maxMessageSize, "worker:");
   const size = ringObjectSize(g);
   const sab = new SharedArrayBuffer(size);

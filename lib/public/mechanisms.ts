@@ -20,6 +20,6 @@ export type { FifoOptions } from "../channels/fifo.ts";
 export type { MqOptions } from "../channels/mq.ts";
 export type { PipeOptions } from "../channels/pipe.ts";
 export type { ShmOptions } from "../channels/shm.ts";
-export { RingChannel, type RingTuning, type RingWait } from "../ring/index.ts";
+export { RingChannel, type RingHotPath, type RingTuning, type RingWait } from "../ring/index.ts";
 export { CHANNEL_ENV, type ChildEnds, type SpawnOptions, spawnWith } from "../os/index.ts";
 export type { Scheme, SchemeOptions } from "../mechanisms.ts";

@@ -6,19 +6,41 @@
  * message). The layout's offsets come from the shim, never from this file.
  */
 import { C } from "../../ffi/facts.ts";
-import { nativeView, nativeViewsDetach, ptrToNumber } from "../../ffi/runtime.ts";
+import { runtime } from "../../ffi/process.ts";
+import { nativeView, nativeViewsDetach, type Pointer, ptrToNumber, shim } from "../../ffi/runtime.ts";
 import type { PendingWait } from "../../ffi/waiter.ts";
 import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
 import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced, yieldBriefly } from "../os/wait.ts";
-import { hdr, isShared, PAD, recordSize, region, RING_HEADER, type RingGeometry, type RingMapping, type RingTuning, type RingWait } from "./layout.ts";
+import {
+  checkRingTuning,
+  hdr,
+  isShared,
+  PAD,
+  recordSize,
+  region,
+  RING_HEADER,
+  type RingGeometry,
+  type RingHotPath,
+  type RingMapping,
+  type RingTuning,
+  type RingWait,
+} from "./layout.ts";
 import { clearFlag, footprint, padBefore, RingDirection } from "./direction.ts";
 import type { RingWord } from "./word.ts";
 
 /** Messages up to this many bytes are copied by a loop rather than set(): in the 64 B stream the receiver's CPU per message fell from ~245 to ~170 ns. */
 const SMALL = 128;
+/**
+ * How a ring copies messages unless RingTuning.hotPath says, as measured per runtime
+ * (docs/benchmark.md, "the ring's two hot paths"): one shim call per send or receive on Bun
+ * and Deno (64 B send + receive in one process 120 → 44 ns, 176 → 72 ns); JavaScript over
+ * the mapping on Node, where a koffi call costs more than the copy it would save (a stream
+ * across CPUs 3.3–3.8 M msg/s in JavaScript, 2.0–2.3 M through the shim).
+ */
+const defaultHotPath: RingHotPath = runtime === "node" ? "js" : "shim";
 /** Spin iterations before sleeping, when more than one CPU is allowed. */
 const DEFAULT_SPIN = 20000;
 /**
@@ -55,6 +77,16 @@ export class RingChannel extends BaseChannel {
   #viewEnd = -1;
   /** the creator chose process-shared semaphores to sleep on */
   readonly #semaphore: boolean;
+  /**
+   * Send and receive each as one shim call (ffi/shim/ring.c) rather than JavaScript over the
+   * mapping: the ring's start, and each direction's `how` word for those calls. Null for the
+   * JavaScript path (and always in a SharedArrayBuffer, which has no address).
+   */
+  readonly #shimBase: Pointer | null;
+  readonly #txHow: number;
+  readonly #rxHow: number;
+  /** the shim's copy of the consumer's tail (see ipcl_ring_send) */
+  readonly #shimPeerTail = new Uint32Array(1);
   /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
   readonly #atomics: boolean;
   /** loans and views are the ring itself: views of it can be detached at commit/release (not on Node, not in a SharedArrayBuffer) */
@@ -69,6 +101,7 @@ export class RingChannel extends BaseChannel {
   readonly #held: HeldDuringWaits;
 
   constructor(address: string, mechanism: string, map: RingMapping, side: 0 | 1, g: RingGeometry, tuning: RingTuning = {}) {
+    checkRingTuning(tuning, address);
     super(address);
     this.#map = map;
     this.#held = new HeldDuringWaits(() => map.release());
@@ -81,14 +114,16 @@ export class RingChannel extends BaseChannel {
     this.#maxMessage = g.maxMessage;
     this.#spinFixed = tuning.spin !== undefined;
     this.#spin = tuning.spin ?? 0;
-    const check = tuning.peerCheckMs ?? PEER_CHECK_MS;
-    if (!(check >= 1 && check <= 2 ** 31 - 1)) throw ipcError("EINVAL", "open", address, `peerCheckMs must be from 1 to 2^31-1 ms (got ${check})`);
-    this.#peerCheckMs = check;
+    this.#peerCheckMs = tuning.peerCheckMs ?? PEER_CHECK_MS;
     this.#tx = new RingDirection(m, side, g);
     this.#rx = new RingDirection(m, (1 - side) as 0 | 1, g);
     this.#semaphore = g.wait === "semaphore";
+    this.#shimBase = (tuning.hotPath ?? defaultHotPath) === "shim" && !this.#atomics ? (m as Pointer) : null;
+    this.#txHow = side | (this.#semaphore ? 2 : 0);
+    this.#rxHow = (1 - side) | (this.#semaphore ? 2 : 0);
     this.#head = Atomics.load(this.#w, this.#tx.head);
     this.#peerTail = Atomics.load(this.#w, this.#tx.tail);
+    this.#shimPeerTail[0] = this.#peerTail;
     this.#tail = Atomics.load(this.#w, this.#rx.tail);
     this.#peerHead = Atomics.load(this.#w, this.#rx.head);
     this.caps = {
@@ -172,6 +207,13 @@ export class RingChannel extends BaseChannel {
 
   /** Put msg in the ring if it fits now. */
   #push(msg: Uint8Array): boolean {
+    if (this.#shimBase !== null) {
+      // the shim returns the head after the message, or the same head when it did not fit
+      const after = shim.ipcl_ring_send(this.#shimBase, this.#mask + 1, this.#txHow, msg, msg.byteLength, this.#shimPeerTail);
+      if (after === this.#head) return false;
+      this.#head = after;
+      return true;
+    }
     const head = this.#write(msg, this.#head);
     if (head < 0) return false;
     this.#publish(head);
@@ -408,8 +450,24 @@ export class RingChannel extends BaseChannel {
 
   /** Copy the next message (of length len) into out and release its space. */
   #take(len: number, out: Uint8Array): void {
-    this.#copyOut(len, out);
-    this.#release();
+    if (this.#shimBase !== null) this.#shimRecv(out, len);
+    else {
+      this.#copyOut(len, out);
+      this.#release();
+    }
+  }
+
+  /**
+   * The next message into out, of at most `room` bytes, copied and released by one shim call
+   * (ffi/shim/ring.c): its length, -1 when the ring is empty, -2 when it is longer than room.
+   */
+  #shimRecv(out: Uint8Array, room: number): number {
+    const n = shim.ipcl_ring_recv(this.#shimBase!, this.#mask + 1, this.#rxHow, out, room);
+    if (n >= 0) {
+      this.#tail = Atomics.load(this.#w, this.#rx.tail);
+      this.#peerHead = this.#tail; // not known now: "looks empty" makes #peek read the head again
+    }
+    return n;
   }
 
   /** Copy the next message (of length len) into out and step our tail past it (not yet published). */
@@ -488,6 +546,11 @@ export class RingChannel extends BaseChannel {
   };
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {
+    if (this.#shimBase !== null) {
+      // -1: empty; -2: longer than buf (or a corrupted length): the JavaScript below says which
+      const n = this.#shimRecv(buf, Math.min(buf.byteLength, this.#maxMessage));
+      if (n >= 0) return n;
+    }
     const len = this.#waitLength(timeout);
     if (len < 0) return -1;
     if (len > buf.byteLength) {

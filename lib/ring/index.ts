@@ -4,4 +4,4 @@
  * @module
  */
 export { RingChannel } from "./channel.ts";
-export type { RingTuning, RingWait } from "./layout.ts";
+export type { RingHotPath, RingTuning, RingWait } from "./layout.ts";

@@ -79,6 +79,19 @@ export function ringGeometry(capacity: number | undefined, maxMessage: number | 
   return { capacity: cap, maxMessage: max, wait };
 }
 
+/**
+ * Check a ring's tuning options (RingTuning) before anything is created or mapped: a
+ * refused option must leave no object behind. The ring's constructor checks them too.
+ */
+export function checkRingTuning(t: RingTuning, address: string): void {
+  const check = t.peerCheckMs;
+  if (check !== undefined && !(check >= 1 && check <= 2 ** 31 - 1)) {
+    throw ipcError("EINVAL", "open", address, `peerCheckMs must be from 1 to 2^31-1 ms (got ${check})`);
+  }
+  const hot = t.hotPath;
+  if (hot !== undefined && hot !== "js" && hot !== "shim") throw ipcError("EINVAL", "open", address, `hotPath must be "js" or "shim" (got ${String(hot)})`);
+}
+
 /** Word index of a header field, for Atomics on a Uint32Array over the mapping. */
 export const hdr = (field: keyof typeof RING_HEADER) => RING_HEADER[field] / 4;
 export const dirWord = (dir: 0 | 1, field: keyof typeof RING_DIR) => (RING_HEADER.dir + dir * RING_DIR.size + RING_DIR[field]) / 4;
@@ -175,7 +188,16 @@ export interface RingTuning {
    * 100): lower notices a dead peer sooner, higher wakes less often
    */
   peerCheckMs?: number;
+  /**
+   * how a message is copied in and out: "js" (JavaScript over the mapping) or "shim" (one
+   * native call per send or receive, ffi/shim/ring.c); default: whichever measured faster on
+   * this runtime (docs/benchmark.md). Both speak the same layout, so the sides may differ.
+   */
+  hotPath?: RingHotPath;
 }
 
+/** The ways a ring side copies messages (RingTuning.hotPath). */
+export type RingHotPath = "js" | "shim";
+
 /** The names of RingTuning, as a run-time list. */
-export const ringTuningNames = optionNames<RingTuning>()("spin", "wait", "peerCheckMs");
+export const ringTuningNames = optionNames<RingTuning>()("spin", "wait", "peerCheckMs", "hotPath");

@@ -36,10 +36,18 @@ export interface Session {
   out: LineReader;
   /** call after receiving each message of the peer's sequence: acknowledges when the window says so (UDP) */
   received(size: number): void;
+  /** tell a late-drain peer to start draining now (SIGUSR2 to a process, a message to a Worker) */
+  drainNow(): void;
 }
 
 /** A Session around our end and the peer, pacing with acks when the mechanism needs it. */
-export function session(t: Traits, here: Channel, peer: Session["peer"], reports: ReadableStream<Uint8Array> = peer.stdout!): Session {
+export function session(
+  t: Traits,
+  here: Channel,
+  peer: Session["peer"],
+  reports: ReadableStream<Uint8Array> = peer.stdout!,
+  drainNow: () => void = () => peer.kill("SIGUSR2"),
+): Session {
   const ackDue = t.window ? ackWindow(t.window) : () => false;
   return {
     here,
@@ -48,6 +56,7 @@ export function session(t: Traits, here: Channel, peer: Session["peer"], reports
     received: (size) => {
       if (ackDue(size)) here.send(new Uint8Array(0));
     },
+    drainNow,
   };
 }
 
@@ -290,7 +299,7 @@ export const workerMechanism: Mechanism = {
       stderr: null,
       kill: () => void worker.terminate(),
     };
-    return session(this, channel, peer, stdout);
+    return session(this, channel, peer, stdout, () => worker.postMessage("drain"));
   },
 };
 

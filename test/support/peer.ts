@@ -4,7 +4,8 @@
  * ROLE: send (COUNT messages of the sequence, then close), recv (receive COUNT, verify,
  * print a JSON report), echo (send back every message until EOF), idle (open as a
  * receiver and wait for stdin to close), quiet (open as a sender, send nothing, wait), late-send (wait 300 ms, then send), exit-after (send COUNT
- * messages, then exit without close()).
+ * messages, then exit without close()), late-drain (receive nothing until SIGUSR2, then
+ * everything up to the end mark, and report how many).
  * ADDRESS "inherit" uses IPC_LAB_CHANNEL (fd:3,4 from spawnWithPipes).
  * count-send / count-recv: for counting channels (caps.boundaries "counter" or "token"):
  * send COUNT messages worth tokenValue(i) each / receive until their total has arrived.
@@ -39,8 +40,13 @@ const ack = new Uint8Array(0);
 if (process.env.PEER_HELLO) ch.send(ack);
 if (process.env.PEER_READY && role !== "quiet" && (process.env.PEER_READY_ALL || (role !== "idle" && role !== "late-drain"))) report({ ready: true });
 
-/** How long a late-drain peer leaves the channel alone. */
-const LATE_DRAIN_MS = 1000;
+/**
+ * A late-drain peer leaves the channel alone until the test says "drain now" (SIGUSR2,
+ * Session.drainNow) — the handler is up before the peer says it is ready — or, should the
+ * test never say so, until this long has passed.
+ */
+const LATE_DRAIN_LIMIT_MS = 30_000;
+const drainSignal = role === "late-drain" ? new Promise<void>((resolve) => process.once("SIGUSR2", () => resolve())) : undefined;
 
 function report(r: object): void {
   (process.env.PEER_REPORT === "stderr" ? process.stderr : process.stdout).write(JSON.stringify(r) + "\n");
@@ -105,10 +111,12 @@ switch (role) {
     break;
   }
   case "late-drain": {
-    // say ready, receive nothing for a second (the test fills the channel), then take
-    // everything up to the end mark (or until a second passes without a message, or EOF)
+    // say ready, receive nothing until told to drain (the test fills the channel meanwhile),
+    // then take everything up to the end mark (or until a second passes without a message, or EOF)
     report({ ready: true });
-    await sleep(LATE_DRAIN_MS);
+    let limit: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([drainSignal, new Promise((r) => (limit = setTimeout(r, LATE_DRAIN_LIMIT_MS)))]);
+    clearTimeout(limit);
     const buf = new Uint8Array(ch.caps.maxMessageSize);
     let received = 0;
     try {

@@ -44,7 +44,7 @@ switch (role) {
   }
   case "late-drain": {
     report({ ready: true });
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => parentPort!.once("message", r)); // the test's "drain now" (Session.drainNow)
     const buf = new Uint8Array(ch.caps.maxMessageSize);
     let received = 0;
     try {

@@ -1,0 +1,115 @@
+/*
+ * ring.c — one ring side's send and receive as one call each, over the layout of
+ * ffi/ipcl_ring.h: the room check, copy, publish and wake decision of a send, or the
+ * length check, copy, release and wake decision of a receive. lib/ring/channel.ts does the
+ * same in JavaScript over the mapping; it calls these where a crossing costs less than its
+ * own code (chosen per runtime at open, see lib/ring/channel.ts). Neither waits: spinning
+ * and sleeping stay with the caller. The protocol is the one the header describes, with
+ * the same sequentially consistent loads and stores as JavaScript's Atomics, so either
+ * path may talk to the other (or to a C peer).
+ *
+ * `cap` is the data area's size as the caller checked it at open (a power of two, never
+ * read back from the shared header, which another process may write); `how` is the
+ * direction (bit 0) and whether sides sleep on the ring's semaphores rather than futexes
+ * (bit 1). Part of the shim (see internal.h); compiled with the other files of ffi/shim/.
+ */
+#include "internal.h"
+#include "../ipcl_ring.h"
+
+#define RING_LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define RING_STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
+#define RING_HOW_DIR 1u
+#define RING_HOW_SEMAPHORE 2u
+
+static inline uint32_t record_size(uint32_t len) { return (len + 4 + IPCL_RING_ALIGN - 1) & ~(IPCL_RING_ALIGN - 1); }
+
+static inline uint8_t *data_of(struct ipcl_ring_header *h, uint32_t cap, uint32_t dir) {
+  return (uint8_t *)h + sizeof(struct ipcl_ring_header) + (size_t)dir * cap;
+}
+
+static inline void copy_bytes(uint8_t *to, const uint8_t *from, uint32_t n) {
+  if (n > 256) { memcpy(to, from, n); return; }
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8) { uint64_t w; __builtin_memcpy(&w, from + i, 8); __builtin_memcpy(to + i, &w, 8); }
+  for (; i < n; i++) to[i] = from[i];
+}
+
+/* Clear a *_waiting flag that still holds `mark` (ipcl_ring.h): true when this call cleared it and owes a wake. */
+static inline int clear_flag(uint32_t *flag, uint32_t mark) {
+  return __atomic_compare_exchange_n(flag, &mark, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/**
+ * Put one message of `len` bytes into direction (how & 1) if it fits now, publish it, and
+ * wake the consumer if it announced that it sleeps. Returns the direction's head after the
+ * message; the head before it (unchanged) when there was no room. `peer_tail` is the
+ * caller's copy of the consumer's tail, read again only when it says the message does not
+ * fit. The caller, the direction's only producer, checked len against the ring's maximum
+ * message size.
+ */
+uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, const uint8_t *msg, uint32_t len, uint32_t *peer_tail) {
+  struct ipcl_ring_dir *d = &h->dir[how & RING_HOW_DIR];
+  uint32_t head = RING_LOAD(&d->head), need = record_size(len);
+  uint32_t pos = head & (cap - 1);
+  /* a record that would run past the end starts at 0 when it fits there (IPCL_RING_PAD) */
+  uint32_t pad = pos + need > cap && need <= pos ? cap - pos : 0;
+  /* the consumer's tail as last read: reading it every time would fetch its cache line from
+   * the consumer's CPU before each publish (~300 ns a round trip across CPUs, measured) */
+  if (head - *peer_tail + pad + need > cap) {
+    *peer_tail = RING_LOAD(&d->tail);
+    if (head - *peer_tail + pad + need > cap) return head;
+  }
+  uint8_t *data = data_of(h, cap, how & RING_HOW_DIR);
+  if (pad) {
+    uint32_t p = IPCL_RING_PAD;
+    memcpy(data + pos, &p, 4);
+    pos = 0;
+  }
+  memcpy(data + pos, &len, 4);
+  uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
+  copy_bytes(data + start, msg, first);
+  if (len > first) memcpy(data, msg + first, len - first); /* only a record longer than capacity / 2 wraps */
+  head += pad + need;
+  RING_STORE(&d->head, head);
+  uint32_t mark = RING_LOAD(&d->consumer_waiting);
+  if (mark && clear_flag(&d->consumer_waiting, mark)) {
+    if (how & RING_HOW_SEMAPHORE) sem_post(&d->data_ready);
+    else syscall(SYS_futex, &d->head, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
+  return head;
+}
+
+/**
+ * Take the next message of direction (how & 1) into `out` if one is there: its length,
+ * with the space released and the producer woken once the bytes it waits for are free.
+ * -1 when the direction is empty; -2 when the next message is longer than `room` (pass at
+ * most the ring's maximum message size, so that a corrupted length lands here too): it
+ * stays where it is, and the caller's own code says what is wrong. The caller is the
+ * direction's only consumer.
+ */
+int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room) {
+  struct ipcl_ring_dir *d = &h->dir[how & RING_HOW_DIR];
+  uint32_t tail = RING_LOAD(&d->tail);
+  if (RING_LOAD(&d->head) == tail) return -1;
+  uint8_t *data = data_of(h, cap, how & RING_HOW_DIR);
+  uint32_t pos = tail & (cap - 1), len;
+  memcpy(&len, data + pos, 4);
+  if (len == IPCL_RING_PAD) { /* published with the record after it: skip to offset 0 */
+    tail += cap - pos;
+    pos = 0;
+    memcpy(&len, data, 4);
+  }
+  if (len > room || record_size(len) > cap) return -2;
+  uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
+  copy_bytes(out, data + start, first);
+  if (len > first) memcpy(out + first, data, len - first);
+  tail += record_size(len);
+  RING_STORE(&d->tail, tail);
+  /* the flag holds the bytes the producer waits for: wake it once they fit, not before */
+  uint32_t want = RING_LOAD(&d->producer_waiting);
+  if (want && cap - (RING_LOAD(&d->head) - tail) >= want && clear_flag(&d->producer_waiting, want)) {
+    if (how & RING_HOW_SEMAPHORE) sem_post(&d->space_ready);
+    else syscall(SYS_futex, &d->tail, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
+  return (int32_t)len;
+}
