@@ -5,6 +5,7 @@
  * a waiting recv ends with EOF and a send into a full queue with EPIPE — with no timeout
  * given, yet never hanging (each test is bounded).
  */
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scriptCommand, spawnProcess } from "../ffi/process.ts";
@@ -13,6 +14,7 @@ import { describe, expect, test } from "./support/harness.ts";
 import { noteMq, testKey, testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { lineReader } from "./support/lines.ts";
+import { processAlive } from "../lib/names/peer-watch.ts";
 
 const prefix = testPrefix("owner");
 const script = join(dirname(fileURLToPath(import.meta.url)), "support", "owner.ts");
@@ -146,6 +148,26 @@ test("a creator with no opener recorded just times out on its own empty queue", 
     expect(() => ch.recv({ timeout: 150 })).toThrow(/timed out/);
   } finally {
     ch.close();
+  }
+});
+
+test("a process that has exited counts as gone even before its parent reaps it (a zombie)", async () => {
+  // the exec'd sleep never waits for its background child, which stays a zombie until the sleep ends
+  const parent = track(spawnProcess(["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] }));
+  try {
+    const zombie = Number(await lineReader(parent.stdout!).line());
+    const state = () => {
+      const stat = readFileSync(`/proc/${zombie}/stat`, "latin1");
+      return stat[stat.lastIndexOf(")") + 2];
+    };
+    const t0 = performance.now();
+    while (state() !== "Z" && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5));
+    expect(state()).toBe("Z");
+    expect(processAlive(zombie)).toBe(false); // kill(pid, 0) alone still finds it
+    expect(processAlive(parent.pid)).toBe(true);
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.exited;
   }
 });
 

@@ -18,7 +18,10 @@ import { noteProbe, testPrefix } from "./support/leaks.ts";
 import { otherRuntime, type Participant, participant } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
 import { checkTopicMessage, topicMessage } from "./support/topic-messages.ts";
-import { nativeViewsDetach } from "../ffi/runtime.ts";
+import { cstr, libc, nativeView, nativeViewsDetach } from "../ffi/runtime.ts";
+import { C } from "../ffi/facts.ts";
+import { mapFd } from "../lib/ring/mapping.ts";
+import { W } from "../lib/channels/topic-layout.ts";
 
 const prefix = testPrefix("topic");
 let serial = 0;
@@ -103,6 +106,28 @@ describe("topic", () => {
       expect(sub.missed).toBe(got!.i);
     } finally {
       racePoints.topicCopy = undefined;
+    }
+  });
+
+  test("drop-oldest: a subscriber lapped while a publisher is between storing the oldest record's sequence and its position counts what it missed right", () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer", capacity: 4096, policy: "drop-oldest" });
+    using sub = open(address, { role: "reader" }) as TopicChannel;
+    for (let i = 0; i < 40; i++) pub.send(topicMessage(6, i)); // ~20 KiB through a 4 KiB ring: sub is lapped
+    // the publisher stores `oldestSeq`, then `oldest`: stop it between the two
+    const fd = libc.shm_open(cstr(`/topic.${address.slice("topic:/".length)}`), C.O_RDWR | C.O_CLOEXEC, 0);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    const base = mapFd(fd, 4096, address);
+    libc.close(fd);
+    try {
+      const words = new Uint32Array(nativeView(base, 0, 4096));
+      Atomics.add(words, W.oldestSeq, 3);
+      const got = checkTopicMessage(sub.recv({ timeout: 1000 }));
+      expect(got?.i).toBeGreaterThan(0);
+      expect(sub.missed).toBe(got!.i); // it was 2^32 - 3 more: the new sequence paired with the old position
+      Atomics.sub(words, W.oldestSeq, 3);
+    } finally {
+      libc.munmap(base, 4096);
     }
   });
 

@@ -168,6 +168,12 @@ export class FifoChannel extends StreamChannel {
 /** The largest frame a client writes to the well-known FIFO: PIPE_BUF makes one write that no other writer's interleaves; 4: the frame's length word. */
 const CLIENT_FRAME_MAX = C.PIPE_BUF - 4;
 
+/** Remove a dead client's reply FIFO and its registry record. */
+function removeReplyFifo(where: string): void {
+  libc.unlink(cstr(where));
+  unregister(`fifo:${where}`);
+}
+
 function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
   return {
     openShared: () => {
@@ -185,12 +191,11 @@ function fifoParts(addr: Address, opts: FifoOptions): DemuxParts {
         send: (frame, timeout) => BaseChannel.rawSend(back, frame, timeout),
         close: (clientGone) => {
           back.close();
-          if (!clientGone) return;
-          libc.unlink(cstr(where)); // what the dead client would have removed
-          unregister(`fifo:${where}`);
+          if (clientGone) removeReplyFifo(where); // what the dead client would have removed
         },
       };
     },
+    removeReply: removeReplyFifo,
     clientFrameMax: CLIENT_FRAME_MAX,
     resync: (shared) => (shared as FifoChannel).resync(),
     openClient: (serial) => {

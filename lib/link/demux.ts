@@ -73,6 +73,11 @@ export interface DemuxParts {
   resync?(shared: BaseChannel): number;
   /** the largest frame a client writes to the shared object, where less than the object carries (fifo: PIPE_BUF − 4) */
   readonly clientFrameMax?: number;
+  /**
+   * server: remove the reply object a client named in its HELLO (fifo: PATH.rPID-N), for a
+   * client that died before the server got to its HELLO, when replyTo could not reach it
+   */
+  removeReply?(where: string): void;
 }
 
 let nextSerial = 1;
@@ -189,9 +194,10 @@ export class DemuxListener implements Listener {
       try {
         path = this.#parts.replyTo(this.#shared, h, where);
       } catch {
-        return; // the client's reply object is gone already: it died before we got here
+        this.orphan(h.pid, where); // the client died before we got here
+        return;
       }
-      const fresh = new DemuxPeer(this, h, path);
+      const fresh = new DemuxPeer(this, h, path, where);
       this.#peers.set(key, fresh);
       if (!path.send(linkFrame(Link.WELCOME, process.pid, h.serial), 0)) {
         this.#peers.delete(key);
@@ -212,6 +218,22 @@ export class DemuxListener implements Listener {
     if (!now && t - this.#lastSweep < LOOK_MS) return;
     this.#lastSweep = t;
     for (const peer of this.#peers.values()) if (!processAlive(peer.clientPid)) peer.end(true);
+    this.#orphans = this.#orphans.filter((o) => {
+      if (processAlive(o.pid)) return true; // still exiting: next time
+      this.#parts.removeReply!(o.where);
+      return false;
+    });
+  }
+  /** reply objects whose clients we can no longer reach, removed once their process is gone (sweep) */
+  #orphans: { pid: number; where: string }[] = [];
+
+  /**
+   * Remove client `pid`'s reply object once that process has gone: it died before its HELLO
+   * was read, or it stopped reading its replies (EPIPE) while still running — a client killed
+   * later could not remove it, and no peer of ours would be left to notice.
+   */
+  orphan(pid: number, where: string): void {
+    if (this.#parts.removeReply) this.#orphans.push({ pid, where });
   }
 
   /** A peer ended: forget it. */
@@ -298,6 +320,7 @@ export class DemuxListener implements Listener {
     for (const w of this.#acceptWaits) w.wake();
     for (const peer of [...this.#peers.values()]) peer.close();
     for (const peer of this.#arrivals) peer.close();
+    this.sweep(true); // what clients that died before their HELLO was read left behind
     this.#shared.close();
   }
 
@@ -320,13 +343,17 @@ class DemuxPeer extends BaseChannel {
   #wait: { wake(): void } | undefined;
   #tx = new Uint8Array(0);
 
-  constructor(listener: DemuxListener, hello: LinkHeader, path: ReplyPath) {
+  /** where the client said its replies go (its HELLO) */
+  readonly #where: string;
+
+  constructor(listener: DemuxListener, hello: LinkHeader, path: ReplyPath, where: string) {
     super(`${listener.address}#${hello.pid}.${hello.serial}`);
     this.caps = listener.peerCaps;
     this.clientPid = hello.pid;
     this.serial = hello.serial;
     this.#listener = listener;
     this.#path = path;
+    this.#where = where;
   }
 
   /** A message from the client (the listener's pump). */
@@ -428,6 +455,7 @@ class DemuxPeer extends BaseChannel {
       }
       this.#ended = gone ? "died" : "bye";
       this.#listener.forget(this);
+      if (!gone) this.#listener.orphan(this.clientPid, this.#where); // it said no BYE: it may die holding its reply object
     }
     this.#path.close(gone);
   }

@@ -109,9 +109,21 @@ export function forgetDeadOpeners(): number {
   return n;
 }
 
-/** Is process pid alive? */
+/**
+ * Is process pid alive? A zombie is not: it has exited, and kill(2) still finds it only
+ * until its parent reaps it — a server that took a SIGKILLed client for alive in that
+ * window let it "close" instead of dying, and left its reply FIFO behind.
+ */
 export function alive(pid: number): boolean {
-  return sys.kill(pid, 0) !== -C.ESRCH;
+  if (sys.kill(pid, 0) === -C.ESRCH) return false;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch (e) {
+    return (e as { code?: string }).code !== "ENOENT"; // gone meanwhile; no /proc: kill(2) is all we know
+  }
+  const state = stat[stat.lastIndexOf(")") + 2]; // "PID (COMM) S ...": COMM may hold spaces and parentheses
+  return state !== "Z" && state !== "X";
 }
 
 /** Every registered object. */
