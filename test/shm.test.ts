@@ -43,6 +43,41 @@ describe("shm ring", () => {
     }
   });
 
+  for (const hotPath of ["shim", "js"] as const) {
+    test(`tryRecvManyInto (${hotPath}) takes what is there, as fits buf and lengths, whole and in order, across pads and wrapped records`, () => {
+      const address = fresh();
+      using a = open(address, { create: true, capacity: 4096, hotPath: hotPath === "js" ? "shim" : "js" });
+      using b = open(address, { hotPath });
+      const buf = new Uint8Array(3000);
+      const lengths = new Uint32Array(5);
+      expect(b.tryRecvManyInto(buf, lengths)).toBe(0); // empty
+      const sizes = [0, 1, 7, 8, 100, 2047, 2048, 13, 600, 999];
+      let sent = 0;
+      let got = 0;
+      while (got < 3000) {
+        while (sent < 3000 && a.trySend(fillMessage(sent, new Uint8Array(2048), sizes[sent % sizes.length]!))) sent++;
+        const n = b.tryRecvManyInto(buf, lengths);
+        expect(n).toBeGreaterThan(0);
+        let at = 0;
+        for (let k = 0; k < n; k++) {
+          const len = lengths[k]!;
+          expect(len).toBe(sizes[got % sizes.length]!);
+          expect(buf.subarray(at, at + len)).toEqual(fillMessage(got, new Uint8Array(len), len) as Uint8Array<ArrayBuffer>);
+          at += len;
+          got++;
+        }
+        expect(at).toBeLessThanOrEqual(buf.byteLength);
+      }
+      // a first message longer than buf is kept, not lost
+      a.send(new Uint8Array(2000));
+      expect(expectIpcError(() => b.tryRecvManyInto(new Uint8Array(1000), lengths), "EMSGSIZE").message).toContain("2000 bytes");
+      expect(b.tryRecvManyInto(buf, lengths)).toBe(1);
+      expect(lengths[0]).toBe(2000);
+      a.close();
+      expectIpcError(() => b.tryRecvManyInto(buf, lengths), "EOF");
+    });
+  }
+
   test("loans and views are the ring itself (zero-copy), also across its end, where records are padded to start at 0", () => {
     const address = fresh();
     const file = `/dev/shm/${address.slice("shm:/".length)}`;

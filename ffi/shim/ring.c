@@ -10,16 +10,15 @@
  *
  * `cap` is the data area's size as the caller checked it at open (a power of two, never
  * read back from the shared header, which another process may write); `how` is the
- * direction (bit 0) and whether sides sleep on the ring's semaphores rather than futexes
- * (bit 1). Part of the shim (see internal.h); compiled with the other files of ffi/shim/.
+ * direction (bit 0), whether sides sleep on the ring's semaphores rather than futexes
+ * (bit 1), and for a send, whether to hold the message unpublished (bit 2: a batch
+ * publishes its head once, after its last message). Part of the shim (see internal.h); compiled with the other files of ffi/shim/.
  */
 #include "internal.h"
 #include "../ipcl_ring.h"
 
 #define RING_LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
 #define RING_STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
-#define RING_HOW_DIR 1u
-#define RING_HOW_SEMAPHORE 2u
 
 static inline uint32_t record_size(uint32_t len) { return (len + 4 + IPCL_RING_ALIGN - 1) & ~(IPCL_RING_ALIGN - 1); }
 
@@ -27,6 +26,7 @@ static inline uint8_t *data_of(struct ipcl_ring_header *h, uint32_t cap, uint32_
   return (uint8_t *)h + sizeof(struct ipcl_ring_header) + (size_t)dir * cap;
 }
 
+/* Small copies as 8-byte words: glibc's memcpy cost a 64 B round trip across CPUs more (docs/benchmark.md). */
 static inline void copy_bytes(uint8_t *to, const uint8_t *from, uint32_t n) {
   if (n > 256) { memcpy(to, from, n); return; }
   uint32_t i = 0;
@@ -39,17 +39,29 @@ static inline int clear_flag(uint32_t *flag, uint32_t mark) {
   return __atomic_compare_exchange_n(flag, &mark, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* Publish the consumer's new tail, and wake the producer once the bytes its flag says it waits for are free, not before. */
+static inline void release(struct ipcl_ring_dir *d, uint32_t cap, uint32_t how, uint32_t tail) {
+  RING_STORE(&d->tail, tail);
+  uint32_t want = RING_LOAD(&d->producer_waiting);
+  if (want && cap - (RING_LOAD(&d->head) - tail) >= want && clear_flag(&d->producer_waiting, want)) {
+    if (how & IPCL_RING_HOW_SEMAPHORE) sem_post(&d->space_ready);
+    else syscall(SYS_futex, &d->tail, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
+}
+
 /**
  * Put one message of `len` bytes into direction (how & 1) if it fits now, publish it, and
- * wake the consumer if it announced that it sleeps. Returns the direction's head after the
- * message; the head before it (unchanged) when there was no room. `peer_tail` is the
- * caller's copy of the consumer's tail, read again only when it says the message does not
- * fit. The caller, the direction's only producer, checked len against the ring's maximum
- * message size.
+ * wake the consumer if it announced that it sleeps (with IPCL_RING_HOW_HOLD: neither). The
+ * caller's `state`: [0] its copy of the consumer's tail, read again only when it says the
+ * message does not fit; [1] its head, where the message goes (ahead of the published head
+ * while a batch holds its messages). Returns the head after the message; the same head when
+ * there was no room. The caller, the direction's only producer, checked len against the
+ * ring's maximum message size.
  */
-uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, const uint8_t *msg, uint32_t len, uint32_t *peer_tail) {
-  struct ipcl_ring_dir *d = &h->dir[how & RING_HOW_DIR];
-  uint32_t head = RING_LOAD(&d->head), need = record_size(len);
+uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, const uint8_t *msg, uint32_t len, uint32_t *state) {
+  struct ipcl_ring_dir *d = &h->dir[how & IPCL_RING_HOW_DIR];
+  uint32_t *peer_tail = &state[0];
+  uint32_t head = state[1], need = record_size(len);
   uint32_t pos = head & (cap - 1);
   /* a record that would run past the end starts at 0 when it fits there (IPCL_RING_PAD) */
   uint32_t pad = pos + need > cap && need <= pos ? cap - pos : 0;
@@ -59,7 +71,7 @@ uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, 
     *peer_tail = RING_LOAD(&d->tail);
     if (head - *peer_tail + pad + need > cap) return head;
   }
-  uint8_t *data = data_of(h, cap, how & RING_HOW_DIR);
+  uint8_t *data = data_of(h, cap, how & IPCL_RING_HOW_DIR);
   if (pad) {
     uint32_t p = IPCL_RING_PAD;
     memcpy(data + pos, &p, 4);
@@ -70,10 +82,12 @@ uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, 
   copy_bytes(data + start, msg, first);
   if (len > first) memcpy(data, msg + first, len - first); /* only a record longer than capacity / 2 wraps */
   head += pad + need;
+  state[1] = head;
+  if (how & IPCL_RING_HOW_HOLD) return head;
   RING_STORE(&d->head, head);
   uint32_t mark = RING_LOAD(&d->consumer_waiting);
   if (mark && clear_flag(&d->consumer_waiting, mark)) {
-    if (how & RING_HOW_SEMAPHORE) sem_post(&d->data_ready);
+    if (how & IPCL_RING_HOW_SEMAPHORE) sem_post(&d->data_ready);
     else syscall(SYS_futex, &d->head, FUTEX_WAKE, 1, NULL, NULL, 0);
   }
   return head;
@@ -88,10 +102,10 @@ uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, 
  * direction's only consumer.
  */
 int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room) {
-  struct ipcl_ring_dir *d = &h->dir[how & RING_HOW_DIR];
+  struct ipcl_ring_dir *d = &h->dir[how & IPCL_RING_HOW_DIR];
   uint32_t tail = RING_LOAD(&d->tail);
   if (RING_LOAD(&d->head) == tail) return -1;
-  uint8_t *data = data_of(h, cap, how & RING_HOW_DIR);
+  uint8_t *data = data_of(h, cap, how & IPCL_RING_HOW_DIR);
   uint32_t pos = tail & (cap - 1), len;
   memcpy(&len, data + pos, 4);
   if (len == IPCL_RING_PAD) { /* published with the record after it: skip to offset 0 */
@@ -104,12 +118,42 @@ int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, u
   copy_bytes(out, data + start, first);
   if (len > first) memcpy(out + first, data, len - first);
   tail += record_size(len);
-  RING_STORE(&d->tail, tail);
-  /* the flag holds the bytes the producer waits for: wake it once they fit, not before */
-  uint32_t want = RING_LOAD(&d->producer_waiting);
-  if (want && cap - (RING_LOAD(&d->head) - tail) >= want && clear_flag(&d->producer_waiting, want)) {
-    if (how & RING_HOW_SEMAPHORE) sem_post(&d->space_ready);
-    else syscall(SYS_futex, &d->tail, FUTEX_WAKE, 1, NULL, NULL, 0);
-  }
+  release(d, cap, how, tail);
   return (int32_t)len;
+}
+
+/**
+ * Take as many messages of direction (how & 1) as are there now, up to `max_count` and as
+ * fit one after another in `out` (`room` bytes), releasing their space with one store and
+ * waking the producer at most once: how many, with each one's length in `lengths`. -1 when
+ * the direction is empty; -2 when the first message is longer than `room` or than
+ * `max_message` (a corrupted length): it stays, and the caller's own code says what is wrong.
+ */
+int32_t ipcl_ring_recv_many(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint32_t max_message, uint8_t *out, uint32_t room,
+                            uint32_t *lengths, uint32_t max_count) {
+  struct ipcl_ring_dir *d = &h->dir[how & IPCL_RING_HOW_DIR];
+  uint32_t tail = RING_LOAD(&d->tail), head = RING_LOAD(&d->head), at = 0, n = 0;
+  uint8_t *data = data_of(h, cap, how & IPCL_RING_HOW_DIR);
+  while (n < max_count && tail != head) {
+    uint32_t pos = tail & (cap - 1), len, skip = 0;
+    memcpy(&len, data + pos, 4);
+    if (len == IPCL_RING_PAD) { /* published with the record after it: skip to offset 0 */
+      skip = cap - pos;
+      pos = 0;
+      memcpy(&len, data, 4);
+    }
+    if (len > max_message || record_size(len) > cap || len > room - at) {
+      if (n == 0) return -2;
+      break; /* the next one does not fit this time */
+    }
+    uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
+    copy_bytes(out + at, data + start, first);
+    if (len > first) memcpy(out + at + first, data, len - first);
+    lengths[n++] = len;
+    at += len;
+    tail += skip + record_size(len);
+  }
+  if (n == 0) return -1;
+  release(d, cap, how, tail);
+  return (int32_t)n;
 }

@@ -17,6 +17,8 @@ import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, S
 import {
   checkRingTuning,
   hdr,
+  HOW_HOLD,
+  HOW_SEMAPHORE,
   isShared,
   PAD,
   recordSize,
@@ -85,8 +87,8 @@ export class RingChannel extends BaseChannel {
   readonly #shimBase: Pointer | null;
   readonly #txHow: number;
   readonly #rxHow: number;
-  /** the shim's copy of the consumer's tail (see ipcl_ring_send) */
-  readonly #shimPeerTail = new Uint32Array(1);
+  /** the producer's state for ipcl_ring_send: [0] its copy of the consumer's tail, [1] its head */
+  readonly #shimState = new Uint32Array(2);
   /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
   readonly #atomics: boolean;
   /** loans and views are the ring itself: views of it can be detached at commit/release (not on Node, not in a SharedArrayBuffer) */
@@ -119,11 +121,12 @@ export class RingChannel extends BaseChannel {
     this.#rx = new RingDirection(m, (1 - side) as 0 | 1, g);
     this.#semaphore = g.wait === "semaphore";
     this.#shimBase = (tuning.hotPath ?? defaultHotPath) === "shim" && !this.#atomics ? (m as Pointer) : null;
-    this.#txHow = side | (this.#semaphore ? 2 : 0);
-    this.#rxHow = (1 - side) | (this.#semaphore ? 2 : 0);
+    const sleeps = this.#semaphore ? HOW_SEMAPHORE : 0;
+    this.#txHow = side | sleeps; // bit 0: the direction
+    this.#rxHow = (1 - side) | sleeps;
     this.#head = Atomics.load(this.#w, this.#tx.head);
     this.#peerTail = Atomics.load(this.#w, this.#tx.tail);
-    this.#shimPeerTail[0] = this.#peerTail;
+    this.#shimState[0] = this.#peerTail;
     this.#tail = Atomics.load(this.#w, this.#rx.tail);
     this.#peerHead = Atomics.load(this.#w, this.#rx.head);
     this.caps = {
@@ -209,7 +212,8 @@ export class RingChannel extends BaseChannel {
   #push(msg: Uint8Array): boolean {
     if (this.#shimBase !== null) {
       // the shim returns the head after the message, or the same head when it did not fit
-      const after = shim.ipcl_ring_send(this.#shimBase, this.#mask + 1, this.#txHow, msg, msg.byteLength, this.#shimPeerTail);
+      this.#shimState[1] = this.#head; // a loan may have moved it
+      const after = shim.ipcl_ring_send(this.#shimBase, this.#mask + 1, this.#txHow, msg, msg.byteLength, this.#shimState);
       if (after === this.#head) return false;
       this.#head = after;
       return true;
@@ -273,8 +277,21 @@ export class RingChannel extends BaseChannel {
   /** Batches: write as many as fit now, publish the head once, wake at most once. */
   protected override trySendBatch(msgs: readonly Uint8Array[], from: number): number {
     this.#assertReader("trySendMany");
-    let head = this.#head;
     let i = from;
+    let head = this.#head;
+    if (this.#shimBase !== null) {
+      // one shim call a message, each held unpublished (RING_HOW_HOLD); the head is published once
+      const st = this.#shimState;
+      st[1] = head;
+      for (; i < msgs.length; i++) {
+        const msg = msgs[i]!;
+        const next = shim.ipcl_ring_send(this.#shimBase, this.#mask + 1, this.#txHow | HOW_HOLD, msg, msg.byteLength, st);
+        if (next === head) break;
+        head = next;
+      }
+      if (i > from) this.#publish(head);
+      return i - from;
+    }
     for (; i < msgs.length; i++) {
       const next = this.#write(msgs[i]!, head);
       if (next < 0) break;
@@ -431,6 +448,18 @@ export class RingChannel extends BaseChannel {
 
   /** Batches without allocation: pack what is there into buf, release the space once. */
   protected override tryRecvBatchInto(buf: Uint8Array, lengths: Uint32Array): number {
+    if (this.#shimBase !== null) {
+      // one shim call for the batch; -1: empty; -2: the first is too long (the JavaScript below says which way)
+      const got = shim.ipcl_ring_recv_many(this.#shimBase, this.#mask + 1, this.#rxHow, this.#maxMessage, buf, buf.byteLength, lengths, lengths.length);
+      if (got > 0) {
+        this.#afterShimRecv();
+        return got;
+      }
+      if (got === -1) {
+        this.#checkEof();
+        return 0;
+      }
+    }
     let n = 0;
     let at = 0;
     let len = this.#peek();
@@ -463,11 +492,14 @@ export class RingChannel extends BaseChannel {
    */
   #shimRecv(out: Uint8Array, room: number): number {
     const n = shim.ipcl_ring_recv(this.#shimBase!, this.#mask + 1, this.#rxHow, out, room);
-    if (n >= 0) {
-      this.#tail = Atomics.load(this.#w, this.#rx.tail);
-      this.#peerHead = this.#tail; // not known now: "looks empty" makes #peek read the head again
-    }
+    if (n >= 0) this.#afterShimRecv();
     return n;
+  }
+
+  /** The shim moved our tail: take it, and forget the head we had seen. */
+  #afterShimRecv(): void {
+    this.#tail = Atomics.load(this.#w, this.#rx.tail);
+    this.#peerHead = this.#tail; // not known now: "looks empty" makes #peek read the head again
   }
 
   /** Copy the next message (of length len) into out and step our tail past it (not yet published). */

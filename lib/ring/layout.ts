@@ -31,6 +31,9 @@ export const MAGIC = fact("IPCL_RING_MAGIC");
 export const VERSION = fact("IPCL_RING_VERSION");
 const ALIGN = fact("IPCL_RING_ALIGN");
 export const PAD = fact("IPCL_RING_PAD");
+/** Bits of the `how` argument of the shim's ring calls (ffi/shim/ring.c); bit 0 is the direction. */
+export const HOW_SEMAPHORE = fact("IPCL_RING_HOW_SEMAPHORE");
+export const HOW_HOLD = fact("IPCL_RING_HOW_HOLD");
 
 /** Bytes a message of `len` takes in the ring: its length word and payload, padded to ALIGN. */
 export const recordSize = (len: number) => (len + 4 + ALIGN - 1) & ~(ALIGN - 1);
