@@ -152,8 +152,11 @@ test("a creator with no opener recorded just times out on its own empty queue", 
 });
 
 test("a process that has exited counts as gone even before its parent reaps it (a zombie)", async () => {
-  // the exec'd sleep never waits for its background child, which stays a zombie until the sleep ends
-  const parent = track(spawnProcess(["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] }));
+  // perl (Debian's perl-base is essential) never waits for its child, which stays a zombie
+  // until perl ends (a shell may reap a quick background job before it execs anything)
+  const parent = track(spawnProcess(["perl", "-e", '$| = 1; my $p = fork(); exit 0 if $p == 0; print "$p\\n"; sleep 30'], {
+    stdio: ["ignore", "pipe", "ignore"],
+  }));
   try {
     const zombie = Number(await lineReader(parent.stdout!).line());
     const state = () => {
