@@ -74,8 +74,8 @@ export interface DemuxParts {
   /** the largest frame a client writes to the shared object, where less than the object carries (fifo: PIPE_BUF − 4) */
   readonly clientFrameMax?: number;
   /**
-   * server: remove the reply object a client named in its HELLO (fifo: PATH.rPID-N), for a
-   * client that died before the server got to its HELLO, when replyTo could not reach it
+   * server: remove the reply object a client named in its HELLO (fifo: PATH.rPID-N) once
+   * that client's process has gone and no peer of ours is left to do it (DemuxListener.orphan)
    */
   removeReply?(where: string): void;
 }
