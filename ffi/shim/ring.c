@@ -12,7 +12,8 @@
  * read back from the shared header, which another process may write); `how` is the
  * direction (bit 0), whether sides sleep on the ring's semaphores rather than futexes
  * (bit 1), and for a send, whether to hold the message unpublished (bit 2: a batch
- * publishes its head once, after its last message). Part of the shim (see internal.h); compiled with the other files of ffi/shim/.
+ * publishes its head once, after its last message). Part of the shim (see internal.h);
+ * compiled with the other files of ffi/shim/.
  */
 #include "internal.h"
 #include "../ipcl_ring.h"
