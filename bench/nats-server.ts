@@ -23,6 +23,8 @@ export interface NatsServer {
   /** nats://127.0.0.1:PORT */
   readonly url: string;
   readonly port: number;
+  /** its process id now (a restart starts a new process) */
+  readonly pid: number;
   /** stop it (SIGTERM, then SIGKILL) and wait until it has gone */
   stop(): Promise<void>;
   /** stop it and start it again on the same port and store (JetStream keeps what it stored) */
@@ -108,6 +110,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     },
     get port() {
       return port;
+    },
+    get pid() {
+      return child.pid!;
     },
     async stop() {
       await halt();

@@ -79,6 +79,11 @@ function raw(args: string[]): { child: ChildProcess; out: LineReader } {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => String(i));
 
+/** JetStream's view of durable consumer `name` (of stream `name`). */
+async function consumerInfo(name: string): Promise<{ ack_floor: { stream_seq: number }; num_ack_pending: number }> {
+  return JSON.parse(text.decode(await request(`${url()}/$JS.API.CONSUMER.INFO.${name}.${name}`, "", { timeout: 5000 })));
+}
+
 describe("nats addresses", () => {
   test("bad subjects and parameters are EADDRESS saying what is wrong", () => {
     for (
@@ -235,8 +240,7 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     for (let i = 1; i <= 50; i++) handed.push((await first.next()).m as string);
     expect(await first.next()).toEqual({ held: true }); // it holds more, fetched ahead but never taken
     // the 50 it took are acknowledged (asynchronously, by its NATS thread): ask JetStream, then kill
-    const floor = async () =>
-      JSON.parse(text.decode(await request(`${url()}/$JS.API.CONSUMER.INFO.${name}.${name}`, "", { timeout: 5000 }))).ack_floor.stream_seq;
+    const floor = async () => (await consumerInfo(name)).ack_floor.stream_seq;
     for (const deadline = performance.now() + 10_000; (await floor()) < 50;) {
       if (performance.now() > deadline) throw new Error("the consumer's 50 acknowledgements did not reach the server");
       await new Promise((r) => setTimeout(r, 20));
@@ -260,8 +264,7 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
     for (const m of range(100)) pub.send(m);
     using behind = open(address, { role: "reader", ackWaitMs }) as NatsChannel;
     const got = [text.decode(behind.recv({ timeout: 10_000 }))];
-    const pending = async () =>
-      JSON.parse(text.decode(await request(`${url()}/$JS.API.CONSUMER.INFO.${name}.${name}`, "", { timeout: 5000 }))).num_ack_pending as number;
+    const pending = async () => (await consumerInfo(name)).num_ack_pending;
     for (const deadline = performance.now() + 10_000; (await pending()) < 64;) { // the ring's 64 fetched ahead, untaken
       if (performance.now() > deadline) throw new Error("the consumer did not fetch ahead");
       await new Promise((r) => setTimeout(r, 20));
@@ -280,6 +283,40 @@ describe.skipIf(!!natsSkip)("nats with a real server", () => {
       quiet = got.length === before ? quiet + 1 : 0;
     }
     expect(got.map(Number).sort((a, b) => a - b)).toEqual(range(100).map(Number));
+  });
+
+  test("a server stalled past the ack wait: what a consumer took or holds is not handed over twice", async () => {
+    const name = `S${++serial}`;
+    const address = `${url()}/${subject()}?durable=${name}`;
+    const ackWaitMs = 300;
+    const rounds = 3;
+    using pub = open(address, { role: "writer" }) as NatsChannel;
+    for (const m of range(rounds * 60 + 64)) pub.send(m);
+    using q = open(address, { role: "reader", ackWaitMs }) as NatsChannel;
+    const got: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < 10; i++) got.push(text.decode(q.recv({ timeout: 10_000 })));
+      for (const deadline = performance.now() + 10_000;;) { // what it took acknowledged, 64 more fetched ahead
+        const info = await consumerInfo(name);
+        if (info.ack_floor.stream_seq >= got.length && info.num_ack_pending >= 64) break;
+        if (performance.now() > deadline) throw new Error(`the consumer did not fetch ahead: ${JSON.stringify(info)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const stalled = server!.pid;
+      process.kill(stalled, "SIGSTOP");
+      try {
+        // taken from the ring meanwhile: their acknowledgements, and "in progress" for the rest,
+        // wait in the server's socket while its ack wait runs out; resumed, it may deliver them
+        // again before it reads that (without the fix, most runs hand 10–64 over twice)
+        for (let i = 0; i < 50; i++) got.push(text.decode(q.recv({ timeout: 10_000 })));
+        await new Promise((r) => setTimeout(r, 3 * ackWaitMs));
+      } finally {
+        process.kill(stalled, "SIGCONT");
+      }
+    }
+    while (got.length < rounds * 60 + 64) got.push(text.decode(await q.recvAsync({ timeout: 10_000 })));
+    expect(await q.recvAsync({ timeout: 2 * ackWaitMs }).then((m) => text.decode(m), () => "nothing")).toBe("nothing");
+    expect(got.map(Number).sort((a, b) => a - b)).toEqual(range(rounds * 60 + 64).map(Number));
   });
 
   test("a durable queue loses nothing across a server restart; a plain subject works again once reconnected", async () => {

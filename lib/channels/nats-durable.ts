@@ -6,8 +6,8 @@
  * and acknowledges each once the caller has taken it from the ring (recv handed it over);
  * what the caller never took is given back (nak) when it closes, and what a killed consumer
  * held is delivered again by the server after ackWaitMs. What a live consumer holds is kept
- * from that ("in progress" every ackWaitMs / 3), and a second delivery of a message it still
- * holds is not handed over twice. That is "at least once": a consumer killed between taking
+ * from that ("in progress" every ackWaitMs / 3), and a second delivery of a message it holds
+ * or has acknowledged is not handed over twice. That is "at least once": a consumer killed between taking
  * a message and its acknowledgement sees the message delivered again.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -23,6 +23,8 @@ const IN_FLIGHT = 256;
 const PUBLISH_RETRIES = 30;
 /** ms a fetch waits at the server for messages before it asks again. */
 const FETCH_EXPIRES_MS = 1000;
+/** How many of the messages it acknowledged a consumer remembers (by stream sequence), to drop their second deliveries. */
+const REMEMBERED_ACKS = 65536;
 
 type Js = typeof import("@nats-io/jetstream");
 let jetstreamModule: Promise<Js> | undefined;
@@ -103,6 +105,8 @@ async function changed(control: Int32Array, i: number, v: number, ms: number): P
 export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
   const control = new Int32Array(o.control);
   const held: JsMsg[] = []; // delivered to the ring, not yet acknowledged, in order
+  const heldSeqs = new Set<number>(); // their stream sequences
+  const ackedSeqs = new Set<number>(); // stream sequences acknowledged here, oldest first
   let acked = 0;
   let delivered = 0;
   let stopped = false;
@@ -111,8 +115,12 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
   const ackTaken = () => {
     const taken = Atomics.load(control, Ctl.taken);
     while (acked < taken && held.length > 0) {
-      held.shift()!.ack();
+      const m = held.shift()!;
+      m.ack();
       acked++;
+      heldSeqs.delete(m.seq);
+      ackedSeqs.add(m.seq);
+      if (ackedSeqs.size > REMEMBERED_ACKS) ackedSeqs.delete(ackedSeqs.values().next().value!);
     }
   };
   const acking = (async () => {
@@ -128,12 +136,23 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
   const keepHeld = setInterval(() => {
     for (const m of held) m.working();
   }, Math.max(50, Math.floor(o.ackWaitMs / 3)));
-  /** A second delivery of a message we hold (its ack wait ran out all the same): keep the newer, hand it over once. */
-  const alreadyHeld = (m: JsMsg): boolean => {
-    if (!m.redelivered) return false;
-    const i = held.findIndex((h) => h.seq === m.seq);
-    if (i >= 0) held[i] = m;
-    return i >= 0;
+  /**
+   * A second delivery of a message handed over already. The server's ack wait can run out
+   * before it reads our "in progress" or acknowledgement (a paused or starved server), and
+   * nats-server 2.9 was seen to deliver a message again as a first delivery (count 1) to the
+   * consumer that took over from a SIGKILLed one, after that consumer had its redelivery
+   * (test/nats.test.ts). Held: keep the newer delivery, hand it over once. Acknowledged: say
+   * so again (the first may be lost) and drop it. A work-queue stream never reuses a
+   * sequence number, so no other message is mistaken for one.
+   */
+  const deliveredBefore = (m: JsMsg): boolean => {
+    if (ackedSeqs.has(m.seq)) {
+      m.ack();
+      return true;
+    }
+    if (!heldSeqs.has(m.seq)) return false;
+    held[held.findIndex((h) => h.seq === m.seq)] = m;
+    return true;
   };
   const fetching = (async () => {
     const js = (await jetstreamModule!).jetstream(nc);
@@ -153,8 +172,9 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
             m.nak();
             continue;
           }
-          if (alreadyHeld(m)) continue;
+          if (deliveredBefore(m)) continue;
           held.push(m);
+          heldSeqs.add(m.seq);
           delivered++;
           if (!out.deliver(m.data)) stopped = true;
         }
@@ -171,6 +191,7 @@ export function consumeDurable(nc: NatsConnection, o: NatsOpen, out: Outbox) {
       Atomics.notify(control, Ctl.taken);
       await Promise.all([acking, fetching]);
       ackTaken();
+      heldSeqs.clear();
       for (const m of held.splice(0)) m.nak(); // never taken: the next consumer gets them now, not after ackWaitMs
     },
   };
