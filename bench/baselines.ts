@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { Worker as ThreadWorker } from "node:worker_threads";
 import { compileCached, shimSources } from "../ffi/build.ts";
 import { runnablePath, siblingModule, sourceFile } from "../ffi/paths.ts";
-import { nanoseconds, runtime, type RuntimeName, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { nanoseconds, runtime, type RuntimeName, scriptCommand } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
@@ -122,7 +123,7 @@ function socketBaseline(impl: string, serverKind: "node-net" | "bun-socket" | "d
     run: (size, count, placement) =>
       pinned(placement, async () => {
         const path = `/tmp/ipcl-bench-${impl}-${process.pid}.sock`;
-        const child = spawnProcess(scriptCommand(peer, [serverKind, path]), { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawnChild(scriptCommand(peer, [serverKind, path]), { env: env(placement), stdio: ["ignore", "pipe", "inherit"] });
         const listening = child.stdout!.getReader();
         await listening.read();
         listening.releaseLock();

@@ -10,7 +10,8 @@ import { type Channel, open } from "../lib/index.ts";
 import { type SpawnOptions, spawnWorker } from "../lib/public/mechanisms.ts";
 import type { Mechanism } from "../lib/mechanism.ts";
 import { mechanisms, type Scheme } from "../lib/mechanisms.ts";
-import { type ChildProcess, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { type ChildProcess, scriptCommand } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 import { cpusFor, type Placement } from "./usage.ts";
 import { siblingModule } from "../ffi/paths.ts";
 
@@ -93,7 +94,7 @@ async function costOf(peer: ChildProcess): Promise<PeerCost | undefined> {
 }
 
 function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, placement: Placement, warm = 0) {
-  return spawnProcess(scriptCommand(peerScript, [mode, inAddr, outAddr, String(n), String(warm)]), {
+  return spawnChild(scriptCommand(peerScript, [mode, inAddr, outAddr, String(n), String(warm)]), {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...peerEnv(placement) },
   });

@@ -5,7 +5,8 @@
  * costs what it does not cost on an idle one. Stopped as soon as a job of another placement
  * starts, and at exit.
  */
-import { type ChildProcess, spawnProcess } from "../ffi/process.ts";
+import { type ChildProcess } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 
 let hog: ChildProcess | undefined;
 
@@ -14,7 +15,7 @@ export function cpuLoad(on: boolean): void {
   if (on && !hog) {
     // busy in user space, and gone within ~0.1 s of the benchmark, even a SIGKILLed one
     const loop = 'while kill -0 "$1" 2>/dev/null; do i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; done';
-    hog = spawnProcess(["sh", "-c", loop, "sh", String(process.pid)], { stdio: ["ignore", "ignore", "ignore"] });
+    hog = spawnChild(["sh", "-c", loop, "sh", String(process.pid)], { stdio: ["ignore", "ignore", "ignore"] });
     process.once("exit", stopLoad);
   } else if (!on) stopLoad();
 }

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { C } from "../ffi/facts.ts";
 import { cstr, libc, shim } from "../ffi/runtime.ts";
-import { nanoseconds, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { nanoseconds, scriptCommand } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 import { Mutex, Semaphore, SharedMemory } from "../lib/index.ts";
 import type { Row } from "./measure.ts";
 import { cpusFor, pinProcess, type Placement } from "./usage.ts";
@@ -83,7 +84,7 @@ export async function lockPairs(kind: LockKind, count: number, placement: Placem
   try {
     if (!control) return row(kind, placement, "uncontended", count, timePairs(l, count));
     const flags = new Int32Array(control.buffer, 0, 2); // [0]: stop, [1]: the peer's pairs so far
-    const peer = spawnProcess(scriptCommand(peerScript, [kind, address, control.address]), {
+    const peer = spawnChild(scriptCommand(peerScript, [kind, address, control.address]), {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, ...(theirs >= 0 ? { BENCH_CPU: String(theirs) } : {}) },
     });

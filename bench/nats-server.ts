@@ -1,14 +1,17 @@
 /**
  * A real nats-server for the benchmark's nats rows and the NATS tests: found on PATH or in
  * /usr/sbin (Debian's nats-server package; .ci/run installs it), started on a free port with
- * JetStream in a temporary directory, stopped (and its directory removed) by stop(). Where
- * none is installed, natsMissing says what to install.
+ * JetStream in a temporary directory, stopped (and its directory removed) by stop() — or,
+ * killed, when the process that started it goes without stop() (a stop signal, an exit).
+ * Where none is installed, natsMissing says what to install.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ChildProcess, spawnProcess } from "../ffi/process.ts";
+import { type ChildProcess, sleepSync, spawnProcess } from "../ffi/process.ts";
+import { alive } from "../lib/names/registry.ts";
+import { onStop, watchStopSignals } from "../lib/os/stop.ts";
 
 /** The nats-server binary, or undefined. */
 export const natsServerBinary: string | undefined = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
@@ -104,6 +107,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     for (const f of readdirSync(dir)) if (f.endsWith(".ports")) rmSync(join(dir, f));
   };
   await launch();
+  // a run stopped by a signal (or ending without stop()) takes its server and store with it
+  watchStopSignals();
+  const unhook = onStop(() => {
+    child.kill(9);
+    for (const until = performance.now() + 2000; alive(child.pid!) && performance.now() < until;) sleepSync(5);
+    rmSync(dir, { recursive: true, force: true });
+  });
   return {
     get url() {
       return `nats://${host}:${port}`;
@@ -115,6 +125,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       return child.pid!;
     },
     async stop() {
+      unhook();
       await halt();
       rmSync(dir, { recursive: true, force: true });
     },

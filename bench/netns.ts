@@ -2,10 +2,11 @@
  * Test hosts on this machine: network namespaces wired to a bridge (in a "switch"
  * namespace of its own), each with one address of a private /24 — for what crosses a
  * network (the NATS tests' and the benchmark's rows across hosts). Only these hosts'
- * addresses and loopback are used; removeHosts deletes them all (their veths and the
- * bridge go with them). Needs root (CAP_SYS_ADMIN) and iproute2.
+ * addresses and loopback are used; remove() deletes them all (their veths and the
+ * bridge go with them), as does the process's going without it (a stop signal, an exit). Needs root (CAP_SYS_ADMIN) and iproute2.
  */
 import { spawnSync } from "node:child_process";
+import { onStop, watchStopSignals } from "../lib/os/stop.ts";
 
 /** Hosts made by makeHosts: each one's namespace and address. */
 export interface TestHosts {
@@ -42,7 +43,14 @@ export function makeHosts(tag: string, net: string, count: number): TestHosts {
   const names = Array.from({ length: count }, (_, i) => `${tag}-${i + 1}`);
   const addresses = names.map((_, i) => `${net}.${i + 1}`);
   const all = [...names, `${tag}-sw`];
-  const remove = () => void all.forEach((n) => ip("netns", "del", n));
+  const removeAll = () => void all.forEach((n) => ip("netns", "del", n));
+  // a run stopped by a signal (or ending without remove()) takes its hosts with it
+  watchStopSignals();
+  const unhook = onStop(removeAll);
+  const remove = () => {
+    unhook();
+    removeAll();
+  };
   try {
     must("netns", "add", `${tag}-sw`);
     must("-n", `${tag}-sw`, "link", "add", "br0", "type", "bridge");

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMainModule, runtime, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { isMainModule, runtime, scriptCommand } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 import { parseArgs } from "node:util";
 import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
 import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
@@ -643,7 +644,7 @@ async function underRuntime(which: "deno" | "node", args: string[], quick: boole
   const dir = mkdtempSync(join(tmpdir(), `ipcl-bench-${which}-`));
   try {
     // its files go to our temporary directory: only its rows are wanted
-    const child = spawnProcess(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], which), {
+    const child = spawnChild(scriptCommand(fileURLToPath(import.meta.url), [...args, ...(quick ? ["--quick"] : []), "--out", dir], which), {
       stdio: ["ignore", "ignore", "pipe"],
     });
     const errors = await new Response(child.stderr).text();

@@ -6,7 +6,8 @@
  *   bun bench/topic-fanout.ts TOPIC ACKS N   (the subscriber side; BENCH_CPU pins it)
  */
 import { fileURLToPath } from "node:url";
-import { isMainModule, nanoseconds, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { isMainModule, nanoseconds, scriptCommand } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 import { open } from "../lib/index.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
@@ -25,7 +26,7 @@ export async function topicFanout(k: number, count: number, placement: Placement
   const script = fileURLToPath(import.meta.url);
   const peers = Array.from(
     { length: k },
-    () => spawnProcess(scriptCommand(script, [pub.address, acks.address, String(warm + count)]), { stdio: ["ignore", "ignore", "inherit"], env }),
+    () => spawnChild(scriptCommand(script, [pub.address, acks.address, String(warm + count)]), { stdio: ["ignore", "ignore", "inherit"], env }),
   );
   if (ours >= 0) pinProcess(ours);
   try {

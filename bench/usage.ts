@@ -3,7 +3,8 @@
  * a process or thread to a CPU (sched_setaffinity).
  */
 import { shim } from "../ffi/runtime.ts";
-import { type ChildProcess, scriptCommand, spawnProcess } from "../ffi/process.ts";
+import { type ChildProcess, scriptCommand } from "../ffi/process.ts";
+import { spawnChild } from "./children.ts";
 
 /** A getrusage(RUSAGE_SELF) reading. */
 export interface Usage {
@@ -69,7 +70,7 @@ export function participantsOn(netns: readonly string[]): void {
 export function startParticipant(script: string, args: string[], cpu: number, what: string): { p: ChildProcess; line: () => Promise<string> } {
   const host = hosts.length > 0 ? hosts[nextHost++ % hosts.length] : undefined;
   const cmd = scriptCommand(script, args);
-  const p = spawnProcess(host ? ["ip", "netns", "exec", host, ...cmd] : cmd, {
+  const p = spawnChild(host ? ["ip", "netns", "exec", host, ...cmd] : cmd, {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...(cpu >= 0 ? { BENCH_CPU: String(cpu) } : {}) },
   });

@@ -22,9 +22,13 @@ const hooks = new Set<() => void>();
 const ours = new Map<StopSignal, () => void>();
 let installed = false;
 
-/** Run `hook` when the process goes: at normal exit, or on a stop signal it does not handle itself. */
-export function onStop(hook: () => void): void {
+/**
+ * Run `hook` when the process goes: at normal exit, or on a stop signal it does not handle
+ * itself. Returns what takes the hook back (its work done before the process goes).
+ */
+export function onStop(hook: () => void): () => void {
   hooks.add(hook);
+  return () => void hooks.delete(hook);
 }
 
 function runHooks(): void {
