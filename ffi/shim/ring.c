@@ -100,12 +100,15 @@ uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, 
  * -1 when the direction is empty; -2 when the next message is longer than `room` (pass at
  * most the ring's maximum message size, so that a corrupted length lands here too): it
  * stays where it is, and the caller's own code says what is wrong. The caller is the
- * direction's only consumer.
+ * direction's only consumer. `state`: [0] set to the head this call saw, so that the
+ * caller can tell that more is there without reading the head itself (whose cache line a
+ * producer on another CPU is writing); [1] set to the tail after the message taken.
  */
-int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room) {
+int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room, uint32_t *state) {
   struct ipcl_ring_dir *d = &h->dir[how & IPCL_RING_HOW_DIR];
-  uint32_t tail = RING_LOAD(&d->tail);
-  if (RING_LOAD(&d->head) == tail) return -1;
+  uint32_t tail = RING_LOAD(&d->tail), head = RING_LOAD(&d->head);
+  state[0] = head;
+  if (head == tail) return -1;
   uint8_t *data = data_of(h, cap, how & IPCL_RING_HOW_DIR);
   uint32_t pos = tail & (cap - 1), len;
   memcpy(&len, data + pos, 4);
@@ -120,6 +123,7 @@ int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, u
   if (len > first) memcpy(out + first, data, len - first);
   tail += record_size(len);
   release(d, cap, how, tail);
+  state[1] = tail;
   return (int32_t)len;
 }
 

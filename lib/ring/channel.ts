@@ -89,6 +89,8 @@ export class RingChannel extends BaseChannel {
   readonly #rxHow: number;
   /** the producer's state for ipcl_ring_send: [0] its copy of the consumer's tail, [1] its head */
   readonly #shimState = new Uint32Array(2);
+  /** what ipcl_ring_recv reports: [0] the head it saw, [1] the tail after what it took */
+  readonly #shimRxState = new Uint32Array(2);
   /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
   readonly #atomics: boolean;
   /** loans and views are the ring itself: views of it can be detached at commit/release (not on Node, not in a SharedArrayBuffer) */
@@ -491,8 +493,10 @@ export class RingChannel extends BaseChannel {
    * (ffi/shim/ring.c): its length, -1 when the ring is empty, -2 when it is longer than room.
    */
   #shimRecv(out: Uint8Array, room: number): number {
-    const n = shim.ipcl_ring_recv(this.#shimBase!, this.#mask + 1, this.#rxHow, out, room);
-    if (n >= 0) this.#afterShimRecv();
+    const st = this.#shimRxState;
+    const n = shim.ipcl_ring_recv(this.#shimBase!, this.#mask + 1, this.#rxHow, out, room, st);
+    this.#peerHead = st[0]!; // a head ahead of our tail: the next receive needs not read it
+    if (n >= 0) this.#tail = st[1]!;
     return n;
   }
 
