@@ -41,7 +41,11 @@
  * non-zero count; the producer: the bytes it waits for minus 0..7, the same test since
  * free space is a multiple of IPCL_RING_ALIGN). A waker that changed the word reads the
  * flag, and wakes only if a compare-and-swap from the value it read to 0 succeeds: a
- * plain exchange could clear a newer announcement and spend its wake before that sleep. */
+ * plain exchange could clear a newer announcement and spend its wake before that sleep.
+ * A producer that published head H leaves the flag alone when the consumer's tail is
+ * already H: held up between its store and its look at the flag, it would otherwise clear
+ * the announcement of a consumer that took H, then waits for the next message — and that
+ * consumer would sleep on head == H with its flag cleared, woken by no later publish. */
 struct ipcl_ring_dir {
   _Alignas(64) uint32_t head;     /* bytes ever written; written by the producer only */
   uint32_t producer_waiting;      /* bytes the producer waits for (0: none); it sleeps on `tail` */

@@ -255,6 +255,31 @@ describe("ring wake-ups", () => {
     }, 60_000);
   }
 
+  // A producer held up between storing head H and reading the consumer's flag (preempted on
+  // a busy machine) may find the flag raised by a consumer that has since taken H and now
+  // waits for the next message. Clearing it would spend that consumer's wake before it
+  // sleeps on head == H: nothing later woke it (the C baseline's ring hung so). The producer
+  // leaves such a flag to the next publish. Made here by setting the consumer's tail and flag
+  // by hand before the send, as they would be after that interleaving.
+  for (const hotPath of ["js", "shim"] as const) {
+    test(`a publish (${hotPath}) leaves alone the wait a consumer announced after taking that very message`, () => {
+      const address = fresh();
+      using producer = open(address, { create: true, hotPath });
+      using consumer = open(address, { hotPath });
+      using ring = mapRing(address);
+      const [tail, waiting, head] = [dirWord(0, "tail"), dirWord(0, "consumer_waiting"), dirWord(0, "head")];
+      producer.send("first");
+      expect(new TextDecoder().decode(consumer.recv({ timeout: 1000 }))).toBe("first");
+      const before = ring.words[head]!;
+      ring.words[tail] = before + 8; // "next" (4 bytes and its length word: 8) taken already
+      ring.words[waiting] = 12345; // and a wait announced for the one after
+      producer.send("next");
+      expect(ring.words[head]).toBe(before + 8);
+      expect(ring.words[waiting]).toBe(12345); // the next publish clears it, and wakes
+      ring.words[waiting] = 0;
+    });
+  }
+
   // A waker reads the flag, judges it, then clears it with a compare-and-swap from the value
   // it read: a waker held up between the two must not clear a newer announcement (and spend
   // its wake before that sleep begins). That holds only if no two announcements in a row

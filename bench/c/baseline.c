@@ -104,8 +104,9 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   memcpy(data + start, msg, first);
   memcpy(data, msg + first, len - first);
   STORE(&d->head, head + pad + need);
+  /* a consumer that has taken this message already announces a wait for the next one (ipcl_ring.h) */
   uint32_t mark = LOAD(&d->consumer_waiting);
-  if (mark && CLEAR(&d->consumer_waiting, mark)) wake_consumer(d);
+  if (mark && LOAD(&d->tail) != head + pad + need && CLEAR(&d->consumer_waiting, mark)) wake_consumer(d);
 }
 
 static uint32_t ring_recv(struct end *e, uint8_t *out) {

@@ -86,8 +86,10 @@ uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, 
   state[1] = head;
   if (how & IPCL_RING_HOW_HOLD) return head;
   RING_STORE(&d->head, head);
+  /* a consumer that has taken this message already announced a wait for the next one: that
+   * announcement is the next publish's to clear (ipcl_ring.h), not this one's */
   uint32_t mark = RING_LOAD(&d->consumer_waiting);
-  if (mark && clear_flag(&d->consumer_waiting, mark)) {
+  if (mark && RING_LOAD(&d->tail) != head && clear_flag(&d->consumer_waiting, mark)) {
     if (how & IPCL_RING_HOW_SEMAPHORE) sem_post(&d->data_ready);
     else syscall(SYS_futex, &d->head, FUTEX_WAKE, 1, NULL, NULL, 0);
   }

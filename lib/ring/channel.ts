@@ -271,9 +271,11 @@ export class RingChannel extends BaseChannel {
     const w = this.#w;
     this.#head = head;
     Atomics.store(w, this.#tx.head, head);
-    // the waker clears the flag: one wake per sleep, not one per message (see clearFlag)
+    // the waker clears the flag: one wake per sleep, not one per message (see clearFlag).
+    // A consumer that has taken this message already (we were held up since the store) is
+    // announcing a wait for the next one: clearing that would spend its wake before it sleeps
     const mark = Atomics.load(w, this.#tx.consumerWaiting);
-    if (mark !== 0 && clearFlag(w, this.#tx.consumerWaiting, mark)) this.#wakeConsumer();
+    if (mark !== 0 && Atomics.load(w, this.#tx.tail) !== head && clearFlag(w, this.#tx.consumerWaiting, mark)) this.#wakeConsumer();
   }
 
   /** Batches: write as many as fit now, publish the head once, wake at most once. */
