@@ -3,7 +3,8 @@
  * namespace of its own), each with one address of a private /24 — for what crosses a
  * network (the NATS tests' and the benchmark's rows across hosts). Only these hosts'
  * addresses and loopback are used; remove() deletes them all (their veths and the
- * bridge go with them), as does the process's going without it (a stop signal, an exit). Needs root (CAP_SYS_ADMIN) and iproute2.
+ * bridge go with them), as does the process's going without it (a stop signal, an exit).
+ * Needs root (CAP_SYS_ADMIN) and iproute2.
  */
 import { spawnSync } from "node:child_process";
 import { onStop, watchStopSignals } from "../lib/os/stop.ts";

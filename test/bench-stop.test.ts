@@ -40,12 +40,12 @@ const until = async (what: string, ok: () => boolean, ms = 20_000) => {
 describe.skipIf(!!natsSkip)("a benchmark run stopped by a signal", () => {
   for (const [signal, status] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     test(`${signal}: exits ${status}; its nats-server, its store and its peers go with it`, async () => {
-      const bench = track(spawnProcess(scriptCommand(benchScript, ["--quick", "--mech", "nats", "--out", out]), { stdio: ["ignore", "ignore", "ignore"] }));
-      // the server and at least one peer at once: the fan-out or the work-queue rows are running
-      await until("the run's nats-server and a peer", () => childrenOf(bench.pid).length >= 2);
-      const started = childrenOf(bench.pid);
+      const args = ["--quick", "--mech", "nats", "--out", out];
+      const bench = track(spawnProcess(scriptCommand(benchScript, args), { stdio: ["ignore", "ignore", "ignore"] }));
+      // its server (its directory made) and at least one more child: a peer of the first rows
       const serverDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`ipcl-nats-${bench.pid}-`));
-      expect(serverDirs().length).toBe(1);
+      await until("the run's nats-server and a peer", () => serverDirs().length === 1 && childrenOf(bench.pid).length >= 2);
+      const started = childrenOf(bench.pid);
       bench.kill(signal);
       expect(await bench.exited).toBe(status);
       await until("the run's children to go", () => started.every((p) => !alive(p)), 5000);
