@@ -255,7 +255,7 @@ export const shimSymbols = {
   ipcl_inotify_drain: { args: ["i32"], returns: "void" },
   /** int ipcl_pread(int fd, void *buf, size_t len, double offset); */
   ipcl_pread: { args: ["i32", "buf", "usize", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_eventfd_rw(int fd, uint8_t buf[8], int write, double timeout_ms);  eventfd I/O */
+  /** int ipcl_eventfd_rw(int fd, uint8_t buf[8], int op, double timeout_ms);  eventfd I/O (op: 1 write, 2 O_NONBLOCK description) */
   ipcl_eventfd_rw: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_pin_process(int cpu);  every thread to one CPU (-1: all CPUs) */
   ipcl_pin_process: { args: ["i32"], returns: "i32" },

@@ -243,6 +243,6 @@ int ipcl_pread(int fd, void *buf, size_t len, double offset);
 double ipcl_fd_size(int fd);
 
 /* eventfd.c */
-int ipcl_eventfd_rw(int fd, uint8_t *buf, int write_, double timeout_ms);
+int ipcl_eventfd_rw(int fd, uint8_t *buf, int op, double timeout_ms);
 
 #endif

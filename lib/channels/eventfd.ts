@@ -25,12 +25,24 @@ export interface EventfdOptions {
 
 /** The largest value an eventfd holds (2^64 - 2). */
 export const EVENTFD_MAX = 0xfffffffffffffffen;
-const EFD_NONBLOCK = fact("EFD_NONBLOCK");
 const EFD_CLOEXEC = fact("EFD_CLOEXEC");
 const EFD_SEMAPHORE = fact("EFD_SEMAPHORE");
 
+/**
+ * A new counter, its description blocking: a receive that waits is then one read(2), as in C
+ * (an O_NONBLOCK one takes read, poll, read); try-calls and timeouts read with RWF_NOWAIT and
+ * poll before a write (ffi/shim/eventfd.c).
+ */
 function newEventfd(semaphore: boolean): number {
-  return checkNeg(sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0)), "eventfd");
+  return checkNeg(sys.eventfd(0, EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0)), "eventfd");
+}
+
+/** ipcl_eventfd_rw's op: bit 0 writes, bit 1 says the description is O_NONBLOCK. */
+const WRITE = 1, NONBLOCKING = 2;
+
+/** Whether descriptor fd's open file description is O_NONBLOCK (one made elsewhere may be). */
+function nonblocking(fd: number): boolean {
+  return (checkNeg(sys.fcntl(fd, C.F_GETFL, 0), "fcntl") & C.O_NONBLOCK) !== 0;
 }
 
 /** An 8-byte little-endian message carrying `value`. */
@@ -64,11 +76,16 @@ export class EventfdChannel extends BaseChannel {
   readonly caps: ChannelCaps;
   #rfd: number;
   #wfd: number;
+  /** ipcl_eventfd_rw's op for a read and for a write (the descriptions' O_NONBLOCK, read once) */
+  readonly #readOp: number;
+  readonly #writeOp: number;
 
   constructor(address: string, rfd: number, wfd: number, semaphore: boolean) {
     super(address);
     this.#rfd = rfd;
     this.#wfd = wfd;
+    this.#readOp = nonblocking(rfd) ? NONBLOCKING : 0;
+    this.#writeOp = WRITE | (nonblocking(wfd) ? NONBLOCKING : 0);
     this.caps = {
       mechanism: "eventfd",
       maxMessageSize: 8,
@@ -95,7 +112,7 @@ export class EventfdChannel extends BaseChannel {
     if (msg.byteLength !== 8 || !validCounter(msg)) {
       throw ipcError("EINVAL", "write", this.address, "an eventfd message is an 8-byte little-endian value from 1 to 2^64-2 (use add(n))");
     }
-    const r = shim.ipcl_eventfd_rw(this.#wfd, msg, 1, timeout);
+    const r = shim.ipcl_eventfd_rw(this.#wfd, msg, this.#writeOp, timeout);
     if (r === 0) return true;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return false;
     throw errnoError(-r, "write", this.address);
@@ -110,7 +127,7 @@ export class EventfdChannel extends BaseChannel {
         `an eventfd value has 8 bytes and does not fit a ${buf.byteLength}-byte buffer; nothing was taken`,
       );
     }
-    const r = shim.ipcl_eventfd_rw(this.#rfd, buf, 0, timeout);
+    const r = shim.ipcl_eventfd_rw(this.#rfd, buf, this.#readOp, timeout);
     if (r === 0) return 8;
     if (r === -C.EAGAIN || r === -C.ETIMEDOUT) return -1;
     throw errnoError(-r, "read", this.address);
