@@ -48,8 +48,8 @@ export interface BenchCase {
   fdBased?: boolean;
   /** the peer is a thread of this process: pin only our thread, never the whole process */
   inProcess?: boolean;
-  /** start the peer in `mode` for n messages (after `warm` warm-up ones); resolves once it is ready */
-  start(mode: string, n: number, placement: Placement, warm?: number): Promise<BenchPair>;
+  /** start the peer in `mode` for n messages (a stream's sink: the batches of the StreamPlan at `plan`); resolves once it is ready */
+  start(mode: string, n: number, placement: Placement, plan?: string): Promise<BenchPair>;
 }
 
 const tag = `ipcl-bench-${process.pid}`;
@@ -93,8 +93,8 @@ async function costOf(peer: ChildProcess): Promise<PeerCost | undefined> {
   return code === 0 && line ? (JSON.parse(line) as PeerCost) : undefined;
 }
 
-function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, placement: Placement, warm = 0) {
-  return spawnChild(scriptCommand(peerScript, [mode, inAddr, outAddr, String(n), String(warm)]), {
+function spawnPeer(mode: string, inAddr: string, outAddr: string, n: number, placement: Placement, plan = "") {
+  return spawnChild(scriptCommand(peerScript, [mode, inAddr, outAddr, String(n), plan]), {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...peerEnv(placement) },
   });
@@ -107,9 +107,9 @@ function duplex(name: string, c: string | undefined, maxSize: number, address: (
     c,
     maxSize,
     fdBased,
-    async start(mode, n, placement, warm) {
+    async start(mode, n, placement, plan) {
       const ch = open(address(), { create: true, ...opts });
-      const peer = spawnPeer(mode, ch.address, ch.address, n, placement, warm);
+      const peer = spawnPeer(mode, ch.address, ch.address, n, placement, plan);
       return ready(ch, ch, peer, async () => {
         ch.close();
         return costOf(peer);
@@ -125,11 +125,11 @@ function oneWay(name: string, c: string | undefined, maxSize: number, address: (
     c,
     maxSize,
     fdBased,
-    async start(mode, n, placement, warm) {
+    async start(mode, n, placement, plan) {
       const toPeer = open(address(), { create: true, ...sendOpts });
       // our read end opens now (a FIFO reader never blocks), so the peer's writer can open
       const fromPeer = open(address(), { create: true, role: "reader" });
-      const peer = spawnPeer(mode, toPeer.address, fromPeer.address, n, placement, warm);
+      const peer = spawnPeer(mode, toPeer.address, fromPeer.address, n, placement, plan);
       return ready(toPeer, fromPeer, peer, async () => {
         const cost = await costOf(peer);
         toPeer.close();
@@ -151,8 +151,8 @@ function inherited(name: string, c: string | undefined, maxSize: number, spawn: 
     maxSize,
     fdBased,
     noStream,
-    async start(mode, n, placement, warm = 0) {
-      const { channel, child } = spawn(scriptCommand(peerScript, [mode, "inherit", "inherit", String(n), String(warm)]), {
+    async start(mode, n, placement, plan = "") {
+      const { channel, child } = spawn(scriptCommand(peerScript, [mode, "inherit", "inherit", String(n), plan]), {
         stdout: "pipe",
         env: peerEnv(placement),
       });
@@ -169,9 +169,9 @@ function inherited(name: string, c: string | undefined, maxSize: number, spawn: 
 const signalCase: BenchCase = {
   name: "signal",
   maxSize: 7,
-  async start(mode, n, placement, warm) {
+  async start(mode, n, placement, plan) {
     const rx = open("signal:self:SIGRTMIN+8");
-    const peer = spawnPeer(mode, "signal:self:SIGRTMIN+9", `signal:${process.pid}:SIGRTMIN+8`, n, placement, warm);
+    const peer = spawnPeer(mode, "signal:self:SIGRTMIN+9", `signal:${process.pid}:SIGRTMIN+8`, n, placement, plan);
     const tx = open(`signal:${peer.pid}:SIGRTMIN+9`);
     return ready(tx, rx, peer, async () => {
       const cost = await costOf(peer);
@@ -187,8 +187,8 @@ const workerCase: BenchCase = {
   name: "worker",
   maxSize: 1 << 20,
   inProcess: true,
-  async start(mode, n, placement, warm = 0) {
-    const { channel, worker } = spawnWorker(workerScript, { data: { mode, n, warm, cpu: cpusFor(placement)[1] } });
+  async start(mode, n, placement, plan = "") {
+    const { channel, worker } = spawnWorker(workerScript, { data: { mode, n, plan, cpu: cpusFor(placement)[1] } });
     const done = new Promise<PeerCost | undefined>((resolve) => worker.once("message", (m: PeerCost) => resolve(m)));
     return ready(channel, channel, worker, async () => {
       let expire!: (v: undefined) => void;

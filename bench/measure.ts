@@ -4,9 +4,11 @@
  * ipc-lab channels, sync or async, with both sides placed on CPUs.
  */
 import { nanoseconds } from "../ffi/process.ts";
+import type { Channel } from "../lib/index.ts";
 import { counterValue } from "../lib/public/mechanisms.ts";
 import { type BenchCase, fastRing } from "./cases.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
+import { StreamPlan, timedCount, WARM_MS } from "./stream-plan.ts";
 import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } from "./usage.ts";
 
 /** Pin our side: the whole process, or only this thread when the peer is a thread of ours. */
@@ -80,6 +82,26 @@ export interface Row extends Partial<LatencySummary> {
 const BATCH = 64;
 
 /** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */
+/*
+ * The synchronous hot loops live in plain functions: in an async function (after an await)
+ * Bun's JIT ran the same loop slower — a 64 B ring stream on one CPU 11–13 M msg/s inside
+ * stream(), 16–18 M from here, the sending side 40–50 ns a message against 30.
+ */
+
+/** Send msg n times. */
+function sendN(tx: Channel, msg: Uint8Array, n: number): void {
+  for (let i = 0; i < n; i++) tx.send(msg);
+}
+
+/** Time each of samples.length calls of once, into samples (ns). */
+function timeEach(once: () => unknown, samples: Float64Array): void {
+  for (let i = 0; i < samples.length; i++) {
+    const t0 = nanoseconds();
+    once();
+    samples[i] = nanoseconds() - t0;
+  }
+}
+
 function payload(c: BenchCase, size: number): Uint8Array {
   return c.name === "eventfd" ? counterValue(1) : new Uint8Array(size);
 }
@@ -166,31 +188,11 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
       pair.rx.recvView();
       pair.rx.release();
     };
+    const once = mode === "loan" ? loaned : () => (pair.tx.send(msg), pair.rx.recvInto(buf));
     const warmSamples = new Float64Array(warm);
-    for (let i = 0; i < warm; i++) {
-      const t0 = nanoseconds();
-      if (mode === "loan") loaned();
-      else {
-        pair.tx.send(msg);
-        pair.rx.recvInto(buf);
-      }
-      warmSamples[i] = nanoseconds() - t0;
-    }
+    timeEach(once, warmSamples);
     const u0 = usage();
-    if (mode === "loan") {
-      for (let i = 0; i < count; i++) {
-        const t0 = nanoseconds();
-        loaned();
-        samples[i] = nanoseconds() - t0;
-      }
-    } else if (mode === "sync") {
-      for (let i = 0; i < count; i++) {
-        const t0 = nanoseconds();
-        pair.tx.send(msg);
-        pair.rx.recvInto(buf);
-        samples[i] = nanoseconds() - t0;
-      }
-    }
+    if (mode === "loan" || mode === "sync") timeEach(once, samples);
     const timer = mode === "sync" || mode === "loan" ? undefined : lateness();
     if (mode === "async") {
       for (let i = 0; i < count; i++) {
@@ -233,28 +235,39 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
 }
 
 /**
- * A one-way stream of `count` messages to a consuming peer (sync or async consumer), after
- * a warm-up stream of its own (so both sides run compiled code when the clock starts).
+ * A one-way stream to a consuming peer (sync or async consumer): warm-up rounds until the
+ * code on both sides has settled, then at least `count` messages on the clock — how many
+ * of each by time (bench/stream-plan.ts), the same rule as the C baseline's.
  */
 export async function stream(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async" | "batch"): Promise<Row> {
-  const warm = Math.min(20_000, Math.ceil(count / 5));
-  const pair = await c.start(mode === "sync" ? "sink" : mode === "async" ? "sink-async" : "sink-batch", count, placement, warm);
+  const round = Math.min(20_000, Math.ceil(count / 5));
+  using plan = StreamPlan.create();
+  const pair = await c.start(mode === "sync" ? "sink" : mode === "async" ? "sink-async" : "sink-batch", count, placement, plan.address);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinUs(c, ours);
   let done = false;
   try {
     const msg = payload(c, size);
-    for (let i = 0; i < warm; i++) pair.tx.send(msg);
-    pair.rx.recv({ timeout: 20_000 }); // warm-up done
+    let perSecond = 0;
+    let k = 0;
+    for (const w0 = nanoseconds(); k === 0 || nanoseconds() - w0 < WARM_MS * 1e6; k++) {
+      plan.post(k, { count: round, timed: false });
+      const r0 = nanoseconds();
+      sendN(pair.tx, msg, round);
+      pair.rx.recv({ timeout: 20_000 }); // the round arrived
+      perSecond = round / ((nanoseconds() - r0) / 1e9);
+    }
+    const timed = timedCount(count, perSecond);
+    plan.post(k, { count: timed, timed: true });
     const u0 = usage();
     const t0 = nanoseconds();
     if (mode === "batch") {
       const batch = Array<Uint8Array>(BATCH).fill(msg);
-      for (let i = 0; i < count; i += BATCH) pair.tx.sendMany(i + BATCH <= count ? batch : batch.slice(0, count - i));
-    } else for (let i = 0; i < count; i++) pair.tx.send(msg);
+      for (let i = 0; i < timed; i += BATCH) pair.tx.sendMany(i + BATCH <= timed ? batch : batch.slice(0, timed - i));
+    } else sendN(pair.tx, msg, timed);
     pair.rx.recv({ timeout: 20_000 }); // the peer's ack: everything arrived
     const seconds = (nanoseconds() - t0) / 1e9;
-    const ours2 = perMessage(u0, usage(), count);
+    const ours2 = perMessage(u0, usage(), timed);
     const peer = await pair.finish();
     done = true;
     return {
@@ -263,7 +276,7 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
       pattern: "stream",
       mode,
       placement,
-      ...throughput(count, msg.byteLength, seconds),
+      ...throughput(timed, msg.byteLength, seconds),
       cpu_ns_per_msg: { parent: ours2.cpu_ns_per_msg, peer: peer?.cpu_ns_per_msg },
       ctx_switches_per_msg: { parent: ours2.ctx_switches_per_msg, peer: peer?.ctx_switches_per_msg },
     };

@@ -4,13 +4,15 @@
  * framing (linked in), the shm ring the layout of ffi/ipcl_ring.h, so a ratio to this row
  * measures what JavaScript and FFI add, nothing else.
  *
- * usage: baseline MECH PATTERN SIZE COUNT PLACEMENT
+ * usage: baseline MECH PATTERN SIZE COUNT PLACEMENT [WARM_MS TIMED_MS MAX_GROWTH]
  *   MECH: pipe fifo unix tcp mq sysv-mq shm shm-sem eventfd    PATTERN: rtt stream
  *   PLACEMENT: same-cpu cross-cpu unpinned
  * prints one JSON object (see bench/README.md).
  *
  * On equal terms with bench/measure.ts: the same warm-up (round trips: min(1000, count/10);
- * streams: min(20000, count/5) messages streamed and acknowledged before the clock starts),
+ * streams: rounds of min(20000, count/5) messages, each acknowledged, for WARM_MS, then a
+ * timed part of at least COUNT and at least TIMED_MS — bench/stream-plan.ts, whose figures
+ * bench/baselines.ts passes),
  * CPU time and context switches of both sides counted over the timed part only (the peer
  * reports its own through a shared page), mq queues sized as ipc-lab sizes them (8192-byte
  * messages, 10 deep), and like-for-like families: shm-sem is the ring whose sides sleep on
@@ -325,8 +327,26 @@ static int inproc(size_t size, long count, uint8_t *msg, uint8_t *buf, size_t ca
   return 0;
 }
 
+/* A stream's plan (bench/stream-plan.ts): the sender posts each batch in the shared page before it sends it. */
+struct plan { int32_t posted, count, timed; };
+
+static void post(volatile struct plan *p, int32_t k, long count, int timed) {
+  p->count = (int32_t)count;
+  p->timed = timed;
+  __atomic_store_n(&p->posted, k + 1, __ATOMIC_SEQ_CST);
+}
+
+/* (peer) batch k, once posted: looks every 20 us, sleeping between looks (on one CPU the sender must run) */
+static struct plan next_batch(volatile struct plan *p, int32_t k) {
+  while (__atomic_load_n(&p->posted, __ATOMIC_SEQ_CST) <= k) nanosleep(&(struct timespec){0, 20000}, NULL);
+  return (struct plan){k + 1, p->count, p->timed};
+}
+
 int main(int argc, char **argv) {
-  if (argc != 6) { fprintf(stderr, "usage: baseline MECH rtt|stream|inproc SIZE COUNT same-cpu|cross-cpu|unpinned\n"); return 2; }
+  if (argc != 6 && argc != 9) {
+    fprintf(stderr, "usage: baseline MECH rtt|stream|inproc SIZE COUNT same-cpu|cross-cpu|unpinned [WARM_MS TIMED_MS MAX_GROWTH]\n");
+    return 2;
+  }
   mech = argv[1];
   const char *pattern = argv[2], *placement = argv[5];
   size_t size = strtoul(argv[3], NULL, 10);
@@ -359,12 +379,14 @@ int main(int argc, char **argv) {
     if (child.rfd > 0 && strcmp(mech, "eventfd")) child.reader = ipcl_reader_new(child.rfd, 65536, 0);
   }
   int stream = !strcmp(pattern, "stream");
-  /* the same warm-up as bench/measure.ts */
+  if (stream && argc != 9) { fprintf(stderr, "a stream needs WARM_MS TIMED_MS MAX_GROWTH (bench/stream-plan.ts)\n"); return 2; }
+  /* the same warm-up as bench/measure.ts: a stream's in rounds of this many, for WARM_MS */
   long warm = stream ? (count / 5 + (count % 5 != 0) < 20000 ? count / 5 + (count % 5 != 0) : 20000)
                      : (count / 10 + (count % 10 != 0) < 1000 ? count / 10 + (count % 10 != 0) : 1000);
   /* the peer's own cost over its timed part, reported through a shared page */
   double *peer_cost = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (peer_cost == MAP_FAILED) die("mmap");
+  volatile struct plan *plan = (volatile struct plan *)(peer_cost + 8);
   pid_t pid = fork();
   if (pid == 0) {
     pin(ccpu);
@@ -372,12 +394,14 @@ int main(int argc, char **argv) {
     struct rusage c0;
     if (stream) {
       send_msg(&child, msg, 0); /* ready */
-      for (long i = 0; i < warm; i++) recv_msg(&child, buf, cap);
-      getrusage(RUSAGE_SELF, &c0);
-      send_msg(&child, msg, 0); /* warm-up done */
-      for (long i = 0; i < count; i++) recv_msg(&child, buf, cap);
-      since(&c0, &peer_cost[0], &peer_cost[1]);
-      send_msg(&child, msg, 0); /* done */
+      for (int32_t k = 0;; k++) {
+        struct plan b = next_batch(plan, k);
+        if (b.timed) getrusage(RUSAGE_SELF, &c0);
+        for (long i = 0; i < b.count; i++) recv_msg(&child, buf, cap);
+        if (b.timed) since(&c0, &peer_cost[0], &peer_cost[1]);
+        send_msg(&child, msg, 0); /* the batch arrived */
+        if (b.timed) break;
+      }
     } else {
       for (long i = 0; i < warm; i++) send_msg(&child, buf, recv_msg(&child, buf, cap));
       getrusage(RUSAGE_SELF, &c0);
@@ -396,9 +420,21 @@ int main(int argc, char **argv) {
   int64_t *samples = malloc(sizeof *samples * (count ? count : 1));
   double elapsed = 0;
   if (stream) {
+    double warm_ms = atof(argv[6]), timed_ms = atof(argv[7]), max_growth = atof(argv[8]), per_second = 0;
     recv_msg(&parent, buf, cap);
-    for (long i = 0; i < warm; i++) send_msg(&parent, msg, (uint32_t)size);
-    recv_msg(&parent, buf, cap); /* the peer has the warm-up */
+    int32_t k = 0;
+    for (int64_t w0 = now(); k == 0 || now() - w0 < warm_ms * 1e6; k++) {
+      post(plan, k, warm, 0);
+      int64_t r0 = now();
+      for (long i = 0; i < warm; i++) send_msg(&parent, msg, (uint32_t)size);
+      recv_msg(&parent, buf, cap); /* the peer has the round */
+      per_second = warm / ((double)(now() - r0) / 1e9);
+    }
+    /* the timed part: at least COUNT, at least TIMED_MS at the last round's rate, at most MAX_GROWTH x COUNT */
+    double want = per_second * timed_ms / 1000 + 0.999999; /* (rounded up) */
+    if (want > count * max_growth) want = count * max_growth;
+    if (want > count) count = (long)want;
+    post(plan, k, count, 1);
     getrusage(RUSAGE_SELF, &r0);
     int64_t t0 = now();
     for (long i = 0; i < count; i++) send_msg(&parent, msg, (uint32_t)size);
