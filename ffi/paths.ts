@@ -4,7 +4,7 @@
  * cannot run .ts): dist/ mirrors the source tree, so a module or script is found by its
  * path in the sources on every runtime.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -34,9 +34,38 @@ export function runnablePath(file: string, runsTs: boolean): string {
   const source = join(packageRoot, rel);
   if (runsTs && existsSync(source)) return source;
   const js = join(packageRoot, "dist", rel.replace(/\.ts$/, ".js"));
-  if (existsSync(js)) return js;
+  if (existsSync(js)) {
+    if (existsSync(source)) checkBuildCurrent();
+    return js;
+  }
   if (runsTs) return source;
   throw new Error(`ipc-lab: ${js} is missing: Node runs the compiled JavaScript, build it first (npm run build)`);
+}
+
+let buildChecked = false;
+
+/**
+ * In a checkout (the sources beside dist/), refuse a dist/ older than the sources: Node
+ * would run yesterday's code — a benchmark's Node rows measured it, silently, after an
+ * edit without `npm run build`. Once a process; a few ms (one stat a file).
+ */
+function checkBuildCurrent(): void {
+  if (buildChecked) return;
+  for (const dir of ["lib", "ffi", "bench", "cli", "bin", "test", "examples"]) {
+    const root = join(packageRoot, dir);
+    if (!existsSync(root)) continue;
+    for (const entry of readdirSync(root, { recursive: true, encoding: "utf8" })) {
+      if (!entry.endsWith(".ts") || entry.endsWith(".d.ts")) continue;
+      const js = join(packageRoot, "dist", dir, entry.replace(/\.ts$/, ".js"));
+      const ts = join(root, entry);
+      if (!existsSync(js) || statSync(ts).mtimeMs > statSync(js).mtimeMs) {
+        throw new Error(
+          `ipc-lab: ${js} is ${existsSync(js) ? "older than" : "missing beside"} ${ts}: Node runs the compiled JavaScript, rebuild it first (npm run build)`,
+        );
+      }
+    }
+  }
+  buildChecked = true;
 }
 
 /**
