@@ -17,7 +17,7 @@ import { spawnChild } from "./children.ts";
 import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
-import { MAX_GROWTH, TIMED_MS, WARM_MS } from "./stream-plan.ts";
+import { FIXED, type StreamTiming } from "./stream-plan.ts";
 import { cpusFor, perMessage, pinProcess, type Placement, usage } from "./usage.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,9 +32,16 @@ export function cBaseline(): string {
   });
 }
 
-/** The C row for a mechanism, pattern, size and placement. */
-export function runC(mechanism: string, pattern: "rtt" | "stream" | "inproc", size: number, count: number, placement: Placement): Row {
-  const plan = pattern === "stream" ? [WARM_MS, TIMED_MS, MAX_GROWTH].map(String) : [];
+/** The C row for a mechanism, pattern, size and placement (a stream sized by `timing`, as ipc-lab's). */
+export function runC(
+  mechanism: string,
+  pattern: "rtt" | "stream" | "inproc",
+  size: number,
+  count: number,
+  placement: Placement,
+  timing: StreamTiming = FIXED,
+): Row {
+  const plan = pattern === "stream" ? [timing.warmMs, timing.timedMs, timing.maxGrowth].map(String) : [];
   const r = spawnSync(cBaseline(), [mechanism, pattern, String(size), String(count), placement, ...plan], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`C baseline ${mechanism} ${pattern} failed: ${r.stderr || r.error}`);
   return JSON.parse(r.stdout.trim()) as Row;

@@ -8,7 +8,7 @@ import type { Channel } from "../lib/index.ts";
 import { counterValue } from "../lib/public/mechanisms.ts";
 import { type BenchCase, fastRing } from "./cases.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
-import { StreamPlan, timedCount, WARM_MS } from "./stream-plan.ts";
+import { StreamPlan, type StreamTiming, timedCount } from "./stream-plan.ts";
 import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } from "./usage.ts";
 
 /** Pin our side: the whole process, or only this thread when the peer is a thread of ours. */
@@ -237,9 +237,16 @@ export async function roundTrips(c: BenchCase, size: number, count: number, plac
 /**
  * A one-way stream to a consuming peer (sync or async consumer): warm-up rounds until the
  * code on both sides has settled, then at least `count` messages on the clock — how many
- * of each by time (bench/stream-plan.ts), the same rule as the C baseline's.
+ * of each by `timing` (bench/stream-plan.ts), the same rule as the C baseline's.
  */
-export async function stream(c: BenchCase, size: number, count: number, placement: Placement, mode: "sync" | "async" | "batch"): Promise<Row> {
+export async function stream(
+  c: BenchCase,
+  size: number,
+  count: number,
+  placement: Placement,
+  mode: "sync" | "async" | "batch",
+  timing: StreamTiming,
+): Promise<Row> {
   const round = Math.min(20_000, Math.ceil(count / 5));
   using plan = StreamPlan.create();
   const pair = await c.start(mode === "sync" ? "sink" : mode === "async" ? "sink-async" : "sink-batch", count, placement, plan.address);
@@ -250,14 +257,14 @@ export async function stream(c: BenchCase, size: number, count: number, placemen
     const msg = payload(c, size);
     let perSecond = 0;
     let k = 0;
-    for (const w0 = nanoseconds(); k === 0 || nanoseconds() - w0 < WARM_MS * 1e6; k++) {
+    for (const w0 = nanoseconds(); k === 0 || nanoseconds() - w0 < timing.warmMs * 1e6; k++) {
       plan.post(k, { count: round, timed: false });
       const r0 = nanoseconds();
       sendN(pair.tx, msg, round);
       pair.rx.recv({ timeout: 20_000 }); // the round arrived
       perSecond = round / ((nanoseconds() - r0) / 1e9);
     }
-    const timed = timedCount(count, perSecond);
+    const timed = timedCount(count, perSecond, timing);
     plan.post(k, { count: timed, timed: true });
     const u0 = usage();
     const t0 = nanoseconds();

@@ -11,6 +11,7 @@ import { isMainModule, runtime, scriptCommand } from "../ffi/process.ts";
 import { spawnChild } from "./children.ts";
 import { parseArgs } from "node:util";
 import { cBaseline, runC, runtimeBaselines } from "./baselines.ts";
+import { BY_TIME, FIXED, type StreamTiming } from "./stream-plan.ts";
 import { type BenchCase, benchCases, fastRing, notMeasured } from "./cases.ts";
 import { chartSvg } from "./chart.ts";
 import { LOCK_KINDS, lockPairs } from "./locks.ts";
@@ -59,6 +60,8 @@ interface Plan {
   count: string | undefined;
   rttCount: number;
   streamCount: (size: number) => number;
+  /** how streams size their warm-up and timed part: by time, or (--count, --quick) fixed */
+  streamTiming: StreamTiming;
   cases: BenchCase[];
   /** extra placements for the ring and the runtimes' own IPC only (asUsersRunJobs) */
   asUsersRun: Placement[];
@@ -167,6 +170,7 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
     count,
     rttCount: Number(count ?? (quick ? 1000 : 3000)),
     streamCount: (size) => Number(count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1))))),
+    streamTiming: count !== undefined || quick ? FIXED : BY_TIME,
     cases: benchCases.filter((c) => !mechs || mechs.includes(c.name)),
     asUsersRun,
   };
@@ -352,7 +356,7 @@ function mechanismJobs(plan: Plan, c: BenchCase, placement: Placement, size: num
         const run = () =>
           pattern === "rtt"
             ? roundTrips(c, s, mode !== "sync" && fastRing(c) ? rttCount * 40 : rttCount, placement, mode)
-            : stream(c, s, plan.streamCount(s), placement, mode === "async-both" ? "async" : mode);
+            : stream(c, s, plan.streamCount(s), placement, mode === "async-both" ? "async" : mode, plan.streamTiming);
         jobs.push({ label, row, run });
       }
     }
@@ -376,7 +380,7 @@ function cJobs(plan: Plan, placement: Placement, size: number): Job[] {
       jobs.push({
         label: `C ${m} ${pattern} ${s} B ${placement}`,
         row,
-        run: () => runC(m, pattern, s, pattern === "rtt" ? plan.rttCount : plan.streamCount(s), placement),
+        run: () => runC(m, pattern, s, pattern === "rtt" ? plan.rttCount : plan.streamCount(s), placement, plan.streamTiming),
       });
     }
   }

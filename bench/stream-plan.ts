@@ -4,10 +4,11 @@
  * over the first 200 000 messages and at 20 M+ after two million (the runtimes' JIT tiers
  * and the adaptive spin settle), while C's runs at its speed from the first message: a fixed
  * window of 200 000 measured the warm-up. So the sender streams warm-up rounds of `round`
- * messages, each acknowledged, until WARM_MS have passed, then a timed part of at least the
- * planned count and at least TIMED_MS at the last round's rate (at most MAX_GROWTH times
- * the planned count). Rows that take longer than that per round (slow mechanisms, large
- * messages) keep their one round and their planned count, as before.
+ * messages, each acknowledged, until 300 ms have passed, then a timed part of at least the
+ * planned count and at least 100 ms at the last round's rate (at most 20 times the planned
+ * count): BY_TIME. Rows that take longer than that per round (slow mechanisms, large
+ * messages) keep their one round and their planned count, as before. A run with `--count`
+ * or `--quick` keeps one round and the count (FIXED).
  *
  * The sender posts each batch — how many messages, warm-up or timed — in a shared page
  * before it sends the batch; the receiving peer (bench/peer.ts, bench/worker-peer.ts) reads
@@ -16,12 +17,20 @@
  */
 import { type Channel, SharedMemory } from "../lib/index.ts";
 
-/** The warm-up lasts at least this long (ms). */
-export const WARM_MS = 300;
-/** The timed part lasts at least this long (ms) at the last warm-up round's rate... */
-export const TIMED_MS = 100;
-/** ...but grows to at most this many times the planned count. */
-export const MAX_GROWTH = 20;
+/** How a stream's warm-up and timed part are sized. */
+export interface StreamTiming {
+  /** the warm-up lasts at least this long (ms; 0: one round) */
+  warmMs: number;
+  /** the timed part lasts at least this long (ms) at the last warm-up round's rate... */
+  timedMs: number;
+  /** ...but grows to at most this many times the planned count (1: exactly it) */
+  maxGrowth: number;
+}
+
+/** The full run's: 300 ms of warm-up, at least 100 ms timed, at most 20 × the planned count. */
+export const BY_TIME: StreamTiming = { warmMs: 300, timedMs: 100, maxGrowth: 20 };
+/** With `--count` or `--quick`: one warm-up round and exactly the planned count (a count asked for is kept). */
+export const FIXED: StreamTiming = { warmMs: 0, timedMs: 0, maxGrowth: 1 };
 
 /** One batch of a stream: its messages, and whether the clock runs over it. */
 export interface Batch {
@@ -29,9 +38,9 @@ export interface Batch {
   timed: boolean;
 }
 
-/** The messages of the timed part: `planned`, or more where that would take under TIMED_MS. */
-export function timedCount(planned: number, perSecond: number): number {
-  return Math.min(planned * MAX_GROWTH, Math.max(planned, Math.ceil((perSecond * TIMED_MS) / 1000)));
+/** The messages of the timed part: `planned`, or more where that would take under timedMs. */
+export function timedCount(planned: number, perSecond: number, t: StreamTiming): number {
+  return Math.min(planned * t.maxGrowth, Math.max(planned, Math.ceil((perSecond * t.timedMs) / 1000)));
 }
 
 const POSTED = 0, COUNT = 1, TIMED = 2;
