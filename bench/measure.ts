@@ -81,7 +81,6 @@ export interface Row extends Partial<LatencySummary> {
 /** Messages per sendMany/recvMany in batch streams. */
 const BATCH = 64;
 
-/** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */
 /*
  * The synchronous hot loops live in plain functions: in an async function (after an await)
  * Bun's JIT ran the same loop slower — a 64 B ring stream on one CPU 11–13 M msg/s inside
@@ -102,6 +101,7 @@ function timeEach(once: () => unknown, samples: Float64Array): void {
   }
 }
 
+/** The message a case sends: zeros of `size`, or a value of 1 for eventfd counters. */
 function payload(c: BenchCase, size: number): Uint8Array {
   return c.name === "eventfd" ? counterValue(1) : new Uint8Array(size);
 }

@@ -81,10 +81,13 @@ export class StreamPlan implements Disposable {
 
   /**
    * (peer) Batch k, once the sender has posted it: looks every 20 µs, sleeping between
-   * looks — on one CPU the sender must run to post it.
+   * looks — on one CPU the sender must run to post it. A sender silent for 30 s is gone.
    */
   next(k: number): Batch {
-    while (Atomics.load(this.#words, POSTED) <= k) Atomics.wait(this.#pause, 0, 0, 0.02);
+    for (const end = performance.now() + 30_000; Atomics.load(this.#words, POSTED) <= k;) {
+      if (performance.now() > end) throw new Error(`the stream's sender posted no batch ${k} in 30 s (${this.address})`);
+      Atomics.wait(this.#pause, 0, 0, 0.02);
+    }
     return { count: Atomics.load(this.#words, COUNT), timed: Atomics.load(this.#words, TIMED) === 1 };
   }
 

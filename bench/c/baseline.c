@@ -336,9 +336,13 @@ static void post(volatile struct plan *p, int32_t k, long count, int timed) {
   __atomic_store_n(&p->posted, k + 1, __ATOMIC_SEQ_CST);
 }
 
-/* (peer) batch k, once posted: looks every 20 us, sleeping between looks (on one CPU the sender must run) */
-static struct plan next_batch(volatile struct plan *p, int32_t k) {
-  while (__atomic_load_n(&p->posted, __ATOMIC_SEQ_CST) <= k) nanosleep(&(struct timespec){0, 20000}, NULL);
+/* (peer) batch k, once posted: looks every 20 us, sleeping between looks (on one CPU the sender
+ * must run); a sender that has died (we were reparented) posts nothing more */
+static struct plan next_batch(volatile struct plan *p, int32_t k, pid_t sender) {
+  while (__atomic_load_n(&p->posted, __ATOMIC_SEQ_CST) <= k) {
+    if (getppid() != sender) _exit(1);
+    nanosleep(&(struct timespec){0, 20000}, NULL);
+  }
   return (struct plan){k + 1, p->count, p->timed};
 }
 
@@ -387,6 +391,7 @@ int main(int argc, char **argv) {
   double *peer_cost = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (peer_cost == MAP_FAILED) die("mmap");
   volatile struct plan *plan = (volatile struct plan *)(peer_cost + 8);
+  pid_t sender = getpid();
   pid_t pid = fork();
   if (pid == 0) {
     pin(ccpu);
@@ -395,7 +400,7 @@ int main(int argc, char **argv) {
     if (stream) {
       send_msg(&child, msg, 0); /* ready */
       for (int32_t k = 0;; k++) {
-        struct plan b = next_batch(plan, k);
+        struct plan b = next_batch(plan, k, sender);
         if (b.timed) getrusage(RUSAGE_SELF, &c0);
         for (long i = 0; i < b.count; i++) recv_msg(&child, buf, cap);
         if (b.timed) since(&c0, &peer_cost[0], &peer_cost[1]);
