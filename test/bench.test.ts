@@ -8,6 +8,12 @@ import { checkLeaks } from "./support/check-leaks.ts";
 import { natsSkip } from "./support/nats-server.ts";
 
 const prefix = testPrefix("bench");
+/**
+ * Each test here runs a whole (small) benchmark, processes and all: alone a few seconds to
+ * ~30 s, but beside the other suites (test/run-suites.sh runs three at once on two CPUs)
+ * several times that. A limit against hangs, not a speed target.
+ */
+const BENCH_RUN_TIMEOUT = 180_000;
 const dir = privateDir("bench");
 const cli = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
 
@@ -96,7 +102,7 @@ describe("bench", () => {
     expect(text).toContain("pipe sync round trip");
     expect(text).toMatch(/Against the earlier run: of \d+ ipc-lab rows in both, 0 slower and 0 faster beyond the noise band/);
     for (const f of [json, md, svg, join(dir, "run1")]) rmSync(f, { recursive: true });
-  }, 60_000);
+  }, BENCH_RUN_TIMEOUT);
 
   test("the same run under Deno and under Node sits beside Bun's, per mechanism, with Node's own IPC (--impl deno,node)", async () => {
     const json = join(dir, "vs.json");
@@ -145,7 +151,7 @@ describe("bench", () => {
     }
     rmSync(json);
     rmSync(join(dir, "run2"), { recursive: true });
-  }, 60_000);
+  }, BENCH_RUN_TIMEOUT);
 
   test("the benchmark runs under Deno itself, with Deno's own socket as a baseline", async () => {
     const json = join(dir, "deno.json");
@@ -187,7 +193,7 @@ describe("bench", () => {
     expect(rows.find((r) => r.impl === "deno-socket")!.p50_ns as number).toBeGreaterThan(0);
     rmSync(json);
     rmSync(join(dir, "run3"), { recursive: true });
-  }, 60_000);
+  }, BENCH_RUN_TIMEOUT);
 
   test("--placement unpinned,loaded: the ring beside Bun's IPC on an idle machine and beside a CPU-bound process the run starts and stops", async () => {
     const { out, rows, targets } = await benchRun("loaded", [
@@ -209,7 +215,7 @@ describe("bench", () => {
       expect(targets.some((x) => x.target === `shm ring with both ends async: p99 no worse than Bun.spawn ipc's (64 B, ${placement})`)).toBeTrue();
     }
     // (the CPU-bound neighbour is gone: the file's leak check finds no process left)
-  }, 60_000);
+  }, BENCH_RUN_TIMEOUT);
 
   test("--pattern inproc: send + receive in one process, ipc-lab beside C per mechanism, and the FFI crossing beside a raw syscall", async () => {
     const { out, rows } = await benchRun("inproc", ["--mech", "pipe,mq,shm", "--pattern", "inproc", "--impl", "ipc-lab,c", "--count", "2000"]);
@@ -223,7 +229,7 @@ describe("bench", () => {
     }
     expect(out).toMatch(/In one process — send \+ receive of one message, ns[^\n]*\n\s*mechanism\s+ipc-lab ns\s+C ns\s+added ns\s+× C\n/);
     expect(out).toMatch(/^pipe\s+\d+\s+\d+\s+-?\d+\s+[\d.]+×$/m);
-  }, 60_000);
+  }, BENCH_RUN_TIMEOUT);
 
   test("an unknown --placement is a usage error naming the known ones", async () => {
     const p = track(Bun.spawn([process.execPath, cli, "bench", "--placement", "moon", "--mech", "shm"], { stdout: "pipe", stderr: "pipe" }));
@@ -267,7 +273,7 @@ describe.skipIf(!!natsSkip)("bench: nats", () => {
     expect(data.targets.filter((t) => t.target.includes("within 1.2× of the raw official client")).length).toBe(3);
     expect(readFileSync(md, "utf8")).toContain("## NATS");
     for (const f of [json, md, join(dir, "nats-run")]) rmSync(f, { recursive: true, force: true });
-  }, 120_000);
+  }, BENCH_RUN_TIMEOUT);
 });
 
 checkLeaks(prefix, [dir]);

@@ -91,7 +91,13 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
     test.skipIf(!!m.window)("batches: sendMany and sendManyAsync to a peer, whole and in order", () =>
       withPeer(m, "recv", 5_000, async (s) => {
         const max = s.here.caps.maxMessageSize;
-        const batch = (from: number, n: number) => Array.from({ length: n }, (_, k) => fillMessage(from + k, new Uint8Array(max), sizeFor(from + k, max)));
+        // each message in a buffer of its own size: a max-size buffer apiece is 100 × max
+        // bytes a batch to allocate and zero (a second a test on a stream mechanism)
+        const batch = (from: number, n: number) =>
+          Array.from({ length: n }, (_, k) => {
+            const size = sizeFor(from + k, max);
+            return fillMessage(from + k, new Uint8Array(size), size);
+          });
         for (let i = 0; i < 5_000; i += 100) {
           if (i % 200 === 0) s.here.sendMany(batch(i, 100), { timeout: 20_000 });
           else await s.here.sendManyAsync(batch(i, 100), { timeout: 20_000 });

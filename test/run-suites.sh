@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# `npm test`'s runner: every test file of the Bun, Deno and Node suites as a job of its own,
+# three at a time, each in kernel namespaces of its own — or the three suites one after the
+# other where namespaces cannot be made.
+#
+# Why namespaces: every test file ends with a leak check that compares what the kernel shows
+# — /dev/shm, POSIX queues, System V objects, FIFOs and sockets under /tmp, abstract unix
+# names, bound ports, live descendants (test/support/system-state.ts) — with what it showed
+# before, whatever the names. Two files sharing those would each see, and remove, the
+# other's objects. In its own IPC, mount (a private /dev/shm, /tmp and /run/netns), PID and
+# network namespace, a file sees only what it made, and its leak check still fails on
+# anything it leaves. The package test keeps the machine's network: it installs from the
+# npm registry.
+#
+# Why files, three at a time, longest first: the suites are CPU-bound — a fourth job on two
+# CPUs only slows the others — and whole suites side by side left one CPU idle while the
+# last suite finished alone; files from a queue keep both busy to the end.
+#
+# A line says each file's result and time as it ends; a failed file's output is printed
+# whole (IPCL_TEST_LOGS=all prints every file's). Ctrl-C (or a file running past
+# IPCL_FILE_TIMEOUT seconds, default 1200) stops every job: killing a namespace's first
+# process ends every process in it. IPCL_TEST_SERIAL=1 runs the suites one after the other
+# in the machine's own namespaces, as a user without root gets.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+run_serial() {
+  for s in test:bun test:deno test:node:built; do npm run --silent "$s" || exit $?; done
+  exit 0
+}
+
+# namespaces need root (and util-linux's unshare with --kill-child, and iproute2 for loopback)
+if [ "${IPCL_TEST_SERIAL:-}" = 1 ] || [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null ||
+  ! unshare --ipc --mount --pid --net --fork --mount-proc --kill-child true 2>/dev/null; then
+  [ "${IPCL_TEST_SERIAL:-}" = 1 ] || echo "run-suites: not root, or no namespaces here: the suites run one after the other"
+  run_serial
+fi
+
+# The jobs: RUNTIME:FILE. Bun runs every test/*.test.ts; Deno and Node the files their npm
+# scripts list (package.json, which stays the one list).
+listed() { node -e 'const s = require("./package.json").scripts[process.argv[1]]; console.log(s.split(/\s+/).filter((w) => /\.test\.[jt]s$/.test(w)).join("\n"))' "$1"; }
+jobs=()
+for f in test/*.test.ts; do jobs+=("bun:$f"); done
+for f in $(listed test:deno); do jobs+=("deno:$f"); done
+for f in $(listed test:node:built); do jobs+=("node:$f"); done
+
+# Longest first, by seconds measured alone on one machine (2026-12-04); a file not named
+# here counts 1 s. Only the order depends on these: a wrong figure packs the jobs less well.
+declare -A weight=(
+  [node:dist/test/conformance.test.js]=216 [deno:test/conformance.test.ts]=191 [bun:test/conformance.test.ts]=119
+  [bun:test/bench.test.ts]=93 [bun:test/node-package.test.ts]=45 [bun:test/cross-runtime.test.ts]=38
+  [node:dist/test/cross-runtime.test.js]=38 [node:dist/test/stop.test.js]=38 [bun:test/examples.test.ts]=36
+  [bun:test/cli-serve.test.ts]=34 [node:dist/test/nats.test.js]=31 [bun:test/soak-short.test.ts]=30
+  [deno:test/stop.test.ts]=28 [deno:test/nats.test.ts]=26 [bun:test/nats.test.ts]=25
+  [node:dist/test/conversation.test.js]=24 [deno:test/leaks.test.ts]=21 [deno:test/conversation.test.ts]=18
+  [bun:test/conversation.test.ts]=18 [bun:test/peer-death.test.ts]=14 [bun:test/leaks.test.ts]=14
+  [node:dist/test/leaks.test.js]=14 [node:dist/test/async-exit.test.js]=13 [deno:test/cross-runtime.test.ts]=12
+  [bun:test/stop.test.ts]=12 [bun:test/wire.test.ts]=12
+)
+mapfile -t queue < <(for j in "${jobs[@]}"; do echo "${weight[$j]:-1} $j"; done | sort -s -k1,1nr | cut -d' ' -f2)
+network_job=bun:test/node-package.test.ts # keeps the machine's network (its npm install)
+at_once=3
+
+# The command of a job.
+command_of() {
+  local runtime=${1%%:*} file=${1#*:}
+  case $runtime in
+    bun) echo "bun test --timeout 60000 $file" ;;
+    deno) echo "NO_COLOR=1 deno test --no-check --allow-all --quiet $file" ;;
+    node) echo "node --test --test-concurrency=1 --test-reporter=dot $file" ;;
+  esac
+}
+
+# Inside a job's namespaces (bash stays PID 1, reaping orphans, rather than exec the runner:
+# a runtime as PID 1 would neither reap them nor take default signal actions).
+# shellcheck disable=SC2016
+setup='
+  set -e
+  here=$PWD
+  mount -t tmpfs -o mode=1777 ipcl-suite-shm /dev/shm
+  mount -t tmpfs -o mode=1777 ipcl-suite-tmp /tmp
+  # a checkout under /tmp (as CI clones it) is hidden now: bind it back at its own path
+  # through the working directory, which still holds it
+  if [ ! -e "$here/package.json" ]; then mkdir -p "$here" && mount --no-canonicalize --bind . "$here" && cd "$here"; fi
+  mkdir -p /run/netns && mount -t tmpfs -o mode=755 ipcl-suite-netns /run/netns
+  ip link set lo up
+  unset XDG_RUNTIME_DIR # the registry and socket directories under the private /tmp
+  set +e
+  eval "$1"
+  exit $?
+'
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/ipc-lab-suites.XXXXXX")
+declare -A pid=() started=() overran=()
+stop_all() {
+  for j in "${!pid[@]}"; do kill -KILL "${pid[$j]}" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$logs"
+}
+trap 'echo "run-suites: interrupted, every job stopped"; stop_all; exit 130' INT TERM
+trap 'stop_all' EXIT
+
+log_of() { echo "$logs/$(echo "$1" | tr '/:' '__').log"; }
+
+# A passed file's counts, from its runner's summary ("12 pass", "ok | 12 passed", "ℹ pass 12").
+counts_of() { grep -hE '^ *[0-9]+ (pass|skip|todo)$|^ok \| |^ℹ (pass|skipped|todo) ' "$(log_of "$1")" | sed 's/^ *//' | tr -s ' ' | paste -sd ',' | sed 's/,/, /g'; }
+
+start_next() {
+  local job=${queue[0]}
+  queue=("${queue[@]:1}")
+  local ns=(--ipc --mount --pid --fork --mount-proc --kill-child)
+  [ "$job" = "$network_job" ] || ns+=(--net)
+  unshare "${ns[@]}" bash -c "$setup" "ipcl-test" "$(command_of "$job")" >"$(log_of "$job")" 2>&1 &
+  pid[$job]=$!
+  started[$job]=$SECONDS
+}
+
+total=${#queue[@]}
+ended=0
+echo "run-suites: $total test files (Bun, Deno, Node), ${at_once} at a time, each in namespaces of its own (IPCL_TEST_SERIAL=1: the suites one after the other)"
+limit=${IPCL_FILE_TIMEOUT:-1200}
+status=0
+failed=()
+while [ ${#queue[@]} -gt 0 ] || [ ${#pid[@]} -gt 0 ]; do
+  while [ ${#queue[@]} -gt 0 ] && [ ${#pid[@]} -lt $at_once ]; do start_next; done
+  sleep 60 &
+  tick=$!
+  wait -n -p done_pid "${pid[@]}" "$tick"
+  rc=$?
+  if [ "${done_pid:-}" = "$tick" ]; then
+    # a minute passed: say what is still running, and stop a file past its time
+    line=""
+    for j in "${!pid[@]}"; do
+      line+=" $j ($((SECONDS - started[$j])) s)"
+      if [ $((SECONDS - started[$j])) -gt "$limit" ]; then
+        overran[$j]=1
+        kill -KILL "${pid[$j]}" 2>/dev/null
+      fi
+    done
+    echo "run-suites: $((SECONDS / 60)) min, $ended of $total done; running:$line"
+    continue
+  fi
+  kill "$tick" 2>/dev/null
+  wait "$tick" 2>/dev/null
+  for j in "${!pid[@]}"; do
+    [ "${pid[$j]}" = "${done_pid:-}" ] || continue
+    took=$((SECONDS - started[$j]))
+    unset "pid[$j]"
+    ended=$((ended + 1))
+    if [ -n "${overran[$j]:-}" ]; then
+      echo "run-suites: $j STOPPED after ${took} s, past IPCL_FILE_TIMEOUT=${limit} (a hang); its output so far:"
+    elif [ $rc != 0 ]; then
+      echo "run-suites: $j FAILED (exit $rc) in ${took} s; its output:"
+    else
+      echo "run-suites: $j passed in ${took} s ($(counts_of "$j"))"
+    fi
+    if [ $rc != 0 ] || [ "${IPCL_TEST_LOGS:-}" = all ]; then
+      sed 's/^/    /' "$(log_of "$j")"
+    fi
+    if [ $rc != 0 ]; then
+      status=$rc
+      failed+=("$j")
+    fi
+  done
+  unset done_pid
+done
+
+echo
+# a runner that went wrong must not pass: every file ran to its end
+if [ $ended != "$total" ]; then
+  echo "run-suites: only $ended of $total files ran to their end"
+  [ $status != 0 ] || status=1
+fi
+if [ $status = 0 ]; then echo "run-suites: all $total test files passed in ${SECONDS} s"; else echo "run-suites: failed: ${failed[*]} (${SECONDS} s)"; fi
+exit $status
