@@ -30,12 +30,12 @@ export type LockMode = "uncontended" | "contended";
 /** How many clients ask at once, in request/response rows. */
 export type ClientsMode = "1 client" | `${number} clients`;
 
-/** One row of results (the JSON schema in bench/README.md). */
 /** A stream's figures: `count` messages of `size` bytes in `seconds`. */
 export function throughput(count: number, size: number, seconds: number): Pick<Row, "size" | "count" | "msgs_per_s" | "bytes_per_s"> {
   return { size, count, msgs_per_s: count / seconds, bytes_per_s: (count * size) / seconds };
 }
 
+/** One row of results (the JSON schema in bench/README.md). */
 export interface Row extends Partial<LatencySummary> {
   impl: string;
   mechanism: string;
@@ -171,9 +171,13 @@ function warmupOf(warm: Float64Array, steadyP50: number): Row["warmup"] {
   return { first_ns: warm[0]!, first10_p50_ns: med(warm.subarray(0, 10)), first100_p50_ns: med(warm.subarray(0, 100)), settled_after: settled };
 }
 
-/** Round trips: warm-up, then `count` timed ones. */
-export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: Mode): Promise<Row> {
-  const warm = fastRing(c) ? 50_000 : Math.min(1000, Math.ceil(count / 10));
+/**
+ * Round trips: warm-up, then `count` timed ones. The warm-up is 50 000 round trips for the
+ * fast rings (their JIT settles late), else a tenth of the count up to 1000; `warmCap`
+ * bounds it (a run with `--count` asks for a small run, tests among them).
+ */
+export async function roundTrips(c: BenchCase, size: number, count: number, placement: Placement, mode: Mode, warmCap = Infinity): Promise<Row> {
+  const warm = Math.min(warmCap, fastRing(c) ? 50_000 : Math.min(1000, Math.ceil(count / 10)));
   const pair = await c.start(mode === "async-both" ? "echo-async" : mode === "loan" ? "echo-loan" : "echo", warm + count, placement);
   const [ours] = cpusFor(placement);
   if (ours >= 0) pinUs(c, ours);

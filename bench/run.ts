@@ -19,8 +19,9 @@ import { topicFanout } from "./topic-fanout.ts";
 import { natsAcrossHosts, natsFanout, natsName, natsQueueRow, natsQueueStream, natsRawRequest, natsStream } from "./nats.ts";
 import { natsMissing, startNatsServer } from "./nats-server.ts";
 import { queueStream } from "./queue-stream.ts";
+import { streamInOwnProcess } from "./stream-process.ts";
 import { REQUEST_SCHEMES, requestResponse, valuesBaseline } from "./conversations.ts";
-import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row, stream } from "./measure.ts";
+import { busyTimerLateness, idleTimerLateness, type Mode, roundTrips, type Row } from "./measure.ts";
 import { compareRuns, htmlReport, textSummary } from "./summary.ts";
 import { recommendationMarkdown } from "./recommend.ts";
 import { addRatios, machineFacts, mdReport, median, ratioToC, RUNTIME_IMPLS, targets, textReport } from "./report.ts";
@@ -59,6 +60,8 @@ interface Plan {
   mechs: string[] | undefined;
   count: string | undefined;
   rttCount: number;
+  /** at most this many warm-up round trips (the count a run with --count asks for; else no cap) */
+  rttWarmCap: number;
   streamCount: (size: number) => number;
   /** how streams size their warm-up and timed part: by time, or (--count, --quick) fixed */
   streamTiming: StreamTiming;
@@ -169,6 +172,7 @@ function planOf(values: { [K in keyof typeof benchOptions]?: string | boolean })
     mechs,
     count,
     rttCount: Number(count ?? (quick ? 1000 : 3000)),
+    rttWarmCap: count === undefined ? Infinity : Number(count),
     streamCount: (size) => Number(count ?? Math.max(200, Math.min(quick ? 50_000 : 200_000, Math.floor((quick ? 32 : 128) * 2 ** 20 / Math.max(size, 1))))),
     streamTiming: count !== undefined || quick ? FIXED : BY_TIME,
     cases: benchCases.filter((c) => !mechs || mechs.includes(c.name)),
@@ -243,7 +247,7 @@ function asUsersRunJobs(plan: Plan): Job[] {
         jobs.push({
           label: `shm rtt ${mode} ${size} B ${placement}`,
           row,
-          run: () => roundTrips(shm, size, mode === "sync" ? plan.rttCount : plan.rttCount * 10, placement, mode),
+          run: () => roundTrips(shm, size, mode === "sync" ? plan.rttCount : plan.rttCount * 10, placement, mode, plan.rttWarmCap),
         });
       }
     }
@@ -333,7 +337,7 @@ function mechanismJobs(plan: Plan, c: BenchCase, placement: Placement, size: num
         if (pattern !== "rtt" || size !== sizes[0] || c.name !== "shm") continue;
         for (const ls of LOAN_SIZES) {
           const row = { impl: "ipc-lab", mechanism: c.name, pattern, mode, placement, size: ls } as const;
-          jobs.push({ label: `${c.name} rtt loan ${ls} B ${placement}`, row, run: () => roundTrips(c, ls, rttCount, placement, "loan") });
+          jobs.push({ label: `${c.name} rtt loan ${ls} B ${placement}`, row, run: () => roundTrips(c, ls, rttCount, placement, "loan", plan.rttWarmCap) });
         }
         continue;
       }
@@ -351,12 +355,19 @@ function mechanismJobs(plan: Plan, c: BenchCase, placement: Placement, size: num
       else if (mode === "async" && (size !== sizes[0] || (pattern === "stream" && !c.fdBased))) continue; // async: smallest size
       else if (pattern === "rtt" && mode === "sync" && c.c && plan.impls.includes("c")) {
         // a round trip with a C target: ipc-lab and C alternate, REPS times each
-        jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement) });
+        jobs.push({ label: `${label}, ${REPS}× interleaved with C ${c.c}`, row, run: () => interleaved(c, c.c!, s, rttCount, placement, plan.rttWarmCap) });
       } else {
         const run = () =>
           pattern === "rtt"
-            ? roundTrips(c, s, mode !== "sync" && fastRing(c) ? rttCount * 40 : rttCount, placement, mode)
-            : stream(c, s, plan.streamCount(s), placement, mode === "async-both" ? "async" : mode, plan.streamTiming);
+            ? roundTrips(c, s, mode !== "sync" && fastRing(c) ? rttCount * 40 : rttCount, placement, mode, plan.rttWarmCap)
+            : streamInOwnProcess({
+              mechanism: c.name,
+              size: s,
+              count: plan.streamCount(s),
+              placement,
+              mode: mode === "async-both" ? "async" : mode,
+              timing: plan.streamTiming,
+            });
         jobs.push({ label, row, run });
       }
     }
@@ -616,12 +627,12 @@ const REPS = 3;
  * …), so that drift on a noisy machine hits both alike. Each pair gives a ratio; the row
  * reported is ipc-lab's median repetition, with the median ratio and its spread.
  */
-async function interleaved(c: BenchCase, cName: string, size: number, count: number, placement: Placement): Promise<Row> {
+async function interleaved(c: BenchCase, cName: string, size: number, count: number, placement: Placement, warmCap: number): Promise<Row> {
   const ours: Row[] = [];
   const ratios: number[] = [];
   const cP50: number[] = [];
   for (let i = 0; i < REPS; i++) {
-    const r = await roundTrips(c, size, count, placement, "sync");
+    const r = await roundTrips(c, size, count, placement, "sync", warmCap);
     const base = runC(cName, "rtt", r.size, count, placement);
     ours.push(r);
     ratios.push(ratioToC(r, base));
