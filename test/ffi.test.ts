@@ -1,9 +1,9 @@
 /** The FFI layer: the shim's facts, errno naming, and the compile-on-first-use cache. */
 import { describe, expect, test } from "./support/harness.ts";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileCached, shimLibraryPath, shimSources } from "../ffi/build.ts";
+import { compileCached, contentKey, shimLibraryPath, shimSources } from "../ffi/build.ts";
 import { C, fact, layout } from "../ffi/facts.ts";
 import { cstr, errno, libc, sys } from "../ffi/runtime.ts";
 import { checkNeg, errnoName, IpcError } from "../lib/errors.ts";
@@ -47,6 +47,30 @@ describe("ffi", () => {
     const path = shimLibraryPath();
     expect(existsSync(path)).toBeTrue();
     expect(shimLibraryPath()).toBe(path);
+  });
+
+  test("the cache key changes with any byte of the sources, and with where one ends", () => {
+    const e = (t: string) => new TextEncoder().encode(t);
+    const key = contentKey([e("int x;"), e("-shared")]);
+    expect(key).toMatch(/^[0-9a-f]{16}$/);
+    expect(contentKey([e("int x;"), e("-shared")])).toBe(key);
+    expect(contentKey([e("int y;"), e("-shared")])).not.toBe(key);
+    expect(contentKey([e("int x"), e(";-shared")])).not.toBe(key);
+    // every one-byte change of the real sources gives a key of its own
+    const sources = shimSources().map((f) => readFileSync(f));
+    const keys = new Set([contentKey(sources)]);
+    let made = 1;
+    for (let i = 0; i < 2000; i++) {
+      const f = sources[i % sources.length]!;
+      const at = Math.floor(i / sources.length); // each (file, byte) once
+      if (at >= f.length) continue;
+      const copy = Uint8Array.from(f);
+      copy[at]! ^= 1 << (i % 8);
+      keys.add(contentKey(sources.map((s) => (s === f ? copy : s))));
+      made++;
+    }
+    expect(made).toBeGreaterThan(1000);
+    expect(keys.size).toBe(made);
   });
 
   test("a missing C compiler gives one clear error saying what to install", () => {

@@ -10,7 +10,8 @@
  * JavaScript (its optional native part only speeds up decoding long strings under Node), and
  * it runs unchanged on Bun and Deno; `useRecords: false` keeps it to standard MessagePack.
  */
-import { Packr } from "msgpackr";
+import { createRequire } from "node:module";
+import type { Packr } from "msgpackr";
 import { IpcError, ipcError } from "../errors.ts";
 
 /** Turns values into messages and back. */
@@ -133,7 +134,19 @@ export const jsonCodec: Codec = {
   },
 };
 
-const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "bigint" });
+let packr: Packr | undefined;
+/**
+ * msgpackr, loaded on the first MessagePack value rather than by every program that imports
+ * ipc-lab: it cost each process 20–36 ms to load (Bun, Deno, Node alike), a third of the
+ * library's own start-up, for a codec most programs never use.
+ */
+function msgpackr(): Packr {
+  if (!packr) {
+    const { Packr } = createRequire(import.meta.url)("msgpackr") as typeof import("msgpackr");
+    packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "bigint" });
+  }
+  return packr;
+}
 
 /**
  * Standard MessagePack (msgpackr, no record extension).
@@ -148,12 +161,12 @@ export const msgpackCodec: Codec = {
   encode(value) {
     const why = whyUnencodable(value, "msgpack");
     if (why) throw cannotEncode("msgpack", why);
-    const b = packr.pack(value);
+    const b = msgpackr().pack(value);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   },
   decode(bytes) {
     try {
-      return packr.unpack(bytes);
+      return msgpackr().unpack(bytes);
     } catch (e) {
       throw cannotDecode("msgpack", e);
     }
