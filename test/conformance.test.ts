@@ -245,22 +245,43 @@ for (const m of [...mechanisms, ...(runtime === "bun" ? [workerMechanism] : [])]
         const msg = new Uint8Array(Math.min(1024, s.here.caps.maxMessageSize));
         let sent = 0;
         // TCP grows its buffers as they fill: full is when trySend stays false after a pause
-        for (let quiet = 0; quiet < 3; quiet++) {
-          while (s.here.trySend(msg)) {
-            sent++;
-            quiet = 0;
-            if (sent > 10_000_000) throw new Error("trySend never reported a full channel");
+        const fill = async () => {
+          for (let quiet = 0; quiet < 3; quiet++) {
+            while (s.here.trySend(msg)) {
+              sent++;
+              quiet = 0;
+              if (sent > 10_000_000) throw new Error("trySend never reported a full channel");
+            }
+            await sleep(50);
           }
-          await sleep(50);
+        };
+        // ...and on a busy machine the kernel goes on moving a TCP sender's queue into the
+        // receiver's (growing) buffer past any pause: a send may find room that the last
+        // trySend did not. There, full again and ask again (a channel that never stays full
+        // fails); everywhere else, full is full at the first attempt.
+        const attempts = m.name === "tcp" ? 20 : 1;
+        for (let attempt = 1;; attempt++) {
+          await fill();
+          expect(sent).toBeGreaterThan(0);
+          let t0 = performance.now();
+          const took = s.here.trySend(msg);
+          expect(performance.now() - t0).toBeLessThan(100); // never blocks
+          t0 = performance.now();
+          let err: unknown;
+          try {
+            if (!took) s.here.send(msg, { timeout: 100 });
+          } catch (e) {
+            err = e;
+          }
+          const waited = performance.now() - t0;
+          if (err === undefined && attempt < attempts) continue; // room appeared: fill again
+          expect(took).toBeFalse();
+          expect(err).toBeInstanceOf(IpcError);
+          expect((err as IpcError).code).toBe("ETIMEDOUT");
+          expect(waited).toBeGreaterThanOrEqual(90);
+          expect(waited).toBeLessThan(1100);
+          break;
         }
-        expect(sent).toBeGreaterThan(0);
-        let t0 = performance.now();
-        expect(s.here.trySend(msg)).toBeFalse();
-        expect(performance.now() - t0).toBeLessThan(100); // never blocks
-        t0 = performance.now();
-        expectIpcError(() => s.here.send(msg, { timeout: 100 }), "ETIMEDOUT");
-        expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
-        expect(performance.now() - t0).toBeLessThan(1100);
       }));
 
     test.skipIf(!m.bounded)(
