@@ -102,7 +102,7 @@ trap 'stop_all' EXIT
 
 log_of() { echo "$logs/$(echo "$1" | tr '/:' '__').log"; }
 
-# A passed file's counts, from its runner's summary ("12 pass", "ok | 12 passed", "ℹ pass 12").
+# A passed file's counts, from its runner's summary ("12 pass", "ok | 12 passed", "ℹ pass 12"; none from Node's dot reporter).
 counts_of() { grep -hE '^ *[0-9]+ (pass|skip|todo)$|^ok \| |^ℹ (pass|skipped|todo) ' "$(log_of "$1")" | sed 's/^ *//' | tr -s ' ' | paste -sd ',' | sed 's/,/, /g'; }
 
 start_next() {
@@ -152,7 +152,8 @@ while [ ${#queue[@]} -gt 0 ] || [ ${#pid[@]} -gt 0 ]; do
     elif [ $rc != 0 ]; then
       echo "run-suites: $j FAILED (exit $rc) in ${took} s; its output:"
     else
-      echo "run-suites: $j passed in ${took} s ($(counts_of "$j"))"
+      counts=$(counts_of "$j")
+      echo "run-suites: $j passed in ${took} s${counts:+ ($counts)}"
     fi
     if [ $rc != 0 ] || [ "${IPCL_TEST_LOGS:-}" = all ]; then
       sed 's/^/    /' "$(log_of "$j")"
