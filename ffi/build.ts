@@ -42,8 +42,9 @@ function compilerName(): string {
 /**
  * A 64-bit hash of `parts` (each one's length, then its bytes), as 16 hex digits: two 32-bit
  * lanes mixed with Math.imul (cyrb53's mixing). A cache key that changes when a source does,
- * not a digest against tampering — and no node:crypto, which costs every process that loads
- * the shim 13–17 ms to import on Bun (it was the only use).
+ * not a digest against tampering — and no node:crypto (its only use), whose import every
+ * process loading the shim paid: the library's import fell 148 → 132 ms on Node, 73 → 68
+ * on Bun, with msgpackr loaded lazily beside it (lib/values/codec.ts).
  */
 export function contentKey(parts: Uint8Array[]): string {
   let h1 = 0xdeadbeef;

@@ -137,8 +137,8 @@ export const jsonCodec: Codec = {
 let packr: Packr | undefined;
 /**
  * msgpackr, loaded on the first MessagePack value rather than by every program that imports
- * ipc-lab: it cost each process 20–36 ms to load (Bun, Deno, Node alike), a third of the
- * library's own start-up, for a codec most programs never use.
+ * ipc-lab (its import alone measured 20–36 ms on Bun, Deno and Node), for a codec most
+ * programs never use. createRequire: the codec's calls are synchronous.
  */
 function msgpackr(): Packr {
   if (!packr) {
