@@ -4,7 +4,7 @@
  * every test file's final "leaves nothing behind" test asserts empty) must report it, on
  * Bun and on Deno. Also: every test file ends with that check.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess } from "../ffi/process.ts";
@@ -118,6 +118,20 @@ describe("the leak check reports every kind of leak", () => {
     await sh.stdout!.getReader().read();
     const found = await leftovers(`${prefix}-unused-`);
     expect(found.filter((x) => /^child process \d+ \((sh|sleep)\) still running$/.test(x)).length).toBe(2);
+  });
+
+  test("a tracked child's own child is found and killed too, not handed to init when its parent is", async () => {
+    const sh = track(spawnProcess(["sh", "-c", "sleep 62 & echo $!; wait"], { stdio: ["ignore", "pipe", "ignore"] }));
+    const { value } = await sh.stdout!.getReader().read();
+    const grandchild = Number(new TextDecoder().decode(value).trim());
+    const found = await leftovers(`${prefix}-unused-`);
+    expect(found).toContain(`child process ${sh.pid} still running`);
+    expect(found).toContain(`child process ${grandchild} (sleep) still running`);
+    let alive = true;
+    for (const until = performance.now() + 2000; alive && performance.now() < until; await new Promise((r) => setTimeout(r, 10))) {
+      alive = existsSync(`/proc/${grandchild}`) && !readFileSync(`/proc/${grandchild}/stat`, "utf8").includes(") Z ");
+    }
+    expect(alive).toBe(false);
   });
 });
 

@@ -108,6 +108,10 @@ export function beforeLeakCheck(hook: () => Promise<void>): void {
 export async function leftovers(prefix: string, dirs: string[] = [], endOfFile = false): Promise<string[]> {
   for (const hook of beforeCheck.splice(0)) await hook();
   const out: string[] = [];
+  // every descendant, listed before any is killed: a killed child's own children (a server it
+  // started) are handed to init at once and would no longer show as ours
+  const descendants = liveDescendants();
+  const tracked = new Set([...children].map((p) => p.pid));
   for (const p of children) {
     if (p.exitCode === null && p.signalCode === null) {
       out.push(`child process ${p.pid} still running`);
@@ -117,7 +121,8 @@ export async function leftovers(prefix: string, dirs: string[] = [], endOfFile =
   }
   children.clear();
   // descendants nobody tracked: a grandchild, or a child spawned around the helpers
-  for (const [pid, what] of liveDescendants()) {
+  for (const [pid, what] of descendants) {
+    if (tracked.has(pid)) continue; // reported above
     out.push(what);
     try {
       process.kill(pid, "SIGKILL");
