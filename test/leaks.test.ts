@@ -124,6 +124,11 @@ describe("the leak check reports every kind of leak", () => {
     const sh = track(spawnProcess(["sh", "-c", "sleep 62 & echo $!; wait"], { stdio: ["ignore", "pipe", "ignore"] }));
     const { value } = await sh.stdout!.getReader().read();
     const grandchild = Number(new TextDecoder().decode(value).trim());
+    // `$!` is printed once sh has forked, perhaps before the fork has exec'd sleep: until
+    // then the grandchild's name is still "sh". Wait for the exec so the name is known.
+    const comm = () => (existsSync(`/proc/${grandchild}/comm`) ? readFileSync(`/proc/${grandchild}/comm`, "utf8").trim() : "");
+    for (const until = performance.now() + 5000; comm() !== "sleep" && performance.now() < until; await new Promise((r) => setTimeout(r, 5)));
+    expect(comm()).toBe("sleep");
     const found = await leftovers(`${prefix}-unused-`);
     expect(found).toContain(`child process ${sh.pid} still running`);
     expect(found).toContain(`child process ${grandchild} (sleep) still running`);
