@@ -35,6 +35,33 @@ const implName = (impl: Impl) => (impl === "raw" ? "nats raw" : "ipc-lab");
 /** The row name of a NATS pattern for an implementation. */
 export const natsName = (impl: Impl, what: string) => impl === "raw" ? `nats raw ${what}` : impl === "loop" ? `nats ${what} (thread: false)` : `nats ${what}`;
 const participant = (args: string[], cpu: number) => startParticipant(script, args, cpu, `nats bench ${args[0]}`);
+/**
+ * The longest any wait of a row may last: core NATS delivers at most once (a server that
+ * judges a client slow drops its messages), so a wait for a message without a bound could
+ * hang the run; past this it fails, naming what it waited for.
+ */
+const STALL_MS = 30_000;
+
+/**
+ * `promise`, or an error naming `what` once `progress()` has stood still for STALL_MS (one
+ * timer for the whole wait: nothing added per message to what a row times).
+ */
+async function unlessStalled<T>(promise: Promise<T>, progress: () => number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    let last = progress();
+    timer = setInterval(() => {
+      const now = progress();
+      if (now === last) reject(new Error(`bench/nats.ts: ${what}: at ${now}, nothing for ${STALL_MS / 1000} s (a message lost?)`));
+      last = now;
+    }, STALL_MS);
+  });
+  try {
+    return await Promise.race([promise, stalled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** Fan-out round trips: publish one 64 B message, wait for all `k` acknowledgements. */
 export async function natsFanout(impl: Impl, k: number, count: number, placement: Placement): Promise<Row> {
@@ -55,12 +82,16 @@ export async function natsFanout(impl: Impl, k: number, count: number, placement
       await nc.flush();
       const msg = new Uint8Array(64);
       const round = () => new Promise<void>((resolve) => ((left = k), (done = resolve), nc.publish(subject, msg)));
-      for (let i = 0; i < warm; i++) await round();
-      for (let i = 0; i < count; i++) {
-        const t0 = nanoseconds();
-        await round();
-        samples[i] = nanoseconds() - t0;
-      }
+      let rounds = 0;
+      const all = async () => {
+        for (; rounds < warm; rounds++) await round();
+        for (let i = 0; i < count; i++, rounds++) {
+          const t0 = nanoseconds();
+          await round();
+          samples[i] = nanoseconds() - t0;
+        }
+      };
+      await unlessStalled(all(), () => rounds, `round trips to ${k} raw subscribers`);
       await nc.close();
     } else {
       using pub = open(`${url()}/${subject}`, { role: "writer" });
@@ -68,7 +99,7 @@ export async function natsFanout(impl: Impl, k: number, count: number, placement
       const buf = new Uint8Array(64);
       const round = () => {
         pub.send(buf.subarray(0, 64));
-        for (let i = 0; i < k; i++) acks.recvInto(buf, { timeout: 20_000 });
+        for (let i = 0; i < k; i++) acks.recvInto(buf, { timeout: STALL_MS });
       };
       for (let i = 0; i < warm; i++) round();
       for (let i = 0; i < count; i++) {
@@ -237,7 +268,7 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
     });
     await nc.flush();
     say("ready");
-    await all;
+    await unlessStalled(all, () => left, `the raw acknowledger's messages left`);
     await nc.close();
   } else if (role === "ack") {
     const [subject, n] = args as [string, string];
@@ -245,7 +276,7 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
     const ack = open(`${url()}/${subject}.acks`, { role: "writer" });
     say("ready");
     const buf = new Uint8Array(64);
-    for (let i = 0; i < Number(n); i++) (sub.recvInto(buf), ack.send(buf.subarray(0, 0)));
+    for (let i = 0; i < Number(n); i++) (sub.recvInto(buf, { timeout: STALL_MS }), ack.send(buf.subarray(0, 0)));
     sub.close();
     ack.close();
   } else if (role === "sink") {
@@ -255,30 +286,32 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
     if (impl === "raw") {
       const nc = await rawConnect();
       let got = 0;
-      await new Promise<void>((resolve) => {
-        nc.subscribe(subject, {
-          callback: () => {
-            if (got++ === 0) t0 = performance.now();
-            if (got === count) resolve();
-          },
-        });
-        void nc.flush().then(() => say("ready"));
+      let resolve: () => void = () => {};
+      const all = new Promise<void>((r) => (resolve = r));
+      nc.subscribe(subject, {
+        callback: () => {
+          if (got++ === 0) t0 = performance.now();
+          if (got === count) resolve();
+        },
       });
+      await nc.flush();
+      say("ready");
+      await unlessStalled(all, () => got, `the raw sink's messages of ${count}`);
       await nc.close();
     } else if (impl === "loop") {
       using sub = open(`${url()}/${subject}`, { role: "reader", thread: false }) as NatsLoopChannel;
       await sub.ready;
       say("ready");
-      let got = (await sub.recvManyAsync(1024)).length;
+      let got = (await sub.recvManyAsync(1024, { timeout: STALL_MS })).length;
       t0 = performance.now();
-      while (got < count) got += (await sub.recvManyAsync(1024, { timeout: 30_000 })).length;
+      while (got < count) got += (await sub.recvManyAsync(1024, { timeout: STALL_MS })).length;
     } else {
       using sub = open(`${url()}/${subject}`, { role: "reader" });
       say("ready");
       const buf = new Uint8Array(64);
-      sub.recvInto(buf);
+      sub.recvInto(buf, { timeout: STALL_MS });
       t0 = performance.now();
-      for (let i = 1; i < count; i++) sub.recvInto(buf, { timeout: 30_000 });
+      for (let i = 1; i < count; i++) sub.recvInto(buf, { timeout: STALL_MS });
     }
     say({ seconds: (performance.now() - t0) / 1000 });
   } else if (role === "source") {
@@ -323,7 +356,7 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
     const [subject, n, k, size] = args as [string, string, string, string];
     const nc = await rawConnect();
     const msg = new Uint8Array(Number(size));
-    const runs = await Promise.all(Array.from({ length: Number(k) }, () => timed(Number(n), () => nc.request(subject, msg, { timeout: 30_000 }))));
+    const runs = await Promise.all(Array.from({ length: Number(k) }, () => timed(Number(n), () => nc.request(subject, msg, { timeout: STALL_MS }))));
     process.stdout.write(report(runs));
     await nc.close();
   } else throw new Error(`bench/nats.ts: unknown role ${role}`);

@@ -3,7 +3,8 @@ import { describe, expect, test } from "./support/harness.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { summarize } from "../bench/stats.ts";
-import { privateDir, testPrefix, track } from "./support/leaks.ts";
+import { privateDir, testPrefix } from "./support/leaks.ts";
+import { runBounded } from "./support/run-bounded.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { natsSkip } from "./support/nats-server.ts";
 
@@ -15,14 +16,23 @@ const prefix = testPrefix("bench");
  */
 const BENCH_RUN_TIMEOUT = 180_000;
 const dir = privateDir("bench");
-const cli = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
+const cliPath = join(import.meta.dirname, "..", "bin", "ipc-lab.ts");
+
+/**
+ * `ipc-lab ARGS` to its end, expecting exit status `status`: its output. Past a limit
+ * 20 s below the test's, a hang fails naming the run's processes and its progress so far;
+ * a wrong status fails with the run's stderr.
+ */
+async function ipcLab(args: string[], status = 0): Promise<{ stdout: string; stderr: string }> {
+  const r = await runBounded([process.execPath, cliPath, ...args], BENCH_RUN_TIMEOUT - 20_000);
+  if (r.code !== status) throw new Error(`ipc-lab ${args.join(" ")}: exit status ${r.code}, not ${status}; its stderr:\n${r.stderr}`);
+  return r;
+}
 
 /** `ipc-lab bench ARGS` into this test's own files: its summary, and the saved rows and targets (then removed). */
 async function benchRun(tag: string, args: string[]): Promise<{ out: string; rows: Record<string, unknown>[]; targets: { target: string }[] }> {
   const [json, out] = [join(dir, `${tag}.json`), join(dir, tag)];
-  const p = track(Bun.spawn([process.execPath, cli, "bench", ...args, "--json", json, "--out", out], { stdout: "pipe", stderr: "pipe" }));
-  const text = await new Response(p.stdout).text();
-  expect(await p.exited).toBe(0);
+  const { stdout: text } = await ipcLab(["bench", ...args, "--json", json, "--out", out]);
   const data = JSON.parse(readFileSync(json, "utf8"));
   rmSync(json);
   rmSync(out, { recursive: true });
@@ -37,35 +47,29 @@ describe("bench", () => {
 
   test("a small run measures ipc-lab and C side by side and writes JSON, Markdown and SVG", async () => {
     const [json, md, svg] = ["r.json", "r.md", "r.svg"].map((f) => join(dir, f)) as [string, string, string];
-    const p = track(
-      Bun.spawn([
-        process.execPath,
-        cli,
-        "bench",
-        "--mech",
-        "pipe,shm",
-        "--size",
-        "64",
-        "--placement",
-        "cross-cpu",
-        "--impl",
-        "ipc-lab,c",
-        "--mode",
-        "sync",
-        "--count",
-        "300",
-        "--json",
-        json,
-        "--md",
-        md,
-        "--svg",
-        svg,
-        "--out",
-        join(dir, "run1"),
-      ], { stdout: "pipe", stderr: "pipe" }),
-    );
-    const out = await new Response(p.stdout).text();
-    expect(await p.exited).toBe(0);
+    const { stdout: out } = await ipcLab([
+      "bench",
+      "--mech",
+      "pipe,shm",
+      "--size",
+      "64",
+      "--placement",
+      "cross-cpu",
+      "--impl",
+      "ipc-lab,c",
+      "--mode",
+      "sync",
+      "--count",
+      "300",
+      "--json",
+      json,
+      "--md",
+      md,
+      "--svg",
+      svg,
+      "--out",
+      join(dir, "run1"),
+    ]);
     expect(out).toContain("Round trips");
     expect(out).toContain("ipc-lab's own targets (the project's goals for itself, not a verdict on this machine):");
     expect(out).toMatch(
@@ -96,9 +100,7 @@ describe("bench", () => {
     for (const f of ["results.json", "report.md", "chart.svg", "report.html"]) expect(readFileSync(join(dir, "run1", f), "utf8").length).toBeGreaterThan(100);
     expect(readFileSync(join(dir, "run1", "report.html"), "utf8")).toContain("<svg");
     // the whole report again from the saved run, without measuring, and compared with itself
-    const again = track(Bun.spawn([process.execPath, cli, "bench", "--from", json, "--full", "--compare", json], { stdout: "pipe", stderr: "pipe" }));
-    const text = await new Response(again.stdout).text();
-    expect(await again.exited).toBe(0);
+    const { stdout: text } = await ipcLab(["bench", "--from", json, "--full", "--compare", json]);
     expect(text).toContain("pipe sync round trip");
     expect(text).toMatch(/Against the earlier run: of \d+ ipc-lab rows in both, 0 slower and 0 faster beyond the noise band/);
     for (const f of [json, md, svg, join(dir, "run1")]) rmSync(f, { recursive: true });
@@ -106,31 +108,25 @@ describe("bench", () => {
 
   test("the same run under Deno and under Node sits beside Bun's, per mechanism, with Node's own IPC (--impl deno,node)", async () => {
     const json = join(dir, "vs.json");
-    const p = track(
-      Bun.spawn([
-        process.execPath,
-        cli,
-        "bench",
-        "--mech",
-        "pipe,shm",
-        "--size",
-        "64",
-        "--placement",
-        "cross-cpu",
-        "--impl",
-        "ipc-lab,deno,node",
-        "--mode",
-        "sync",
-        "--count",
-        "300",
-        "--json",
-        json,
-        "--out",
-        join(dir, "run2"),
-      ], { stdout: "pipe", stderr: "pipe" }),
-    );
-    const out = await new Response(p.stdout).text();
-    expect(await p.exited).toBe(0);
+    const { stdout: out } = await ipcLab([
+      "bench",
+      "--mech",
+      "pipe,shm",
+      "--size",
+      "64",
+      "--placement",
+      "cross-cpu",
+      "--impl",
+      "ipc-lab,deno,node",
+      "--mode",
+      "sync",
+      "--count",
+      "300",
+      "--json",
+      json,
+      "--out",
+      join(dir, "run2"),
+    ]);
     expect(out).toMatch(/Bun vs Deno vs Node[^\n]*\n.*Deno\s+Node\s+Deno ×\s+Node ×/);
     const data = JSON.parse(readFileSync(json, "utf8"));
     expect(data.header).toMatchObject({ runtime: "bun", deno: expect.stringContaining("deno 2"), node: expect.stringMatching(/^node \d/) });
@@ -155,35 +151,29 @@ describe("bench", () => {
 
   test("the benchmark runs under Deno itself, with Deno's own socket as a baseline", async () => {
     const json = join(dir, "deno.json");
-    const p = track(
-      Bun.spawn([
-        process.execPath,
-        cli,
-        "--runtime",
-        "deno",
-        "bench",
-        "--mech",
-        "shm",
-        "--size",
-        "64",
-        "--placement",
-        "cross-cpu",
-        "--impl",
-        "ipc-lab,deno-socket",
-        "--mode",
-        "sync,async",
-        "--pattern",
-        "rtt",
-        "--count",
-        "300",
-        "--json",
-        json,
-        "--out",
-        join(dir, "run3"),
-      ], { stdout: "pipe", stderr: "pipe" }),
-    );
-    await new Response(p.stdout).text();
-    expect(await p.exited).toBe(0);
+    await ipcLab([
+      "--runtime",
+      "deno",
+      "bench",
+      "--mech",
+      "shm",
+      "--size",
+      "64",
+      "--placement",
+      "cross-cpu",
+      "--impl",
+      "ipc-lab,deno-socket",
+      "--mode",
+      "sync,async",
+      "--pattern",
+      "rtt",
+      "--count",
+      "300",
+      "--json",
+      json,
+      "--out",
+      join(dir, "run3"),
+    ]);
     const data = JSON.parse(readFileSync(json, "utf8"));
     expect(data.header).toMatchObject({ runtime: "deno" });
     const rows = data.rows as Record<string, unknown>[];
@@ -232,9 +222,8 @@ describe("bench", () => {
   }, BENCH_RUN_TIMEOUT);
 
   test("an unknown --placement is a usage error naming the known ones", async () => {
-    const p = track(Bun.spawn([process.execPath, cli, "bench", "--placement", "moon", "--mech", "shm"], { stdout: "pipe", stderr: "pipe" }));
-    expect(await p.exited).toBe(2);
-    expect(await new Response(p.stderr).text()).toContain("unknown --placement moon; known: same-cpu, cross-cpu, unpinned, loaded");
+    const { stderr } = await ipcLab(["bench", "--placement", "moon", "--mech", "shm"], 2);
+    expect(stderr).toContain("unknown --placement moon; known: same-cpu, cross-cpu, unpinned, loaded");
   });
 });
 
@@ -258,11 +247,7 @@ describe.skipIf(!!natsSkip)("bench: nats", () => {
       "200",
       "--quick",
     ];
-    const p = track(
-      Bun.spawn([process.execPath, cli, ...args, "--json", json, "--md", md, "--out", join(dir, "nats-run")], { stdout: "pipe", stderr: "pipe" }),
-    );
-    await new Response(p.stdout).text();
-    expect(await p.exited).toBe(0);
+    await ipcLab([...args, "--json", json, "--md", md, "--out", join(dir, "nats-run")]);
     const data = JSON.parse(readFileSync(json, "utf8")) as { rows: Record<string, unknown>[]; targets: { target: string; met?: boolean }[] };
     const measured = (mechanism: string, pattern: string) => data.rows.find((r) => r.mechanism === mechanism && r.pattern === pattern && !r.skipped);
     for (

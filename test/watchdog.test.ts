@@ -11,6 +11,8 @@ import { nanoseconds, runtime, runtimeBinary, spawnProcess } from "../ffi/proces
 import { describe, expect, test, WATCHDOG_GRACE_MS } from "./support/harness.ts";
 import { testPrefix, track } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
+import { runBounded } from "./support/run-bounded.ts";
+import { liveDescendants } from "./support/system-state.ts";
 
 const prefix = testPrefix("dog");
 const fixture = join(dirname(fileURLToPath(import.meta.url)), "support", "hang-fixture.ts");
@@ -32,6 +34,20 @@ describe(`a hung test fails the run (${runtime})`, () => {
     expect(out + err).toContain('ipc-lab test watchdog: "blocks synchronously after an await" still running');
     // 1 s timeout + grace + the watchdog's own 3 s for a process that ignores SIGTERM, and start-up
     expect(seconds).toBeLessThan(1 + WATCHDOG_GRACE_MS / 1000 + 3 + 10);
+  }, 30_000);
+
+  test("a whole program run under a limit (runBounded) that hangs fails naming its processes and output, and is stopped", async () => {
+    // a shell that ignores SIGINT, as a program stuck in a wait that does not look for it: the SIGKILL after the grace must end it
+    // (an ignored signal stays ignored across exec)
+    const script = "trap '' INT; echo row-7-of-13 >&2; exec sleep 61";
+    let message = "";
+    await runBounded(["sh", "-c", script], 3000).catch((e: Error) => (message = e.message));
+    expect(message).toContain("still running after 3 s: a hang");
+    expect(message).toMatch(/^ +\d+ S \S+ sleep 61$/m);
+    expect(message).toContain("row-7-of-13");
+    expect([...liveDescendants().values()]).toEqual([]);
+    // and a run that ends gives its status and output
+    expect(await runBounded(["sh", "-c", "echo out; echo err >&2; exit 3"], 10_000)).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
   }, 30_000);
 });
 
