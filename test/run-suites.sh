@@ -17,7 +17,8 @@
 # last suite finished alone; files from a queue keep both busy to the end.
 #
 # A line says each file's result and time as it ends; a failed file's output is printed
-# whole (IPCL_TEST_LOGS=all prints every file's). Ctrl-C (or a file running past
+# whole (IPCL_TEST_LOGS=all prints every file's; with the jobs, IPCL_TEST_ONLY=REGEX runs
+# only the matching files, IPCL_TEST_REPEAT=N each N times). Ctrl-C (or a file running past
 # IPCL_FILE_TIMEOUT seconds, default 1200) stops every job: killing a namespace's first
 # process ends every process in it. By default, and without root, the three suites run one
 # after the other in the machine's own namespaces; IPCL_TEST_PARALLEL=1 asks for the jobs.
@@ -47,6 +48,12 @@ jobs=()
 for f in test/*.test.ts; do jobs+=("bun:$f"); done
 for f in $(listed test:deno); do jobs+=("deno:$f"); done
 for f in $(listed test:node:built); do jobs+=("node:$f"); done
+# IPCL_TEST_ONLY=REGEX: only the jobs whose RUNTIME:FILE matches (grep -E), e.g. 'conversation'
+# or '^deno:.*stop' — a few files, each isolated as in the whole run
+if [ -n "${IPCL_TEST_ONLY:-}" ]; then
+  mapfile -t jobs < <(printf '%s\n' "${jobs[@]}" | grep -E -- "$IPCL_TEST_ONLY")
+  [ ${#jobs[@]} -gt 0 ] || { echo "run-suites: no test file matches IPCL_TEST_ONLY=$IPCL_TEST_ONLY"; exit 2; }
+fi
 
 # Longest first, by seconds measured alone on one machine (2026-12-04); a file not named
 # here counts 1 s. Only the order depends on these: a wrong figure packs the jobs less well.
@@ -62,12 +69,18 @@ declare -A weight=(
   [bun:test/stop.test.ts]=12 [bun:test/wire.test.ts]=12
 )
 mapfile -t queue < <(for j in "${jobs[@]}"; do echo "${weight[$j]:-1} $j"; done | sort -s -k1,1nr | cut -d' ' -f2)
+# IPCL_TEST_REPEAT=N: every job N times (to look for a race under load); each run is a job of its own
+repeat=${IPCL_TEST_REPEAT:-1}
+if [ "$repeat" -gt 1 ]; then
+  mapfile -t queue < <(for ((r = 1; r <= repeat; r++)); do printf "%s#$r\n" "${queue[@]}"; done)
+fi
 network_job=bun:test/node-package.test.ts # keeps the machine's network (its npm install)
 at_once=3
 
 # The command of a job.
 command_of() {
-  local runtime=${1%%:*} file=${1#*:}
+  local job=${1%#*}
+  local runtime=${job%%:*} file=${job#*:}
   case $runtime in
     bun) echo "bun test --timeout 60000 $file" ;;
     deno) echo "NO_COLOR=1 deno test --no-check --allow-all --quiet $file" ;;
@@ -104,7 +117,7 @@ stop_all() {
 trap 'echo "run-suites: interrupted, every job stopped"; stop_all; exit 130' INT TERM
 trap 'stop_all' EXIT
 
-log_of() { echo "$logs/$(echo "$1" | tr '/:' '__').log"; }
+log_of() { echo "$logs/$(echo "$1" | tr '/:#' '___').log"; }
 
 # A passed file's counts, from its runner's summary ("12 pass", "ok | 12 passed", "ℹ pass 12"; none from Node's dot reporter).
 counts_of() { grep -hE '^ *[0-9]+ (pass|skip|todo)$|^ok \| |^ℹ (pass|skipped|todo) ' "$(log_of "$1")" | sed 's/^ *//' | tr -s ' ' | paste -sd ',' | sed 's/,/, /g'; }
@@ -113,7 +126,7 @@ start_next() {
   local job=${queue[0]}
   queue=("${queue[@]:1}")
   local ns=(--ipc --mount --pid --fork --mount-proc --kill-child)
-  [ "$job" = "$network_job" ] || ns+=(--net)
+  [ "${job%#*}" = "$network_job" ] || ns+=(--net)
   unshare "${ns[@]}" bash -c "$setup" "ipcl-test" "$(command_of "$job")" >"$(log_of "$job")" 2>&1 &
   pid[$job]=$!
   started[$job]=$SECONDS

@@ -27,6 +27,14 @@ const cli = join(here, "..", "bin", "ipc-lab.ts");
 let serial = 0;
 
 const BOUND_MS = 1000;
+/**
+ * How long a stop may take: BOUND_MS, or as long as the program took to start and block,
+ * whichever is longer. A runtime's exit (threads joined, the heap let go) slows with the
+ * machine as its start does — Deno beside two other test jobs on two CPUs took 1.5 s to
+ * exit, and longer to start — while a stop that did not work leaves the program waiting for
+ * good (these programs block without a timeout), which either bound catches.
+ */
+const stopBound = (startMs: number) => Math.max(BOUND_MS, startMs);
 const signalNumbers = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 type Sig = keyof typeof signalNumbers;
 
@@ -79,12 +87,14 @@ async function stop(
   sig: Sig,
   extra?: (p: ChildProcess) => Promise<void>,
   where: "call" | "event loop" = "call",
-): Promise<{ status: number; ms: number; out: string[]; signalCode: string | null }> {
+): Promise<{ status: number; ms: number; startMs: number; out: string[]; signalCode: string | null }> {
+  const started = performance.now();
   const p = track(spawnProcess(cmd, { stdio: ["ignore", "pipe", "inherit"] }));
   const out = lineReader(p.stdout!);
   const first = await out.line();
   if (first !== "ready") throw new Error(`the program said ${JSON.stringify(first)} instead of ready`);
   await untilBlocked(p.pid, where); // in the blocking call (an async wait: parked, the event loop idle)
+  const startMs = performance.now() - started;
   await extra?.(p);
   const t0 = performance.now();
   p.kill(sig);
@@ -92,7 +102,7 @@ async function stop(
   const ms = performance.now() - t0;
   if (status === -1) p.kill("SIGKILL");
   const lines = (await out.rest()).split("\n").filter((l) => l !== "");
-  return { status, ms, out: lines, signalCode: p.signalCode };
+  return { status, ms, startMs, out: lines, signalCode: p.signalCode };
 }
 
 function report(what: string, ms: number): void {
@@ -106,7 +116,7 @@ describe(`a blocked program stops when told (${runtime})`, () => {
         const r = await stop(scriptCommand(program, [how, address(), JSON.stringify(options ?? {})]), sig, undefined, how === "async" ? "event loop" : "call");
         report(`${label} ${sig}`, r.ms);
         expect({ status: r.status, signalCode: r.signalCode, out: r.out }).toEqual({ status: 128 + signalNumbers[sig], signalCode: null, out: [] });
-        expect(r.ms).toBeLessThan(BOUND_MS);
+        expect(r.ms).toBeLessThan(stopBound(r.startMs));
         expect(await leftovers(prefix)).toEqual([]);
       }
     });
@@ -119,7 +129,7 @@ describe(`a blocked program stops when told (${runtime})`, () => {
         const r = await stop(scriptCommand(program, [how, address(), JSON.stringify(options ?? {}), "own"]), sig);
         report(`${label} own ${sig}`, r.ms);
         expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: ["caught EINTR", `handler ${sig}`] });
-        expect(r.ms).toBeLessThan(BOUND_MS);
+        expect(r.ms).toBeLessThan(stopBound(r.startMs));
         expect(await leftovers(prefix)).toEqual([]);
       }
     });
@@ -156,15 +166,16 @@ describe(`a blocked program stops when told (${runtime})`, () => {
     test(`${label} stops on Ctrl-C (SIGINT): 130, queue removed`, async () => {
       const address = noteMq(`mq:/${n()}`);
       // the CLI prints nothing before it blocks: wait until the queue exists
-      const p = track(spawnProcess(scriptCommand(cli, args(address)), { stdio: ["ignore", "pipe", "inherit"] }));
       const t = performance.now();
+      const p = track(spawnProcess(scriptCommand(cli, args(address)), { stdio: ["ignore", "pipe", "inherit"] }));
       while (!(await mqExists(address)) && performance.now() - t < 10_000) await new Promise((r) => setTimeout(r, 20));
       await untilBlocked(p.pid);
       const t0 = performance.now();
+      const startMs = t0 - t;
       p.kill("SIGINT");
       expect(await p.exited).toBe(130);
       report(label, performance.now() - t0);
-      expect(performance.now() - t0).toBeLessThan(BOUND_MS);
+      expect(performance.now() - t0).toBeLessThan(stopBound(startMs));
       expect(await leftovers(prefix)).toEqual([]);
     });
   }
@@ -175,13 +186,15 @@ describe(`a blocked program stops when told (${runtime})`, () => {
     const q = open(address, { create: true, capacity: 1 });
     try {
       q.send("fills the queue");
+      const t = performance.now();
       const p = track(spawnProcess(scriptCommand(cli, ["send", address, "blocked"]), { stdio: ["ignore", "ignore", "inherit"] }));
       await untilBlocked(p.pid); // the CLI starts and blocks in mq_send
       const t0 = performance.now();
+      const startMs = t0 - t;
       p.kill("SIGTERM");
       expect(await p.exited).toBe(143);
       report("ipc-lab send", performance.now() - t0);
-      expect(performance.now() - t0).toBeLessThan(BOUND_MS);
+      expect(performance.now() - t0).toBeLessThan(stopBound(startMs));
       expect(new TextDecoder().decode(q.recv({ timeout: 0 }))).toBe("fills the queue");
       expect(q.tryRecv()).toBe(undefined);
     } finally {
