@@ -192,5 +192,25 @@ describe("servers survive bad input", () => {
   }
 });
 
+describe("shm: the handover", () => {
+  test("a client that names a ring it never made costs the server nothing: the next request is answered at once", async () => {
+    const asked = `shm:/${prefix}handover`;
+    noteProbe(`server names at ${asked}`, () => nameKindOf(parseAddress(asked))!.exists(parseAddress(asked)), () => void remove(asked));
+    const server = participant(script, ["serve", asked]);
+    const { address } = JSON.parse(await server.line()) as { address: string };
+    // names of the server's own form (NAME.cPID-N) for rings nobody made: each once cost the
+    // server's thread — every conversation — a 5 s wait for the ring to appear
+    const name = new TextEncoder().encode(`/${prefix}handover.c999999-1`);
+    const frame = new Uint8Array(4 + name.byteLength);
+    new DataView(frame.buffer).setUint32(0, name.byteLength, true);
+    frame.set(name, 4);
+    for (let i = 0; i < 3; i++) intoStream(rendezvousOf(parseAddress(address)).text, frame);
+    // 3 such waits took 15 s; a request, well under one (the limit leaves a loaded machine room)
+    expect(new TextDecoder().decode(await request(address, "next", { timeout: 4000 }))).toBe("NEXT");
+    server.child.kill("SIGINT");
+    expect(await server.child.exited).toBe(130);
+  }, 60_000);
+});
+
 sayIfNatsSkips();
 checkLeaks(prefix, [dir]);

@@ -78,7 +78,9 @@ class RingListener<O extends RingOpenOptions> implements Listener {
       if (!said) return undefined;
       const name = new TextDecoder().decode(said);
       if (!name.startsWith(`${checkPosixName(parseAddress(this.address))}.c`)) return undefined; // not one of ours
-      const ring = this.#open(parseAddress(`shm:${name}`), { ...this.#opts, create: false, exclusive: false, timeout: HANDOVER_MS });
+      // timeout 0: a client names its ring once it has made it, so it is there or never will
+      // be — and this open blocks the server's thread (every conversation) while it waits
+      const ring = this.#open(parseAddress(`shm:${name}`), { ...this.#opts, create: false, exclusive: false, timeout: 0 });
       libc.shm_unlink(cstr(name)); // both sides have it mapped: the name has done its work
       unregister(`shm:${name}`); // and the client's record of it, so a client killed later leaves nothing
       return ring;
