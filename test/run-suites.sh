@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`'s runner: the Bun, Deno and Node suites one after the other — or, with
-# IPCL_TEST_PARALLEL=1 as root, every test file of the three as a job of its own, three at a
-# time, each in kernel namespaces of its own.
+# `npm test`'s runner: as root, every test file of the Bun, Deno and Node suites as a job of
+# its own, three at a time, each in kernel namespaces of its own; without root (or with
+# IPCL_TEST_PARALLEL=0), the three suites one after the other.
 #
 # Why namespaces: every test file ends with a leak check that compares what the kernel shows
 # — /dev/shm, POSIX queues, System V objects, FIFOs and sockets under /tmp, abstract unix
@@ -17,27 +17,28 @@
 # last suite finished alone; files from a queue keep both busy to the end.
 #
 # A line says each file's result and time as it ends; a failed file's output is printed
-# whole (IPCL_TEST_LOGS=all prints every file's; with the jobs, IPCL_TEST_ONLY=REGEX runs
-# only the matching files, IPCL_TEST_REPEAT=N each N times). Ctrl-C (or a file running past
+# whole (IPCL_TEST_LOGS=all prints every file's; IPCL_TEST_ONLY=REGEX runs only the
+# matching files, IPCL_TEST_REPEAT=N each N times). Ctrl-C (or a file running past
 # IPCL_FILE_TIMEOUT seconds, default 1200) stops every job: killing a namespace's first
-# process ends every process in it. By default, and without root, the three suites run one
-# after the other in the machine's own namespaces; IPCL_TEST_PARALLEL=1 asks for the jobs.
+# process ends every process in it. Without root, or where unshare cannot make the
+# namespaces, or with IPCL_TEST_PARALLEL=0, the three suites run one after the other in the
+# machine's own namespaces.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 run_serial() {
+  if [ -n "${IPCL_TEST_ONLY:-}${IPCL_TEST_REPEAT:-}" ]; then
+    echo "run-suites: IPCL_TEST_ONLY and IPCL_TEST_REPEAT pick jobs, which need root and namespaces (and not IPCL_TEST_PARALLEL=0)"
+    exit 2
+  fi
   for s in test:bun test:deno test:node:built; do npm run --silent "$s" || exit $?; done
   exit 0
 }
 
-# Side by side only when asked (IPCL_TEST_PARALLEL=1): under that load two tests still fail
-# now and then — Deno's stop test bounds a stopped program's exit at 1 s (1.5 s seen), and
-# a serve/request over shm with 5 clients once got no reply in 10 s (a lost wake-up under
-# load, or starvation: not yet known) — and CI must not be flaky. Namespaces need root
-# (and util-linux's unshare with --kill-child, and iproute2 for loopback).
-if [ "${IPCL_TEST_PARALLEL:-}" != 1 ] || [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null ||
-  ! unshare --ipc --mount --pid --net --fork --mount-proc --kill-child true 2>/dev/null; then
-  [ "${IPCL_TEST_PARALLEL:-}" != 1 ] || echo "run-suites: not root, or no namespaces here: the suites run one after the other"
+# Namespaces need root (and util-linux's unshare with --kill-child, and iproute2 for loopback).
+if [ "${IPCL_TEST_PARALLEL:-}" = 0 ]; then run_serial; fi
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! unshare --ipc --mount --pid --net --fork --mount-proc --kill-child true 2>/dev/null; then
+  echo "run-suites: not root, or no namespaces here: the suites run one after the other (as root: every file isolated, three at a time)"
   run_serial
 fi
 
@@ -134,7 +135,7 @@ start_next() {
 
 total=${#queue[@]}
 ended=0
-echo "run-suites: $total test files (Bun, Deno, Node), ${at_once} at a time, each in namespaces of its own (IPCL_TEST_PARALLEL=1)"
+echo "run-suites: $total test files (Bun, Deno, Node), ${at_once} at a time, each in namespaces of its own (IPCL_TEST_PARALLEL=0: one suite after the other)"
 limit=${IPCL_FILE_TIMEOUT:-1200}
 status=0
 failed=()
