@@ -54,6 +54,19 @@ export interface NatsServerOptions {
   noJetStream?: boolean;
 }
 
+/**
+ * The client and monitoring ports in a server's ports file, or undefined while it is not
+ * whole: the server writes it in place, so a look can find it empty or half written.
+ */
+export function portsIn(file: string): [number, number] | undefined {
+  try {
+    const ports = JSON.parse(readFileSync(file, "utf8")) as { nats: string[]; monitoring: string[] };
+    return [Number(new URL(ports.nats[0]!).port), Number(new URL(ports.monitoring[0]!).port)];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Start a nats-server with JetStream on a free port (listening on `host`), with extra arguments. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   if (!natsServerBinary) throw new Error(natsMissing);
@@ -88,12 +101,16 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     for (;;) {
       const file = readdirSync(dir).find((f) => f.endsWith(".ports"));
       if (file && port < 0) {
-        const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[]; monitoring: string[] };
-        port = Number(new URL(ports.nats[0]!).port);
-        monitor = Number(new URL(ports.monitoring[0]!).port);
+        const ports = portsIn(join(dir, file));
+        if (ports) [port, monitor] = ports;
       }
       if (port > 0 && (await logs()).includes("Server is ready")) return;
-      if (child.exitCode !== null || performance.now() > deadline) throw new Error(`nats-server did not start: ${await logs()}`);
+      if (child.exitCode !== null || performance.now() > deadline) {
+        // a server that came up too late is still ours to end: it would hold its ports
+        child.kill(9);
+        await child.exited;
+        throw new Error(`nats-server did not start: ${await logs()}`);
+      }
       await sleep(20);
     }
   };
@@ -106,7 +123,12 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     }
     for (const f of readdirSync(dir)) if (f.endsWith(".ports")) rmSync(join(dir, f));
   };
-  await launch();
+  try {
+    await launch();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   // a run stopped by a signal (or ending without stop()) takes its server and store with it
   watchStopSignals();
   const unhook = onStop(() => {

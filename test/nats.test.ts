@@ -24,6 +24,7 @@ import { type NatsServer, natsSkip, sayIfNatsSkips, startNatsServer } from "./su
 import { otherRuntime } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
 import { sourceFile } from "../ffi/paths.ts";
+import { portsIn } from "../bench/nats-server.ts";
 
 const prefix = testPrefix("nats");
 const peerScript = fileURLToPath(new URL("./support/nats-peer.ts", import.meta.url));
@@ -84,6 +85,24 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => String(i));
 async function consumerInfo(name: string): Promise<{ ack_floor: { stream_seq: number }; num_ack_pending: number }> {
   return JSON.parse(text.decode(await request(`${url()}/$JS.API.CONSUMER.INFO.${name}.${name}`, "", { timeout: 5000 })));
 }
+
+describe("the benchmark's and tests' nats-server", () => {
+  test("its ports file is read only once whole: the server writes it in place, and a look may find it empty or half written", () => {
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}-ports-`));
+    try {
+      const file = join(dir, "nats-server_1.ports");
+      const whole = JSON.stringify({ nats: ["nats://127.0.0.1:4333"], monitoring: ["http://127.0.0.1:8333"] });
+      for (const part of ["", whole.slice(0, 20)]) {
+        writeFileSync(file, part);
+        expect(portsIn(file)).toBeUndefined();
+      }
+      writeFileSync(file, whole);
+      expect(portsIn(file)).toEqual([4333, 8333]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("nats addresses", () => {
   test("bad subjects and parameters are EADDRESS saying what is wrong", () => {
