@@ -6,7 +6,7 @@
 import { describe, expect, test } from "./support/harness.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { RuntimeName } from "../ffi/process.ts";
+import { type RuntimeName, spawnProcess } from "../ffi/process.ts";
 import { open, remove } from "../lib/index.ts";
 import { entries } from "../lib/names/registry.ts";
 import { racePoints } from "../lib/os/race-points.ts";
@@ -14,11 +14,11 @@ import type { TopicChannel } from "../lib/channels/topic.ts";
 import { expectIpcError } from "./support/expect-error.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 import { indexOf } from "./support/bytes.ts";
-import { noteProbe, testPrefix } from "./support/leaks.ts";
+import { noteProbe, testPrefix, track } from "./support/leaks.ts";
 import { otherRuntime, type Participant, participant } from "./support/participants.ts";
 import { peerRuntime } from "./support/runtimes.ts";
 import { checkTopicMessage, topicMessage } from "./support/topic-messages.ts";
-import { cstr, libc, nativeView, nativeViewsDetach } from "../ffi/runtime.ts";
+import { cstr, libc, nativeView, nativeViewsDetach, shim } from "../ffi/runtime.ts";
 import { C } from "../ffi/facts.ts";
 import { mapFd } from "../lib/ring/mapping.ts";
 import { W } from "../lib/channels/topic-layout.ts";
@@ -32,6 +32,29 @@ function fresh(): string {
   noteProbe(address, () => existsSync(file(address)), () => void remove(address));
   return address;
 }
+/**
+ * One publisher holds the turn with a loan while another sends with a 50 ms timeout:
+ * ETIMEDOUT, and a trySend false; after the commit both arrive, in order. The ms the
+ * timed send took.
+ */
+function sendWhileLoaned(): number {
+  const address = fresh();
+  using sub = open(address, { role: "reader" });
+  using a = open(address, { role: "writer" });
+  using b = open(address, { role: "writer" });
+  const loan = a.loan(5);
+  loan.set(new TextEncoder().encode("first"));
+  const t0 = performance.now();
+  expectIpcError(() => b.send("second", { timeout: 50 }), "ETIMEDOUT");
+  const took = performance.now() - t0;
+  expect(b.trySend("second")).toBe(false);
+  a.commit();
+  b.send("second", { timeout: 1_000 });
+  expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("first");
+  expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("second");
+  return took;
+}
+
 const peerScript = fileURLToPath(new URL("./support/topic-peer.ts", import.meta.url));
 const peer = (args: string[], on?: RuntimeName) => participant(peerScript, args, on);
 const other = otherRuntime;
@@ -186,21 +209,25 @@ describe("topic", () => {
 
   test.skipIf(!nativeViewsDetach)(
     "a loan holds the publishers' turn until commit: another publisher's send times out meanwhile, and goes through after",
-    () => {
-      const address = fresh();
-      using sub = open(address, { role: "reader" });
-      using a = open(address, { role: "writer" });
-      using b = open(address, { role: "writer" });
-      const loan = a.loan(5);
-      loan.set(new TextEncoder().encode("first"));
-      const t0 = performance.now();
-      expectIpcError(() => b.send("second", { timeout: 50 }), "ETIMEDOUT");
-      expect(performance.now() - t0).toBeLessThan(1_000);
-      expect(b.trySend("second")).toBe(false);
-      a.commit();
-      b.send("second", { timeout: 1_000 });
-      expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("first");
-      expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("second");
+    () => expect(sendWhileLoaned()).toBeLessThan(1_000),
+  );
+
+  test.skipIf(!nativeViewsDetach)(
+    "beside a busy loop on its CPU too: the waiting send parks rather than yield slice after slice, and keeps its timeout",
+    async () => {
+      // (2048 yields, each a whole slice of the busy loop: 5.7 s for a 50 ms timeout before)
+      const hog = track(spawnProcess(["taskset", "-c", "0", "sh", "-c", "while :; do :; done"], { stdio: ["ignore", "ignore", "ignore"] }));
+      try {
+        const state = () => (existsSync(`/proc/${hog.pid}/stat`) ? readFileSync(`/proc/${hog.pid}/stat`, "utf8") : "");
+        for (const until = performance.now() + 5000; !/\(sh\) R /.test(state()) && performance.now() < until; await new Promise((r) => setTimeout(r, 5)));
+        expect(state()).toMatch(/\(sh\) R /); // running its loop, on CPU 0
+        expect(shim.ipcl_pin_process(0)).toBe(0);
+        expect(sendWhileLoaned()).toBeLessThan(1_000);
+      } finally {
+        shim.ipcl_pin_process(-1);
+        hog.kill("SIGKILL");
+        await hog.exited;
+      }
     },
   );
 

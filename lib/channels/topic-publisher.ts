@@ -5,9 +5,9 @@
  * channel (lib/channels/topic.ts) the way iceoryx2 keeps its publisher apart from its
  * subscriber: the two share only the region and its words (docs/wire-formats.md).
  */
-import { libc, nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
+import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
 import { processAlive } from "../names/peer-watch.ts";
-import { deadlineIn, waitAnnounced } from "../os/wait.ts";
+import { deadlineIn, waitAnnounced, yieldBriefly } from "../os/wait.ts";
 import { layoutOf, LINE, type Mapped, PAD, recordSize, S, TURN_TRIES, W } from "./topic-layout.ts";
 
 /** Typed views over one mapped topic, shared by its publisher and subscriber sides. */
@@ -55,7 +55,11 @@ export class TopicRegion {
       const holder = Atomics.compareExchange(w, word, 0, process.pid);
       if (holder === 0) return true;
       if (i % 1024 === 1023 && !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder) return true;
-      if (i > 32) libc.sched_yield(); // another one is mid-copy
+      // another one is mid-copy. A yield that a busy neighbour took for its whole slice says
+      // each further one would lose another: where we may give up (a loan may hold the turn
+      // until its commit), wait on `room` instead — 2048 such yields kept a send with a 50 ms
+      // timeout 1.7–5.7 s beside a busy loop
+      if (i > 32 && !yieldBriefly() && tries !== Infinity) return false;
     }
     return false;
   }
