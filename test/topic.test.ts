@@ -213,6 +213,23 @@ describe("topic", () => {
   );
 
   test.skipIf(!nativeViewsDetach)(
+    "a reader opened in the thread whose loan holds the turn is EBUSY saying to commit first (it waited for good before); closing a writer with a loan hands the turn on",
+    () => {
+      const address = fresh();
+      using a = open(address, { role: "writer" });
+      a.loan(5).set(new TextEncoder().encode("first"));
+      expect(expectIpcError(() => open(address, { role: "reader" }), "EBUSY").message).toContain("commit() (or close) that loan first");
+      a.commit();
+      using sub = open(address, { role: "reader" });
+      using b = open(address, { role: "writer" });
+      b.loan(4).set(new TextEncoder().encode("lost"));
+      b.close(); // never committed: nothing published, and the turn is free again
+      a.send("second", { timeout: 1_000 });
+      expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("second");
+    },
+  );
+
+  test.skipIf(!nativeViewsDetach)(
     "beside a busy loop on its CPU too: the waiting send parks rather than yield slice after slice, and keeps its timeout",
     async () => {
       // (2048 yields, each a whole slice of the busy loop: 5.7 s for a 50 ms timeout before)

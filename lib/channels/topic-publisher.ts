@@ -58,8 +58,11 @@ export class TopicRegion {
       // another one is mid-copy. A yield that a busy neighbour took for its whole slice says
       // each further one would lose another: where we may give up (a loan may hold the turn
       // until its commit), wait on `room` instead — 2048 such yields kept a send with a 50 ms
-      // timeout 1.7–5.7 s beside a busy loop
-      if (i > 32 && !yieldBriefly() && tries !== Infinity) return false;
+      // timeout 1.7–5.7 s beside a busy loop. Before giving up, look whether the holder has
+      // died (it never hands on): the look every 1024 tries above comes too late then.
+      if (i > 32 && !yieldBriefly() && tries !== Infinity) {
+        return !processAlive(holder) && Atomics.compareExchange(w, word, holder, process.pid) === holder;
+      }
     }
     return false;
   }

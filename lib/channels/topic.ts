@@ -39,6 +39,12 @@ import { TopicPublisher, TopicRegion } from "./topic-publisher.ts";
 
 export type { TopicOptions } from "./topic-layout.ts";
 
+/**
+ * Topics (their object names) on which a loan of this thread holds the publishers' turn:
+ * subscribing there would wait for a commit that only this thread can make.
+ */
+const loanedHere = new Set<string>();
+
 /** One participant of a topic: a publisher, a subscriber, or both (role). */
 export class TopicChannel extends BaseChannel {
   /** @inheritdoc */
@@ -135,6 +141,7 @@ export class TopicChannel extends BaseChannel {
     const got = pub.untilRoom(timeout, "loan", (reap) => (at = pub.reserve(size, reap)) >= 0);
     if (!got) return undefined;
     this.#loaned = true;
+    loanedHere.add(this.#name);
     return new Uint8Array(nativeView(this.#r.dataPtr, at + 8, size));
   }
   #loaned = false;
@@ -142,6 +149,7 @@ export class TopicChannel extends BaseChannel {
   protected override commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
     if (!this.#loaned) return super.commitImpl(view, length, timeout, opts);
     this.#loaned = false;
+    loanedHere.delete(this.#name);
     this.#pub!.finish(length);
     return true;
   }
@@ -149,6 +157,7 @@ export class TopicChannel extends BaseChannel {
   protected override abandonImpl(): void {
     if (!this.#loaned) return;
     this.#loaned = false;
+    loanedHere.delete(this.#name);
     this.#pub!.handOn(); // nothing published: the next record is written over it
   }
 
@@ -167,6 +176,15 @@ export class TopicChannel extends BaseChannel {
   #subscribe(): void {
     const subs = this.#subs;
     const per = LINE / 4;
+    if (loanedHere.has(this.#name) && Atomics.load(this.#wi, W.publisher) === process.pid) {
+      // our own loan holds the turn until its commit, which this thread cannot reach while we wait
+      throw ipcError(
+        "EBUSY",
+        "open",
+        this.address,
+        `a loan on ${this.address} in this thread holds the publishers' turn, which a new subscriber takes to pick its start: commit() (or close) that loan first, then open the reader`,
+      );
+    }
     this.#r.takeTurn(); // the head and the history stand still while we pick our start
     try {
       const head = Atomics.load(this.#w, W.head);
@@ -428,6 +446,7 @@ export class TopicChannel extends BaseChannel {
   // ---- leaving ------------------------------------------------------------------------
 
   protected override closeImpl(): void {
+    this.abandonImpl(); // a loan never committed: hand the publishers' turn on (nothing published)
     if (this.#slot >= 0 && !this.#queue) {
       Atomics.store(this.#subs, this.#slot + S.pid, 0); // publishers stop waiting for us
       this.#r.roomMoved(true);
