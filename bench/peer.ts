@@ -13,6 +13,7 @@ import { type Channel, open } from "../lib/index.ts";
 import { counterValue } from "../lib/public/mechanisms.ts";
 import { perMessage, pinProcess, usage } from "./usage.ts";
 import { followPlan, sinkTake, StreamPlan } from "./stream-plan.ts";
+import { echo } from "./echo.ts";
 
 const [mode, inAddr, outAddr, nArg, planArg] = process.argv.slice(2) as [string, string, string, string, string?];
 if (process.env.BENCH_CPU) pinProcess(Number(process.env.BENCH_CPU));
@@ -26,7 +27,7 @@ const empty = tx.caps.boundaries === "counter" || tx.caps.boundaries === "token"
 tx.send(empty, { timeout: 10_000 }); // ready (a datagram server learns our address from it)
 let u0 = usage();
 if (mode === "echo") {
-  for (let i = 0; i < n; i++) tx.send(buf.subarray(0, rx.recvInto(buf)));
+  echo(rx, tx, buf, n);
 } else if (mode === "echo-loan") {
   for (let i = 0; i < n; i++) {
     tx.loan(rx.recvView().byteLength);

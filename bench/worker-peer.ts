@@ -6,6 +6,7 @@ import { open } from "../lib/index.ts";
 import { workerChannelData } from "../lib/public/mechanisms.ts";
 import { perMessage, pinThread, usage } from "./usage.ts";
 import { followPlan, sinkTake, StreamPlan } from "./stream-plan.ts";
+import { echo } from "./echo.ts";
 
 const { mode, plan, cpu, ...data } = workerChannelData() as { mode: string; n: number; plan: string; cpu: number };
 let n = data.n;
@@ -15,7 +16,7 @@ const buf = new Uint8Array(ch.caps.maxMessageSize);
 const empty = new Uint8Array(0);
 ch.send(empty); // ready
 let u0 = usage();
-if (mode === "echo") { for (let i = 0; i < n; i++) ch.send(buf.subarray(0, ch.recvInto(buf))); }
+if (mode === "echo") echo(ch, ch, buf, n);
 else if (mode === "echo-async") { for (let i = 0; i < n; i++) await ch.sendAsync(await ch.recvAsync()); }
 else {
   using p = StreamPlan.open(plan);

@@ -118,8 +118,8 @@ export const shimSymbols = {
   ipcl_mq_getattr: { args: ["i32", "buf"], returns: "i32" },
   /** int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms); */
   ipcl_mq_send: { args: ["i32", "buf", "usize", "u32", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms); */
-  ipcl_mq_receive: { args: ["i32", "buf", "usize", "buf", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms, int look_first); */
+  ipcl_mq_receive: { args: ["i32", "buf", "usize", "buf", "f64", "i32"], returns: "i32", blocking: true },
   /** int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);  revents, 0, -errno */
   ipcl_poll1: { args: ["i32", "i32", "f64", "i32"], returns: "i32", blocking: true },
   /** int ipcl_poll_many(const int32_t *fds, int n, double timeout_ms, int32_t *ready);  how many ready, 0, -errno */

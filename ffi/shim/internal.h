@@ -145,7 +145,7 @@ void ipcl_watchdog_disarm(void);
 int ipcl_mq_open(const char *name, int oflag, int mode, long maxmsg, long msgsize);
 int ipcl_mq_getattr(int q, double *out);
 int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms);
-int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms);
+int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms, int look_first);
 
 /* wait.c */
 int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);

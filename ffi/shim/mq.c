@@ -49,15 +49,23 @@ int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeo
   return r == 0 ? 0 : -errno;
 }
 
-/** mq_receive with a timeout; the length, or -errno. *prio gets the priority. */
-int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms) {
+/**
+ * mq_receive with a timeout; the length, or -errno. *prio gets the priority. With
+ * `look_first` a timed receive first tries with a deadline already past (as ipcl_mq_send:
+ * a message already there is taken without reading the clock; across CPUs that try is a
+ * short spin too — the peer may send meanwhile — which saves a sleep and its wake-up).
+ * Without it the timed receive waits at once: one system call where the try found nothing
+ * — the caller's choice when the sender can only run on our CPU, and so cannot have sent
+ * anything since we last looked.
+ */
+int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms, int look_first) {
   WAIT_SCOPE;
   ssize_t r;
   if (timeout_ms < 0) {
     do r = mq_receive((mqd_t)q, buf, cap, prio); while (r < 0 && errno == EINTR && !stopping());
   } else {
-    /* as in ipcl_mq_send: a message already there is taken without reading the clock */
-    r = mq_timedreceive((mqd_t)q, buf, cap, prio, &already_past);
+    if (look_first || timeout_ms == 0) r = mq_timedreceive((mqd_t)q, buf, cap, prio, &already_past);
+    else r = -1, errno = ETIMEDOUT; /* as if the try had found nothing: wait with the deadline */
     if (r < 0 && (errno == ETIMEDOUT || (errno == EINTR && !stopping())) && timeout_ms > 0) {
       struct timespec ts = realtime_deadline(timeout_ms);
       do r = mq_timedreceive((mqd_t)q, buf, cap, prio, &ts); while (r < 0 && errno == EINTR && !stopping());

@@ -13,7 +13,7 @@ import { BaseChannel } from "../base-channel.ts";
 import { closeAtExit, forgetAtExit } from "../names/cleanup.ts";
 import { checkNeg, errnoError, errnoName, ipcError, tooBigKept } from "../errors.ts";
 import { mqLimits } from "../os/limits.ts";
-import { createOrOpen } from "../os/wait.ts";
+import { createOrOpen, PeerSpin } from "../os/wait.ts";
 import { PeerWatch } from "../names/peer-watch.ts";
 import { mechanism, usualTraits } from "../mechanism.ts";
 import { optionNames } from "../options.ts";
@@ -158,8 +158,9 @@ export class MqChannel extends BaseChannel {
     }
     // mq_receive needs a buffer of mq_msgsize bytes even for a short message
     const target = buf.byteLength >= max ? buf : this.rxBuffer();
-    let r: number | "gone" = shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, this.#peer.slice(timeout));
-    if (idle(r)) r = this.#peer.afterIdle(r, timeout, idle, (ms) => shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, ms));
+    const first = this.#lookFirst();
+    let r: number | "gone" = shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, this.#peer.slice(timeout), first);
+    if (idle(r)) r = this.#peer.afterIdle(r, timeout, idle, (ms) => shim.ipcl_mq_receive(this.#q, target, max, this.#prioOut, ms, first));
     if (r === "gone") throw ipcError("EOF", "mq_receive", this.address, this.#peer.recvMessage());
     if (idle(r)) return -1;
     checkNeg(r, "mq_receive", this.address);
@@ -172,6 +173,18 @@ export class MqChannel extends BaseChannel {
     buf.set(target.subarray(0, r));
     return r;
   }
+
+  /**
+   * Whether a receive that may wait first tries without waiting (1) or waits at once (0).
+   * At once when the other side can run only on our one CPU: it cannot have sent anything
+   * since our last look, and the try is a system call the wait makes anyway — one of three
+   * per message of a ping-pong on one CPU (~1 µs each on a VM with costly system calls).
+   * Otherwise the try stays: across CPUs it is a short spin that can spare a sleep.
+   */
+  #lookFirst(): number {
+    return this.#cpus.pays(this.#peer.pid()) === false ? 0 : 1;
+  }
+  readonly #cpus = new PeerSpin();
 
   #tooBig(n: number, cap: number) {
     return tooBigKept(n, cap, "recvInto", this.address);

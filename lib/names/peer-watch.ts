@@ -101,6 +101,26 @@ export class PeerWatch {
     return true;
   }
 
+  /**
+   * One watched process's pid (0 while none is known), for choosing how to wait — not to
+   * judge liveness (gone() does, and keeps it current). While none is known it is looked up
+   * in the registry (a file read) at asks 1, 2, 4, 8, … then every 65536th: a peer that
+   * opens just after us is found within a few messages, and one that never registers (a C
+   * program) costs next to nothing.
+   */
+  pid(): number {
+    if (this.#pids.length === 0 && ++this.#pidAsks === this.#nextLookup) {
+      this.#nextLookup += Math.min(this.#nextLookup, 65536);
+      if (this.#who === "creator") {
+        const pid = ownerOf(this.#address);
+        if (pid !== undefined && pid !== process.pid) this.#pids = [pid];
+      } else this.#pids = openersOf(this.#address).filter((p) => p !== process.pid);
+    }
+    return this.#pids[0] ?? 0;
+  }
+  #pidAsks = 0;
+  #nextLookup = 1;
+
   /** Who is gone, for messages: "the creator of X (pid N)" or "every process that opened X (pids …)". */
   #whom(): string {
     return this.#who === "creator"
