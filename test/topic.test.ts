@@ -55,6 +55,29 @@ function sendWhileLoaned(): number {
   return took;
 }
 
+/**
+ * Whether process `pid`'s JS thread sleeps in a futex wait for 200 ms on end (looking up to
+ * 10 s): state S and a kernel wait (/proc/PID/wchan) in futex code — a thread that spins
+ * or yields is R, or sleeps nowhere for that long.
+ */
+async function asleepInFutex(pid: number): Promise<boolean> {
+  const asleep = () => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      return stat[stat.lastIndexOf(")") + 2] === "S" && readFileSync(`/proc/${pid}/wchan`, "latin1").includes("futex");
+    } catch {
+      return false; // gone
+    }
+  };
+  let since = -1;
+  for (const end = performance.now() + 10_000; performance.now() < end; await new Promise((r) => setTimeout(r, 10))) {
+    if (!asleep()) since = -1;
+    else if (since < 0) since = performance.now();
+    else if (performance.now() - since >= 200) return true;
+  }
+  return false;
+}
+
 const peerScript = fileURLToPath(new URL("./support/topic-peer.ts", import.meta.url));
 const peer = (args: string[], on?: RuntimeName) => participant(peerScript, args, on);
 const other = otherRuntime;
@@ -227,6 +250,31 @@ describe("topic", () => {
       a.send("second", { timeout: 1_000 });
       expect(new TextDecoder().decode(sub.recv({ timeout: 1_000 }))).toBe("second");
     },
+  );
+
+  test.skipIf(!nativeViewsDetach)(
+    "a reader opened while another process's loan holds the turn sleeps until the commit (it yielded for good before), and a stop signal ends that wait",
+    async () => {
+      for (const stop of [false, true]) {
+        const address = fresh();
+        using a = open(address, { role: "writer" });
+        a.loan(5).set(new TextEncoder().encode("first"));
+        const p = peer(["sub", address, "1"]);
+        expect(await asleepInFutex(p.child.pid)).toBe(true); // not running, not yielding: asleep
+        if (stop) {
+          p.child.kill("SIGTERM");
+          expect(await p.child.exited).toBe(143);
+          a.commit();
+          continue;
+        }
+        a.commit();
+        expect(JSON.parse(await p.line())).toEqual({ ready: true });
+        a.send(topicMessage(1, 0));
+        expect(await p.report()).toMatchObject({ received: 1, bad: 0 });
+        expect(await p.child.exited).toBe(0);
+      }
+    },
+    30_000,
   );
 
   test.skipIf(!nativeViewsDetach)(

@@ -72,6 +72,40 @@ export class TopicRegion {
     Atomics.store(this.wi, word, 0);
   }
 
+  /**
+   * Until `attempt` succeeds (true) or `deadline` (performance.now() based) passes (false):
+   * asleep on `room`, counted among the waiting publishers, so that a subscriber's read and
+   * a publisher's letting go of the turn (roomMoved) wake us. Slices of `slice` ms; a stop
+   * signal ends the wait (EINTR for `op`).
+   */
+  untilRoomMoves(attempt: () => boolean, deadline: number, slice: number, op: string, address: string): boolean {
+    const w = this.wi;
+    return waitAnnounced(
+      {
+        announce: () => Atomics.add(w, W.writersWaiting, 1),
+        watched: () => Atomics.load(w, W.room),
+        attempt: () => attempt() || undefined,
+        sleep: (room, ms) => shim.ipcl_futex_wait(this.wordAt(W.room), room, ms),
+        withdraw: () => Atomics.sub(w, W.writersWaiting, 1),
+      },
+      deadline,
+      slice,
+      op,
+      address,
+    ) ?? false;
+  }
+
+  /**
+   * Take the publishers' turn however long another holds it — a loan holds it until its
+   * commit — asleep on `room` after a few looks (the holder's letting go wakes us), not
+   * yielding for good; a holder that died is taken over (takeTurn), a stop signal ends the
+   * wait (EINTR for `op`).
+   */
+  waitTurn(slice: number, op: string, address: string): void {
+    if (this.takeTurn(W.publisher, TURN_TRIES)) return;
+    this.untilRoomMoves(() => this.takeTurn(W.publisher, TURN_TRIES), Infinity, slice, op, address);
+  }
+
   /** The room moved (a subscriber read, or left, or a publisher let go): wake publishers that wait for it. */
   roomMoved(always = false): void {
     if (!always && Atomics.load(this.wi, W.writersWaiting) === 0) return;
@@ -168,20 +202,7 @@ export class TopicPublisher {
   /** Retry `attempt` (true once it published) until `timeout` ms pass, waiting on `room` and looking for dead subscribers. */
   untilRoom(timeout: number, op: string, attempt: (reap: boolean) => boolean): boolean {
     if (timeout === 0) return attempt(true); // look for dead subscribers before saying "full"
-    const w = this.r.wi;
-    return waitAnnounced(
-      {
-        announce: () => Atomics.add(w, W.writersWaiting, 1),
-        watched: () => Atomics.load(w, W.room),
-        attempt: () => attempt(true) || undefined,
-        sleep: (room, ms) => shim.ipcl_futex_wait(this.r.wordAt(W.room), room, ms),
-        withdraw: () => Atomics.sub(w, W.writersWaiting, 1),
-      },
-      deadlineIn(timeout, Infinity),
-      this.peerCheckMs,
-      op,
-      this.address,
-    ) ?? false;
+    return this.r.untilRoomMoves(() => attempt(true), deadlineIn(timeout, Infinity), this.peerCheckMs, op, this.address);
   }
 
   /** The smallest tail among live subscribers (dead ones checked and freed when `reap`), or `head` if none. */

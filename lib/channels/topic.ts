@@ -185,7 +185,7 @@ export class TopicChannel extends BaseChannel {
         `a loan on ${this.address} in this thread holds the publishers' turn, which a new subscriber takes to pick its start: commit() (or close) that loan first, then open the reader`,
       );
     }
-    this.#r.takeTurn(); // the head and the history stand still while we pick our start
+    this.#r.waitTurn(this.#peerCheckMs, "open", this.address); // the head and the history stand still while we pick our start
     try {
       const head = Atomics.load(this.#w, W.head);
       const seq = this.#w[W.seq]!;

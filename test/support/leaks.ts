@@ -15,7 +15,7 @@ import { entries, registryDir, unregister } from "../../lib/names/registry.ts";
 import { cstr, libc, shim } from "../../ffi/runtime.ts";
 import { idleWaiterFds } from "../../ffi/waiter.ts";
 import { natsThreadFds } from "../../lib/channels/nats.ts";
-import { added, liveDescendants, openFds, snapshot, type SystemState } from "./system-state.ts";
+import { added, killEach, liveDescendants, openFds, snapshot, type SystemState } from "./system-state.ts";
 
 /** A prefix unique to this test process: "ipcl-t<pid>-<file tag>-". */
 export function testPrefix(tag: string): string {
@@ -121,15 +121,9 @@ export async function leftovers(prefix: string, dirs: string[] = [], endOfFile =
   }
   children.clear();
   // descendants nobody tracked: a grandchild, or a child spawned around the helpers
-  for (const [pid, what] of descendants) {
-    if (tracked.has(pid)) continue; // reported above
-    out.push(what);
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const untracked = [...descendants].filter(([pid]) => !tracked.has(pid)); // (the tracked ones: reported above)
+  for (const [, what] of untracked) out.push(what);
+  killEach(untracked.map(([pid]) => pid));
   for (const f of readdirSync("/dev/shm")) if (f.includes(prefix)) out.push(`/dev/shm/${f}`);
   for (const a of mqNames) {
     try {

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { spawnProcess } from "../../ffi/process.ts";
 import { track } from "./leaks.ts";
-import { liveDescendants } from "./system-state.ts";
+import { killEach, liveDescendants } from "./system-state.ts";
 
 /** How long a hung run has, once told to stop (SIGINT), before what is left is killed. */
 const STOP_GRACE_MS = 5000;
@@ -66,13 +66,7 @@ export async function runBounded(cmd: string[], limitMs: number): Promise<Bounde
     // asked first, as Ctrl-C asks: its stop handlers remove what it made (servers, namespaces)
     p.kill("SIGINT");
     await Promise.race([p.exited, new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
-    for (const [pid] of liveDescendants()) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    killEach(liveDescendants().keys());
     await p.exited;
     throw new Error(
       `${cmd.join(" ")}\nstill running after ${limitMs / 1000} s: a hang. Its processes (pid state wait command):\n  ` +

@@ -185,6 +185,17 @@ function isMqueue(target: string): boolean {
   return /^\/[^/]+$/.test(target) && !existsSync(target);
 }
 
+/** SIGKILL each of `pids` that still exists (one that ended meanwhile is skipped). */
+export function killEach(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** Every live (not zombie) descendant of this process, as "pid N (comm)". */
 export function liveDescendants(): Map<number, string> {
   const parent = new Map<number, number>();
