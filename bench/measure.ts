@@ -14,9 +14,8 @@ import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } fro
 /**
  * Pin our side: the whole process, or only this thread when the peer is a thread of ours.
  * Unpinning (cpu < 0) frees every thread of the process: threads started while this one was
- * pinned — an async wait's waiter thread — took its CPU and kept it, and the full run's
- * "unpinned" rows, measured later in the same process, then waited through a thread held on
- * CPU 0 (both ends async: 13.6 µs p50 there against 3.4–3.7 µs in a run of those rows alone).
+ * pinned — an async wait's waiter thread — took its CPU and kept it, into the rows measured
+ * later in the same process, "unpinned" ones included.
  */
 export function pinUs(c: Pick<BenchCase, "inProcess">, cpu: number): void {
   if (cpu < 0) pinProcess(-1);
