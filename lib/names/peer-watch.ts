@@ -84,10 +84,7 @@ export class PeerWatch {
     if (now - this.#lastCheck < PEER_CHECK_MS) return false;
     this.#lastCheck = now;
     if (this.#who === "creator") {
-      if (this.#pids.length === 0) {
-        const pid = ownerOf(this.#address);
-        if (pid !== undefined && pid !== process.pid) this.#pids = [pid];
-      }
+      if (this.#pids.length === 0) this.#lookUp();
       // a dead creator stays dead: the object we hold is its
       this.#gone = this.#pids.length > 0 && !processAlive(this.#pids[0]!);
       return this.#gone;
@@ -95,7 +92,7 @@ export class PeerWatch {
     // openers come and go: look afresh each time, and never conclude for good. Once every
     // recorded opener is dead, say so once and drop their records, so that a creator that
     // goes on (a server waiting for new clients) waits again instead of failing at once.
-    this.#pids = openersOf(this.#address).filter((p) => p !== process.pid);
+    this.#lookUp();
     if (this.#pids.length === 0 || this.#pids.some((p) => processAlive(p))) return false;
     for (const p of this.#pids) forgetOpenerRecord(this.#address, p);
     return true;
@@ -111,15 +108,20 @@ export class PeerWatch {
   pid(): number {
     if (this.#pids.length === 0 && ++this.#pidAsks === this.#nextLookup) {
       this.#nextLookup += Math.min(this.#nextLookup, 65536);
-      if (this.#who === "creator") {
-        const pid = ownerOf(this.#address);
-        if (pid !== undefined && pid !== process.pid) this.#pids = [pid];
-      } else this.#pids = openersOf(this.#address).filter((p) => p !== process.pid);
+      this.#lookUp();
     }
     return this.#pids[0] ?? 0;
   }
   #pidAsks = 0;
   #nextLookup = 1;
+
+  /** Read the watched pids from the registry: the creator (unless it is us), or every opener but us. */
+  #lookUp(): void {
+    if (this.#who === "creator") {
+      const pid = ownerOf(this.#address);
+      if (pid !== undefined && pid !== process.pid) this.#pids = [pid];
+    } else this.#pids = openersOf(this.#address).filter((p) => p !== process.pid);
+  }
 
   /** Who is gone, for messages: "the creator of X (pid N)" or "every process that opened X (pids …)". */
   #whom(): string {
