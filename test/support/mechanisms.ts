@@ -20,6 +20,7 @@ import { type NatsServer, natsSkip, startNatsServer } from "./nats-server.ts";
 import { type LineReader, lineReader } from "./lines.ts";
 import { beforeLeakCheck, noteProbe, privateDir, testKey, testPrefix, track } from "./leaks.ts";
 import { peerCommand } from "./runtimes.ts";
+import { runSync } from "./run-sync.ts";
 import { ackWindow } from "./sequence.ts";
 
 /** The name prefix of every object made through this list (checked for leaks at the end). */
@@ -174,6 +175,32 @@ function fromDescriptor(m: LibMechanism, opts = {}, name = m.title ?? m.scheme, 
 /** Roles in which the peer receives (so it must be listening before we send). */
 export const peerReceives = (role: string) => role === "recv" || role === "idle" || role === "echo" || role === "late-drain";
 
+/** RLIMIT_SIGPENDING of a receiving signal peer in a user namespace of its own. */
+const PEER_SIGPENDING = 4096;
+let userNamespaces: boolean | undefined;
+
+/**
+ * A receiving signal peer with a pending-signal count of its own. A realtime signal's room
+ * is the receiver's RLIMIT_SIGPENDING, checked against its user's count of queued signals —
+ * and the kernel keeps that count per user *namespace*: the parallel test jobs all run as
+ * root in one, so another job's peer draining its signals gave room to this job's "full"
+ * channel (a CI run failed so). In a user namespace of its own (root mapped to root: the
+ * same permissions) with a limit of PEER_SIGPENDING, the peer is full exactly when its own
+ * signals fill it; the count its namespace may take from the shared one is the ~96 000 it
+ * was made with, far above a few jobs' 4096. Both tools exec, so the pid is the runtime's.
+ * Where unshare cannot make a user namespace, the peer runs as it is (and shares the count).
+ */
+function ownSignalCount(command: string[]): string[] {
+  const wrap = ["unshare", "--user", "--map-root-user", "--", "prlimit", `--sigpending=${PEER_SIGPENDING}`, "--"];
+  return signalPeersCountAlone() ? [...wrap, ...command] : command;
+}
+
+/** Whether a receiving signal peer gets a pending-signal count of its own here (see ownSignalCount). */
+export function signalPeersCountAlone(): boolean {
+  userNamespaces ??= runSync("unshare", ["--user", "--map-root-user", "--", "prlimit", `--sigpending=${PEER_SIGPENDING}`, "--", "true"], 10_000).status === 0;
+  return userNamespaces;
+}
+
 /**
  * Realtime signals: whoever receives listens on its own pid (signal:self:SIG); the sender
  * addresses that pid. When the peer receives we learn its pid once it says it is ready.
@@ -191,7 +218,9 @@ const signalMechanism: Mechanism = {
       const peer = track(spawnProcess(args(`signal:${process.pid}:${sig}`), { stdio: ["pipe", "pipe", "inherit"] }));
       return session(this, here, peer);
     }
-    const peer = track(spawnProcess(args(`signal:self:${sig}`), { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PEER_READY: "1" } }));
+    const peer = track(
+      spawnProcess(ownSignalCount(args(`signal:self:${sig}`)), { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PEER_READY: "1" } }),
+    );
     const s = session(this, open(`signal:${peer.pid}:${sig}`), peer);
     if (role !== "idle" && role !== "late-drain" && (await s.out.line()) !== JSON.stringify({ ready: true })) {
       throw new Error("the signal peer did not say it was ready");
