@@ -1,6 +1,6 @@
 /** Named pipes: one direction per end, waiting for the peer without hanging, ownership. */
 import { describe, expect, test } from "./support/harness.ts";
-import { unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "../lib/index.ts";
 import { FifoChannel } from "../lib/public/mechanisms.ts";
 import { expectIpcError } from "./support/expect-error.ts";
@@ -23,6 +23,33 @@ describe("fifo", () => {
     expect([reader.role, writer.role]).toEqual(["reader", "writer"]);
     expect(expectIpcError(() => reader.send("back"), "EBADF").message).toContain("open a second FIFO for replies");
     expectIpcError(() => writer.recv({ timeout: 10 }), "EBADF");
+  });
+
+  test("a server's shared FIFO: a frame cut short behind a whole one in the same read is dropped, and the next writer's frame comes whole", () => {
+    const address = fresh();
+    using reader = open(address, { create: true, role: "reader" }) as FifoChannel;
+    reader.holdWriter(); // as a server does (fifo.ts openShared): no EOF between writers
+    reader.expectWholeFrames();
+    const frame = (body: string, claims = body.length) => {
+      const f = new Uint8Array(4 + body.length);
+      new DataView(f.buffer).setUint32(0, claims, true);
+      f.set(new TextEncoder().encode(body), 4);
+      return f;
+    };
+    const fd = openSync(address.slice("fifo:".length), constants.O_WRONLY | constants.O_NONBLOCK);
+    try {
+      // one write: a whole frame, then one that claims 20 bytes and carries 3 (a broken writer)
+      writeSync(fd, Uint8Array.from([...frame("whole"), ...frame("cut", 20)]));
+      expect(new TextDecoder().decode(reader.recv({ timeout: 5000 }))).toBe("whole");
+      // the next writer's frame is in the pipe before the reader looks at the cut one: it
+      // must not be taken as that frame's missing 17 bytes
+      writeSync(fd, frame("next writer"));
+      expect(expectIpcError(() => reader.recv({ timeout: 5000 }), "EPROTO").message).toContain("no writer wrote whole");
+      expect(reader.resync()).toBe(4 + 3);
+      expect(new TextDecoder().decode(reader.recv({ timeout: 5000 }))).toBe("next writer");
+    } finally {
+      closeSync(fd);
+    }
   });
 
   test("a writer waits for a reader only as long as its timeout; trySend without a reader is false", () => {

@@ -97,6 +97,7 @@ struct ipcl_reader {
   int fd;
   int await_writer;   /* FIFO read end: poll before reading until a writer has been seen */
   int whole_frames;   /* every writer writes whole frames in one write(2): see ipcl_reader_whole_frames */
+  int drained;        /* whole_frames: the last read took less than it asked — the pipe was empty then */
   uint32_t pending;   /* length of a frame whose header was consumed but body not, or UINT32_MAX */
   size_t start, end, cap;
   uint8_t buf[];
@@ -110,7 +111,7 @@ struct ipcl_reader {
 struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer) {
   struct ipcl_reader *r = malloc(sizeof *r + cap);
   if (!r) return NULL;
-  r->fd = fd; r->await_writer = await_writer; r->whole_frames = 0; r->pending = UINT32_MAX; r->start = r->end = 0; r->cap = cap;
+  r->fd = fd; r->await_writer = await_writer; r->whole_frames = r->drained = 0; r->pending = UINT32_MAX; r->start = r->end = 0; r->cap = cap;
   return r;
 }
 
@@ -132,6 +133,20 @@ static int64_t deadline_of(struct read_deadline *d) {
 
 /* Fill the buffer with at least `need` bytes. 0, -ETIMEDOUT, IPCL_EOF/IPCL_ETRUNC, -errno. */
 static int fill(struct ipcl_reader *r, size_t need, struct read_deadline *d, int mid_frame) {
+  if (r->whole_frames && r->end - r->start < need && (mid_frame || r->end > r->start)) {
+    /* Part of a frame is here and more is needed. Its writer wrote it whole, so its rest was
+     * in the pipe when this part was read — unless the read that brought it emptied the
+     * pipe: then no rest will come, and the next bytes are another writer's frame, which
+     * waiting would take as this one's rest (seen when a whole frame came first in that
+     * read, so the check after the read below did not apply to this one) */
+    if (r->drained) return IPCL_EGARBAGE;
+    /* whatever is left moves to the front: a read then has the whole buffer (bigger than a
+     * pipe's default 64 KiB), and one that takes less than it asked says "the pipe is empty" */
+    if (r->start > 0) {
+      memmove(r->buf, r->buf + r->start, r->end - r->start);
+      r->end -= r->start; r->start = 0;
+    }
+  }
   if (r->start > 0 && r->cap - r->start < need) {
     memmove(r->buf, r->buf + r->start, r->end - r->start);
     r->end -= r->start; r->start = 0;
@@ -168,8 +183,10 @@ static int fill(struct ipcl_reader *r, size_t need, struct read_deadline *d, int
     r->await_writer = 0;
     r->end += n;
     /* a read that took less than it could emptied the pipe: a frame still incomplete then
-     * was no writer's whole write — garbage (the check needs no second look, so no race) */
-    if (r->whole_frames && (size_t)n < room && r->end - r->start < need) return IPCL_EGARBAGE;
+     * was no writer's whole write — garbage (the check needs no second look, so no race);
+     * a frame cut short further on in these bytes is found when it is read (above) */
+    r->drained = (size_t)n < room;
+    if (r->whole_frames && r->drained && r->end - r->start < need) return IPCL_EGARBAGE;
   }
   return 0;
 }
@@ -242,5 +259,6 @@ double ipcl_reader_resync(struct ipcl_reader *r) {
   double dropped = (double)(r->end - r->start) + (r->pending != UINT32_MAX ? 4 : 0);
   r->start = r->end = 0;
   r->pending = UINT32_MAX;
+  r->drained = 0;
   return dropped;
 }

@@ -118,7 +118,10 @@ export class StreamChannel extends BaseChannel {
 
   #readerFor(fd: number): Pointer {
     if (this.#reader) return this.#reader;
-    const r = shim.ipcl_reader_new(fd, READ_BUFFER, this.#awaitWriter ? 1 : 0);
+    // whole frames: a buffer above what the pipe holds, so that every read takes less than
+    // it asks and so says "the pipe is empty now" (how the shim tells a cut frame, framing.c)
+    const size = this.#wholeFrames ? Math.max(READ_BUFFER, pipeCapacity(fd)) + READ_BUFFER : READ_BUFFER;
+    const r = shim.ipcl_reader_new(fd, size, this.#awaitWriter ? 1 : 0);
     if (!r) throw ipcError("ENOMEM", "recv", this.address, "out of memory for a read buffer");
     if (this.#wholeFrames) shim.ipcl_reader_whole_frames(r);
     return (this.#reader = r);
@@ -181,7 +184,9 @@ export class StreamChannel extends BaseChannel {
   /**
    * For a stream that many writers share, each writing whole frames in one write (a server's
    * well-known FIFO): a frame found incomplete once the stream is drained is malformed, and
-   * recv throws EPROTO for it (resync() then drops it).
+   * recv throws EPROTO for it (resync() then drops it) — also when a whole frame came
+   * before it in the same read. Call before the first receive: the read buffer is sized
+   * then, above what the pipe holds.
    */
   expectWholeFrames(): void {
     this.#wholeFrames = true;
