@@ -191,13 +191,14 @@ let userNamespaces: boolean | undefined;
  * Where unshare cannot make a user namespace, the peer runs as it is (and shares the count).
  */
 function ownSignalCount(command: string[]): string[] {
-  const wrap = ["unshare", "--user", "--map-root-user", "--", "prlimit", `--sigpending=${PEER_SIGPENDING}`, "--"];
-  return signalPeersCountAlone() ? [...wrap, ...command] : command;
+  return signalPeersCountAlone() ? [...OWN_SIGNAL_COUNT, ...command] : command;
 }
+const OWN_SIGNAL_COUNT = ["unshare", "--user", "--map-root-user", "--", "prlimit", `--sigpending=${PEER_SIGPENDING}`, "--"];
 
 /** Whether a receiving signal peer gets a pending-signal count of its own here (see ownSignalCount). */
 export function signalPeersCountAlone(): boolean {
-  userNamespaces ??= runSync("unshare", ["--user", "--map-root-user", "--", "prlimit", `--sigpending=${PEER_SIGPENDING}`, "--", "true"], 10_000).status === 0;
+  const [tool, ...args] = OWN_SIGNAL_COUNT as [string, ...string[]];
+  userNamespaces ??= runSync(tool, [...args, "true"], 10_000).status === 0;
   return userNamespaces;
 }
 
