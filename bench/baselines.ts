@@ -18,7 +18,7 @@ import { denoConnect } from "./deno-net.ts";
 import type { Row } from "./measure.ts";
 import { summarize } from "./stats.ts";
 import { FIXED, type StreamTiming } from "./stream-plan.ts";
-import { cpusFor, perMessage, pinProcess, type Placement, usage } from "./usage.ts";
+import { cpusFor, perMessage, pinProcess, pinThread, type Placement, usage } from "./usage.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -90,9 +90,9 @@ function env(placement: Placement): Record<string, string> {
 }
 
 /** Pin ourselves for the run, and free the pin afterwards. */
-async function pinned<T>(placement: Placement, body: () => Promise<T>): Promise<T> {
+async function pinned<T>(placement: Placement, body: () => Promise<T>, pin: (cpu: number) => void = pinProcess): Promise<T> {
   const ours = cpusFor(placement)[0];
-  if (ours >= 0) pinProcess(ours);
+  if (ours >= 0) pin(ours);
   try {
     return await body();
   } finally {
@@ -218,7 +218,7 @@ const workerPost: RuntimeBaseline = {
     pinned(placement, async () => {
       const url = siblingModule(import.meta.url, "runtime-worker");
       let wake: (() => void) | undefined;
-      let post: (m: Uint8Array) => void;
+      let post: (m: Uint8Array | number) => void;
       let end: () => unknown;
       if (runtime === "node") {
         const w = new ThreadWorker(url);
@@ -231,6 +231,12 @@ const workerPost: RuntimeBaseline = {
         post = (m) => w.postMessage(m);
         end = () => w.terminate();
       }
+      // the Worker's thread goes to the peer's CPU itself (its first message), ours to our
+      // CPU alone: pinning the process would put both threads on one CPU
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        post(cpusFor(placement)[1]);
+      });
       const msg = new Uint8Array(size);
       const once = () =>
         new Promise<void>((resolve) => {
@@ -240,7 +246,7 @@ const workerPost: RuntimeBaseline = {
       const row = await timed("worker-postmessage", "worker", size, count, placement, once);
       await end();
       return row;
-    }),
+    }, pinThread),
 };
 
 /** Every runtime baseline of the runtime running the benchmark. */

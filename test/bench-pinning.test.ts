@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { open } from "../lib/index.ts";
 import { pinUs } from "../bench/measure.ts";
+import { runtimeBaselines } from "../bench/baselines.ts";
 import { testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
 
@@ -34,6 +35,21 @@ describe("bench pinning", () => {
       expect(threadMasks().filter((m) => m !== anywhere)).toEqual([]);
     },
   );
+
+  test.skipIf(availableParallelism() < 2)("the Worker postMessage baseline across CPUs has its two threads on two CPUs, then frees both", async () => {
+    const anywhere = threadMasks()[0]!;
+    const worker = runtimeBaselines.find((b) => b.impl === "worker-postmessage")!;
+    const seen = new Set<string>();
+    const look = setInterval(() => threadMasks().forEach((m) => seen.add(m)), 1);
+    try {
+      await worker.run(64, 3000, "cross-cpu");
+    } finally {
+      clearInterval(look);
+    }
+    // before: the whole process was pinned to CPU 0, the Worker's thread with it
+    expect([...seen].filter((m) => m === "0" || m === "1").sort()).toEqual(["0", "1"]);
+    expect(threadMasks().filter((m) => m !== anywhere)).toEqual([]);
+  });
 });
 
 checkLeaks(prefix);
