@@ -475,7 +475,7 @@ function patternJobs(plan: Plan, placement: Placement, size: number, nats: boole
     // a work queue against a POSIX queue with the same 2 producers and 2 consumers
     for (const kind of ["shm-queue", "mq"] as const) {
       const row = { impl: "ipc-lab", mechanism: `${kind} (2 producers, 2 consumers)`, pattern: "stream", mode: "sync", placement, size: 64 } as const;
-      jobs.push({ label: `${kind} 2×2 stream ${placement}`, row, run: () => queueStream(kind, quick ? 20_000 : 100_000, placement) });
+      jobs.push({ label: `${kind} 2×2 stream ${placement}`, row, run: () => queueStream(kind, quick ? 20_000 : 250_000, placement, plan.streamTiming.warmMs) });
     }
   }
   if (patterns.includes("request")) {

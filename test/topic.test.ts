@@ -78,6 +78,15 @@ async function asleepInFutex(pid: number): Promise<boolean> {
   return false;
 }
 
+/** The first 4096 bytes of topic `address` mapped here, as u32 words (its control words: W); unmapped at dispose. */
+function controlWords(address: string): { words: Uint32Array } & Disposable {
+  const fd = libc.shm_open(cstr(`/topic.${address.slice("topic:/".length)}`), C.O_RDWR | C.O_CLOEXEC, 0);
+  expect(fd).toBeGreaterThanOrEqual(0);
+  const base = mapFd(fd, 4096, address);
+  libc.close(fd);
+  return { words: new Uint32Array(nativeView(base, 0, 4096)), [Symbol.dispose]: () => void libc.munmap(base, 4096) };
+}
+
 const peerScript = fileURLToPath(new URL("./support/topic-peer.ts", import.meta.url));
 const peer = (args: string[], on?: RuntimeName) => participant(peerScript, args, on);
 const other = otherRuntime;
@@ -117,6 +126,48 @@ describe("topic", () => {
     for (const p of pubs) expect(await p.report()).toEqual({ sent: 2000 });
     for (const s of subs) expect(await s.report()).toEqual({ received: 4000, bad: 0, outOfOrder: 0, missed: 0 });
   }, 60_000);
+
+  test("a reader's sleep costs its publisher one wake: the first message after it clears the flag the reader set, the next ones find it clear", async () => {
+    const address = fresh();
+    using pub = open(address, { role: "writer" });
+    using sub = open(address, { role: "reader" });
+    using control = controlWords(address);
+    const words = control.words;
+    const wakes = Atomics.load(words, W.wakes);
+    const got = sub.recvAsync({ timeout: 10_000 });
+    for (
+      const until = performance.now() + 5000;
+      Atomics.load(words, W.readersWaiting) === 0 && performance.now() < until;
+      await new Promise((r) => setTimeout(r, 1))
+    );
+    expect(Atomics.load(words, W.readersWaiting)).toBe(1); // parked off-thread, announced
+    pub.send("one");
+    // cleared by the publisher as it woke the reader, before the reader has run again (a
+    // count of sleepers stayed up until then, and every message meanwhile paid a wake)
+    expect(Atomics.load(words, W.readersWaiting)).toBe(0);
+    expect(Atomics.load(words, W.wakes)).toBe(wakes + 1);
+    pub.send("two");
+    expect(Atomics.load(words, W.wakes)).toBe(wakes + 1); // no sleeper announced: no wake
+    expect(new TextDecoder().decode(await got)).toBe("one");
+    expect(new TextDecoder().decode(sub.recv({ timeout: 1000 }))).toBe("two");
+  });
+
+  test(
+    "no wake-up is lost: 2 publishers in bursts, 2 subscribers pausing now and then, all asleep in 60 s slices; each gets all 2 × 3000 in time",
+    async () => {
+      // readers and publishers announce a sleep in a flag the waker clears (one wake per
+      // sleep, docs/wire-formats.md): a wake-up lost to that would leave a subscriber (or a
+      // publisher waiting for room in the 4 KiB ring) asleep for its slice, and its 30 s
+      // receive (or send) would time out
+      const address = fresh();
+      using _keep = open(address, { role: "writer", capacity: 4096 });
+      const subs = await subscribers([["sub", address, "6000", "patient"], ["sub", address, "6000", "patient"]], [peerRuntime(), other]);
+      const pubs = [peer(["pub", address, "3000", "1", "bursts"], peerRuntime()), peer(["pub", address, "3000", "2", "bursts"], other)];
+      for (const p of pubs) expect((await p.lines()).pop()).toEqual({ sent: 3000 });
+      for (const s of subs) expect((await s.lines()).pop()).toEqual({ received: 6000, bad: 0, outOfOrder: 0, missed: 0 });
+    },
+    60_000,
+  );
 
   test("drop-oldest: publishers never wait; a slow subscriber skips ahead, counts what it missed, never reads a torn message", async () => {
     const address = fresh();
@@ -161,20 +212,13 @@ describe("topic", () => {
     using sub = open(address, { role: "reader" }) as TopicChannel;
     for (let i = 0; i < 40; i++) pub.send(topicMessage(6, i)); // ~20 KiB through a 4 KiB ring: sub is lapped
     // the publisher stores `oldestSeq`, then `oldest`: stop it between the two
-    const fd = libc.shm_open(cstr(`/topic.${address.slice("topic:/".length)}`), C.O_RDWR | C.O_CLOEXEC, 0);
-    expect(fd).toBeGreaterThanOrEqual(0);
-    const base = mapFd(fd, 4096, address);
-    libc.close(fd);
-    try {
-      const words = new Uint32Array(nativeView(base, 0, 4096));
-      Atomics.add(words, W.oldestSeq, 3);
-      const got = checkTopicMessage(sub.recv({ timeout: 1000 }));
-      expect(got?.i).toBeGreaterThan(0);
-      expect(sub.missed).toBe(got!.i); // it was 2^32 - 3 more: the new sequence paired with the old position
-      Atomics.sub(words, W.oldestSeq, 3);
-    } finally {
-      libc.munmap(base, 4096);
-    }
+    using control = controlWords(address);
+    const words = control.words;
+    Atomics.add(words, W.oldestSeq, 3);
+    const got = checkTopicMessage(sub.recv({ timeout: 1000 }));
+    expect(got?.i).toBeGreaterThan(0);
+    expect(sub.missed).toBe(got!.i); // it was 2^32 - 3 more: the new sequence paired with the old position
+    Atomics.sub(words, W.oldestSeq, 3);
   });
 
   test("history: a new subscriber gets up to N earlier messages", () => {

@@ -39,7 +39,8 @@ export const MAGIC = 0x43504f54; // "TOPC"
 const QUEUE_MAGIC = 0x514d4853;
 /** The shared cursor's pid word: never a process, never reaped. */
 const QUEUE_CURSOR = -1;
-export const VERSION = 1;
+/** 2: the waiting words are flags their waker clears, and readers sleep on `wakes` (version 1 counted sleepers, who slept on `head`) */
+export const VERSION = 2;
 export const PAD = 0xffffffff;
 export const LINE = 64;
 const PARTICIPANTS = 256;
@@ -57,16 +58,20 @@ export const W = {
   publisher: 16,
   head: 17,
   seq: 18,
+  /** a reader is about to sleep (1) — set by readers, cleared by the publisher that wakes them */
   readersWaiting: 19,
   lastPublisher: 20,
   /** bumped by each new subscriber: publishers' cached slowest tail is stale then */
   epoch: 21,
   /** work queues: the consumer taking a message (its pid), as the publisher word */
   consumer: 22,
+  /** the readers' futex word: bumped by a publisher that clears readersWaiting, before it wakes them */
+  wakes: 23,
   // line 2: the oldest intact record, and publishers waiting for room
   oldest: 32,
   oldestSeq: 33,
   room: 34,
+  /** a publisher is about to sleep on `room` (1) — cleared by whoever bumps `room` and wakes it */
   writersWaiting: 35,
 } as const;
 /** A subscriber line's words: pid (0: free), tail (bytes read), next sequence, missed. */
@@ -196,7 +201,11 @@ export function attach(addr: Address, o: TopicOptions & { create?: boolean; time
 function checkHeader(w: Uint32Array, size: number, address: string, o: TopicOptions, magic: number): Geometry {
   const proto = (why: string) => ipcError("EPROTO", "open", address, `${address} is not usable: ${why}`);
   if (Atomics.load(w, W.magic) !== magic) throw proto(`it does not start with the magic 0x${magic.toString(16)} (found 0x${w[W.magic]!.toString(16)})`);
-  if (w[W.version] !== VERSION) throw proto(`its version is ${w[W.version]}, this ipc-lab speaks ${VERSION}`);
+  if (w[W.version] !== VERSION) {
+    throw proto(
+      `its layout version is ${w[W.version]}, this ipc-lab speaks ${VERSION}: run the same ipc-lab release in every participant, or use another name`,
+    );
+  }
   const g: Geometry = {
     capacity: w[W.capacity]!,
     maxMessage: w[W.maxMessage]!,

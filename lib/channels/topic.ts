@@ -162,12 +162,10 @@ export class TopicChannel extends BaseChannel {
   }
 
   protected override waitWritable(timeout: number, _size: number): PendingWait {
-    const w = this.#wi;
-    const room = Atomics.load(w, W.room);
-    Atomics.add(w, W.writersWaiting, 1);
+    const room = this.#r.announceWriter();
     const at = this.#r.wordAt(W.room);
     const wait = futexWaitAsync(at, room, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
-    return { cancel: wait.cancel, result: this.#held.track(wait.result.then((r) => (Atomics.sub(w, W.writersWaiting, 1), r))) };
+    return { cancel: wait.cancel, result: this.#held.track(wait.result) };
   }
 
   // ---- subscribers --------------------------------------------------------------------
@@ -302,10 +300,8 @@ export class TopicChannel extends BaseChannel {
 
   /** Wait until the head moves from `head` (or ms pass); -EINTR on a stop. */
   #sleep(head: number, ms: number): number {
-    Atomics.add(this.#wi, W.readersWaiting, 1);
-    const r = Atomics.load(this.#w, W.head) !== head ? 0 : shim.ipcl_futex_wait(this.#r.wordAt(W.head), head, ms);
-    Atomics.sub(this.#wi, W.readersWaiting, 1);
-    return r;
+    const wakes = this.#r.announceReader();
+    return Atomics.load(this.#w, W.head) !== head ? 0 : shim.ipcl_futex_wait(this.#r.wordAt(W.wakes), wakes, ms);
   }
 
   /** Take the next message into `out` (or a new array), waiting up to `timeout` ms. */
@@ -430,17 +426,11 @@ export class TopicChannel extends BaseChannel {
   protected override waitReadable(timeout: number): PendingWait {
     if (this.#slot < 0) this.#notSubscribed("recvAsync");
     const head = this.#cursor();
-    Atomics.add(this.#wi, W.readersWaiting, 1);
-    if (Atomics.load(this.#w, W.head) !== head) {
-      Atomics.sub(this.#wi, W.readersWaiting, 1);
-      return { result: Promise.resolve(0), cancel: () => {} };
-    }
-    const at = this.#r.wordAt(W.head);
-    const wait = futexWaitAsync(at, head, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
-    return {
-      cancel: wait.cancel,
-      result: this.#held.track(wait.result.then((r) => (Atomics.sub(this.#wi, W.readersWaiting, 1), r === -ECANCELED ? 0 : r))),
-    };
+    const wakes = this.#r.announceReader();
+    if (Atomics.load(this.#w, W.head) !== head) return { result: Promise.resolve(0), cancel: () => {} };
+    const at = this.#r.wordAt(W.wakes);
+    const wait = futexWaitAsync(at, wakes, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
+    return { cancel: wait.cancel, result: this.#held.track(wait.result.then((r) => (r === -ECANCELED ? 0 : r))) };
   }
 
   // ---- leaving ------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 /**
  * A participant of test/topic.test.ts. One role per run:
- *   sub TOPIC N [slow]  subscribe, print "ready", receive N messages (slow: 1 ms apart, for
- *                       drop-oldest), check each is whole and each publisher's in order
+ *   sub TOPIC N [slow|patient]  subscribe, print "ready", receive N messages (slow: 1 ms
+ *                       apart, for drop-oldest; patient: sleeping in 60 s slices, so that a
+ *                       wake-up lost is a receive that times out, and pausing now and then,
+ *                       so that publishers wait for room), check each is whole and each
+ *                       publisher's in order
  *   stall TOPIC         subscribe, print "ready", never read (until killed)
- *   pub TOPIC N ID      publish N messages as publisher ID, print a report
+ *   pub TOPIC N ID [bursts]  publish N messages as publisher ID, print a report (bursts:
+ *                       a few messages at a time, up to 1 ms apart, so that subscribers
+ *                       sleep often; waiting for room in 60 s slices, as patient subscribers)
  *   pub-forever TOPIC ID  publish until killed (to be SIGKILLed mid-message)
  *   consume QUEUE [print]  take messages from an shm-queue: until a stop message (id
  *                       0xffff), then report every [id, index] taken (print: also one line
@@ -16,9 +21,10 @@ import { checkTopicMessage, topicMessage } from "./topic-messages.ts";
 
 const [role, address, a, b] = process.argv.slice(2) as [string, string, string?, string?];
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + "\n");
+const nap = new Int32Array(new SharedArrayBuffer(4)); // Atomics.wait on it: a pause of the thread
 
 if (role === "sub" || role === "stall") {
-  const ch = open(address, { role: "reader" }) as TopicChannel;
+  const ch = open(address, { role: "reader", ...(b === "patient" ? { peerCheckMs: 60_000 } : {}) }) as TopicChannel;
   out({ ready: true });
   if (role === "stall") setInterval(() => {}, 1000);
   else {
@@ -35,6 +41,7 @@ if (role === "sub" || role === "stall") {
         last.set(who.id, who.i);
       }
       if (b === "slow") await new Promise((r) => setTimeout(r, 1));
+      if (b === "patient" && Math.random() < 0.02) Atomics.wait(nap, 0, 0, Math.random() * 2);
       if (b === "slow" && ch.missed + received >= n) break; // what was lost will not come
     }
     out({ received, bad, outOfOrder, missed: ch.missed });
@@ -54,10 +61,14 @@ if (role === "sub" || role === "stall") {
   out({ got });
   q.close();
 } else if (role === "pub" || role === "pub-forever") {
-  const ch = open(address, { role: "writer" });
+  const bursts = process.argv[6] === "bursts";
+  const ch = open(address, { role: "writer", ...(bursts ? { peerCheckMs: 60_000 } : {}) });
   const id = Number(role === "pub" ? b : a);
   const n = role === "pub" ? Number(a) : Infinity;
-  for (let i = 0; i < n; i++) ch.send(topicMessage(id, i), { timeout: 30_000 });
+  for (let i = 0; i < n; i++) {
+    ch.send(topicMessage(id, i), { timeout: 30_000 });
+    if (bursts && Math.random() < 0.5) Atomics.wait(nap, 0, 0, Math.random());
+  }
   out({ sent: n });
   ch.close();
 } else throw new Error(`unknown role ${role}`);
