@@ -262,14 +262,21 @@ export class TopicPublisher {
     return min;
   }
 
-  /** Move `oldest` past every record that writing up to `end` will destroy (before writing it). */
+  /**
+   * Move `oldest` past every record that writing up to `end` will destroy (before writing
+   * it). With "block" and no history, every record behind the slowest live tail has been
+   * read by everyone (and a new subscriber starts at the head): those go too, at once, so
+   * that `oldest` — a word every reader loads for each message — changes once a ring-full
+   * rather than once a record, once the ring has wrapped.
+   */
   #retire(end: number, cap: number): void {
     const r = this.r;
     const w = r.w;
     let oldest = Atomics.load(w, W.oldest);
+    if (((end - oldest) >>> 0) <= cap) return;
     let oldestSeq = Atomics.load(w, W.oldestSeq);
-    const before = oldest;
-    while (((end - oldest) >>> 0) > cap) {
+    const read = this.policy === "block" && r.m.g.history === 0 ? this.#slowTail : oldest;
+    while (((end - oldest) >>> 0) > cap || ((read - oldest) | 0) > 0) {
       const pos = oldest & r.mask;
       const len = r.data32[pos >>> 2]!;
       if (len === PAD) oldest = (oldest + cap - pos) >>> 0;
@@ -278,9 +285,7 @@ export class TopicPublisher {
         oldestSeq = (oldestSeq + 1) >>> 0;
       }
     }
-    if (oldest !== before) {
-      Atomics.store(w, W.oldestSeq, oldestSeq);
-      Atomics.store(w, W.oldest, oldest); // before the bytes change: a reader that copied them looks at it after
-    }
+    Atomics.store(w, W.oldestSeq, oldestSeq);
+    Atomics.store(w, W.oldest, oldest); // before the bytes change: a reader that copied them looks at it after
   }
 }
