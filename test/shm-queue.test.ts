@@ -45,10 +45,10 @@ function checkTaken(takes: [number, number][][], producers: number[], perProduce
 }
 
 describe("shm-queue", () => {
-  test("2 producers × 5000 reach 3 consumers (Bun and Deno): each message exactly once, each producer's in order", async () => {
+  test("2 producers × 5000 reach 3 consumers (Bun and Deno, one taking batches): each message exactly once, each producer's in order", async () => {
     const address = fresh();
     using q = open(address, { role: "writer", capacity: 65536 });
-    const consumers = [peer(["consume", address], peerRuntime()), peer(["consume", address], other), peer(["consume", address], peerRuntime())];
+    const consumers = [peer(["consume", address], peerRuntime()), peer(["consume", address], other), peer(["consume", address, "batch"], peerRuntime())];
     for (const c of consumers) expect(JSON.parse(await c.line())).toEqual({ ready: true });
     const producers = [peer(["pub", address, "5000", "1"], peerRuntime()), peer(["pub", address, "5000", "2"], other)];
     for (const p of producers) expect((await p.lines()).pop()).toEqual({ sent: 5000 });

@@ -169,6 +169,15 @@ describe("topic", () => {
     60_000,
   );
 
+  test("sendMany: 2 publishers' batches (1–100 messages, through a 4 KiB ring) reach 2 subscribers whole and in order, each batch under one turn", async () => {
+    const address = fresh();
+    using _keep = open(address, { role: "writer", capacity: 4096 });
+    const subs = await subscribers([["sub", address, "6000"], ["sub", address, "6000"]], [peerRuntime(), other]);
+    const pubs = [peer(["pub", address, "3000", "1", "batches"], peerRuntime()), peer(["pub", address, "3000", "2", "batches"], other)];
+    for (const p of pubs) expect((await p.lines()).pop()).toEqual({ sent: 3000 });
+    for (const s of subs) expect((await s.lines()).pop()).toEqual({ received: 6000, bad: 0, outOfOrder: 0, missed: 0 });
+  }, 60_000);
+
   test("drop-oldest: publishers never wait; a slow subscriber skips ahead, counts what it missed, never reads a torn message", async () => {
     const address = fresh();
     using pub = open(address, { role: "writer", capacity: 16384, policy: "drop-oldest" }) as TopicChannel;

@@ -122,6 +122,12 @@ export class TopicChannel extends BaseChannel {
     return pub.untilRoom(timeout, "send", (reap) => pub.tryPublish(msg, reap));
   }
 
+  /** A batch (sendMany, trySendMany): as many as fit now under one publishers' turn; a full ring is looked at for dead subscribers before it counts as full. */
+  protected override trySendBatch(msgs: readonly Uint8Array[], from: number): number {
+    const pub = this.#publisher("sendMany");
+    return pub.tryPublishMany(msgs, from, false) || pub.tryPublishMany(msgs, from, true);
+  }
+
   #publisher(op: string): TopicPublisher {
     if (this.#pub) return this.#pub;
     throw ipcError(
@@ -381,6 +387,43 @@ export class TopicChannel extends BaseChannel {
       this.#release();
       return out ? len : into;
     }
+  }
+
+  /**
+   * tryRecvManyInto: the messages there now, copied one after another into buf — our tail
+   * published (and waiting publishers woken) once, and in a work queue the consumers' turn
+   * taken once, for the whole batch.
+   */
+  protected override tryRecvBatchInto(buf: Uint8Array, lengths: Uint32Array): number {
+    if (this.#slot < 0) this.#notSubscribed("tryRecvManyInto");
+    if (!this.#queue) return this.#takeMany(buf, lengths);
+    this.#r.takeTurn(W.consumer);
+    try {
+      this.#tail = Atomics.load(this.#subs, S.tail) >>> 0;
+      this.#next = Atomics.load(this.#subs, S.next) >>> 0;
+      return this.#takeMany(buf, lengths);
+    } finally {
+      this.#r.giveTurn(W.consumer);
+    }
+  }
+
+  /** The messages there now into buf (as many as it and lengths hold), released once; how many. */
+  #takeMany(buf: Uint8Array, lengths: Uint32Array): number {
+    let n = 0;
+    let at = 0;
+    while (n < lengths.length) {
+      const len = this.#peek();
+      if (len < 0) break;
+      if (at + len > buf.byteLength) {
+        if (n === 0) throw tooBigKept(len, buf.byteLength, "tryRecvManyInto", this.address);
+        break; // the next call takes it
+      }
+      if (!this.#copy(len, buf, at)) continue; // overwritten as we copied: look again
+      lengths[n++] = len;
+      at += len;
+    }
+    if (n > 0) this.#release();
+    return n;
   }
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {

@@ -6,13 +6,15 @@
  *                       so that publishers wait for room), check each is whole and each
  *                       publisher's in order
  *   stall TOPIC         subscribe, print "ready", never read (until killed)
- *   pub TOPIC N ID [bursts]  publish N messages as publisher ID, print a report (bursts:
- *                       a few messages at a time, up to 1 ms apart, so that subscribers
- *                       sleep often; waiting for room in 60 s slices, as patient subscribers)
+ *   pub TOPIC N ID [bursts|batches]  publish N messages as publisher ID, print a report
+ *                       (bursts: a few messages at a time, up to 1 ms apart, so that
+ *                       subscribers sleep often; waiting for room in 60 s slices, as patient
+ *                       subscribers. batches: sendMany, 1 to 100 messages a call)
  *   pub-forever TOPIC ID  publish until killed (to be SIGKILLed mid-message)
- *   consume QUEUE [print]  take messages from an shm-queue: until a stop message (id
- *                       0xffff), then report every [id, index] taken (print: also one line
- *                       per message as it comes, for a consumer about to be killed)
+ *   consume QUEUE [print|batch]  take messages from an shm-queue: until a stop message
+ *                       (id 0xffff), then report every [id, index] taken (print: also one
+ *                       line per message as it comes, for a consumer about to be killed;
+ *                       batch: with tryRecvManyInto, waiting for one with recv when none is there)
  * Messages: u32 publisher id, u32 index, then bytes that depend on both (topicMessage).
  */
 import { open } from "../../lib/index.ts";
@@ -51,8 +53,13 @@ if (role === "sub" || role === "stall") {
   const q = open(address, { role: "reader" });
   out({ ready: true });
   const got: [number, number][] = [];
+  const batch = new Uint8Array(1 << 16), lengths = new Uint32Array(16);
+  const taken: Uint8Array[] = [];
   for (;;) {
-    const who = checkTopicMessage(q.recv({ timeout: 30_000 }));
+    if (a === "batch" && taken.length === 0) {
+      for (let k = 0, n = q.tryRecvManyInto(batch, lengths), at = 0; k < n; at += lengths[k++]!) taken.push(batch.slice(at, at + lengths[k]!));
+    }
+    const who = checkTopicMessage(taken.shift() ?? q.recv({ timeout: 30_000 }));
     if (!who) throw new Error("a torn message");
     if (who.id === 0xffff) break;
     got.push([who.id, who.i]);
@@ -65,8 +72,14 @@ if (role === "sub" || role === "stall") {
   const ch = open(address, { role: "writer", ...(bursts ? { peerCheckMs: 60_000 } : {}) });
   const id = Number(role === "pub" ? b : a);
   const n = role === "pub" ? Number(a) : Infinity;
-  for (let i = 0; i < n; i++) {
-    ch.send(topicMessage(id, i), { timeout: 30_000 });
+  for (let i = 0; i < n;) {
+    if (process.argv[6] === "batches") {
+      const k = Math.min(n - i, 1 + Math.floor(Math.random() * 100));
+      ch.sendMany(Array.from({ length: k }, (_, j) => topicMessage(id, i + j)), { timeout: 30_000 });
+      i += k;
+      continue;
+    }
+    ch.send(topicMessage(id, i++), { timeout: 30_000 });
     if (bursts && Math.random() < 0.5) Atomics.wait(nap, 0, 0, Math.random());
   }
   out({ sent: n });
