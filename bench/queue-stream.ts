@@ -4,12 +4,13 @@
  * consumers too) — messages per second over the timed part, after a warm-up.
  *
  * The warm-up is the other streams' (bench/stream-plan.ts: 300 ms in a full run, none with
- * --quick or --count): the producers send warm-up messages until it has passed, and the clock starts once the consumers have
- * taken them all. Without it the row timed four cold processes: 200 000 messages through
- * an shm-queue on one CPU ran at 0.7 M msg/s, two million at 2.1 M (mq: 0.17 and 0.19 M),
- * as the runtimes' JIT tiers settled. A warm-up message starts with byte 1, and consumers
- * count those in the control page; timed ones start with 0 and are not counted (no shared
- * counter bouncing between CPUs while the clock runs).
+ * --quick or --count): the producers send warm-up messages until it has passed, and the
+ * clock starts once the consumers have taken them all. Without it the row timed four cold
+ * processes: 200 000 messages through an shm-queue on one CPU ran at 0.7 M msg/s, two
+ * million at 2.1 M (mq: 0.17 and 0.19 M), as the runtimes' JIT tiers settled. A warm-up
+ * message starts with byte 1, and consumers count those in the control page; timed ones
+ * start with 0 and are not counted (no shared counter bouncing between CPUs while the clock
+ * runs).
  *   bun bench/queue-stream.ts produce|consume ADDRESS CONTROL N   (one participant)
  */
 import { fileURLToPath } from "node:url";
