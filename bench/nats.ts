@@ -14,7 +14,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { isMainModule, nanoseconds } from "../ffi/process.ts";
-import { open } from "../lib/index.ts";
+import { open, SharedMemory } from "../lib/index.ts";
 import { type Row, throughput } from "./measure.ts";
 import { summarize } from "./stats.ts";
 import { cpusFor, participantsOn, pinProcess, type Placement, startParticipant } from "./usage.ts";
@@ -147,33 +147,50 @@ export function natsQueueRow(kind: "queue" | "durable", placement: Placement) {
   return { impl: "ipc-lab", mechanism, pattern: "stream", mode: "sync", placement, size: 64 } as const;
 }
 
-/** 2 producers × `perProducer` to 2 consumers through a queue group or a durable queue: messages per second. */
-export async function natsQueueStream(kind: "queue" | "durable", perProducer: number, placement: Placement): Promise<Row> {
+/**
+ * 2 producers × `perProducer` to 2 consumers through a queue group or a durable queue:
+ * messages per second, after `warmPerProducer` warm-up messages from each (0: none) — as
+ * the shm-queue row warms up (bench/queue-stream.ts), so that the two compare warm
+ * processes. The producers start, connect and warm up before the clock; it starts once the
+ * consumers have taken the warm-up, and stops when they have taken the rest.
+ */
+export async function natsQueueStream(kind: "queue" | "durable", perProducer: number, placement: Placement, warmPerProducer: number): Promise<Row> {
   const t = tag();
   const address = kind === "queue" ? `${url()}/${t}?queue=workers` : `${url()}/${t}?durable=D${t.replaceAll("-", "_")}`;
+  using control = new SharedMemory(`shm:/${t}-go`, { create: true, size: 4096 });
+  const phase = new Int32Array(control.buffer, 0, 1);
   const [a, b] = cpusFor(placement);
   const consumers = [participant(["consume", "ipc-lab", address], a), participant(["consume", "ipc-lab", address], b >= 0 ? b : a)];
   const producers: ReturnType<typeof participant>[] = [];
-  try {
-    for (const c of consumers) await c.line(); // subscribed
-    const t0 = performance.now();
-    producers.push(
-      participant(["produce", "ipc-lab", address, String(perProducer)], a),
-      participant(["produce", "ipc-lab", address, String(perProducer)], b >= 0 ? b : a),
-    );
-    // each consumer says how many it has every 20 ms; done when they add up (or nothing moves for 5 s: lost)
-    const counts = [0, 0];
-    let last = t0;
+  // each consumer says how many it has every 20 ms (while that changes)
+  const counts = [0, 0];
+  let last = 0;
+  const taken = async (total: number) => {
     await Promise.all(consumers.map(async (c, i) => {
-      while (counts[0]! + counts[1]! < 2 * perProducer) {
+      while (counts[0]! + counts[1]! < total) {
         const line = await Promise.race([c.line(), new Promise<string>((r) => setTimeout(() => r(""), 5000))]);
-        if (!line) return;
+        if (!line) return; // nothing moved for 5 s: lost
         counts[i] = (JSON.parse(line) as { got: number }).got;
         last = performance.now();
       }
     }));
+  };
+  try {
+    for (const c of consumers) await c.line(); // subscribed
+    const args = [String(perProducer), control.address, String(warmPerProducer)];
+    producers.push(participant(["produce", "ipc-lab", address, ...args], a), participant(["produce", "ipc-lab", address, ...args], b >= 0 ? b : a));
+    for (const p of producers) await p.line(); // connected
+    const warm = 2 * warmPerProducer;
+    if (warm > 0) {
+      Atomics.store(phase, 0, PRODUCE_WARM);
+      for (const p of producers) await p.line(); // warm-up sent
+      await taken(warm);
+    }
+    const t0 = performance.now();
+    Atomics.store(phase, 0, PRODUCE_TIMED);
+    await taken(warm + 2 * perProducer);
     const seconds = (last - t0) / 1000;
-    const got = counts[0]! + counts[1]!;
+    const got = counts[0]! + counts[1]! - warm;
     return {
       ...natsQueueRow(kind, placement),
       ...throughput(got, 64, seconds),
@@ -183,6 +200,8 @@ export async function natsQueueStream(kind: "queue" | "durable", perProducer: nu
     await Promise.all([...consumers, ...producers].map((x) => x.p.exited));
   }
 }
+/** A queue row's producers: waiting for "go" (0), sending the warm-up (1), the timed part (2). */
+const PRODUCE_WARM = 1, PRODUCE_TIMED = 2;
 
 /** The raw client's request/reply: a raw responder process, a process with `clients` raw requesters × `count`. */
 export async function natsRawRequest(clients: number, count: number, size: number, placement: Placement): Promise<Row> {
@@ -332,9 +351,23 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
       for (let i = 0; i < Number(n); i++) pub.send(msg);
     }
   } else if (role === "produce") {
-    const [address, n] = args as [string, string];
+    // connects, says so, then sends its warm-up and its timed part as the control page says
+    const [address, n, controlAddress, warm] = args as [string, string, string, string];
     using q = open(address, { role: "writer" });
+    using control = new SharedMemory(controlAddress);
+    const phase = new Int32Array(control.buffer, 0, 1);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const until = (p: number) => {
+      while (Atomics.load(phase, 0) < p) Atomics.wait(nap, 0, 0, 0.2);
+    };
+    say("ready");
     const msg = new Uint8Array(64);
+    if (Number(warm) > 0) {
+      until(PRODUCE_WARM);
+      for (let i = 0; i < Number(warm); i++) q.send(msg);
+      say("warm");
+    }
+    until(PRODUCE_TIMED);
     for (let i = 0; i < Number(n); i++) q.send(msg);
   } else if (role === "consume") {
     // says how many it has taken, every 20 ms while that changes, until killed

@@ -439,7 +439,14 @@ function natsJobs(plan: Plan, placement: Placement, size: number): Job[] {
     }
     for (const kind of ["queue", "durable"] as const) {
       const row = natsQueueRow(kind, placement);
-      jobs.push({ label: `${row.mechanism} ${placement}`, row, run: () => natsQueueStream(kind, kind === "durable" ? n / 10 : n / 2, placement) });
+      jobs.push({
+        label: `${row.mechanism} ${placement}`,
+        row,
+        run: () => {
+          const perProducer = kind === "durable" ? n / 10 : n / 2;
+          return natsQueueStream(kind, perProducer, placement, plan.streamTiming.warmMs > 0 ? perProducer / 4 : 0); // a quarter as many first, to warm up
+        },
+      });
     }
   }
   if (patterns.includes("request") && placement === plan.placements[plan.placements.length - 1]) {
