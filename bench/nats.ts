@@ -13,7 +13,7 @@
  * Participants (this file, run as a script): ROLE IMPL ARGS… where IMPL is ipc-lab or raw.
  */
 import { fileURLToPath } from "node:url";
-import { isMainModule, nanoseconds } from "../ffi/process.ts";
+import { isMainModule, nanoseconds, sleepSync } from "../ffi/process.ts";
 import { open, SharedMemory } from "../lib/index.ts";
 import { type Row, throughput } from "./measure.ts";
 import { summarize } from "./stats.ts";
@@ -356,9 +356,8 @@ async function participantMain(role: string, impl: Impl, args: string[]): Promis
     using q = open(address, { role: "writer" });
     using control = new SharedMemory(controlAddress);
     const phase = new Int32Array(control.buffer, 0, 1);
-    const nap = new Int32Array(new SharedArrayBuffer(4));
     const until = (p: number) => {
-      while (Atomics.load(phase, 0) < p) Atomics.wait(nap, 0, 0, 0.2);
+      while (Atomics.load(phase, 0) < p) sleepSync(0.2);
     };
     say("ready");
     const msg = new Uint8Array(64);

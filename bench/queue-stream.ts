@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { open, SharedMemory } from "../lib/index.ts";
 import { type Row, throughput } from "./measure.ts";
 import { cpusFor, pinProcess, type Placement, startParticipant } from "./usage.ts";
-import { isMainModule } from "../ffi/process.ts";
+import { isMainModule, sleepSync } from "../ffi/process.ts";
 
 let serial = 0;
 const STOP = new Uint8Array(1); // a consumer ends at a 1-byte message
@@ -98,8 +98,7 @@ if (isMainModule(import.meta)) {
       process.stdout.write(`warm ${sent}\n`);
       msg[0] = 0;
       // asleep while the consumers drain the warm-up (on one CPU a spin would slow them)
-      const nap = new Int32Array(new SharedArrayBuffer(4));
-      while (Atomics.load(words, PHASE) !== TIMED) Atomics.wait(nap, 0, 0, 0.2);
+      while (Atomics.load(words, PHASE) !== TIMED) sleepSync(0.2);
     }
     for (let i = 0; i < Number(n); i++) q.send(msg);
   } else {

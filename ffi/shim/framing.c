@@ -133,21 +133,17 @@ static int64_t deadline_of(struct read_deadline *d) {
 
 /* Fill the buffer with at least `need` bytes. 0, -ETIMEDOUT, IPCL_EOF/IPCL_ETRUNC, -errno. */
 static int fill(struct ipcl_reader *r, size_t need, struct read_deadline *d, int mid_frame) {
-  if (r->whole_frames && r->end - r->start < need && (mid_frame || r->end > r->start)) {
-    /* Part of a frame is here and more is needed. Its writer wrote it whole, so its rest was
-     * in the pipe when this part was read — unless the read that brought it emptied the
-     * pipe: then no rest will come, and the next bytes are another writer's frame, which
-     * waiting would take as this one's rest (seen when a whole frame came first in that
-     * read, so the check after the read below did not apply to this one) */
-    if (r->drained) return IPCL_EGARBAGE;
-    /* whatever is left moves to the front: a read then has the whole buffer (bigger than a
-     * pipe's default 64 KiB), and one that takes less than it asked says "the pipe is empty" */
-    if (r->start > 0) {
-      memmove(r->buf, r->buf + r->start, r->end - r->start);
-      r->end -= r->start; r->start = 0;
-    }
-  }
-  if (r->start > 0 && r->cap - r->start < need) {
+  /* Whole frames, and part of one is here with more needed. Its writer wrote it whole, so its
+   * rest was in the pipe when this part was read — unless the read that brought it emptied
+   * the pipe: then no rest will come, and the next bytes are another writer's frame, which
+   * waiting would take as this one's rest (seen when a whole frame came first in that read,
+   * so the check after the read below did not apply to this one) */
+  int partial = r->whole_frames && r->end - r->start < need && (mid_frame || r->end > r->start);
+  if (partial && r->drained) return IPCL_EGARBAGE;
+  /* what is left moves to the front when the need would run past the end — and, for a part
+   * of a whole frame, always: a read then has the whole buffer (bigger than a pipe's default
+   * 64 KiB), and one that takes less than it asked says "the pipe is empty" */
+  if (r->start > 0 && (partial || r->cap - r->start < need)) {
     memmove(r->buf, r->buf + r->start, r->end - r->start);
     r->end -= r->start; r->start = 0;
   }

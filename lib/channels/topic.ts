@@ -317,10 +317,8 @@ export class TopicChannel extends BaseChannel {
     for (;;) {
       if (this.#queue) {
         // consumers take turns: the shared cursor moves under the consumer word, one message at a time
-        this.#r.takeTurn(W.consumer);
+        this.#takeConsumerTurn();
         try {
-          this.#tail = Atomics.load(this.#subs, S.tail) >>> 0;
-          this.#next = Atomics.load(this.#subs, S.next) >>> 0;
           const got = this.#takeOne(out, op);
           if (got !== undefined) return got;
         } finally {
@@ -397,14 +395,19 @@ export class TopicChannel extends BaseChannel {
   protected override tryRecvBatchInto(buf: Uint8Array, lengths: Uint32Array): number {
     if (this.#slot < 0) this.#notSubscribed("tryRecvManyInto");
     if (!this.#queue) return this.#takeMany(buf, lengths);
-    this.#r.takeTurn(W.consumer);
+    this.#takeConsumerTurn();
     try {
-      this.#tail = Atomics.load(this.#subs, S.tail) >>> 0;
-      this.#next = Atomics.load(this.#subs, S.next) >>> 0;
       return this.#takeMany(buf, lengths);
     } finally {
       this.#r.giveTurn(W.consumer);
     }
+  }
+
+  /** A work queue's consumer: take the consumers' turn, and read from the shared cursor where it stands (let go with giveTurn(W.consumer)). */
+  #takeConsumerTurn(): void {
+    this.#r.takeTurn(W.consumer);
+    this.#tail = Atomics.load(this.#subs, S.tail) >>> 0;
+    this.#next = Atomics.load(this.#subs, S.next) >>> 0;
   }
 
   /** The messages there now into buf (as many as it and lengths hold), released once; how many. */

@@ -18,12 +18,12 @@
  * Messages: u32 publisher id, u32 index, then bytes that depend on both (topicMessage).
  */
 import { open } from "../../lib/index.ts";
+import { sleepSync } from "../../ffi/process.ts";
 import type { TopicChannel } from "../../lib/channels/topic.ts";
 import { checkTopicMessage, topicMessage } from "./topic-messages.ts";
 
 const [role, address, a, b] = process.argv.slice(2) as [string, string, string?, string?];
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + "\n");
-const nap = new Int32Array(new SharedArrayBuffer(4)); // Atomics.wait on it: a pause of the thread
 
 if (role === "sub" || role === "stall") {
   const ch = open(address, { role: "reader", ...(b === "patient" ? { peerCheckMs: 60_000 } : {}) }) as TopicChannel;
@@ -43,7 +43,7 @@ if (role === "sub" || role === "stall") {
         last.set(who.id, who.i);
       }
       if (b === "slow") await new Promise((r) => setTimeout(r, 1));
-      if (b === "patient" && Math.random() < 0.02) Atomics.wait(nap, 0, 0, Math.random() * 2);
+      if (b === "patient" && Math.random() < 0.02) sleepSync(Math.random() * 2);
       if (b === "slow" && ch.missed + received >= n) break; // what was lost will not come
     }
     out({ received, bad, outOfOrder, missed: ch.missed });
@@ -80,7 +80,7 @@ if (role === "sub" || role === "stall") {
       continue;
     }
     ch.send(topicMessage(id, i++), { timeout: 30_000 });
-    if (bursts && Math.random() < 0.5) Atomics.wait(nap, 0, 0, Math.random());
+    if (bursts && Math.random() < 0.5) sleepSync(Math.random());
   }
   out({ sent: n });
   ch.close();
