@@ -152,6 +152,31 @@ describe("topic", () => {
     expect(new TextDecoder().decode(sub.recv({ timeout: 1000 }))).toBe("two");
   });
 
+  test("an async send that found the ring full sees room freed before it announced its wait (no wake comes for it), not a slice later", async () => {
+    const address = fresh();
+    // a 30 s slice: a send that missed the room would be stuck long past the 2 s below
+    using pub = open(address, { role: "writer", capacity: 4096, peerCheckMs: 30_000 });
+    using sub = open(address, { role: "reader" });
+    const msg = new Uint8Array(200);
+    let queued = 0;
+    while (pub.trySend(msg)) queued++;
+    let freed = 0;
+    racePoints.topicSendWait = () => {
+      // the subscriber reads everything between the send's failed try and its announcement:
+      // its reads bump no `room` (no one had announced), so only a second look sees the room
+      for (racePoints.topicSendWait = undefined; sub.tryRecv() !== undefined; freed++);
+    };
+    try {
+      const sent = pub.sendAsync(msg, { timeout: 10_000 }).then(() => "sent");
+      const outcome = await Promise.race([sent, new Promise((r) => setTimeout(() => r("still waiting"), 2000))]);
+      expect(freed).toBe(queued);
+      expect(outcome).toBe("sent");
+    } finally {
+      racePoints.topicSendWait = undefined;
+    }
+    expect(sub.recv({ timeout: 1000 }).byteLength).toBe(200);
+  });
+
   test(
     "no wake-up is lost: 2 publishers in bursts, 2 subscribers pausing now and then, all asleep in 60 s slices; each gets all 2 × 3000 in time",
     async () => {

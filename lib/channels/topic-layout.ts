@@ -79,6 +79,13 @@ export const S = { pid: 0, tail: 1, next: 2, missed: 3 } as const;
 export const ECANCELED = fact("ECANCELED");
 
 export const recordSize = (len: number) => (len + 8 + 7) & ~7;
+/** The pad before a record of `len` bytes written at free-running `head` (ring `mask`): the rest of the data area when it would straddle the end. */
+export function padBefore(head: number, len: number, mask: number): number {
+  const pos = head & mask;
+  return pos + recordSize(len) > mask + 1 ? mask + 1 - pos : 0;
+}
+/** Where `head` stands after a record of `len` bytes and its pad. */
+export const recordEnd = (head: number, len: number, mask: number) => (head + padBefore(head, len, mask) + recordSize(len)) >>> 0;
 /** Looks at a taken publisher word before a send waits instead (on `room`, which commits bump): ~1 ms of yields. */
 export const TURN_TRIES = 2048;
 /** Spin iterations before a sync receive sleeps, when this process may use more than one CPU (as the ring). */

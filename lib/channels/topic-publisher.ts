@@ -8,7 +8,7 @@
 import { nativeView, type Pointer, ptrAdd, shim } from "../../ffi/runtime.ts";
 import { processAlive } from "../names/peer-watch.ts";
 import { deadlineIn, waitAnnounced, yieldBriefly } from "../os/wait.ts";
-import { layoutOf, LINE, type Mapped, PAD, recordSize, S, TURN_TRIES, W } from "./topic-layout.ts";
+import { layoutOf, LINE, type Mapped, PAD, padBefore, recordEnd, recordSize, S, TURN_TRIES, W } from "./topic-layout.ts";
 
 /** Typed views over one mapped topic, shared by its publisher and subscriber sides. */
 export class TopicRegion {
@@ -209,6 +209,20 @@ export class TopicPublisher {
     return at;
   }
 
+  /**
+   * Without taking or moving anything: whether a record of `len` bytes could be published
+   * now — the turn free and, with "block", room after the slowest live subscriber. An async
+   * send's second look after announcing its wait: room freed between its failed try and the
+   * announcement bumped no `room` (the flag was not yet set), so only a look sees it.
+   */
+  mayPublish(len: number): boolean {
+    const r = this.r;
+    if (Atomics.load(r.wi, W.publisher) !== 0) return false;
+    if (this.policy !== "block") return true;
+    const head = Atomics.load(r.w, W.head);
+    return ((recordEnd(head, len, r.mask) - this.#slowest(head, false)) >>> 0) <= r.mask + 1;
+  }
+
   /** Publish the reserved record with `len` payload bytes (already in place), let go of the turn, wake readers. */
   finish(len: number): void {
     this.#publish(this.#record(len));
@@ -223,10 +237,9 @@ export class TopicPublisher {
     const r = this.r;
     const w = r.w;
     const cap = r.mask + 1;
-    const need = recordSize(len);
     let pos = head & r.mask;
-    const pad = pos + need > cap ? cap - pos : 0;
-    const end = (head + pad + need) >>> 0;
+    const pad = padBefore(head, len, r.mask);
+    const end = (head + pad + recordSize(len)) >>> 0;
     if (this.policy === "block" && ((end - this.#slowTail) >>> 0) > cap || this.#slowEpoch !== Atomics.load(w, W.epoch)) {
       // the cached slowest tail says no (or a subscriber joined): look at every subscriber
       this.#slowEpoch = Atomics.load(w, W.epoch);

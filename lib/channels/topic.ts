@@ -167,8 +167,10 @@ export class TopicChannel extends BaseChannel {
     this.#pub!.handOn(); // nothing published: the next record is written over it
   }
 
-  protected override waitWritable(timeout: number, _size: number): PendingWait {
+  protected override waitWritable(timeout: number, size: number): PendingWait {
+    racePoints.topicSendWait?.();
     const room = this.#r.announceWriter();
+    if (this.#pub!.mayPublish(size)) return { result: Promise.resolve(0), cancel: () => {} }; // freed before we announced: no wake comes
     const at = this.#r.wordAt(W.room);
     const wait = futexWaitAsync(at, room, Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs), () => shim.ipcl_futex_wake(at, 1 << 30));
     return { cancel: wait.cancel, result: this.#held.track(wait.result) };

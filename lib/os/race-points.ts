@@ -9,4 +9,6 @@ export const racePoints: {
   boardRead?: () => void;
   /** a topic subscriber: the record's length and sequence are read, its bytes not yet copied */
   topicCopy?: () => void;
+  /** a topic's or work queue's async send: it found no room and has not yet announced its wait */
+  topicSendWait?: () => void;
 } = {};
