@@ -66,6 +66,13 @@ export interface Row extends Partial<LatencySummary> {
   ratio_reps?: number;
   /** with interleaved repetitions: the median p50 of the C runs paired with this row */
   c_pair_p50_ns?: number;
+  /** with interleaved repetitions of a stream: the median rate of the C runs paired with this row, msg/s */
+  c_pair_msgs_per_s?: number;
+  /**
+   * with repetitions interleaved with another row of the run (the work queue with POSIX mq):
+   * the pairs' ratios, this row's rate over the other's — their median, extremes and count
+   */
+  pair_ratio?: { median: number; min: number; max: number; reps: number };
   /** async rows: how late a 1 ms interval timer fired while we awaited (p99 and worst), ns */
   timer_late_p99_ns?: number;
   timer_late_max_ns?: number;

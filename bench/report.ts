@@ -387,10 +387,14 @@ const ringStreamAgainstC: TargetEntry = ({ rows, why }) => {
     else if (!c || c.skipped) {
       if (rows.some((x) => x.impl === "c")) out.push(notMeasured(target, why(c, "C shm stream row")));
     } else {
-      const x = r.msgs_per_s! / c.msgs_per_s!;
+      // interleaved with the C ring (run.ts): the median of the pairs' ratios, and their spread
+      const x = r.ratio_reps ? 1 / r.ratio_to_c! : r.msgs_per_s! / c.msgs_per_s!;
+      const spread = r.ratio_reps && r.ratio_spread
+        ? `, spread ${(1 / r.ratio_spread[1]).toFixed(2)}–${(1 / r.ratio_spread[0]).toFixed(2)} over ${r.ratio_reps} interleaved pairs`
+        : "";
       out.push({
         target,
-        measured: `${x.toFixed(2)}× (${num(r.msgs_per_s)} vs ${num(c.msgs_per_s)} msg/s)`,
+        measured: `${x.toFixed(2)}× (${num(r.msgs_per_s)} vs ${num(r.c_pair_msgs_per_s ?? c.msgs_per_s)} msg/s${spread})`,
         met: x >= goal,
         gap: x >= goal ? undefined : `${(goal / x).toFixed(1)}× short`,
       });
@@ -472,10 +476,13 @@ const workQueue: TargetEntry = ({ rows, measured, anyRow, why }) => {
     if (wq.skipped) out.push(notMeasured(target, why(wq, "shm-queue row")));
     else if (!mq) out.push(notMeasured(target, why(anyRow(mqRow), "mq row")));
     else {
-      const x = wq.msgs_per_s! / mq.msgs_per_s!;
+      // interleaved (run.ts): the median of the pairs' ratios, and their spread
+      const p = wq.pair_ratio;
+      const x = p ? p.median : wq.msgs_per_s! / mq.msgs_per_s!;
+      const spread = p ? `, spread ${p.min.toFixed(1)}–${p.max.toFixed(1)}× over ${p.reps} interleaved pairs` : "";
       out.push({
         target,
-        measured: `${x.toFixed(1)}× (${num(wq.msgs_per_s)} vs ${num(mq.msgs_per_s)} msg/s)`,
+        measured: `${x.toFixed(1)}× (${num(wq.msgs_per_s)} vs ${num(mq.msgs_per_s)} msg/s${spread})`,
         met: x >= 5,
         gap: x >= 5 ? undefined : `${(5 / x).toFixed(1)}× short`,
       });

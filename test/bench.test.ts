@@ -101,6 +101,12 @@ describe("bench", () => {
         }
       }
       expect(rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "pipe" && r.pattern === "rtt")!.ratio_to_c).toBeGreaterThan(0);
+      // the ring's 64 B stream alternates with the C ring's: its target compares pairs measured back to back
+      const ring = rows.find((r) => r.impl === "ipc-lab" && r.mechanism === "shm" && r.pattern === "stream")!;
+      expect(ring).toMatchObject({ ratio_reps: 3, ratio_to_c: expect.any(Number), c_pair_msgs_per_s: expect.any(Number) });
+      expect(data.targets.find((t: { target: string }) => t.target === "shm ring stream ≥ 1.0× the C ring's (64 B, cross-cpu)")?.measured).toContain(
+        "over 3 interleaved pairs",
+      );
       expect(data.targets.some((t: { target: string }) => t.target.startsWith("pipe sync round trip"))).toBeTrue();
       expect(readFileSync(md, "utf8")).toContain("## Round trips");
       expect(readFileSync(svg, "utf8")).toStartWith("<svg");
