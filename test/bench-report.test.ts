@@ -150,6 +150,21 @@ describe("benchmark ratios and targets", () => {
     ]);
   });
 
+  test("interleaved streams are judged by the median of their pairs: the ring against the C ring, the work queue against mq", () => {
+    const rows = [
+      // the lone C row says 0.5×; the pairs measured back to back say 1/0.9
+      stream("ipc-lab", "shm", 5e6, { ratio_to_c: 0.9, ratio_spread: [0.8, 1.25], ratio_reps: 3, c_pair_msgs_per_s: 4.5e6 }),
+      stream("c", "shm", 10e6),
+      stream("ipc-lab", "shm-queue (2 producers, 2 consumers)", 1.6e6, { pair_ratio: { median: 5.2, min: 3.9, max: 6.0, reps: 3 } }),
+      stream("ipc-lab", "mq (2 producers, 2 consumers)", 0.4e6),
+    ];
+    const judged = targets(rows, new Set(), cOf);
+    const ring = judged.find((x) => x.target === "shm ring stream ≥ 1.0× the C ring's (64 B, cross-cpu)")!;
+    expect(ring).toMatchObject({ met: true, measured: "1.11× (5.00M vs 4.50M msg/s, spread 0.80–1.25 over 3 interleaved pairs)" });
+    const queue = judged.find((x) => x.target.startsWith("shm-queue stream, 2 producers and 2 consumers"))!;
+    expect(queue).toMatchObject({ met: true, measured: "5.2× (1.60M vs 400.0k msg/s, spread 3.9–6.0× over 3 interleaved pairs)" });
+  });
+
   test("the async target needs its sync row", () => {
     const rows = [rtt("ipc-lab", "pipe", 40, { mode: "async" })];
     expect(targets(rows, new Set(["pipe"]), () => undefined)).toEqual([
