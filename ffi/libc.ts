@@ -140,6 +140,8 @@ export const shimSymbols = {
   ipcl_futex_wake: { args: ["ptr", "i32"], returns: "i32" },
   /** uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, const uint8_t *msg, uint32_t len, uint32_t *state); */
   ipcl_ring_send: { args: ["ptr", "u32", "u32", "buf", "u32", "buf"], returns: "u32" },
+  /** int32_t ipcl_ring_fence(void);  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): fences made so far, or -errno */
+  ipcl_ring_fence: { args: [], returns: "i32" },
   /** int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room, uint32_t *state); */
   ipcl_ring_recv: { args: ["ptr", "u32", "u32", "buf", "u32", "buf"], returns: "i32" },
   /** int32_t ipcl_ring_recv_many(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint32_t max_message, uint8_t *out, uint32_t room, uint32_t *lengths, uint32_t max_count); */

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { C } from "../ffi/facts.ts";
 import { cstr, libc, nativeView, ptrAdd, shim } from "../ffi/runtime.ts";
 import { dirWord, RING_HEADER } from "../lib/ring/layout.ts";
+import { fact } from "../ffi/facts.ts";
 import { fdStat, mapFd } from "../lib/ring/mapping.ts";
 
 const peerScript = join(import.meta.dirname, "support", "peer.ts");
@@ -223,6 +224,8 @@ describe("shm ring", () => {
 
 /** How long a receive may wait for a message its peer is sending before it counts as a lost wake-up. */
 const LOST_WAKEUP_MS = 2_000;
+/** Publishes in a row with no consumer asleep before a shim producer relaxes (ffi/ipcl_ring.h). */
+const RELAX_AFTER = fact("IPCL_RING_RELAX_AFTER");
 
 describe("ring wake-ups", () => {
   // A producer blocked on a large message saw the consumer's newest tail, still lacked
@@ -254,6 +257,74 @@ describe("ring wake-ups", () => {
       expect(await peer.exited).toBe(0);
     }, 60_000);
   }
+
+  // Relaxed publishing (ffi/ipcl_ring.h, version 3): a shim producer whose consumer has not
+  // slept for RELAX_AFTER publishes stores `head` with release stores, and says so in
+  // producer_relaxed; a consumer about to sleep then fences it with membarrier(2) before it
+  // looks again, and the publish that finds it asleep goes back to fenced stores.
+  test("a shim producer relaxes after RELAX_AFTER publishes with no consumer asleep; a consumer that sleeps fences it, and brings it back", async () => {
+    const address = fresh();
+    using producer = open(address, { create: true, hotPath: "shim" });
+    using consumer = open(address, { hotPath: "shim" });
+    using ring = mapRing(address);
+    const relaxed = dirWord(0, "producer_relaxed");
+    const buf = new Uint8Array(consumer.caps.maxMessageSize);
+    const stream = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        producer.send("m");
+        expect(consumer.tryRecvInto(buf)).toBe(1); // taken at once: the consumer never sleeps
+      }
+    };
+    stream(RELAX_AFTER - 1);
+    expect(ring.words[relaxed]).toBe(0);
+    stream(1);
+    expect(ring.words[relaxed]).toBe(1); // (0 here: membarrier's global expedited command is missing on this kernel)
+    const before = shim.ipcl_ring_fence();
+    expect(before).toBeGreaterThan(0);
+    const got = consumer.recvAsync({ timeout: 10_000 });
+    await ring.until(() => ring.words[dirWord(0, "consumer_waiting")]!, "the consumer to announce its sleep");
+    expect(shim.ipcl_ring_fence()).toBeGreaterThanOrEqual(before + 2); // the consumer's fence, then ours
+    producer.send("wake");
+    expect(ring.words[relaxed]).toBe(0); // it found the consumer asleep: fenced stores again
+    expect(new TextDecoder().decode(await got)).toBe("wake");
+    stream(RELAX_AFTER - 1); // and counts again from 0
+    expect(ring.words[relaxed]).toBe(0);
+  });
+
+  test("a producer on the JavaScript path never relaxes (Atomics.store is sequentially consistent)", () => {
+    const address = fresh();
+    using producer = open(address, { create: true, hotPath: "js" });
+    using consumer = open(address, { hotPath: "shim" });
+    using ring = mapRing(address);
+    const buf = new Uint8Array(consumer.caps.maxMessageSize);
+    for (let i = 0; i < 2 * RELAX_AFTER; i++) {
+      producer.send("m");
+      consumer.tryRecvInto(buf);
+    }
+    expect(ring.words[dirWord(0, "producer_relaxed")]).toBe(0);
+  });
+
+  test("no wake-up is lost with a relaxed producer: bursts of 5000 messages from another process, the consumer asleep between them", async () => {
+    const opts = { create: true, hotPath: "shim", peerCheckMs: 600_000, maxMessageSize: 64 } as const;
+    using ch = open(fresh(), opts);
+    const peer = track(spawnProcess(scriptCommand(peerScript, ["send", ch.address, "100000", "64"]), {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, PEER_PAUSE: "5000:3", PEER_OPEN_OPTS: JSON.stringify({ peerCheckMs: 600_000, hotPath: "shim" }) },
+    }));
+    const buf = new Uint8Array(64);
+    const fences = shim.ipcl_ring_fence();
+    for (let i = 0; i < 100_000; i++) {
+      const start = performance.now();
+      const n = ch.recvInto(buf, { timeout: i === 0 ? 20_000 : 2 * LOST_WAKEUP_MS });
+      const took = performance.now() - start;
+      if (i > 0 && took > LOST_WAKEUP_MS) throw new Error(`receive ${i} took ${took.toFixed(0)} ms: a wake-up was lost`);
+      const problem = checkMessage(i, buf.subarray(0, n), 64);
+      if (problem) throw new Error(problem);
+    }
+    expect(await peer.exited).toBe(0);
+    // the relaxed path was taken: the consumer fenced the producer before (some of) its sleeps
+    expect(shim.ipcl_ring_fence() - fences).toBeGreaterThan(1);
+  }, 60_000);
 
   // A producer held up between storing head H and reading the consumer's flag (preempted on
   // a busy machine) may find the flag raised by a consumer that has since taken H and now

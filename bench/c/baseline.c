@@ -61,11 +61,12 @@ struct end {
   int msqid; long in_type, out_type; /* System V: one queue, a type per direction */
   struct ipcl_ring_header *ring; int side; uint8_t *data[2]; /* shm ring */
   uint32_t room_rounds, data_rounds; /* announcements made: each a value of its own */
+  uint32_t quiet; /* publishes in a row that found no consumer announcement (relaxed from IPCL_RING_RELAX_AFTER on) */
 };
 static const char *mech;
 static uint8_t *scratch;
 
-/* ---- the shm ring, as lib/ring/channel.ts does it: spin, then futex; wake only a sleeper ---- */
+/* ---- the shm ring, as lib/ring/channel.ts and ffi/shim/ring.c do it: spin, then futex; wake only a sleeper; relaxed publishing ---- */
 static long futex(uint32_t *a, int op, uint32_t v) { return syscall(SYS_futex, a, op, v, NULL, NULL, 0); }
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
@@ -84,6 +85,15 @@ static void sleep_for_data(struct ipcl_ring_dir *d, uint32_t tail) {
 }
 static void wake_consumer(struct ipcl_ring_dir *d) { if (use_sem) sem_post(&d->data_ready); else futex(&d->head, FUTEX_WAKE, 1); }
 static void wake_producer(struct ipcl_ring_dir *d) { if (use_sem) sem_post(&d->space_ready); else futex(&d->tail, FUTEX_WAKE, 1); }
+
+/* relaxed publishing (ipcl_ring.h, version 3), from the shim's ring.c (linked in) */
+int ipcl_ring_may_relax(void);
+int32_t ipcl_ring_fence(void);
+
+/* A consumer announced its sleep: with a relaxed producer, fence its threads before looking again (false: could not). */
+static int fence_producer(struct ipcl_ring_dir *d) {
+  return !LOAD(&d->producer_relaxed) || ipcl_ring_fence() >= 0;
+}
 
 static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   struct ipcl_ring_dir *d = &e->ring->dir[e->side];
@@ -105,10 +115,20 @@ static void ring_send(struct end *e, const uint8_t *msg, uint32_t len) {
   uint32_t start = pos + 4, first = len <= cap - start ? len : cap - start;
   memcpy(data + start, msg, first);
   memcpy(data, msg + first, len - first);
-  STORE(&d->head, head + pad + need);
-  /* a consumer that has taken this message already announces a wait for the next one (ipcl_ring.h) */
+  /* relaxed publishing as ffi/shim/ring.c does it (ipcl_ring.h, version 3) */
+  int relaxed = e->quiet >= IPCL_RING_RELAX_AFTER;
+  if (relaxed) __atomic_store_n(&d->head, head + pad + need, __ATOMIC_RELEASE);
+  else STORE(&d->head, head + pad + need);
   uint32_t mark = LOAD(&d->consumer_waiting);
-  if (mark && LOAD(&d->tail) != head + pad + need && CLEAR(&d->consumer_waiting, mark)) wake_consumer(d);
+  if (mark) {
+    /* a consumer that has taken this message already announces a wait for the next one (ipcl_ring.h) */
+    if (LOAD(&d->tail) != head + pad + need && CLEAR(&d->consumer_waiting, mark)) wake_consumer(d);
+    if (relaxed) STORE(&d->producer_relaxed, 0);
+    e->quiet = 0;
+  } else if (!relaxed && ++e->quiet == IPCL_RING_RELAX_AFTER) {
+    if (ipcl_ring_may_relax()) STORE(&d->producer_relaxed, 1);
+    else e->quiet = 0;
+  }
 }
 
 static uint32_t ring_recv(struct end *e, uint8_t *out) {
@@ -118,6 +138,7 @@ static uint32_t ring_recv(struct end *e, uint8_t *out) {
     if (LOAD(&d->head) != tail) break;
     if (i < spin) continue;
     STORE(&d->consumer_waiting, 1 + (e->data_rounds++ & 0x3fffffff));
+    if (!fence_producer(d)) die("membarrier");
     if (LOAD(&d->head) != tail) { STORE(&d->consumer_waiting, 0); break; }
     sleep_for_data(d, tail);
     STORE(&d->consumer_waiting, 0);

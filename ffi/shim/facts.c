@@ -26,7 +26,7 @@ const char *ipcl_facts(void) {
   FACT(IPCL_WAKE_SIGNAL); FACT(ENOMEM); FACT(EFAULT);
   FACT(IPCL_EOF); FACT(IPCL_ETRUNC); FACT(IPCL_EGARBAGE);
   FACT(IPCL_RING_MAGIC); FACT(IPCL_RING_VERSION); FACT(IPCL_RING_ALIGN); FACT(IPCL_RING_PAD);
-  FACT(IPCL_RING_HOW_SEMAPHORE); FACT(IPCL_RING_HOW_HOLD);
+  FACT(IPCL_RING_HOW_SEMAPHORE); FACT(IPCL_RING_HOW_HOLD); FACT(IPCL_RING_RELAX_AFTER);
   FACT(FUTEX_WAITERS); FACT(FUTEX_TID_MASK); FACT(EOWNERDEAD); FACT(ENOTRECOVERABLE); FACT(EDEADLK);
   SIZE(pthread_mutex_t, "pthread_mutex");
   FACT_AS("offsetof.pthread_mutex.lock", offsetof(pthread_mutex_t, __data.__lock));
@@ -50,7 +50,7 @@ const char *ipcl_facts(void) {
   OFF(struct ipcl_ring_dir, producer_waiting, "ring_dir");
   OFF(struct ipcl_ring_dir, tail, "ring_dir");
   OFF(struct ipcl_ring_dir, consumer_waiting, "ring_dir");
-  OFF(struct ipcl_ring_dir, closed, "ring_dir");
+  OFF(struct ipcl_ring_dir, closed, "ring_dir"); OFF(struct ipcl_ring_dir, producer_relaxed, "ring_dir");
   /* errno values the library reacts to (names come from strerrorname_np) */
   FACT(EAGAIN); FACT(EINTR); FACT(ENOENT); FACT(EEXIST); FACT(ETIMEDOUT); FACT(EPIPE);
   FACT(EMSGSIZE); FACT(ENXIO); FACT(EINVAL); FACT(EBADF); FACT(ESRCH); FACT(EBUSY);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <sched.h>
@@ -166,6 +167,8 @@ int ipcl_memfd(const char *name);
 #define IPCL_RING_HOW_SEMAPHORE 2u
 #define IPCL_RING_HOW_HOLD 4u
 uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, const uint8_t *msg, uint32_t len, uint32_t *state);
+int32_t ipcl_ring_fence(void);
+int ipcl_ring_may_relax(void);
 int32_t ipcl_ring_recv(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint8_t *out, uint32_t room, uint32_t *state);
 int32_t ipcl_ring_recv_many(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, uint32_t max_message, uint8_t *out, uint32_t room, uint32_t *lengths, uint32_t max_count);
 

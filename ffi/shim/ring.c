@@ -6,7 +6,9 @@
  * own code (chosen per runtime at open, see lib/ring/channel.ts). Neither waits: spinning
  * and sleeping stay with the caller. The protocol is the one the header describes, with
  * the same sequentially consistent loads and stores as JavaScript's Atomics, so either
- * path may talk to the other (or to a C peer).
+ * path may talk to the other (or to a C peer) — except that a send here may publish `head`
+ * with a release store once its consumer has not slept for a while (version 3's relaxed
+ * publishing, see the header), which every consumer's sleep allows for.
  *
  * `cap` is the data area's size as the caller checked it at open (a power of two, never
  * read back from the shared header, which another process may write); `how` is the
@@ -40,6 +42,33 @@ static inline int clear_flag(uint32_t *flag, uint32_t mark) {
   return __atomic_compare_exchange_n(flag, &mark, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* Whether this process may publish relaxed (ipcl_ring.h, version 3): it registered for
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED, so a consumer's membarrier reaches its threads. Asked
+ * once. (Also the C baseline's, bench/c/baseline.c, which links the shim's sources.) */
+int ipcl_ring_may_relax(void) {
+  static int allowed = -1; /* -1: not asked yet; threads that race here compute the same answer */
+  int a = __atomic_load_n(&allowed, __ATOMIC_RELAXED);
+  if (a < 0) {
+    long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    a = q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+    __atomic_store_n(&allowed, a, __ATOMIC_RELAXED);
+  }
+  return a;
+}
+
+static uint32_t fences; /* membarriers made by ipcl_ring_fence in this process, for tests */
+
+/**
+ * A consumer about to sleep whose producer publishes relaxed (producer_relaxed is 1): make
+ * every store the producer's threads made so far visible before it looks at `head` again
+ * (ipcl_ring.h, version 3). Returns how many such fences this process has made (modulo
+ * 2^31), or -errno (the caller then sleeps in short slices: a wake-up may have been lost).
+ */
+int32_t ipcl_ring_fence(void) {
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0) return -errno;
+  return (int32_t)(__atomic_add_fetch(&fences, 1, __ATOMIC_RELAXED) & 0x7fffffffu);
+}
+
 /* Publish the consumer's new tail, and wake the producer once the bytes its flag says it waits for are free, not before. */
 static inline void release(struct ipcl_ring_dir *d, uint32_t cap, uint32_t how, uint32_t tail) {
   RING_STORE(&d->tail, tail);
@@ -55,7 +84,9 @@ static inline void release(struct ipcl_ring_dir *d, uint32_t cap, uint32_t how, 
  * wake the consumer if it announced that it sleeps (with IPCL_RING_HOW_HOLD: neither). The
  * caller's `state`: [0] its copy of the consumer's tail, read again only when it says the
  * message does not fit; [1] its head, where the message goes (ahead of the published head
- * while a batch holds its messages). Returns the head after the message; the same head when
+ * while a batch holds its messages); [2] publishes in a row that found no consumer
+ * announcement, IPCL_RING_RELAX_AFTER or more once relaxed (0 to start, and whenever a
+ * publish of the caller's own finds one). Returns the head after the message; the same head when
  * there was no room. The caller, the direction's only producer, checked len against the
  * ring's maximum message size.
  */
@@ -85,13 +116,25 @@ uint32_t ipcl_ring_send(struct ipcl_ring_header *h, uint32_t cap, uint32_t how, 
   head += pad + need;
   state[1] = head;
   if (how & IPCL_RING_HOW_HOLD) return head;
-  RING_STORE(&d->head, head);
-  /* a consumer that has taken this message already announced a wait for the next one: that
-   * announcement is the next publish's to clear (ipcl_ring.h), not this one's */
+  /* relaxed (ipcl_ring.h, version 3): a release store does not wait for the consumer's CPU
+   * to see it — a 64 B stream across CPUs ran ~2x as fast — and the consumer fences instead */
+  uint32_t relaxed = state[2] >= IPCL_RING_RELAX_AFTER;
+  if (relaxed) __atomic_store_n(&d->head, head, __ATOMIC_RELEASE);
+  else RING_STORE(&d->head, head);
   uint32_t mark = RING_LOAD(&d->consumer_waiting);
-  if (mark && RING_LOAD(&d->tail) != head && clear_flag(&d->consumer_waiting, mark)) {
-    if (how & IPCL_RING_HOW_SEMAPHORE) sem_post(&d->data_ready);
-    else syscall(SYS_futex, &d->head, FUTEX_WAKE, 1, NULL, NULL, 0);
+  if (mark) {
+    /* a consumer that has taken this message already announced a wait for the next one: that
+     * announcement is the next publish's to clear (ipcl_ring.h), not this one's */
+    if (RING_LOAD(&d->tail) != head && clear_flag(&d->consumer_waiting, mark)) {
+      if (how & IPCL_RING_HOW_SEMAPHORE) sem_post(&d->data_ready);
+      else syscall(SYS_futex, &d->head, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    /* the consumer sleeps now and then: fenced publishes, which cost it no membarrier */
+    if (relaxed) RING_STORE(&d->producer_relaxed, 0);
+    state[2] = 0;
+  } else if (!relaxed && ++state[2] == IPCL_RING_RELAX_AFTER) {
+    if (ipcl_ring_may_relax()) RING_STORE(&d->producer_relaxed, 1); /* before the first release store */
+    else state[2] = 0;
   }
   return head;
 }

@@ -54,6 +54,9 @@ const asyncSpin = () => new SpinPolicy(20_000, 500, 200_000);
 /** The same on one CPU, where spinning keeps the peer off it: sched_yield() calls, warm 16, cold 1, probing 64. */
 const asyncYields = () => new SpinPolicy(16, 1, 64);
 
+/** A consumer's sleep slice while a relaxed producer could not be fenced (see #announceData), ms. */
+const UNFENCED_SLICE_MS = 1;
+
 /** One side of a duplex ring: side 0 is the creator, side 1 the opener. */
 export class RingChannel extends BaseChannel {
   /** @inheritdoc */
@@ -87,8 +90,11 @@ export class RingChannel extends BaseChannel {
   readonly #shimBase: Pointer | null;
   readonly #txHow: number;
   readonly #rxHow: number;
-  /** the producer's state for ipcl_ring_send: [0] its copy of the consumer's tail, [1] its head */
-  readonly #shimState = new Uint32Array(2);
+  /**
+   * the producer's state for ipcl_ring_send: [0] its copy of the consumer's tail, [1] its
+   * head, [2] publishes in a row that found no consumer asleep (relaxed from RELAX_AFTER on)
+   */
+  readonly #shimState = new Uint32Array(3);
   /** what ipcl_ring_recv reports: [0] the head it saw, [1] the tail after what it took */
   readonly #shimRxState = new Uint32Array(2);
   /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
@@ -275,7 +281,11 @@ export class RingChannel extends BaseChannel {
     // A consumer that has taken this message already (we were held up since the store) is
     // announcing a wait for the next one: clearing that would spend its wake before it sleeps
     const mark = Atomics.load(w, this.#tx.consumerWaiting);
-    if (mark !== 0 && Atomics.load(w, this.#tx.tail) !== head && clearFlag(w, this.#tx.consumerWaiting, mark)) this.#wakeConsumer();
+    if (mark === 0) return;
+    if (Atomics.load(w, this.#tx.tail) !== head && clearFlag(w, this.#tx.consumerWaiting, mark)) this.#wakeConsumer();
+    // the consumer sleeps now and then: the shim's sends go back to fenced stores (ipcl_ring_send)
+    this.#shimState[2] = 0;
+    if (Atomics.load(w, this.#tx.producerRelaxed) !== 0) Atomics.store(w, this.#tx.producerRelaxed, 0);
   }
 
   /** Batches: write as many as fit now, publish the head once, wake at most once. */
@@ -378,6 +388,20 @@ export class RingChannel extends BaseChannel {
   #roomMark(need: number): number {
     return need - (this.#roomRounds++ & 7);
   }
+
+  /**
+   * Raise the consumer's flag before a sleep. While the producer publishes with release
+   * stores (producer_relaxed, ffi/ipcl_ring.h version 3) its last store of `head` may not
+   * be visible yet, nor our flag to it: a membarrier makes it visible before we look again.
+   * Where membarrier fails (a seccomp filter) the wake-up may be lost, so that sleep looks
+   * again every UNFENCED_SLICE_MS until the producer, seeing the flag, fences again.
+   */
+  #announceData(): void {
+    const w = this.#w;
+    Atomics.store(w, this.#rx.consumerWaiting, this.#dataMark());
+    this.#unfenced = Atomics.load(w, this.#rx.producerRelaxed) !== 0 && shim.ipcl_ring_fence() < 0;
+  }
+  #unfenced = false;
 
   /** The consumer's announcement: a non-zero value of its own each time (see #roomMark). */
   #dataMark(): number {
@@ -571,14 +595,14 @@ export class RingChannel extends BaseChannel {
 
   /** A consumer's wait for a message (made once, as #roomWait). */
   readonly #dataWait: AnnouncedWait<number> = {
-    announce: () => Atomics.store(this.#w, this.#rx.consumerWaiting, this.#dataMark()),
+    announce: () => this.#announceData(),
     watched: () => this.#tail,
     attempt: () => {
       const len = this.#peek();
       return len >= 0 ? len : undefined;
     },
     beforeSleep: () => this.#checkEof(),
-    sleep: (tail, ms) => this.#rx.headWord.sleep(tail, ms),
+    sleep: (tail, ms) => this.#rx.headWord.sleep(tail, this.#unfenced ? Math.min(ms, UNFENCED_SLICE_MS) : ms),
     withdraw: () => Atomics.store(this.#w, this.#rx.consumerWaiting, 0),
     afterSleep: (r) => r === -C.ETIMEDOUT && this.#peerDead(),
   };
@@ -648,7 +672,7 @@ export class RingChannel extends BaseChannel {
 
   protected override waitReadable(timeout: number): PendingWait {
     const w = this.#w;
-    Atomics.store(w, this.#rx.consumerWaiting, this.#dataMark());
+    this.#announceData();
     // a message pushed before the flag was up brought no wake: look again now that it is
     if (Atomics.load(w, this.#rx.head) !== this.#tail) {
       Atomics.store(w, this.#rx.consumerWaiting, 0);
@@ -660,7 +684,7 @@ export class RingChannel extends BaseChannel {
   protected override selectArm(): { address: number; value: number } | "ready" | undefined {
     if (!this.#rx.headWord.sharable || this.closed) return undefined; // no futex word to share a wait on
     const w = this.#w;
-    Atomics.store(w, this.#rx.consumerWaiting, this.#dataMark());
+    this.#announceData();
     if (Atomics.load(w, this.#rx.head) !== this.#tail) {
       Atomics.store(w, this.#rx.consumerWaiting, 0);
       return "ready";
@@ -691,7 +715,8 @@ export class RingChannel extends BaseChannel {
    * until the last such wait has returned (close() may come first).
    */
   #park(word: RingWord, value: number, flag: number, timeout: number): PendingWait {
-    const slice = Math.min(timeout < 0 ? this.#peerCheckMs : timeout, this.#peerCheckMs);
+    const most = flag === this.#rx.consumerWaiting && this.#unfenced ? UNFENCED_SLICE_MS : this.#peerCheckMs;
+    const slice = Math.min(timeout < 0 ? most : timeout, most);
     const w = this.#w;
     const wait = word.sleepAsync(value, slice);
     return {

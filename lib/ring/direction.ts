@@ -20,6 +20,8 @@ export class RingDirection {
   readonly consumerWaiting: number;
   readonly producerWaiting: number;
   readonly closed: number;
+  /** 1 while the producer may publish `head` with release stores (ffi/ipcl_ring.h, version 3) */
+  readonly producerRelaxed: number;
   /** the consumer sleeps on the head (until the producer moves it), the producer on the tail */
   readonly headWord: RingWord;
   readonly tailWord: RingWord;
@@ -35,6 +37,7 @@ export class RingDirection {
     this.consumerWaiting = dirWord(d, "consumer_waiting");
     this.producerWaiting = dirWord(d, "producer_waiting");
     this.closed = dirWord(d, "closed");
+    this.producerRelaxed = dirWord(d, "producer_relaxed");
     this.headWord = new RingWord(m, this.head, d, "data_ready", g.wait ?? "futex");
     this.tailWord = new RingWord(m, this.tail, d, "space_ready", g.wait ?? "futex");
   }

@@ -24,7 +24,10 @@ export const RING_HEADER = layout(
   ] as const,
 );
 /** Field offsets of struct ipcl_ring_dir, from the shim. */
-export const RING_DIR = layout("ring_dir", ["head", "producer_waiting", "tail", "consumer_waiting", "closed", "data_ready", "space_ready"] as const);
+export const RING_DIR = layout(
+  "ring_dir",
+  ["head", "producer_waiting", "tail", "consumer_waiting", "closed", "producer_relaxed", "data_ready", "space_ready"] as const,
+);
 const WAIT_FUTEX = fact("IPCL_RING_WAIT_FUTEX");
 const WAIT_SEMAPHORE = fact("IPCL_RING_WAIT_SEMAPHORE");
 export const MAGIC = fact("IPCL_RING_MAGIC");

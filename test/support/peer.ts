@@ -17,6 +17,8 @@
  * PEER_CPU=N: pin this process to CPU N first (the soak's one-CPU runs).
  * PEER_WINDOW=BYTES: pace with acknowledgements (see ackWindow), for unreliable channels.
  * PEER_OPEN_OPTS=JSON: more options for open() (e.g. {"peerCheckMs":600000}).
+ * PEER_PAUSE=N:MS: a sender pauses MS ms after every N messages (bursts, with the receiver
+ *   asleep between them).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { shim } from "../../ffi/runtime.ts";
@@ -37,6 +39,7 @@ const max = Number(maxArg ?? ch.caps.maxMessageSize);
 const window = Number(process.env.PEER_WINDOW ?? 0);
 const ackDue = window > 0 ? ackWindow(window) : () => false;
 const ack = new Uint8Array(0);
+const [burst, pauseMs] = (process.env.PEER_PAUSE ?? "0:0").split(":").map(Number) as [number, number];
 if (process.env.PEER_HELLO) ch.send(ack);
 if (process.env.PEER_READY && role !== "quiet" && (process.env.PEER_READY_ALL || (role !== "idle" && role !== "late-drain"))) report({ ready: true });
 
@@ -62,6 +65,7 @@ switch (role) {
       const size = sizeFor(i, max);
       ch.send(fillMessage(i, buf, size), { timeout: 30_000 });
       if (ackDue(size)) ch.recv({ timeout: 30_000 });
+      if (burst > 0 && (i + 1) % burst === 0) await sleep(pauseMs);
     }
     if (role === "exit-after") process.exit(0); // no close(): the survivor must notice the exit itself
     ch.close();
