@@ -653,7 +653,7 @@ async function interleaved(c: BenchCase, cName: string, size: number, count: num
     ratios.push(ratioToC(r, base));
     cP50.push(base.p50_ns!);
   }
-  const mid = [...ours].sort((a, b) => a.p50_ns! - b.p50_ns!)[REPS >> 1]!;
+  const mid = medianRow(ours, "p50_ns");
   // the first repetition's warm-up is the one whose code was coldest in this process
   return {
     ...mid,
@@ -663,6 +663,11 @@ async function interleaved(c: BenchCase, cName: string, size: number, count: num
     ratio_reps: REPS,
     c_pair_p50_ns: median(cP50),
   };
+}
+
+/** Of repetitions of one row, the one with the median `key` (p50 or rate). */
+function medianRow(rows: Row[], key: "p50_ns" | "msgs_per_s"): Row {
+  return [...rows].sort((a, b) => a[key]! - b[key]!)[rows.length >> 1]!;
 }
 
 /**
@@ -683,7 +688,7 @@ async function interleavedStream(job: StreamJob): Promise<Row> {
     ratios.push(ratioToC(r, base));
     cRates.push(base.msgs_per_s!);
   }
-  const mid = [...ours].sort((a, b) => a.msgs_per_s! - b.msgs_per_s!)[REPS >> 1]!;
+  const mid = medianRow(ours, "msgs_per_s");
   return { ...mid, ratio_to_c: median(ratios), ratio_spread: [Math.min(...ratios), Math.max(...ratios)], ratio_reps: REPS, c_pair_msgs_per_s: median(cRates) };
 }
 
@@ -701,8 +706,8 @@ async function interleavedQueues(perProducer: number, placement: Placement, warm
     mq.push(await queueStream("mq", perProducer, placement, warmMs));
     ratios.push(wq[i]!.msgs_per_s! / mq[i]!.msgs_per_s!);
   }
-  const mid = (rows: Row[]) => [...rows].sort((a, b) => a.msgs_per_s! - b.msgs_per_s!)[REPS >> 1]!;
-  return [{ ...mid(wq), pair_ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), reps: REPS } }, mid(mq)];
+  const pair_ratio = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), reps: REPS };
+  return [{ ...medianRow(wq, "msgs_per_s"), pair_ratio }, medianRow(mq, "msgs_per_s")];
 }
 
 /**
