@@ -8,6 +8,7 @@
  */
 import { alive, forgetOpenerRecord, openersOf, ownerOf, registerOpener } from "./registry.ts";
 import { deadlineIn } from "../os/wait.ts";
+import { racePoints } from "../os/race-points.ts";
 
 // This process's opener records, removed when it exits normally even without close():
 // only a process that dies leaves one behind for its creator to notice.
@@ -77,9 +78,15 @@ export class PeerWatch {
     if (this.#who === "creator") forgetOpener(this.#address);
   }
 
-  /** Whether the watched processes are known to have exited; looks at most every PEER_CHECK_MS. */
-  gone(): boolean {
-    if (this.#gone) return true;
+  /**
+   * Whether the watched processes are known to have exited; looks at most every
+   * PEER_CHECK_MS. `lastLook`: once they are found dead, one more attempt that does not wait
+   * (true: it found something) — they may have done their last (sent their last messages)
+   * after the caller's attempt found nothing and before they exited; then they are not
+   * reported gone this time, nor forgotten, so the next look that finds nothing says so.
+   */
+  gone(lastLook?: () => boolean): boolean {
+    if (this.#gone) return !lastLook?.();
     const now = performance.now();
     if (now - this.#lastCheck < PEER_CHECK_MS) return false;
     this.#lastCheck = now;
@@ -87,13 +94,13 @@ export class PeerWatch {
       if (this.#pids.length === 0) this.#lookUp();
       // a dead creator stays dead: the object we hold is its
       this.#gone = this.#pids.length > 0 && !processAlive(this.#pids[0]!);
-      return this.#gone;
+      return this.#gone && !lastLook?.();
     }
     // openers come and go: look afresh each time, and never conclude for good. Once every
     // recorded opener is dead, say so once and drop their records, so that a creator that
     // goes on (a server waiting for new clients) waits again instead of failing at once.
     this.#lookUp();
-    if (this.#pids.length === 0 || this.#pids.some((p) => processAlive(p))) return false;
+    if (this.#pids.length === 0 || this.#pids.some((p) => processAlive(p)) || lastLook?.()) return false;
     for (const p of this.#pids) forgetOpenerRecord(this.#address, p);
     return true;
   }
@@ -138,7 +145,9 @@ export class PeerWatch {
    * that succeeds at once (the hot path) costs nothing extra.
    */
   afterIdle(r: number, timeout: number, idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" {
-    if (this.gone()) return "gone";
+    racePoints.peerIdle?.();
+    const last = this.#goneOr(idle, attempt);
+    if (last !== undefined) return last;
     if (timeout >= 0 && timeout <= PEER_CHECK_MS) return r;
     return this.#sliced(timeout < 0 ? -1 : timeout - PEER_CHECK_MS, idle, attempt);
   }
@@ -149,8 +158,21 @@ export class PeerWatch {
       const left = deadline - performance.now();
       const r = attempt(Math.max(0, Math.min(left, PEER_CHECK_MS)));
       if (!idle(r) || left <= PEER_CHECK_MS) return r;
-      if (this.gone()) return "gone";
+      const last = this.#goneOr(idle, attempt);
+      if (last !== undefined) return last;
     }
+  }
+
+  /**
+   * "gone" when the peers have exited with nothing left for `attempt` (made once more, not
+   * waiting: a busy machine had a semaphore's peer post its last tokens after the receiver's
+   * wait found none and before it exited, and the receiver said EOF); what that last attempt
+   * found, if it found something; undefined while they live.
+   */
+  #goneOr(idle: (r: number) => boolean, attempt: (ms: number) => number): number | "gone" | undefined {
+    let last: number | undefined;
+    if (this.gone(() => !idle(last = attempt(0)))) return "gone";
+    return last !== undefined && !idle(last) ? last : undefined;
   }
 
   /** A wait of `timeout` ms (-1: no limit, 0: none) cut to one slice, so the caller comes back to look. */

@@ -11,4 +11,6 @@ export const racePoints: {
   topicCopy?: () => void;
   /** a topic's or work queue's async send: it found no room and has not yet announced its wait */
   topicSendWait?: () => void;
+  /** a blocking call found nothing to do, and its peers' liveness is not yet checked (PeerWatch.afterIdle) */
+  peerIdle?: () => void;
 } = {};
