@@ -13,7 +13,7 @@ import { type ChannelCaps, type SendOptions } from "../channel.ts";
 import { BaseChannel } from "../base-channel.ts";
 import { errnoError, ipcError, tooBigKept } from "../errors.ts";
 import { PEER_CHECK_MS, processAlive } from "../names/peer-watch.ts";
-import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, SpinPolicy, waitAnnounced, yieldBriefly } from "../os/wait.ts";
+import { type AnnouncedWait, deadlineIn, HeldDuringWaits, lookAgain, PeerSpin, relaxedLoad, SpinPolicy, waitAnnounced, yieldBriefly } from "../os/wait.ts";
 import {
   checkRingTuning,
   hdr,
@@ -331,7 +331,8 @@ export class RingChannel extends BaseChannel {
   }
 
   #assertReader(op: string): void {
-    if (Atomics.load(this.#w, this.#tx.closed) !== 0 || this.#peerGone) {
+    // relaxed: a send that misses a close made this instant is one that came just before it
+    if (relaxedLoad(this.#w, this.#tx.closed) !== 0 || this.#peerGone) {
       throw errnoError(C.EPIPE, op, this.address, "the other side has closed the ring or its process exited: no one will read this message");
     }
   }
