@@ -29,7 +29,7 @@ static struct sigaction stop_prev[3];
 HIDDEN volatile uint32_t ipcl_stop_word; /* the stop signal not yet acted on, 0 if none */
 HIDDEN volatile int ipcl_stop_js_waiting; /* the JS thread is inside a blocking shim call */
 static volatile pid_t stop_js_tid;        /* the JS thread, 0 before ipcl_stop_install */
-HIDDEN __thread int ipcl_stop_watched;    /* this thread is the JS thread */
+HIDDEN IPCL_TLS int ipcl_stop_watched;    /* this thread is the JS thread */
 static int stop_pipe[2] = {-1, -1};       /* handler -> stop thread */
 
 static void on_wake(int signo) { (void)signo; }
