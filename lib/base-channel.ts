@@ -11,6 +11,7 @@ import { shim } from "../ffi/runtime.ts";
 import { watchStopSignals } from "./os/stop.ts";
 import { IpcError, ipcError, messageTooLarge, timedOut } from "./errors.ts";
 import { type Channel, type ChannelCaps, type Payload, type RecvOptions, type SendOptions, timeoutMs } from "./channel.ts";
+import { OwnedArrays } from "./owned-arrays.ts";
 
 const encoder = new TextEncoder();
 
@@ -18,9 +19,11 @@ const encoder = new TextEncoder();
  * Detach the ArrayBuffer behind a loaned or viewed array, so that a use after commit(),
  * release() or close() can never touch the ring. Every such array owns its whole buffer
  * (loanImpl and viewImpl return arrays of their own, or views made for this one message).
+ * One that `owned` lent goes back to it (detached all the same).
  */
-function detach(view: Uint8Array): void {
+function detach(view: Uint8Array, owned: OwnedArrays): void {
   const buf = view.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; detached?: boolean };
+  if (owned.giveBack(buf)) return; // our own memory: detached, and kept for the next one
   if (!(buf instanceof ArrayBuffer) || buf.detached || buf.byteLength === 0) return;
   if (buf.transfer) buf.transfer(0);
   else structuredClone(buf, { transfer: [buf] }); // Node 20: no ArrayBuffer.prototype.transfer
@@ -42,6 +45,9 @@ export abstract class BaseChannel implements Channel {
   #loaned: Uint8Array | undefined;
   /** the view recvView() returned, until release() or the next receive */
   #viewed: Uint8Array | undefined;
+  /** the memory lent for loans and views that are not the shared memory itself (./owned-arrays.ts) */
+  readonly #ownedLoans = new OwnedArrays();
+  readonly #ownedViews = new OwnedArrays();
 
   protected constructor(address: string) {
     this.address = address;
@@ -131,7 +137,7 @@ export abstract class BaseChannel implements Channel {
    * its own, which commitImpl sends. Rings override it to hand out the room in the ring.
    */
   protected loanImpl(size: number, _timeout: number): Uint8Array | undefined {
-    return new Uint8Array(size);
+    return this.#ownedLoans.take(size);
   }
   /** Publish the loan's first `length` bytes; false when there was no room within `timeout`. */
   protected commitImpl(view: Uint8Array, length: number, timeout: number, opts: SendOptions | undefined): boolean {
@@ -148,6 +154,13 @@ export abstract class BaseChannel implements Channel {
   }
   /** Give the viewed message's room back to the sender. */
   protected releaseImpl(): void {}
+  /**
+   * An array of `size` bytes for a view that is a copy (viewImpl), over the memory of the
+   * last such view when it fits: taken back at release(), so a loop of views allocates once.
+   */
+  protected viewCopy(size: number): Uint8Array {
+    return this.#ownedViews.take(size);
+  }
 
   /** @inheritdoc */
   get closed(): boolean {
@@ -512,7 +525,7 @@ export abstract class BaseChannel implements Channel {
     const t = timeoutMs(opts, "commit", this.address);
     if (!this.commitImpl(view, n, t, opts)) throw this.#timedOut("commit", t); // the loan stays: commit again, or abandonLoan()
     this.#loaned = undefined;
-    detach(view);
+    detach(view, this.#ownedLoans);
   }
 
   /** @inheritdoc */
@@ -521,7 +534,7 @@ export abstract class BaseChannel implements Channel {
     if (view === undefined) return;
     this.#loaned = undefined;
     this.abandonImpl();
-    detach(view);
+    detach(view, this.#ownedLoans);
   }
 
   /** @inheritdoc */
@@ -553,7 +566,7 @@ export abstract class BaseChannel implements Channel {
     const view = this.#viewed;
     if (view === undefined) return;
     this.#viewed = undefined;
-    detach(view); // first: nothing can read the room once the sender may reuse it
+    detach(view, this.#ownedViews); // first: nothing can read the room once the sender may reuse it
     if (!this.#closed) this.releaseImpl();
   }
 
@@ -585,9 +598,11 @@ export abstract class BaseChannel implements Channel {
     this.#closed = true;
     for (const w of this.#waits) w.cancel();
     // a view into a ring must not outlive its mapping: detach before the memory goes
-    if (this.#loaned) detach(this.#loaned);
-    if (this.#viewed) detach(this.#viewed);
+    if (this.#loaned) detach(this.#loaned, this.#ownedLoans);
+    if (this.#viewed) detach(this.#viewed, this.#ownedViews);
     this.#loaned = this.#viewed = undefined;
+    this.#ownedLoans.clear();
+    this.#ownedViews.clear();
     this.closeImpl();
   }
 

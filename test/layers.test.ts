@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["lib/address.ts", "lib/options.ts"],
   ["lib/os/"],
   ["lib/names/"],
-  ["lib/channel.ts", "lib/base-channel.ts", "lib/values/"],
+  ["lib/channel.ts", "lib/base-channel.ts", "lib/owned-arrays.ts", "lib/values/"],
   ["lib/link/"],
   ["lib/ring/", "lib/mechanism.ts"],
   ["lib/primitives/"],

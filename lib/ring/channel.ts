@@ -634,16 +634,16 @@ export class RingChannel extends BaseChannel {
   // ---- views: the next message, read in place -----------------------------------------
 
   /**
-   * The next message in place, until releaseImpl(). A ring in a SharedArrayBuffer, an empty
-   * message and one that wraps (larger than capacity / 2) are copied out instead.
+   * The next message in place, until releaseImpl(). A ring in a SharedArrayBuffer or on Node,
+   * an empty message and one that wraps (larger than capacity / 2) are copied out instead,
+   * into the memory of the last such copy when it fits (viewCopy).
    */
   protected override viewImpl(timeout: number): Uint8Array | undefined {
-    if (!this.#inPlace) return super.viewImpl(timeout);
     const len = this.#waitLength(timeout);
     if (len < 0) return undefined;
     const start = (this.#tail & this.#mask) + 4;
-    if (len === 0 || start + len > this.#mask + 1) {
-      const out = new Uint8Array(len);
+    if (!this.#inPlace || len === 0 || start + len > this.#mask + 1) {
+      const out = this.viewCopy(len);
       this.#take(len, out);
       return out;
     }
