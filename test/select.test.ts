@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "./support/harness.ts";
 import { fileURLToPath } from "node:url";
+import { rmSync, writeFileSync } from "node:fs";
 import { type Channel, open, select, selectAsync, type Selected, trySelect } from "../lib/index.ts";
 import { participant } from "./support/participants.ts";
 import { expectIpcError, expectIpcErrorAsync } from "./support/expect-error.ts";
@@ -28,20 +29,26 @@ const kinds: Record<string, () => Channel> = {
 };
 
 /**
- * A peer process opens every channel's other end and sends "to K" to the K-th, one every
- * 300 ms; `wait` must wake on each in turn, with that message. The peer stays until killed,
- * so no channel ends meanwhile (select() reports an ended channel's EOF).
+ * A peer process opens every channel's other end and sends "to K" to the K-th, 300 ms after
+ * each go-ahead (a file GO+K); `wait` must wake on each in turn, with that message. The next
+ * go-ahead comes once a wait has returned: with two messages waiting, select() may rightly
+ * take either (its sweep starts at a different channel each call), and a fixed pace let a
+ * loaded machine's slow wake-up see two (CI, Node: "to 1" before "to 0"). The peer stays
+ * until killed, so no channel ends meanwhile (select() reports an ended channel's EOF).
  */
 async function wakesOnEach(chans: Channel[], wait: (chans: Channel[]) => Promise<Selected>): Promise<void> {
-  const peer = participant(script, ["send-each", "300", ...chans.map((c) => c.address)]);
+  const go = `${dir}/go-${n()}-`;
+  const peer = participant(script, ["send-each", "300", go, ...chans.map((c) => c.address)]);
   try {
     for (let k = 0; k < chans.length; k++) {
+      writeFileSync(`${go}${k}`, "");
       const got = await wait(chans);
       expect({ index: got.index, message: text.decode(got.message) }).toEqual({ index: k, message: `to ${k}` });
     }
   } finally {
     peer.child.kill("SIGKILL");
     await peer.child.exited;
+    for (let k = 0; k < chans.length; k++) rmSync(`${go}${k}`, { force: true });
   }
 }
 

@@ -8,12 +8,14 @@
  *   ask ADDRESS N TAG  N requests "TAG i" with one Client (sync); prints {"ok", "bad"}
  *   hang ADDRESS       connect, send a request, print {"sent"}, never read the reply (to be SIGKILLed)
  *   wait ADDRESS       ask once and wait (the server is SIGKILLed meanwhile); prints {"code"} of the error
- *   send-each MS ADDRESS…  open each address as a writer, then every MS ms send "to K" to the
- *                      K-th; stays (its channels open) until killed (select.test.ts)
+ *   send-each MS GO ADDRESS…  open each address as a writer; then for each K in turn, once the
+ *                      file GO+K exists, wait MS ms and send "to K" to the K-th; stays (its
+ *                      channels open) until killed (select.test.ts)
  */
 import { Client, type Handler, IpcError, open, serve } from "../../lib/index.ts";
 import { runtime } from "../../ffi/process.ts";
 import type { Channel } from "../../lib/channel.ts";
+import { existsSync } from "node:fs";
 
 const [role, address, a, b] = process.argv.slice(2) as [string, string, string?, string?];
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + "\n");
@@ -64,10 +66,13 @@ if (role === "serve") {
     out({ code: e instanceof IpcError ? e.code : String(e) });
   }
 } else if (role === "send-each") {
-  const addresses = process.argv.slice(4);
+  const go = a!;
+  const addresses = process.argv.slice(5);
   const chans = addresses.map((x) => open(x, { role: "writer", timeout: 10_000 }));
   out({ ready: true });
   for (let k = 0; k < chans.length; k++) {
+    // the test's go-ahead for this one: it has taken the one before, so one channel at a time has a message
+    while (!existsSync(`${go}${k}`)) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, Number(address)));
     chans[k]!.send(`to ${k}`);
   }
