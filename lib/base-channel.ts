@@ -11,7 +11,7 @@ import { shim } from "../ffi/runtime.ts";
 import { watchStopSignals } from "./os/stop.ts";
 import { IpcError, ipcError, messageTooLarge, timedOut } from "./errors.ts";
 import { type Channel, type ChannelCaps, type Payload, type RecvOptions, type SendOptions, timeoutMs } from "./channel.ts";
-import { OwnedArrays } from "./owned-arrays.ts";
+import { OwnedArrays, transferred } from "./owned-arrays.ts";
 
 const encoder = new TextEncoder();
 
@@ -22,11 +22,10 @@ const encoder = new TextEncoder();
  * One that `owned` lent goes back to it (detached all the same).
  */
 function detach(view: Uint8Array, owned: OwnedArrays): void {
-  const buf = view.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; detached?: boolean };
+  const buf = view.buffer as ArrayBuffer & { detached?: boolean };
   if (owned.giveBack(buf)) return; // our own memory: detached, and kept for the next one
   if (!(buf instanceof ArrayBuffer) || buf.detached || buf.byteLength === 0) return;
-  if (buf.transfer) buf.transfer(0);
-  else structuredClone(buf, { transfer: [buf] }); // Node 20: no ArrayBuffer.prototype.transfer
+  transferred(buf, 0);
 }
 
 /**

@@ -48,10 +48,11 @@ export class OwnedArrays {
 
 /**
  * A new ArrayBuffer over `buf`'s memory, `buf` left detached (byteLength 0): the memory moves,
- * nothing is copied. Node 20 has no ArrayBuffer.prototype.transfer; structuredClone with the
- * buffer in `transfer` does the same there.
+ * nothing is copied. `length` 0 lets the memory go instead (Bun, Deno, Node 22+). Node 20 has
+ * no ArrayBuffer.prototype.transfer; structuredClone with the buffer in `transfer` detaches it
+ * there, and the memory goes with the clone when the caller drops it.
  */
-function transferred(buf: ArrayBuffer): ArrayBuffer {
-  const b = buf as ArrayBuffer & { transfer?: () => ArrayBuffer };
-  return b.transfer ? b.transfer() : structuredClone(buf, { transfer: [buf] });
+export function transferred(buf: ArrayBuffer, length?: number): ArrayBuffer {
+  const b = buf as ArrayBuffer & { transfer?: (length?: number) => ArrayBuffer };
+  return b.transfer ? b.transfer(length) : structuredClone(buf, { transfer: [buf] });
 }
