@@ -16,6 +16,9 @@ export const NODE_IMPL = "ipc-lab (node)";
 /** The other runtimes' ipc-lab rows, by runtime. */
 export const RUNTIME_IMPLS = { deno: DENO_IMPL, node: NODE_IMPL } as const;
 
+/** "deno" → "Deno": a runtime's name as a column heading. */
+const runtimeTitle = (rt: string): string => rt[0]!.toUpperCase() + rt.slice(1);
+
 /** Whether a row is ipc-lab measured under another runtime (the runtime tables show those; the main tables do not). */
 export const onOtherRuntime = (r: Row): boolean => r.impl === DENO_IMPL || r.impl === NODE_IMPL;
 
@@ -577,18 +580,42 @@ const TARGETS: readonly TargetEntry[] = [
 ];
 
 /**
- * Send + receive in one process (bench/inproc.ts), per mechanism: ipc-lab's ns per message,
- * C's, what ipc-lab adds, and the ratio — with the FFI crossing's own cost (getpid) first.
+ * Send + receive in one process (bench/inproc.ts), per mechanism: ipc-lab's ns per message on
+ * Bun, C's, what ipc-lab adds, and the ratio — with the FFI crossing's own cost (getpid)
+ * first — then the same rows under Deno and Node where the run measured them (their ns and
+ * ratio to C: what each runtime's FFI and JIT make of the same channel code).
  */
 export function inprocRows(rows: Row[]): string[][] {
-  const ours = rows.filter((r) => r.pattern === "inproc" && r.impl === "ipc-lab" && !r.skipped && r.mean_ns !== undefined);
+  const inproc = (impl: string, mechanism?: string) =>
+    rows.filter((r) =>
+      r.pattern === "inproc" && r.impl === impl && !r.skipped && r.mean_ns !== undefined && (mechanism === undefined || r.mechanism === mechanism)
+    );
+  const ours = inproc("ipc-lab");
   if (ours.length === 0) return [];
+  const others = (Object.entries(RUNTIME_IMPLS) as [string, string][]).filter(([, impl]) => inproc(impl).length > 0);
+  const ns = (v?: number) => (v === undefined ? "" : v.toFixed(0));
+  const ratio = (v: number | undefined, c: Row | undefined) => (v === undefined || !c ? "" : `${(v / c.mean_ns!).toFixed(2)}×`);
   const body = ours.map((r) => {
-    const c = rows.find((x) => x.pattern === "inproc" && x.impl === "c" && !x.skipped && x.mechanism === r.mechanism.replace(/ \(.*\)$/, "")); // "getpid (FFI)", "shm (js hot path)"
-    const ns = (v?: number) => (v === undefined ? "" : v.toFixed(0));
-    return [r.mechanism, ns(r.mean_ns), ns(c?.mean_ns), c ? ns(r.mean_ns! - c.mean_ns!) : "", c ? `${(r.mean_ns! / c.mean_ns!).toFixed(2)}×` : ""];
+    const c = inproc("c", r.mechanism.replace(/ \(.*\)$/, ""))[0]; // "getpid (FFI)", "shm (js hot path)"
+    const theirs = others.map(([, impl]) => inproc(impl, r.mechanism)[0]?.mean_ns);
+    return [
+      r.mechanism,
+      ns(r.mean_ns),
+      ns(c?.mean_ns),
+      c ? ns(r.mean_ns! - c.mean_ns!) : "",
+      ratio(r.mean_ns, c),
+      ...theirs.flatMap((v) => [ns(v), ratio(v, c)]),
+    ];
   });
-  return [["mechanism", "ipc-lab ns", "C ns", "added ns", "× C"], ...body];
+  const head = [
+    "mechanism",
+    others.length ? "Bun ns" : "ipc-lab ns",
+    "C ns",
+    "added ns",
+    "× C",
+    ...others.flatMap(([rt]) => [`${runtimeTitle(rt)} ns`, "× C"]),
+  ];
+  return [head, ...body];
 }
 
 /** The machine and the run, in one line. */
@@ -607,12 +634,19 @@ export function headerLine(h: Header): string {
  */
 export function runtimeRows(rows: Row[]): string[][] {
   const others = (Object.entries(RUNTIME_IMPLS) as [string, string][]).filter(([, impl]) => rows.some((r) => r.impl === impl && !r.skipped));
-  const name = (rt: string) => rt[0]!.toUpperCase() + rt.slice(1);
-  const head = ["mechanism", "pattern", "placement", "size", "Bun", ...others.map(([rt]) => name(rt)), ...others.map(([rt]) => `${name(rt)} ×`)];
+  const head = [
+    "mechanism",
+    "pattern",
+    "placement",
+    "size",
+    "Bun",
+    ...others.map(([rt]) => runtimeTitle(rt)),
+    ...others.map(([rt]) => `${runtimeTitle(rt)} ×`),
+  ];
   const body: string[][] = [];
   const same = (a: Row, b: Row) =>
     a.mode === b.mode && a.mechanism === b.mechanism && a.pattern === b.pattern && a.placement === b.placement && a.size === b.size;
-  for (const b of rows.filter((r) => r.impl === "ipc-lab" && !r.skipped)) {
+  for (const b of rows.filter((r) => r.impl === "ipc-lab" && !r.skipped && (r.pattern === "rtt" || r.pattern === "stream"))) {
     const theirs = others.map(([, impl]) => rows.find((r) => r.impl === impl && !r.skipped && same(r, b)));
     if (theirs.every((t) => !t)) continue;
     const rtt = b.pattern === "rtt";

@@ -541,7 +541,8 @@ function runtimeJob(plan: Plan, other: "deno" | "node"): Job | undefined {
   if (!plan.impls.includes(other) || !plan.impls.includes("ipc-lab") || runtime !== "bun" || modes.length === 0) return undefined;
   const impls = other === "node" && plan.patterns.includes("rtt") ? ["ipc-lab", ...NODE_BASELINES] : ["ipc-lab"];
   const args = ["--impl", impls.join(","), "--mode", modes.join(","), "--size", String(plan.sizes[0]), "--placement", plan.placements.join(",")];
-  args.push("--pattern", plan.patterns.filter((p) => p === "rtt" || p === "stream").join(","));
+  // inproc: send + receive in one process on this runtime too, beside Bun's and C's (what the runtime's FFI adds)
+  args.push("--pattern", plan.patterns.filter((p) => p === "rtt" || p === "stream" || p === "inproc").join(","));
   if (plan.mechs) args.push("--mech", plan.mechs.join(","));
   if (plan.count) args.push("--count", plan.count);
   const name = other === "deno" ? "Deno" : "Node (and Node's own IPC)";
