@@ -6,6 +6,10 @@
  * Type words: i32/u32 (int), f64 (double), usize (size_t), isize (ssize_t),
  * ptr (a raw address: Pointer), buf (a typed array passed as its address, or null),
  * void. Strings are passed as `buf` holding NUL-terminated bytes (see cstr()).
+ * Functions on a message's path take lengths as uint32_t, not size_t: Deno's fast calls
+ * take a JS number for a 32-bit argument, but a 64-bit one sends the call down its slow
+ * path (+270–400 ns a call around a system call on this VM; docs/benchmark.md, "Deno's
+ * 64-bit arguments"). A message is at most 4 GiB - 1 bytes by every framing.
  *
  * Variadic C functions (open, mq_open, fcntl with a pointer, syscall) are called through
  * fixed-arity shim wrappers, except fcntl(fd, cmd, int), whose int form is ABI-safe.
@@ -116,10 +120,10 @@ export const shimSymbols = {
   ipcl_mq_open: { args: ["buf", "i32", "i32", "isize", "isize"], returns: "i32" },
   /** int ipcl_mq_getattr(int q, double out[4]);  flags, maxmsg, msgsize, curmsgs */
   ipcl_mq_getattr: { args: ["i32", "buf"], returns: "i32" },
-  /** int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms); */
-  ipcl_mq_send: { args: ["i32", "buf", "usize", "u32", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms, int look_first); */
-  ipcl_mq_receive: { args: ["i32", "buf", "usize", "buf", "f64", "i32"], returns: "i32", blocking: true },
+  /** int ipcl_mq_send(int q, const void *buf, uint32_t len, unsigned prio, double timeout_ms); */
+  ipcl_mq_send: { args: ["i32", "buf", "u32", "u32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_mq_receive(int q, void *buf, uint32_t cap, unsigned *prio, double timeout_ms, int look_first); */
+  ipcl_mq_receive: { args: ["i32", "buf", "u32", "buf", "f64", "i32"], returns: "i32", blocking: true },
   /** int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);  revents, 0, -errno */
   ipcl_poll1: { args: ["i32", "i32", "f64", "i32"], returns: "i32", blocking: true },
   /** int ipcl_poll_many(const int32_t *fds, int n, double timeout_ms, int32_t *ready);  how many ready, 0, -errno */
@@ -162,8 +166,8 @@ export const shimSymbols = {
   ipcl_reader_whole_frames: { args: ["ptr"], returns: "void" },
   /** double ipcl_reader_resync(struct ipcl_reader *r);  drop buffered input (after malformed input): the bytes dropped */
   ipcl_reader_resync: { args: ["ptr"], returns: "f64" },
-  /** int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms); */
-  ipcl_frame_read: { args: ["ptr", "buf", "usize", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, uint32_t cap, double timeout_ms); */
+  ipcl_frame_read: { args: ["ptr", "buf", "u32", "f64"], returns: "i32", blocking: true },
 
   /** int ipcl_memfd(const char *name);  memfd_create(name, MFD_CLOEXEC) */
   ipcl_memfd: { args: ["buf"], returns: "i32" },
@@ -189,10 +193,10 @@ export const shimSymbols = {
   ipcl_msg_stat: { args: ["i32", "buf"], returns: "i32" },
   /** int ipcl_msg_wait(int id, double timeout_ms, int cancel_fd);  1 once a message is queued, 0 timeout, -ECANCELED, -errno */
   ipcl_msg_wait: { args: ["i32", "f64", "i32"], returns: "i32", blocking: true },
-  /** int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms); */
-  ipcl_msgsnd: { args: ["i32", "f64", "buf", "usize", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, uint32_t *cancel); */
-  ipcl_msgrcv: { args: ["i32", "buf", "usize", "f64", "buf", "f64", "buf"], returns: "i32", blocking: true },
+  /** int ipcl_msgsnd(int id, double type, const void *buf, uint32_t len, double timeout_ms); */
+  ipcl_msgsnd: { args: ["i32", "f64", "buf", "u32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_msgrcv(int id, void *buf, uint32_t cap, double type, double *type_out, double timeout_ms, uint32_t *cancel); */
+  ipcl_msgrcv: { args: ["i32", "buf", "u32", "f64", "buf", "f64", "buf"], returns: "i32", blocking: true },
   /** int ipcl_semget(int key, int nsems, int flags); */
   ipcl_semget: { args: ["i32", "i32", "i32"], returns: "i32" },
   /** int ipcl_sem_setval(int id, int num, int value); */
@@ -221,10 +225,10 @@ export const shimSymbols = {
   ipcl_connect: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_accept(int fd, double timeout_ms); */
   ipcl_accept: { args: ["i32", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, int addr_len, double timeout_ms); */
-  ipcl_dgram_send: { args: ["i32", "buf", "usize", "buf", "i32", "f64"], returns: "i32", blocking: true },
-  /** int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out); */
-  ipcl_dgram_recv: { args: ["i32", "buf", "usize", "buf", "buf", "f64", "buf"], returns: "i32", blocking: true },
+  /** int ipcl_dgram_send(int fd, const void *buf, uint32_t len, const uint8_t *addr, int addr_len, double timeout_ms); */
+  ipcl_dgram_send: { args: ["i32", "buf", "u32", "buf", "i32", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_dgram_recv(int fd, void *buf, uint32_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out); */
+  ipcl_dgram_recv: { args: ["i32", "buf", "u32", "buf", "buf", "f64", "buf"], returns: "i32", blocking: true },
   /** void *ipcl_sem_open(const char *name, int oflag, int mode, unsigned value, int *err); */
   ipcl_sem_open: { args: ["buf", "i32", "i32", "u32", "buf"], returns: "ptr" },
   /** int ipcl_sem_wait(void *sem, double timeout_ms); */
@@ -255,8 +259,8 @@ export const shimSymbols = {
   ipcl_inotify_watch: { args: ["buf", "u32"], returns: "i32" },
   /** void ipcl_inotify_drain(int fd); */
   ipcl_inotify_drain: { args: ["i32"], returns: "void" },
-  /** int ipcl_pread(int fd, void *buf, size_t len, double offset); */
-  ipcl_pread: { args: ["i32", "buf", "usize", "f64"], returns: "i32", blocking: true },
+  /** int ipcl_pread(int fd, void *buf, uint32_t len, double offset); */
+  ipcl_pread: { args: ["i32", "buf", "u32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_eventfd_rw(int fd, uint8_t buf[8], int op, double timeout_ms);  eventfd I/O (op: 1 write, 2 O_NONBLOCK description) */
   ipcl_eventfd_rw: { args: ["i32", "buf", "i32", "f64"], returns: "i32", blocking: true },
   /** int ipcl_pin_process(int cpu);  every thread to one CPU (-1: all CPUs) */

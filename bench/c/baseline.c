@@ -47,7 +47,7 @@
 /* from the shim (ffi/shim/internal.h) */
 struct ipcl_reader;
 struct ipcl_reader *ipcl_reader_new(int fd, size_t cap, int await_writer);
-int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms);
+int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, uint32_t cap, double timeout_ms);
 int ipcl_frame_write(int fd, const uint8_t *buf, uint32_t len, double timeout_ms);
 
 static void die(const char *what) { perror(what); exit(2); }

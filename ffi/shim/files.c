@@ -40,7 +40,7 @@ void ipcl_inotify_drain(int fd) {
 }
 
 /** pread(2) of up to len bytes at offset; bytes read or -errno. */
-int ipcl_pread(int fd, void *buf, size_t len, double offset) {
+int ipcl_pread(int fd, void *buf, uint32_t len, double offset) {
   ssize_t r;
   do r = pread(fd, buf, len, (off_t)offset); while (r < 0 && errno == EINTR);
   return r < 0 ? -errno : (int)r;

@@ -193,7 +193,7 @@ static int fill(struct ipcl_reader *r, size_t need, struct read_deadline *d, int
  * is kept as pending and the next call continues with it); IPCL_EOF when the peer closed
  * between frames; IPCL_ETRUNC when it closed inside one; or -errno.
  */
-int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms) {
+int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, uint32_t cap, double timeout_ms) {
   WAIT_SCOPE;
   struct read_deadline d = {timeout_ms, timeout_ms < 0 ? -1 : -2};
   uint32_t len = r->pending;

@@ -150,8 +150,8 @@ void ipcl_watchdog_disarm(void);
 /* mq.c */
 int ipcl_mq_open(const char *name, int oflag, int mode, long maxmsg, long msgsize);
 int ipcl_mq_getattr(int q, double *out);
-int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms);
-int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms, int look_first);
+int ipcl_mq_send(int q, const void *buf, uint32_t len, unsigned prio, double timeout_ms);
+int ipcl_mq_receive(int q, void *buf, uint32_t cap, unsigned *prio, double timeout_ms, int look_first);
 
 /* wait.c */
 int ipcl_poll1(int fd, int events, double timeout_ms, int cancel_fd);
@@ -185,7 +185,7 @@ void ipcl_reader_free(struct ipcl_reader *r);
 double ipcl_reader_pending(struct ipcl_reader *r);
 void ipcl_reader_whole_frames(struct ipcl_reader *r);
 double ipcl_reader_resync(struct ipcl_reader *r);
-int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, size_t cap, double timeout_ms);
+int ipcl_frame_read(struct ipcl_reader *r, uint8_t *out, uint32_t cap, double timeout_ms);
 
 /* sysv.c */
 int ipcl_ftok(const char *path, int proj, int *ok);
@@ -199,8 +199,8 @@ int ipcl_sem_remove(int id);
 int ipcl_msgget(int key, int flags);
 int ipcl_msg_stat(int id, double *out);
 int ipcl_msg_wait(int id, double timeout_ms, int cancel_fd);
-int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms);
-int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel);
+int ipcl_msgsnd(int id, double type, const void *buf, uint32_t len, double timeout_ms);
+int ipcl_msgrcv(int id, void *buf, uint32_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel);
 int ipcl_semget(int key, int nsems, int flags);
 int ipcl_sem_setval(int id, int num, int value);
 int ipcl_sem_getval(int id, int num);
@@ -217,8 +217,8 @@ int ipcl_getsockopt_int(int fd, int level, int name);
 int ipcl_bind_listen(int fd, const uint8_t *addr, int len, int backlog);
 int ipcl_connect(int fd, const uint8_t *addr, int len, double timeout_ms);
 int ipcl_accept(int fd, double timeout_ms);
-int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, int addr_len, double timeout_ms);
-int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out);
+int ipcl_dgram_send(int fd, const void *buf, uint32_t len, const uint8_t *addr, int addr_len, double timeout_ms);
+int ipcl_dgram_recv(int fd, void *buf, uint32_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out);
 
 /* semaphores.c */
 void *ipcl_sem_open(const char *name, int oflag, int mode, unsigned value, int *err);
@@ -247,7 +247,7 @@ int ipcl_open(const char *path, int flags, int mode);
 int ipcl_flock(int fd, int op);
 int ipcl_inotify_watch(const char *path, unsigned mask);
 void ipcl_inotify_drain(int fd);
-int ipcl_pread(int fd, void *buf, size_t len, double offset);
+int ipcl_pread(int fd, void *buf, uint32_t len, double offset);
 double ipcl_fd_size(int fd);
 
 /* eventfd.c */

@@ -32,7 +32,7 @@ static struct timespec realtime_deadline(double timeout_ms) {
 /* an absolute time long past: a timed call with it never blocks */
 static const struct timespec already_past = {0, 0};
 
-int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeout_ms) {
+int ipcl_mq_send(int q, const void *buf, uint32_t len, unsigned prio, double timeout_ms) {
   WAIT_SCOPE;
   int r;
   if (timeout_ms < 0) {
@@ -58,7 +58,7 @@ int ipcl_mq_send(int q, const void *buf, size_t len, unsigned prio, double timeo
  * — the caller's choice when the sender can only run on our CPU, and so cannot have sent
  * anything since we last looked.
  */
-int ipcl_mq_receive(int q, void *buf, size_t cap, unsigned *prio, double timeout_ms, int look_first) {
+int ipcl_mq_receive(int q, void *buf, uint32_t cap, unsigned *prio, double timeout_ms, int look_first) {
   WAIT_SCOPE;
   ssize_t r;
   if (timeout_ms < 0) {

@@ -114,7 +114,7 @@ int ipcl_accept(int fd, double timeout_ms) {
  * Send one datagram (to addr, or to the connected peer when addr_len is 0), waiting at most
  * timeout_ms for buffer space (0: try). 0, -EAGAIN, -ETIMEDOUT, or -errno.
  */
-int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, int addr_len, double timeout_ms) {
+int ipcl_dgram_send(int fd, const void *buf, uint32_t len, const uint8_t *addr, int addr_len, double timeout_ms) {
   WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {
@@ -136,7 +136,7 @@ int ipcl_dgram_send(int fd, const void *buf, size_t len, const uint8_t *addr, in
  * first so a datagram larger than cap stays queued (-EMSGSIZE, its size in *size_out).
  * The sender's address goes to from/from_len (may be NULL). Length, -ETIMEDOUT/-EAGAIN, -errno.
  */
-int ipcl_dgram_recv(int fd, void *buf, size_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out) {
+int ipcl_dgram_recv(int fd, void *buf, uint32_t cap, uint8_t *from, int *from_len, double timeout_ms, int *size_out) {
   WAIT_SCOPE;
   int64_t deadline = deadline_after(timeout_ms);
   for (;;) {

@@ -78,7 +78,7 @@ static void nap(int64_t *pause_ns, int64_t deadline) {
  */
 
 /** msgsnd of a message of `type` (> 0); 0, -EAGAIN (try, full), -ETIMEDOUT, or -errno. */
-int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout_ms) {
+int ipcl_msgsnd(int id, double type, const void *buf, uint32_t len, double timeout_ms) {
   char stackbuf[8192 + sizeof(long)];
   struct msgbuf_hdr { long mtype; char mtext[]; } *m =
       len + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + len);
@@ -109,7 +109,7 @@ int ipcl_msgsnd(int id, double type, const void *buf, size_t len, double timeout
  * came in time, -E2BIG when the message is longer than cap (it stays queued), or -errno.
  * *type_out gets the message type. `cancel` (may be NULL) ends a timed wait when non-zero.
  */
-int ipcl_msgrcv(int id, void *buf, size_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel) {
+int ipcl_msgrcv(int id, void *buf, uint32_t cap, double type, double *type_out, double timeout_ms, volatile uint32_t *cancel) {
   char stackbuf[8192 + sizeof(long)];
   struct msgbuf_hdr { long mtype; char mtext[]; } *m =
       cap + sizeof(long) <= sizeof stackbuf ? (void *)stackbuf : malloc(sizeof(long) + cap);

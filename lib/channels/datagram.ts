@@ -142,7 +142,8 @@ export class DatagramChannel extends BaseChannel {
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {
     this.#fromLen[0] = this.#from.byteLength;
-    const r = shim.ipcl_dgram_recv(this.#fd, buf, buf.byteLength, this.#from, this.#fromLen, timeout, this.#size);
+    // the shim takes a 32-bit room (ffi/libc.ts); no datagram comes near it
+    const r = shim.ipcl_dgram_recv(this.#fd, buf, Math.min(buf.byteLength, 0x7fffffff), this.#from, this.#fromLen, timeout, this.#size);
     if (r >= 0) {
       if (this.#server) {
         this.#peer.set(this.#from);

@@ -140,7 +140,8 @@ export class StreamChannel extends BaseChannel {
 
   protected override recvImpl(buf: Uint8Array, timeout: number): number {
     const reader = this.#readerFor(this.readEnd(timeout));
-    const r = shim.ipcl_frame_read(reader, buf, buf.byteLength, timeout);
+    // the shim takes a 32-bit room (ffi/libc.ts); frames are at most STREAM_MAX_LIMIT bytes
+    const r = shim.ipcl_frame_read(reader, buf, Math.min(buf.byteLength, STREAM_MAX_LIMIT), timeout);
     if (r >= 0) return r;
     if (r === -C.ETIMEDOUT) return -1;
     if (r === C.IPCL_EOF) {
