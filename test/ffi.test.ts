@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { compileCached, contentKey, shimLibraryPath, shimSources } from "../ffi/build.ts";
 import { C, fact, layout } from "../ffi/facts.ts";
 import { cstr, errno, libc, sys } from "../ffi/runtime.ts";
+import { type NativeFn, shimSymbols } from "../ffi/libc.ts";
 import { checkNeg, errnoName, IpcError } from "../lib/errors.ts";
 import { testPrefix } from "./support/leaks.ts";
 import { checkLeaks } from "./support/check-leaks.ts";
@@ -17,6 +18,16 @@ describe("ffi", () => {
     const st = layout("stat", ["st_mode", "st_size"]);
     expect(st.size).toBeGreaterThan(st.st_size);
     expect(() => fact("NO_SUCH_FACT")).toThrow(/does not report/);
+  });
+
+  test("the shim's functions take 64-bit integers only where a channel opens (Deno's fast calls would not take them)", () => {
+    // a JS number for a usize/isize argument sends a Deno call down its slow path: +270-400 ns
+    // a call around a system call here (docs/benchmark.md, "Deno's 64-bit arguments")
+    const wide = (t: string) => t === "usize" || t === "isize";
+    const taking = Object.entries(shimSymbols as Record<string, NativeFn>)
+      .filter(([, fn]) => fn.args.some(wide) || wide(fn.returns))
+      .map(([name]) => name);
+    expect(taking.sort()).toEqual(["ipcl_mmap_shared", "ipcl_mq_open", "ipcl_reader_new", "ipcl_shmget"]); // each called once, at open
   });
 
   test("errno is read after a failing call and named by the C library", () => {
