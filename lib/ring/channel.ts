@@ -32,8 +32,9 @@ import {
 } from "./layout.ts";
 import { clearFlag, footprint, padBefore, RingDirection } from "./direction.ts";
 import type { RingWord } from "./word.ts";
+import { CallerWords, copySmall } from "./small-copy.ts";
 
-/** Messages up to this many bytes are copied by a loop rather than set(): in the 64 B stream the receiver's CPU per message fell from ~245 to ~170 ns. */
+/** Messages up to this many bytes are copied by a loop rather than set() (./small-copy.ts): in the 64 B stream the receiver's CPU per message fell from ~245 to ~170 ns. */
 const SMALL = 128;
 /**
  * How a ring copies messages unless RingTuning.hotPath says, as measured per runtime
@@ -95,6 +96,9 @@ export class RingChannel extends BaseChannel {
    * head, [2] publishes in a row that found no consumer asleep (relaxed from RELAX_AFTER on)
    */
   readonly #shimState = new Uint32Array(3);
+  /** word views of the caller's last message sent and last receive buffer (JavaScript hot path) */
+  readonly #msgWords = new CallerWords();
+  readonly #outWords = new CallerWords();
   /** what ipcl_ring_recv reports: [0] the head it saw, [1] the tail after what it took */
   readonly #shimRxState = new Uint32Array(2);
   /** the ring lives in a SharedArrayBuffer (a Worker's): Atomics waits, no loans or views in place */
@@ -252,10 +256,8 @@ export class RingChannel extends BaseChannel {
     }
     this.#tx.data32[pos >>> 2] = len;
     const start = pos + 4;
-    if (len <= SMALL && start + len <= cap) {
-      const d = this.#tx.data; // a short loop beats set(): no view object per message
-      for (let i = 0; i < len; i++) d[start + i] = msg[i]!;
-    } else if (start + len <= cap) this.#tx.data.set(msg, start);
+    if (len <= SMALL && start + len <= cap) copySmall(this.#tx.data, this.#tx.data32, start, msg, 0, this.#msgWords.of(msg), len, true);
+    else if (start + len <= cap) this.#tx.data.set(msg, start);
     else {
       const first = cap - start;
       this.#tx.data.set(msg.subarray(0, first), start);
@@ -537,10 +539,8 @@ export class RingChannel extends BaseChannel {
   #copyOut(len: number, out: Uint8Array, at = 0): void {
     const cap = this.#mask + 1;
     const start = (this.#tail & this.#mask) + 4;
-    if (len <= SMALL && start + len <= cap) {
-      const d = this.#rx.data; // a short loop beats set(subarray()): no view object per message
-      for (let i = 0; i < len; i++) out[at + i] = d[start + i]!;
-    } else if (start + len <= cap) out.set(this.#rx.data.subarray(start, start + len), at);
+    if (len <= SMALL && start + len <= cap) copySmall(this.#rx.data, this.#rx.data32, start, out, at, this.#outWords.of(out), len, false);
+    else if (start + len <= cap) out.set(this.#rx.data.subarray(start, start + len), at);
     else {
       const first = cap - start;
       out.set(this.#rx.data.subarray(start, cap), at);
@@ -740,6 +740,8 @@ export class RingChannel extends BaseChannel {
     const words = [this.#tx.headWord, this.#rx.tailWord, this.#rx.headWord];
     for (const word of this.#semaphore ? words : [...words, this.#tx.tailWord]) word.wakeAll(); // a semaphore of our own producer's: nobody waits there now
     this.#map.unlink?.();
+    this.#msgWords.clear();
+    this.#outWords.clear();
     // a waiter thread still inside a wait on this memory: unmap once it has returned
     this.#held.release();
   }
