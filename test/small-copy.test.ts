@@ -103,6 +103,6 @@ describe("short copies on the ring's JavaScript path", () => {
       if (n > 0) at = 0;
     }
   });
-
-  checkLeaks(prefix);
 });
+
+checkLeaks(prefix);
